@@ -1,0 +1,112 @@
+/**
+ * Starts a Tessera instance: database (embedded or given), migrations, posture check, digest
+ * keys, the two services, and both listeners. `serve` and the tests both come through here.
+ */
+import type { Keyring } from "./domain/digest.js";
+import { keyringFromEnv, loadOrCreateKeyFile } from "./domain/digest.js";
+import { TokenAdminService } from "./gen/tessera/v1/token_admin_service_pb.js";
+import { TokenVerifyService } from "./gen/tessera/v1/token_verify_service_pb.js";
+import type { Config } from "./config.js";
+import { createJsonLog, type Log } from "./log.js";
+import { createTokenAdminService } from "./services/admin-service.js";
+import { createAuthenticator } from "./services/authenticate.js";
+import type { ServiceDeps } from "./services/deps.js";
+import { createTokenLookup } from "./services/token-lookup.js";
+import { createTokenVerifyService } from "./services/verify-service.js";
+import { createDatabase, type Database } from "./store/database.js";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded.js";
+import { migrate } from "./store/migrate.js";
+import { postureProblem, servicePosture } from "./store/posture.js";
+import { APP_ROLE } from "./store/roles.js";
+import { createAuthInterceptor } from "./transport/auth-interceptor.js";
+import { startGrpcServer } from "./transport/grpc-server.js";
+import { startHttpServer } from "./transport/http-server.js";
+import { createHttpFallback } from "./transport/http-fallback.js";
+
+export interface TesseraOptions {
+  log?: Log;
+  now?: () => number;
+  /** Overrides the key file / TESSERA_DIGEST_KEYS (tests). */
+  keyring?: Keyring;
+  /** The role migrations grant to; defaults to tessera_app. */
+  appRole?: string;
+}
+
+export interface Tessera {
+  grpcPort: number;
+  httpPort: number;
+  db: Database;
+  deps: ServiceDeps;
+  close(): Promise<void>;
+}
+
+export async function startTessera(config: Config, opts: TesseraOptions = {}): Promise<Tessera> {
+  const log = opts.log ?? createJsonLog();
+  const now = opts.now ?? Date.now;
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
+  };
+  try {
+    let appUrl = config.databaseUrl;
+    let ownerUrl = config.ownerDatabaseUrl;
+    let embedded: EmbeddedDatabase | undefined;
+    if (appUrl === undefined) {
+      log("embedded_postgres_starting", { dataDir: config.dataDir });
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      cleanups.push(() => embedded!.stop());
+      appUrl = embedded.appUrl;
+      ownerUrl = embedded.ownerUrl;
+    }
+    if (ownerUrl !== undefined) {
+      const { applied } = await migrate({ ownerUrl, appRole: opts.appRole ?? APP_ROLE });
+      if (applied.length > 0) log("migrations_applied", { applied });
+    }
+    const keyring = opts.keyring ?? (config.digestKeys ? keyringFromEnv(config.digestKeys) : await loadOrCreateKeyFile(config.keyFile));
+
+    const db = createDatabase({ url: appUrl, poolSize: config.poolSize, onError: (err) => log("db_idle_error", { error: err.message }) });
+    cleanups.push(() => db.close());
+    const problem = postureProblem(await servicePosture(db.pool));
+    if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
+
+    const lookup = createTokenLookup(db, keyring, log);
+    const deps: ServiceDeps = { db, keyring, lookup, now, log };
+    const authenticate = createAuthenticator(lookup, now);
+    const services = [
+      { desc: TokenAdminService, impl: createTokenAdminService(deps) },
+      { desc: TokenVerifyService, impl: createTokenVerifyService(deps) },
+    ];
+
+    const grpcServer = await startGrpcServer({
+      host: config.host,
+      port: config.grpcPort,
+      services,
+      authenticate,
+      log,
+      maxMessageBytes: config.maxMessageBytes,
+    });
+    cleanups.push(() => grpcServer.close());
+    let ready = false;
+    const httpServer = await startHttpServer({
+      host: config.host,
+      port: config.httpPort,
+      routes: (router) => {
+        for (const s of services) router.service(s.desc, s.impl as never);
+      },
+      interceptors: [createAuthInterceptor(authenticate, { log })],
+      fallback: createHttpFallback({ ready: () => ready }),
+      maxMessageBytes: config.maxMessageBytes,
+    });
+    cleanups.push(() => httpServer.close());
+
+    // SERVING only now: the database answered, migrations ran, and both listeners are bound.
+    ready = true;
+    grpcServer.health.setStatus("", "SERVING");
+    for (const s of services) grpcServer.health.setStatus(s.desc.typeName, "SERVING");
+    log("serving", { grpcPort: grpcServer.port, httpPort: httpServer.port, embedded: embedded !== undefined });
+    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Configuration: one typed object, built and validated once at start-up from flags and the
+ * environment. Nothing else in the code reads process.env.
+ */
+import path from "node:path";
+
+export interface Config {
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  dataDir: string;
+  /** The service's connection (role tessera_app or equivalent); absent: embedded PostgreSQL. */
+  databaseUrl: string | undefined;
+  /** The owner's connection, for migrations; with an external database, optional. */
+  ownerDatabaseUrl: string | undefined;
+  /** Digest keys as JSON (see src/domain/digest.ts), instead of the key file. */
+  digestKeys: string | undefined;
+  keyFile: string;
+  poolSize: number;
+  maxMessageBytes: number;
+}
+
+export class ConfigError extends Error {}
+
+function port(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new ConfigError(`${name} must be a port number (0–65535), got "${raw}"`);
+  return Number(raw);
+}
+
+function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${name} must be an integer from 1 to ${max}, got "${raw}"`);
+  return n;
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): Config {
+  const dataDir = path.resolve(flags["data-dir"] ?? env.TESSERA_DATA_DIR ?? ".tessera");
+  return {
+    host: flags.host ?? env.TESSERA_HOST ?? "127.0.0.1",
+    grpcPort: port("--grpc-port", flags["grpc-port"] ?? env.TESSERA_GRPC_PORT, 50051),
+    httpPort: port("--http-port", flags["http-port"] ?? env.TESSERA_HTTP_PORT, 8080),
+    dataDir,
+    databaseUrl: flags["database-url"] ?? (env.DATABASE_URL || undefined),
+    ownerDatabaseUrl: flags["owner-database-url"] ?? (env.TESSERA_OWNER_DATABASE_URL || undefined),
+    digestKeys: env.TESSERA_DIGEST_KEYS || undefined,
+    keyFile: path.resolve(flags["key-file"] ?? env.TESSERA_KEY_FILE ?? path.join(dataDir, "digest-keys.json")),
+    poolSize: positive("TESSERA_POOL_SIZE", env.TESSERA_POOL_SIZE, 16, 500),
+    maxMessageBytes: 4 * 1024 * 1024,
+  };
+}

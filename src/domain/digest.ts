@@ -1,0 +1,257 @@
+// Token digests at rest: keyed BLAKE2b-256 (libsodium crypto_generichash, 32-byte key and output).
+//
+// The database stores only digest + key id. The key lives outside the database (a 0600 file or an
+// environment variable), so a database dump alone cannot be used to check guesses offline.
+// Keys are versioned: after rotation the store looks a token up under every key (current first,
+// see digestsForLookup) and re-digests hits found under an old key, so old tokens keep working.
+//
+// Key file format: {"current": 2, "keys": {"1": "<base64 of 32 bytes>", "2": "..."}}
+
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import sodium from 'sodium-native';
+
+export const KEY_BYTES = 32;
+export const DIGEST_BYTES = 32;
+
+export interface KeyDigest {
+  keyId: number;
+  digest: Buffer;
+}
+
+export class Keyring {
+  // Private fields: keys never show up in console.log, util.inspect or JSON.stringify.
+  readonly #keys: ReadonlyMap<number, Buffer>;
+  readonly #current: number;
+  readonly #lookupOrder: readonly number[];
+  // Reused input buffer. Safe because crypto_generichash is synchronous (no other call can run
+  // in between on this thread) and the buffer is wiped after each use; it saves an allocation per
+  // Verify and keeps token bytes out of Node's shared Buffer pool.
+  readonly #scratch = Buffer.alloc(256);
+
+  constructor(keys: ReadonlyMap<number, Buffer>, currentKeyId: number) {
+    if (keys.size === 0) throw new Error('keyring: at least one key is required');
+    const copy = new Map<number, Buffer>();
+    for (const [id, key] of keys) {
+      if (!Number.isSafeInteger(id) || id < 1) throw new Error(`keyring: key id ${id} is not a positive integer`);
+      if (key.length !== KEY_BYTES) {
+        throw new Error(`keyring: key ${id} is ${key.length} bytes, expected ${KEY_BYTES}`);
+      }
+      copy.set(id, Buffer.from(key)); // own copy: callers cannot change or wipe our keys
+    }
+    if (!copy.has(currentKeyId)) throw new Error(`keyring: current key ${currentKeyId} is not among the keys`);
+    this.#keys = copy;
+    this.#current = currentKeyId;
+    this.#lookupOrder = [currentKeyId, ...[...copy.keys()].filter((id) => id !== currentKeyId).sort((a, b) => b - a)];
+  }
+
+  get currentKeyId(): number {
+    return this.#current;
+  }
+
+  /** Key ids, current first, then older keys newest first. */
+  get keyIds(): readonly number[] {
+    return this.#lookupOrder;
+  }
+
+  has(keyId: number): boolean {
+    return this.#keys.has(keyId);
+  }
+
+  /** Fresh 32-byte digest of `token` under `keyId` (default: the current key). */
+  digest(token: string, keyId: number = this.#current): Buffer {
+    const key = this.#keys.get(keyId);
+    if (key === undefined) throw new Error(`keyring: token digest key ${keyId} is not loaded`);
+    const out = Buffer.alloc(DIGEST_BYTES);
+    const len = Buffer.byteLength(token, 'utf8');
+    if (len <= this.#scratch.length) {
+      const input = this.#scratch.subarray(0, len);
+      this.#scratch.write(token, 0, 'utf8');
+      sodium.crypto_generichash(out, input, key);
+      input.fill(0);
+    } else {
+      const input = Buffer.alloc(len);
+      input.write(token, 0, 'utf8');
+      sodium.crypto_generichash(out, input, key);
+      input.fill(0);
+    }
+    return out;
+  }
+
+  /** Digests under every key, current first: the store tries them in this order. */
+  digestsForLookup(token: string): KeyDigest[] {
+    return this.#lookupOrder.map((keyId) => ({ keyId, digest: this.digest(token, keyId) }));
+  }
+
+  /** Constant-time comparison. Lengths are public (always 32 for digests), so checking them first leaks nothing. */
+  static equal(a: Buffer, b: Buffer): boolean {
+    if (a.length !== b.length) return false;
+    return sodium.sodium_memcmp(a, b);
+  }
+}
+
+/** Build a keyring from in-memory keys (tests, or callers that manage keys themselves). */
+export function createKeyring(keys: ReadonlyMap<number, Buffer> | Record<number, Buffer>, current: number): Keyring {
+  const map =
+    keys instanceof Map ? keys : new Map(Object.entries(keys).map(([id, key]) => [Number(id), key] as [number, Buffer]));
+  return new Keyring(map, current);
+}
+
+export function newKey(): Buffer {
+  const key = Buffer.alloc(KEY_BYTES);
+  sodium.randombytes_buf(key);
+  return key;
+}
+
+// ---- key file / environment variable ----
+
+interface KeyMaterial {
+  current: number;
+  keys: Map<number, Buffer>;
+}
+
+/**
+ * Parses and validates the key JSON. `source` names where it came from, for messages; messages
+ * never include the content (JSON.parse errors in Node 20 quote the input, so they are dropped).
+ */
+function parseKeyJson(text: string, source: string): KeyMaterial {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new Error(`${source} is not valid JSON; expected {"current": 1, "keys": {"1": "<base64 of 32 bytes>"}}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new Error(`${source} must be a JSON object with "current" and "keys"`);
+  }
+  const { current, keys } = doc as { current?: unknown; keys?: unknown };
+  if (typeof current !== 'number' || !Number.isSafeInteger(current) || current < 1) {
+    throw new Error(`${source}: "current" must be a positive integer key id`);
+  }
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+    throw new Error(`${source}: "keys" must be an object mapping key ids to base64 keys`);
+  }
+  const map = new Map<number, Buffer>();
+  for (const [idText, value] of Object.entries(keys)) {
+    if (!/^[1-9][0-9]{0,8}$/.test(idText)) throw new Error(`${source}: key id "${idText}" is not a positive integer`);
+    const id = Number(idText);
+    if (typeof value !== 'string') throw new Error(`${source}: key ${id} must be a base64 string`);
+    const key = Buffer.from(value, 'base64');
+    // Buffer.from is lenient (skips junk, ignores padding); demand the canonical encoding.
+    if (key.toString('base64') !== value) throw new Error(`${source}: key ${id} is not valid base64`);
+    if (key.length !== KEY_BYTES) {
+      throw new Error(`${source}: key ${id} is ${key.length} bytes, expected ${KEY_BYTES}`);
+    }
+    map.set(id, key);
+  }
+  if (map.size === 0) throw new Error(`${source}: "keys" is empty`);
+  if (!map.has(current)) throw new Error(`${source}: current key ${current} is not among "keys"`);
+  return { current, keys: map };
+}
+
+function serialize(material: KeyMaterial): string {
+  const keys: Record<string, string> = {};
+  for (const id of [...material.keys.keys()].sort((a, b) => a - b)) keys[String(id)] = material.keys.get(id)!.toString('base64');
+  return `${JSON.stringify({ current: material.current, keys }, null, 2)}\n`;
+}
+
+/** Parses the key JSON from an environment variable's value (e.g. TESSERA_DIGEST_KEYS). */
+export function keyringFromEnv(value: string): Keyring {
+  const m = parseKeyJson(value, 'digest key environment variable');
+  return new Keyring(m.keys, m.current);
+}
+
+async function readKeyFile(path: string): Promise<KeyMaterial> {
+  // fstat the open handle rather than stat-then-read, so the checked file is the file read.
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`digest key file ${path} is not a regular file`);
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw new Error(
+        `digest key file ${path} has mode ${mode}; it must not be accessible to group or others. ` +
+          `Run: chmod 600 ${path}`,
+      );
+    }
+    return parseKeyJson(await fh.readFile('utf8'), `digest key file ${path}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes a complete 0600 temp file next to `path`, flushed to disk; returns its name. */
+async function writeTempKeyFile(path: string, material: KeyMaterial): Promise<string> {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(serialize(material), 'utf8');
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+  return tmp;
+}
+
+/** fsync the directory so a new or renamed key file survives a crash (losing a key loses its tokens). */
+async function syncDir(dir: string): Promise<void> {
+  // Some platforms/filesystems cannot open or fsync a directory; the file itself is already synced.
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close();
+}
+
+/**
+ * Loads the key file, creating it (and its directory, mode 0700) with one fresh key if missing.
+ * Refuses files readable by group/others, malformed JSON, and keys that are not 32 bytes.
+ */
+export async function loadOrCreateKeyFile(path: string): Promise<Keyring> {
+  try {
+    const m = await readKeyFile(path);
+    return new Keyring(m.keys, m.current);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const material: KeyMaterial = { current: 1, keys: new Map([[1, newKey()]]) };
+  // Complete temp file, then link(): atomic and fails if the file appeared meanwhile (another
+  // process starting at the same time), in which case we use theirs. Readers never see a
+  // half-written file.
+  const tmp = await writeTempKeyFile(path, material);
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const m = await readKeyFile(path);
+    return new Keyring(m.keys, m.current);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  await syncDir(dirname(path));
+  return new Keyring(material.keys, material.current);
+}
+
+/**
+ * Adds a key with id max+1 and makes it current; old keys stay so existing tokens keep working.
+ * Run it from one place at a time (the CLI): concurrent rotations of one file may lose a key.
+ */
+export async function rotateKeyFile(path: string): Promise<Keyring> {
+  const m = await readKeyFile(path);
+  const next = Math.max(...m.keys.keys()) + 1;
+  m.keys.set(next, newKey());
+  m.current = next;
+  const tmp = await writeTempKeyFile(path, m);
+  try {
+    await rename(tmp, path); // atomic replace: readers see the old or the new file, never a mix
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dirname(path));
+  return new Keyring(m.keys, m.current);
+}

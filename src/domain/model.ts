@@ -1,0 +1,113 @@
+/**
+ * Plain domain records, as the store returns them and the services use them. They carry no
+ * token values: only digests ever reach the store, and digests never leave it.
+ */
+import type { TokenKind } from "./token-format.js";
+import type { RoleName } from "../services/caller.js";
+
+export type SignalName = "LOGS" | "METRICS" | "TRACES";
+
+export interface Organization {
+  id: string;
+  identifier: string;
+  name: string;
+  parentId: string | null;
+  parentAccess: boolean;
+  enabled: boolean;
+  createdAt: Date;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  root: boolean;
+  createdAt: Date;
+}
+
+export interface Membership {
+  orgId: string;
+  userId: string;
+  role: RoleName;
+}
+
+export interface Bucket {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  createdAt: Date;
+}
+
+export interface BucketGrant {
+  bucket: string;
+  read: boolean;
+  write: boolean;
+}
+
+/** Fixed at creation; stored as JSON. */
+export interface Permissions {
+  signals?: SignalName[];
+  buckets?: string[];
+  bucketAccess?: BucketGrant[];
+  dashboards?: string[];
+  filters?: Record<string, string>;
+}
+
+export interface TokenRecord {
+  id: string;
+  seq: string;
+  orgId: string;
+  name: string;
+  description: string;
+  kind: TokenKind;
+  isDefault: boolean;
+  mask: string;
+  enabled: boolean;
+  ownerUserId: string | null;
+  createdBy: string | null;
+  permissions: Permissions;
+  expiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** What a new token row needs: its digest, never its value. */
+export interface NewToken {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  kind: TokenKind;
+  isDefault: boolean;
+  digest: Buffer;
+  keyId: number;
+  mask: string;
+  ownerUserId: string | null;
+  createdBy: string | null;
+  permissions: Permissions;
+  expiresAt: Date | null;
+}
+
+/** One row from the Verify lookup: everything a decision needs, in one round trip. */
+export interface TokenLookup {
+  tokenId: string;
+  orgId: string;
+  orgIdentifier: string;
+  orgEnabled: boolean;
+  name: string;
+  kind: TokenKind;
+  keyId: number;
+  digest: Buffer;
+  enabled: boolean;
+  expiresAt: Date | null;
+  permissions: Permissions;
+  ownerUserId: string | null;
+  ownerLive: boolean;
+  ownerRoot: boolean;
+  ownerRole: RoleName | null;
+  targetOrgId: string | null;
+  targetIdentifier: string | null;
+  targetEnabled: boolean | null;
+  targetReachable: boolean;
+}

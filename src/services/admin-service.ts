@@ -1,0 +1,52 @@
+/**
+ * TokenAdminService, implemented once and served by every transport (grpc-js, Connect, gRPC-web).
+ * Each handler takes the caller the edge authenticated and delegates to its area's module.
+ */
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { TokenAdminService } from "../gen/tessera/v1/token_admin_service_pb.js";
+import { adminCaller } from "./access.js";
+import type { Caller } from "./caller.js";
+import type { ServiceDeps } from "./deps.js";
+import { createBucket, listBuckets } from "./admin/buckets.js";
+import { createOrganization, getOrganization, listOrgs } from "./admin/organizations.js";
+import { setup } from "./admin/setup.js";
+import {
+  createToken,
+  deleteToken,
+  getPasscode,
+  getToken,
+  listTokens,
+  rotateToken,
+  setTokenEnabled,
+  updateToken,
+} from "./admin/tokens.js";
+import { createUser, deleteUser, removeMembership, setMembership } from "./admin/users.js";
+
+type Handler<I, O> = (deps: ServiceDeps, caller: Caller, req: I) => Promise<O>;
+
+export function createTokenAdminService(deps: ServiceDeps): ServiceImpl<typeof TokenAdminService> {
+  const authed =
+    <I, O>(h: Handler<I, O>) =>
+    (req: I, ctx: HandlerContext): Promise<O> =>
+      h(deps, adminCaller(ctx), req);
+  return {
+    setup: (req) => setup(deps, req),
+    createOrganization: authed(createOrganization),
+    getOrganization: authed(getOrganization),
+    listOrganizations: authed(listOrgs),
+    createUser: authed(createUser),
+    deleteUser: authed(deleteUser),
+    setMembership: authed(setMembership),
+    removeMembership: authed(removeMembership),
+    createBucket: authed(createBucket),
+    listBuckets: authed(listBuckets),
+    createToken: authed(createToken),
+    getToken: authed(getToken),
+    listTokens: authed(listTokens),
+    updateToken: authed(updateToken),
+    setTokenEnabled: authed(setTokenEnabled),
+    rotateToken: authed(rotateToken),
+    deleteToken: authed(deleteToken),
+    getPasscode: authed(getPasscode),
+  };
+}

@@ -1,0 +1,59 @@
+/** Setup: the first root user, organization, bucket and operator token — exactly once. */
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { SetupResponseSchema, type SetupRequest, type SetupResponse } from "../../gen/tessera/v1/token_admin_service_pb.js";
+import { failedPrecondition, invalidArgument } from "../../domain/errors.js";
+import { validateBucketName, validateDisplayName, validateOrgIdentifier, validateUserName } from "../../domain/names.js";
+import { tokenFromUserSupplied } from "../../domain/token-format.js";
+import { insertBucket } from "../../store/queries/buckets.js";
+import { claimSetup, insertOrganization, isSetupDone } from "../../store/queries/organizations.js";
+import { insertUser, upsertMembership } from "../../store/queries/users.js";
+import { bucketToPb, organizationToPb, tokenToPb, userToPb } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import { defaultIngestionSpec, issueToken } from "../token-issue.js";
+
+export async function setup(deps: ServiceDeps, req: SetupRequest): Promise<SetupResponse> {
+  if (req.userName === "") throw invalidArgument("user_name is required");
+  if (req.organizationIdentifier === "") throw invalidArgument("organization_identifier is required");
+  if (req.bucketName === "") throw invalidArgument("bucket_name is required");
+  validateUserName(req.userName);
+  validateOrgIdentifier(req.organizationIdentifier);
+  validateBucketName(req.bucketName);
+  const orgName = req.organizationName === "" ? req.organizationIdentifier : validateDisplayName(req.organizationName, "organization_name");
+  const supplied = req.tokenValue === "" ? undefined : tokenFromUserSupplied(req.tokenValue);
+  // Cheap early answer; the claim inside the transaction is what makes it exactly once.
+  if (await isSetupDone(deps.db.pool)) throw failedPrecondition("this instance is already set up");
+
+  const orgId = randomUUID();
+  return deps.db.withOrg(orgId, async (tx) => {
+    if (!(await claimSetup(tx))) throw failedPrecondition("this instance is already set up");
+    const user = await insertUser(tx, { id: randomUUID(), name: req.userName, root: true });
+    const organization = await insertOrganization(tx, {
+      id: orgId,
+      identifier: req.organizationIdentifier,
+      name: orgName,
+      parentId: null,
+      parentAccess: true,
+    });
+    await upsertMembership(tx, user.id, "ADMIN");
+    const bucket = await insertBucket(tx, { id: randomUUID(), name: req.bucketName, description: "" });
+    await issueToken(tx, deps.keyring, defaultIngestionSpec(user.id));
+    const op = await issueToken(tx, deps.keyring, {
+      name: "operator",
+      description: `Operator token for ${req.userName}, created by setup`,
+      kind: "OPERATOR",
+      ownerUserId: user.id,
+      createdBy: user.id,
+      permissions: {},
+      expiresAt: null,
+      ...(supplied === undefined ? {} : { value: supplied }),
+    });
+    return create(SetupResponseSchema, {
+      user: userToPb(user),
+      organization: organizationToPb(organization),
+      bucket: bucketToPb(bucket),
+      token: tokenToPb(op.token),
+      tokenValue: op.value,
+    });
+  });
+}

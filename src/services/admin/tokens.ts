@@ -1,0 +1,149 @@
+/** Tokens: create, read (masked), list, describe, enable/disable, rotate, delete, passcode. */
+import { create } from "@bufbuild/protobuf";
+import {
+  CreateTokenResponseSchema,
+  DeleteTokenResponseSchema,
+  GetPasscodeResponseSchema,
+  GetTokenResponseSchema,
+  ListTokensResponseSchema,
+  RotateTokenResponseSchema,
+  SetTokenEnabledResponseSchema,
+  UpdateTokenResponseSchema,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type DeleteTokenRequest,
+  type DeleteTokenResponse,
+  type GetPasscodeRequest,
+  type GetPasscodeResponse,
+  type GetTokenRequest,
+  type GetTokenResponse,
+  type ListTokensRequest,
+  type ListTokensResponse,
+  type RotateTokenRequest,
+  type RotateTokenResponse,
+  type SetTokenEnabledRequest,
+  type SetTokenEnabledResponse,
+  type UpdateTokenRequest,
+  type UpdateTokenResponse,
+} from "../../gen/tessera/v1/token_admin_service_pb.js";
+import { TokenKind as PbTokenKind } from "../../gen/tessera/v1/resources_pb.js";
+import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
+import { validateDescription } from "../../domain/names.js";
+import { getCurrentOrganization } from "../../store/queries/organizations.js";
+import * as tokens from "../../store/queries/tokens.js";
+import { requireRole, requireUuid, targetOrg, tokenOrg } from "../access.js";
+import type { Caller } from "../caller.js";
+import { tokenToPb } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+import { decodePageToken, encodePageToken, pageSize } from "../paging.js";
+import { issueToken, mint } from "../token-issue.js";
+import { checkIngestionBuckets, parseCreateToken, requireKind, resolveOwner } from "./token-spec.js";
+
+export async function createToken(deps: ServiceDeps, caller: Caller, req: CreateTokenRequest): Promise<CreateTokenResponse> {
+  const spec = parseCreateToken(req, deps.now());
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "ADMIN", "creating tokens");
+  const issued = await deps.db.withOrg(orgId, async (tx) => {
+    const ownerUserId = await resolveOwner(deps.db, tx, caller, spec.kind, spec.permissions, req.userId);
+    if (spec.kind === "INGESTION") await checkIngestionBuckets(tx, spec.permissions);
+    return issueToken(tx, deps.keyring, { ...spec, ownerUserId, createdBy: caller.userId ?? null });
+  });
+  deps.log("token_created", { tokenId: issued.token.id, orgId, kind: spec.kind, by: caller.tokenId });
+  return create(CreateTokenResponseSchema, { token: tokenToPb(issued.token), value: issued.value });
+}
+
+export async function getToken(deps: ServiceDeps, caller: Caller, req: GetTokenRequest): Promise<GetTokenResponse> {
+  const orgId = await tokenOrg(deps.db, caller, req.id);
+  requireRole(caller, "VIEWER", "reading tokens");
+  const t = await deps.db.withOrg(orgId, (tx) => tokens.getToken(tx, req.id.toLowerCase()));
+  if (t === undefined) throw notFound("token");
+  return create(GetTokenResponseSchema, { token: tokenToPb(t) });
+}
+
+export async function listTokens(deps: ServiceDeps, caller: Caller, req: ListTokensRequest): Promise<ListTokensResponse> {
+  const limit = pageSize(req.pageSize);
+  const kind = req.kind === PbTokenKind.UNSPECIFIED ? undefined : requireKind(req.kind);
+  const ownerUserId = req.ownerUserId === "" ? undefined : requireUuid("owner_user_id", req.ownerUserId);
+  let afterKey: [number, string] | undefined;
+  if (req.pageToken !== "") {
+    const pos = decodePageToken(req.pageToken, "t").split(":");
+    if (pos.length !== 2 || !/^[01]$/.test(pos[0]!) || !/^\d{1,19}$/.test(pos[1]!)) {
+      throw invalidArgument("page_token is not valid for this listing");
+    }
+    afterKey = [Number(pos[0]), pos[1]!];
+  }
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "VIEWER", "listing tokens");
+  const rows = await deps.db.withOrg(orgId, (tx) =>
+    tokens.listTokens(tx, { ...(kind && { kind }), ...(ownerUserId && { ownerUserId }), ...(afterKey && { afterKey }), limit: limit + 1 }),
+  );
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return create(ListTokensResponseSchema, {
+    tokens: page.map(tokenToPb),
+    nextPageToken: rows.length > limit && last ? encodePageToken("t", `${last.isDefault ? 0 : 1}:${last.seq}`) : "",
+  });
+}
+
+export async function updateToken(deps: ServiceDeps, caller: Caller, req: UpdateTokenRequest): Promise<UpdateTokenResponse> {
+  validateDescription(req.description);
+  const orgId = await tokenOrg(deps.db, caller, req.id);
+  requireRole(caller, "ADMIN", "changing tokens");
+  const t = await deps.db.withOrg(orgId, (tx) => tokens.updateDescription(tx, req.id.toLowerCase(), req.description));
+  if (t === undefined) throw notFound("token");
+  return create(UpdateTokenResponseSchema, { token: tokenToPb(t) });
+}
+
+export async function setTokenEnabled(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: SetTokenEnabledRequest,
+): Promise<SetTokenEnabledResponse> {
+  const orgId = await tokenOrg(deps.db, caller, req.id);
+  requireRole(caller, "ADMIN", "enabling or disabling tokens");
+  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, req.id.toLowerCase(), req.enabled));
+  if (r === undefined) throw notFound("token");
+  if (r.changed) deps.log(req.enabled ? "token_enabled" : "token_disabled", { tokenId: r.token.id, orgId, by: caller.tokenId });
+  return create(SetTokenEnabledResponseSchema, { token: tokenToPb(r.token) });
+}
+
+export async function rotateToken(deps: ServiceDeps, caller: Caller, req: RotateTokenRequest): Promise<RotateTokenResponse> {
+  const orgId = await tokenOrg(deps.db, caller, req.id);
+  requireRole(caller, "ADMIN", "rotating tokens");
+  const out = await deps.db.withOrg(orgId, async (tx) => {
+    const current = await tokens.getToken(tx, req.id.toLowerCase());
+    if (current === undefined) throw notFound("token");
+    const m = mint(deps.keyring, current.kind);
+    const t = await tokens.replaceDigest(tx, current.id, m.digest, m.keyId, m.mask);
+    if (t === undefined) throw notFound("token");
+    return { token: t, value: m.value };
+  });
+  deps.log("token_rotated", { tokenId: out.token.id, orgId, by: caller.tokenId });
+  return create(RotateTokenResponseSchema, { token: tokenToPb(out.token), value: out.value });
+}
+
+export async function deleteToken(deps: ServiceDeps, caller: Caller, req: DeleteTokenRequest): Promise<DeleteTokenResponse> {
+  const orgId = await tokenOrg(deps.db, caller, req.id);
+  requireRole(caller, "ADMIN", "deleting tokens");
+  await deps.db.withOrg(orgId, async (tx) => {
+    const current = await tokens.getToken(tx, req.id.toLowerCase());
+    if (current === undefined) throw notFound("token");
+    if (current.isDefault) {
+      throw failedPrecondition("the default ingestion token cannot be deleted; disable or rotate it instead");
+    }
+    await tokens.deleteToken(tx, current.id);
+  });
+  deps.log("token_deleted", { tokenId: req.id, orgId, by: caller.tokenId });
+  return create(DeleteTokenResponseSchema, {});
+}
+
+export async function getPasscode(deps: ServiceDeps, caller: Caller, req: GetPasscodeRequest): Promise<GetPasscodeResponse> {
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "VIEWER", "reading the passcode");
+  const { token, org } = await deps.db.withOrg(orgId, async (tx) => ({
+    token: await tokens.getDefaultToken(tx),
+    org: await getCurrentOrganization(tx),
+  }));
+  if (token === undefined || org === undefined) throw notFound("default ingestion token");
+  return create(GetPasscodeResponseSchema, { token: tokenToPb(token), organizationIdentifier: org.identifier });
+}

@@ -1,0 +1,91 @@
+/**
+ * Users and memberships. Users are global, so an organization admin only ever sees users that are
+ * members of an organization it reaches; any other user id answers NOT_FOUND.
+ */
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import {
+  CreateUserResponseSchema,
+  DeleteUserResponseSchema,
+  RemoveMembershipResponseSchema,
+  SetMembershipResponseSchema,
+  type CreateUserRequest,
+  type CreateUserResponse,
+  type DeleteUserRequest,
+  type DeleteUserResponse,
+  type RemoveMembershipRequest,
+  type RemoveMembershipResponse,
+  type SetMembershipRequest,
+  type SetMembershipResponse,
+} from "../../gen/tessera/v1/token_admin_service_pb.js";
+import { Role } from "../../gen/tessera/v1/resources_pb.js";
+import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
+import { validateUserName } from "../../domain/names.js";
+import { deleteMembership, deleteUser as deleteUserRow, getMembership, getUser, insertUser, upsertMembership } from "../../store/queries/users.js";
+import { requireOperator, requireRole, requireUuid, targetOrg } from "../access.js";
+import type { Caller, RoleName } from "../caller.js";
+import { membershipToPb, roleFromPb, userToPb } from "../convert.js";
+import type { ServiceDeps } from "../deps.js";
+
+function requireRoleField(role: Role): RoleName {
+  const r = roleFromPb(role);
+  if (r === undefined) throw invalidArgument("role must be ROLE_VIEWER, ROLE_EDITOR or ROLE_ADMIN");
+  return r;
+}
+
+export async function createUser(deps: ServiceDeps, caller: Caller, req: CreateUserRequest): Promise<CreateUserResponse> {
+  if (req.name === "") throw invalidArgument("name is required");
+  validateUserName(req.name);
+  if (req.root) requireOperator(caller, "create a root user");
+  // Operators may create a user with no membership; everyone else adds it to an organization.
+  const standalone = caller.operator && req.organizationId === "" && req.role === Role.UNSPECIFIED;
+  const role = standalone ? undefined : requireRoleField(req.role);
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "ADMIN", "creating users");
+  return deps.db.withOrg(orgId, async (tx) => {
+    const user = await insertUser(tx, { id: randomUUID(), name: req.name, root: req.root });
+    const membership = role === undefined ? undefined : await upsertMembership(tx, user.id, role);
+    return create(CreateUserResponseSchema, {
+      user: userToPb(user),
+      membership: membership ? membershipToPb(membership) : undefined,
+    });
+  });
+}
+
+export async function deleteUser(deps: ServiceDeps, caller: Caller, req: DeleteUserRequest): Promise<DeleteUserResponse> {
+  const id = requireUuid("id", req.id);
+  requireOperator(caller, "delete users; organization admins use RemoveMembership");
+  if (id === caller.userId) throw failedPrecondition("an operator cannot delete the user its own token belongs to");
+  if (!(await deleteUserRow(deps.db.pool, id))) throw notFound("user");
+  deps.log("user_deleted", { userId: id, by: caller.tokenId });
+  return create(DeleteUserResponseSchema, {});
+}
+
+export async function setMembership(deps: ServiceDeps, caller: Caller, req: SetMembershipRequest): Promise<SetMembershipResponse> {
+  const userId = requireUuid("user_id", req.userId);
+  const role = requireRoleField(req.role);
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "ADMIN", "changing memberships");
+  return deps.db.withOrg(orgId, async (tx) => {
+    // Only operators may bring a user in from outside; admins change roles of their members.
+    const existing = await getMembership(tx, userId);
+    if (existing === undefined) {
+      if (!caller.operator || (await getUser(deps.db.pool, userId)) === undefined) throw notFound("user");
+    }
+    const membership = await upsertMembership(tx, userId, role);
+    return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
+  });
+}
+
+export async function removeMembership(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: RemoveMembershipRequest,
+): Promise<RemoveMembershipResponse> {
+  const userId = requireUuid("user_id", req.userId);
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "ADMIN", "changing memberships");
+  const removed = await deps.db.withOrg(orgId, (tx) => deleteMembership(tx, userId));
+  if (!removed) throw notFound("membership");
+  return create(RemoveMembershipResponseSchema, {});
+}

@@ -1,0 +1,107 @@
+/** Domain records to protobuf messages. Token values never pass through here: only masks. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  BucketSchema,
+  MembershipSchema,
+  OrganizationSchema,
+  Role,
+  Signal,
+  TokenKind as PbTokenKind,
+  TokenPermissionsSchema,
+  TokenSchema,
+  UserSchema,
+  type Bucket as PbBucket,
+  type Membership as PbMembership,
+  type Organization as PbOrganization,
+  type Token as PbToken,
+  type TokenPermissions as PbPermissions,
+  type User as PbUser,
+} from "../gen/tessera/v1/resources_pb.js";
+import type { Bucket, Membership, Organization, Permissions, SignalName, TokenRecord, User } from "../domain/model.js";
+import type { TokenKind } from "../domain/token-format.js";
+import type { RoleName } from "./caller.js";
+
+const ts = (d: Date | null | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
+
+export const KIND_TO_PB: Record<TokenKind, PbTokenKind> = {
+  INGESTION: PbTokenKind.INGESTION,
+  OPERATOR: PbTokenKind.OPERATOR,
+  ALL_ACCESS: PbTokenKind.ALL_ACCESS,
+  READ_WRITE: PbTokenKind.READ_WRITE,
+  SHARED: PbTokenKind.SHARED,
+  VERIFIER: PbTokenKind.VERIFIER,
+};
+
+export function kindFromPb(k: PbTokenKind): TokenKind | undefined {
+  for (const [name, v] of Object.entries(KIND_TO_PB)) if (v === k) return name as TokenKind;
+  return undefined;
+}
+
+export const ROLE_TO_PB: Record<RoleName, Role> = { VIEWER: Role.VIEWER, EDITOR: Role.EDITOR, ADMIN: Role.ADMIN };
+
+export function roleFromPb(r: Role): RoleName | undefined {
+  return r === Role.VIEWER ? "VIEWER" : r === Role.EDITOR ? "EDITOR" : r === Role.ADMIN ? "ADMIN" : undefined;
+}
+
+export const SIGNAL_TO_PB: Record<SignalName, Signal> = { LOGS: Signal.LOGS, METRICS: Signal.METRICS, TRACES: Signal.TRACES };
+
+export function signalFromPb(s: Signal): SignalName | undefined {
+  return s === Signal.LOGS ? "LOGS" : s === Signal.METRICS ? "METRICS" : s === Signal.TRACES ? "TRACES" : undefined;
+}
+
+export function organizationToPb(o: Organization): PbOrganization {
+  return create(OrganizationSchema, {
+    id: o.id,
+    identifier: o.identifier,
+    name: o.name,
+    parentId: o.parentId ?? "",
+    parentAccess: o.parentAccess,
+    enabled: o.enabled,
+    createTime: ts(o.createdAt),
+  });
+}
+
+export const userToPb = (u: User): PbUser =>
+  create(UserSchema, { id: u.id, name: u.name, root: u.root, createTime: ts(u.createdAt) });
+
+export const membershipToPb = (m: Membership): PbMembership =>
+  create(MembershipSchema, { organizationId: m.orgId, userId: m.userId, role: ROLE_TO_PB[m.role] });
+
+export const bucketToPb = (b: Bucket): PbBucket =>
+  create(BucketSchema, {
+    id: b.id,
+    organizationId: b.orgId,
+    name: b.name,
+    description: b.description,
+    createTime: ts(b.createdAt),
+  });
+
+export function permissionsToPb(p: Permissions): PbPermissions {
+  return create(TokenPermissionsSchema, {
+    signals: (p.signals ?? []).map((s) => SIGNAL_TO_PB[s]),
+    buckets: p.buckets ?? [],
+    bucketAccess: p.bucketAccess ?? [],
+    dashboards: p.dashboards ?? [],
+    filters: p.filters ?? {},
+  });
+}
+
+export function tokenToPb(t: TokenRecord): PbToken {
+  return create(TokenSchema, {
+    id: t.id,
+    organizationId: t.orgId,
+    name: t.name,
+    description: t.description,
+    kind: KIND_TO_PB[t.kind],
+    maskedValue: t.mask,
+    enabled: t.enabled,
+    createdBy: t.createdBy ?? "",
+    ownerUserId: t.ownerUserId ?? "",
+    permissions: permissionsToPb(t.permissions),
+    createTime: ts(t.createdAt),
+    updateTime: ts(t.updatedAt),
+    lastUsedTime: ts(t.lastUsedAt),
+    expireTime: ts(t.expiresAt),
+  });
+}

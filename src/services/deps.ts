@@ -1,0 +1,15 @@
+/** What the services need, passed in once at start-up (tests pass their own). */
+import type { Keyring } from "../domain/digest.js";
+import type { Database } from "../store/database.js";
+import type { TokenLookupService } from "./token-lookup.js";
+
+export type Log = (event: string, fields: Record<string, unknown>) => void;
+
+export interface ServiceDeps {
+  db: Database;
+  keyring: Keyring;
+  lookup: TokenLookupService;
+  /** Milliseconds since the epoch; injectable so tests can move time. */
+  now: () => number;
+  log: Log;
+}

@@ -1,0 +1,29 @@
+/**
+ * Opaque page tokens. They carry a position (a sort key), never data; a token that does not
+ * decode, or belongs to another listing, is INVALID_ARGUMENT rather than a silent first page.
+ */
+import { invalidArgument } from "../domain/errors.js";
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+export function pageSize(requested: number): number {
+  if (requested < 0) throw invalidArgument("page_size must not be negative");
+  if (requested === 0) return DEFAULT_PAGE_SIZE;
+  return Math.min(requested, MAX_PAGE_SIZE);
+}
+
+export function encodePageToken(kind: string, position: string): string {
+  return Buffer.from(JSON.stringify({ k: kind, p: position }), "utf8").toString("base64url");
+}
+
+export function decodePageToken(token: string, kind: string): string {
+  try {
+    if (token.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("shape");
+    const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { k?: unknown; p?: unknown };
+    if (v.k !== kind || typeof v.p !== "string") throw new Error("kind");
+    return v.p;
+  } catch {
+    throw invalidArgument("page_token is not valid for this listing; pass the next_page_token of a previous response");
+  }
+}

@@ -1,0 +1,35 @@
+/** The service's connection pool, as tessera_app. `pg` is imported only under src/store. */
+import pg from "pg";
+import { withOrg, type Tx } from "./with-org.js";
+
+export interface Database {
+  /** For SECURITY DEFINER calls and the few queries that need no organization context. */
+  readonly pool: pg.Pool;
+  /** Runs `fn` in a transaction whose organization context is `orgId` (see with-org.ts). */
+  withOrg<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize?: number;
+  onError?: (err: Error) => void;
+}
+
+export function createDatabase(opts: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 16,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on("error", (err) => opts.onError?.(err));
+  return {
+    pool,
+    withOrg: (orgId, fn) => withOrg(pool, orgId, fn),
+    close: () => pool.end(),
+  };
+}
+
+export type { Tx };

@@ -1,0 +1,41 @@
+/** Bucket queries, always inside withOrg. */
+import type { Bucket } from "../../domain/model.js";
+import type { Tx } from "../with-org.js";
+import { uniqueAs } from "../pg-errors.js";
+
+interface BucketRow {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  created_at: Date;
+}
+
+const toBucket = (r: BucketRow): Bucket => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  description: r.description,
+  createdAt: r.created_at,
+});
+
+export async function insertBucket(tx: Tx, b: { id: string; name: string; description: string }): Promise<Bucket> {
+  const r = await uniqueAs(`a bucket named "${b.name}" already exists in this organization`, () =>
+    tx.query<BucketRow>(
+      `INSERT INTO buckets (id, org_id, name, description) VALUES ($1, tessera_current_org(), $2, $3) RETURNING *`,
+      [b.id, b.name, b.description],
+    ),
+  );
+  return toBucket(r.rows[0]!);
+}
+
+export async function listBuckets(tx: Tx): Promise<Bucket[]> {
+  const r = await tx.query<BucketRow>(`SELECT * FROM buckets ORDER BY name`);
+  return r.rows.map(toBucket);
+}
+
+/** Which of `names` exist in the context organization (token permissions must name real buckets). */
+export async function existingBucketNames(tx: Tx, names: string[]): Promise<Set<string>> {
+  const r = await tx.query<{ name: string }>(`SELECT name FROM buckets WHERE name = ANY ($1)`, [names]);
+  return new Set(r.rows.map((x) => x.name));
+}

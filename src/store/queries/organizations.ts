@@ -1,0 +1,105 @@
+/** Organization queries. Inside withOrg a transaction sees only its own organization's row. */
+import type pg from "pg";
+import type { Organization } from "../../domain/model.js";
+import type { Tx } from "../with-org.js";
+import { mapPgError, uniqueAs } from "../pg-errors.js";
+
+interface OrgRow {
+  id: string;
+  identifier: string;
+  name: string;
+  parent_id: string | null;
+  parent_access: boolean;
+  enabled: boolean;
+  created_at: Date;
+}
+
+function toOrganization(r: OrgRow): Organization {
+  return {
+    id: r.id,
+    identifier: r.identifier,
+    name: r.name,
+    parentId: r.parent_id,
+    parentAccess: r.parent_access,
+    enabled: r.enabled,
+    createdAt: r.created_at,
+  };
+}
+
+/** Inserts an organization; the transaction's context must be the new organization's id. */
+export async function insertOrganization(
+  tx: Tx,
+  o: { id: string; identifier: string; name: string; parentId: string | null; parentAccess: boolean },
+): Promise<Organization> {
+  const r = await uniqueAs(`an organization with identifier "${o.identifier}" already exists`, () =>
+    tx.query<OrgRow>(
+      `INSERT INTO organizations (id, identifier, name, parent_id, parent_access)
+       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [o.id, o.identifier, o.name, o.parentId, o.parentAccess],
+    ),
+  );
+  return toOrganization(r.rows[0]!);
+}
+
+/** The context organization's own row (RLS shows no other). */
+export async function getCurrentOrganization(tx: Tx): Promise<Organization | undefined> {
+  const r = await tx.query<OrgRow>(`SELECT * FROM organizations WHERE id = tessera_current_org()`);
+  return r.rows[0] ? toOrganization(r.rows[0]) : undefined;
+}
+
+/** Whether organization `from` may act on organization `to` (itself or a reachable descendant). */
+export async function isReachable(pool: pg.Pool, from: string, to: string): Promise<boolean> {
+  try {
+    const r = await pool.query<{ ok: boolean }>(`SELECT tessera_org_reachable($1, $2) AS ok`, [from, to]);
+    return r.rows[0]?.ok === true;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Organizations visible from `from` (all of them for an operator), a page at a time. */
+export async function listOrganizations(
+  pool: pg.Pool,
+  from: string,
+  all: boolean,
+  afterIdentifier: string,
+  limit: number,
+): Promise<Organization[]> {
+  try {
+    const r = await pool.query<OrgRow>(`SELECT * FROM tessera_list_organizations($1, $2, $3, $4)`, [
+      from,
+      all,
+      afterIdentifier,
+      limit,
+    ]);
+    return r.rows.map(toOrganization);
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Whether Setup has already run. */
+export async function isSetupDone(pool: pg.Pool): Promise<boolean> {
+  try {
+    const r = await pool.query<{ done: boolean }>(`SELECT tessera_is_setup() AS done`);
+    return r.rows[0]?.done === true;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Claims the one-time Setup inside its transaction; false if another Setup already claimed it. */
+export async function claimSetup(tx: Tx): Promise<boolean> {
+  const r = await tx.query(`INSERT INTO instance_setup (id) VALUES (1) ON CONFLICT DO NOTHING`);
+  return r.rowCount === 1;
+}
+
+/** Whether an organization exists at all (operators may name any organization). */
+export async function organizationExists(pool: pg.Pool, id: string): Promise<boolean> {
+  try {
+    const r = await pool.query<{ ok: boolean }>(`SELECT tessera_org_exists($1) AS ok`, [id]);
+    return r.rows[0]?.ok === true;
+  } catch (err) {
+    mapPgError(err);
+  }
+}

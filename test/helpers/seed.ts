@@ -1,0 +1,59 @@
+/** Seeding through the public API, so tests exercise the same paths users do. */
+import { Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
+import type { Clients } from "./clients.js";
+
+export interface SeededOrg {
+  orgId: string;
+  identifier: string;
+  defaultTokenId: string;
+  defaultTokenValue: string;
+  adminUserId: string;
+  /** An ALL_ACCESS token of an ADMIN member. */
+  adminToken: string;
+  adminTokenId: string;
+}
+
+export interface Instance {
+  operatorToken: string;
+  operatorUserId: string;
+  orgId: string;
+  identifier: string;
+  bucketName: string;
+  verifierToken: string;
+}
+
+/** Runs Setup and creates a VERIFIER token, as an ingestion fleet's operator would. */
+export async function setupInstance(c: Clients, identifier = "acme"): Promise<Instance> {
+  const s = await c.admin.setup({ userName: "root", organizationIdentifier: identifier, bucketName: "main" });
+  const v = await c.admin.createToken({ name: "ingest-fleet", kind: TokenKind.VERIFIER }, s.tokenValue);
+  return {
+    operatorToken: s.tokenValue,
+    operatorUserId: s.user!.id,
+    orgId: s.organization!.id,
+    identifier,
+    bucketName: "main",
+    verifierToken: v.value,
+  };
+}
+
+let counter = 0;
+
+/** A new organization with an ADMIN user holding an ALL_ACCESS token. */
+export async function createOrg(c: Clients, operatorToken: string, identifier = `org-${++counter}-${Date.now() % 100000}`): Promise<SeededOrg> {
+  const o = await c.admin.createOrganization({ identifier }, operatorToken);
+  const orgId = o.organization!.id;
+  const u = await c.admin.createUser({ name: `${identifier}-admin`, organizationId: orgId, role: Role.ADMIN }, operatorToken);
+  const t = await c.admin.createToken(
+    { organizationId: orgId, name: "admin-all", kind: TokenKind.ALL_ACCESS, userId: u.user!.id },
+    operatorToken,
+  );
+  return {
+    orgId,
+    identifier,
+    defaultTokenId: o.defaultToken!.id,
+    defaultTokenValue: o.defaultTokenValue,
+    adminUserId: u.user!.id,
+    adminToken: t.value,
+    adminTokenId: t.token!.id,
+  };
+}

@@ -1,0 +1,43 @@
+/** A real Tessera instance on ports 0 over a fresh database, and seed helpers that use its API. */
+import { createKeyring, newKey, type Keyring } from "../../src/domain/digest.js";
+import { startTessera, type Tessera } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { silentLog, type Log } from "../../src/log.js";
+import { freshDatabase, type TestDatabase } from "./db.js";
+
+export interface TestServer {
+  tessera: Tessera;
+  db: TestDatabase;
+  keyring: Keyring;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestServer(opts: { keyring?: Keyring; now?: () => number; db?: TestDatabase } = {}): Promise<TestServer> {
+  const db = opts.db ?? (await freshDatabase());
+  const keyring = opts.keyring ?? createKeyring({ 1: newKey() }, 1);
+  const logs: string[] = [];
+  const log: Log = (event, fields) => {
+    logs.push(JSON.stringify({ event, ...fields }));
+    silentLog(event, fields);
+  };
+  const config = {
+    ...loadConfig({}, {}),
+    grpcPort: 0,
+    httpPort: 0,
+    databaseUrl: db.appUrl,
+    ownerDatabaseUrl: db.ownerUrl,
+    poolSize: 8,
+  };
+  const tessera = await startTessera(config, { keyring, log, ...(opts.now && { now: opts.now }) });
+  return {
+    tessera,
+    db,
+    keyring,
+    logs,
+    async close() {
+      await tessera.close();
+      if (opts.db === undefined) await db.drop();
+    },
+  };
+}
