@@ -12,6 +12,10 @@ import { createTokenAdminService } from "./services/admin-service.js";
 import { createAuthenticator } from "./services/authenticate.js";
 import type { ServiceDeps } from "./services/deps.js";
 import { createTokenLookup } from "./services/token-lookup.js";
+import { startFeedMaintenance } from "./services/feed-maintenance.js";
+import { LastUsedRecorder } from "./services/last-used.js";
+import { RevocationHub } from "./services/revocation-hub.js";
+import { VerifyCache } from "./services/verify-cache.js";
 import { createTokenVerifyService } from "./services/verify-service.js";
 import { createDatabase, type Database } from "./store/database.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded.js";
@@ -30,6 +34,8 @@ export interface TesseraOptions {
   keyring?: Keyring;
   /** The role migrations grant to; defaults to tessera_app. */
   appRole?: string;
+  /** Called on every Verify database lookup (benchmarks count queries per request). */
+  onQuery?: () => void;
 }
 
 export interface Tessera {
@@ -37,6 +43,7 @@ export interface Tessera {
   httpPort: number;
   db: Database;
   deps: ServiceDeps;
+  cache: VerifyCache;
   close(): Promise<void>;
 }
 
@@ -69,8 +76,17 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     const problem = postureProblem(await servicePosture(db.pool));
     if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
 
-    const lookup = createTokenLookup(db, keyring, log);
-    const deps: ServiceDeps = { db, keyring, lookup, now, log };
+    const hub = new RevocationHub({ url: appUrl, pool: db.pool, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs });
+    await hub.start();
+    cleanups.push(() => hub.close());
+    const cache = new VerifyCache({ ...config.cache, now });
+    hub.onEvents((events) => cache.apply(events));
+    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), ...(opts.onQuery && { onQuery: opts.onQuery }) });
+    const lastUsed = new LastUsedRecorder(db, now, log);
+    cleanups.push(() => lastUsed.close());
+    const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
+    cleanups.push(async () => maintenance.stop());
+    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs };
     const authenticate = createAuthenticator(lookup, now);
     const services = [
       { desc: TokenAdminService, impl: createTokenAdminService(deps) },
@@ -104,7 +120,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     grpcServer.health.setStatus("", "SERVING");
     for (const s of services) grpcServer.health.setStatus(s.desc.typeName, "SERVING");
     log("serving", { grpcPort: grpcServer.port, httpPort: httpServer.port, embedded: embedded !== undefined });
-    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, close };
+    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, close };
   } catch (err) {
     await close();
     throw err;

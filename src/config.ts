@@ -18,6 +18,23 @@ export interface Config {
   keyFile: string;
   poolSize: number;
   maxMessageBytes: number;
+  feed: {
+    /** Re-read the revocation feed at least this often, wake-ups or not. */
+    pollMs: number;
+    /** WatchRevocations sends a checkpoint after this long without events. */
+    checkpointMs: number;
+    /** Events are kept this long; older cursors answer OUT_OF_RANGE. */
+    retentionMs: number;
+    /** Expiry announcements and pruning run this often. */
+    maintenanceMs: number;
+    /** The Verify cache answers only while the feed was read at most this long ago. */
+    freshMs: number;
+  };
+  cache: {
+    maxEntries: number;
+    negativeTtlMs: number;
+    positiveTtlMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -49,5 +66,17 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     keyFile: path.resolve(flags["key-file"] ?? env.TESSERA_KEY_FILE ?? path.join(dataDir, "digest-keys.json")),
     poolSize: positive("TESSERA_POOL_SIZE", env.TESSERA_POOL_SIZE, 16, 500),
     maxMessageBytes: 4 * 1024 * 1024,
+    feed: {
+      pollMs: positive("TESSERA_FEED_POLL_MS", env.TESSERA_FEED_POLL_MS, 1000, 60_000),
+      checkpointMs: positive("TESSERA_CHECKPOINT_MS", env.TESSERA_CHECKPOINT_MS, 1000, 60_000),
+      retentionMs: positive("TESSERA_FEED_RETENTION_HOURS", env.TESSERA_FEED_RETENTION_HOURS, 24, 24 * 90) * 3_600_000,
+      maintenanceMs: 1000,
+      freshMs: positive("TESSERA_FEED_FRESH_MS", env.TESSERA_FEED_FRESH_MS, 3000, 600_000),
+    },
+    cache: {
+      maxEntries: positive("TESSERA_CACHE_MAX_ENTRIES", env.TESSERA_CACHE_MAX_ENTRIES, 1_000_000, 100_000_000),
+      negativeTtlMs: 10_000,
+      positiveTtlMs: 300_000,
+    },
   };
 }

@@ -1,6 +1,8 @@
 /** What the services need, passed in once at start-up (tests pass their own). */
 import type { Keyring } from "../domain/digest.js";
 import type { Database } from "../store/database.js";
+import type { LastUsedRecorder } from "./last-used.js";
+import type { RevocationHub } from "./revocation-hub.js";
 import type { TokenLookupService } from "./token-lookup.js";
 
 export type Log = (event: string, fields: Record<string, unknown>) => void;
@@ -12,4 +14,8 @@ export interface ServiceDeps {
   /** Milliseconds since the epoch; injectable so tests can move time. */
   now: () => number;
   log: Log;
+  hub: RevocationHub;
+  lastUsed: LastUsedRecorder;
+  /** How often WatchRevocations sends a checkpoint when nothing happens. */
+  checkpointMs: number;
 }

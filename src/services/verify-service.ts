@@ -7,9 +7,15 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
+  CheckpointSchema,
   PrincipalSchema,
+  RevocationEventSchema,
+  RevocationReason,
+  WatchRevocationsResponseSchema,
+  type WatchRevocationsRequest,
+  type WatchRevocationsResponse,
   VerifyResponseSchema,
   VerifyStatus,
   type TokenVerifyService,
@@ -24,6 +30,7 @@ import type { TokenLookup } from "../domain/model.js";
 import { kCaller } from "./caller.js";
 import { KIND_TO_PB, ROLE_TO_PB, permissionsToPb, signalFromPb } from "./convert.js";
 import type { ServiceDeps } from "./deps.js";
+import type { RevocationReasonName } from "../store/queries/revocations.js";
 
 const ENDPOINTS: Partial<Record<EndpointClass, EndpointClassName>> = {
   [EndpointClass.INGEST]: "INGEST",
@@ -58,7 +65,7 @@ export function requireVerifier(ctx: HandlerContext): void {
 
 const malformed = (): VerifyResponse => create(VerifyResponseSchema, { allowed: false, status: VerifyStatus.MALFORMED });
 
-export function createTokenVerifyService(deps: ServiceDeps): Partial<ServiceImpl<typeof TokenVerifyService>> {
+export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof TokenVerifyService> {
   async function verify(req: VerifyRequest, ctx: HandlerContext): Promise<VerifyResponse> {
     requireVerifier(ctx);
     const endpoint = ENDPOINTS[req.endpoint];
@@ -71,19 +78,55 @@ export function createTokenVerifyService(deps: ServiceDeps): Partial<ServiceImpl
     if (cred.orgIdentifier !== undefined && req.organization !== "" && cred.orgIdentifier !== req.organization) {
       return respond(undefined, "NOT_FOUND");
     }
+    // The cursor is read before the decision: a cache holding this answer must apply every
+    // event after it, and any event the decision already reflects is harmless to apply again.
+    const cursor = deps.hub.cursor;
     const r = await deps.lookup.lookup(cred.token, orgIdentifier);
     if ("malformed" in r) return malformed();
     const d = decide(r.found, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, deps.now());
-    return respond(r.found, d.status, d.allowed, d.role);
+    if (d.allowed && r.found) deps.lastUsed.record(r.found.tokenId);
+    const res = respond(r.found, d.status, d.allowed, d.role);
+    res.cursor = cursor;
+    return res;
   }
-  return {
-    verify,
-    // eslint-disable-next-line require-yield
-    async *watchRevocations() {
-      throw new ConnectError("WatchRevocations is not available yet", Code.Unimplemented);
-    },
-  };
+
+  async function* watchRevocations(req: WatchRevocationsRequest, ctx: HandlerContext): AsyncGenerator<WatchRevocationsResponse> {
+    requireVerifier(ctx);
+    for await (const item of deps.hub.subscribe(req.afterCursor, ctx.signal, deps.checkpointMs)) {
+      if ("checkpoint" in item) {
+        yield create(WatchRevocationsResponseSchema, {
+          item: { case: "checkpoint", value: create(CheckpointSchema, { cursor: item.checkpoint }) },
+        });
+      } else {
+        const e = item.event;
+        yield create(WatchRevocationsResponseSchema, {
+          item: {
+            case: "event",
+            value: create(RevocationEventSchema, {
+              tokenId: e.tokenId,
+              organizationId: e.orgId,
+              reason: REASONS[e.reason],
+              cursor: item.cursor,
+              time: timestampFromDate(e.createdAt),
+            }),
+          },
+        });
+      }
+    }
+  }
+
+  return { verify, watchRevocations };
 }
+
+const REASONS: Record<RevocationReasonName, RevocationReason> = {
+  DISABLED: RevocationReason.DISABLED,
+  DELETED: RevocationReason.DELETED,
+  ROTATED: RevocationReason.ROTATED,
+  EXPIRED: RevocationReason.EXPIRED,
+  OWNER_REMOVED: RevocationReason.OWNER_REMOVED,
+  ORG_DISABLED: RevocationReason.ORG_DISABLED,
+  ENABLED: RevocationReason.ENABLED,
+};
 
 function respond(
   t: TokenLookup | undefined,

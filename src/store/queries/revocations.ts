@@ -1,0 +1,115 @@
+/**
+ * The revocation feed's queries. Writers append inside the transaction of the change (so an event
+ * exists exactly when the change committed); readers go through SECURITY DEFINER functions that
+ * return only rows below the safe horizon (see migration 0002 for why).
+ */
+import type pg from "pg";
+import type { Tx } from "../with-org.js";
+import { mapPgError } from "../pg-errors.js";
+
+export type RevocationReasonName =
+  | "DISABLED"
+  | "DELETED"
+  | "ROTATED"
+  | "EXPIRED"
+  | "OWNER_REMOVED"
+  | "ORG_DISABLED"
+  | "ENABLED";
+
+export interface FeedPosition {
+  xid: bigint;
+  id: bigint;
+}
+
+export interface StoredEvent {
+  position: FeedPosition;
+  orgId: string;
+  tokenId: string;
+  reason: RevocationReasonName;
+  createdAt: Date;
+}
+
+/** Appends an event for one token of the context organization. */
+export async function appendEvent(tx: Tx, tokenId: string, reason: RevocationReasonName): Promise<void> {
+  await tx.query(`INSERT INTO revocation_events (org_id, token_id, reason) VALUES (tessera_current_org(), $1, $2)`, [
+    tokenId,
+    reason,
+  ]);
+}
+
+/** Appends `reason` for every token a user owns in the context organization. */
+export async function appendOwnerEvents(tx: Tx, userId: string, reason: RevocationReasonName): Promise<void> {
+  await tx.query(
+    `INSERT INTO revocation_events (org_id, token_id, reason)
+     SELECT org_id, id, $2 FROM tokens WHERE owner_user_id = $1`,
+    [userId, reason],
+  );
+}
+
+export interface FeedState {
+  feedId: string;
+  floor: FeedPosition;
+  horizon: bigint;
+}
+
+export async function feedState(q: pg.Pool | pg.Client): Promise<FeedState> {
+  try {
+    const r = await q.query<{ feed_id: string; floor_xid: string; floor_id: string; horizon: string }>(
+      `SELECT feed_id, floor_xid::text, floor_id::text, horizon::text FROM tessera_feed_state()`,
+    );
+    const row = r.rows[0]!;
+    return {
+      feedId: row.feed_id,
+      floor: { xid: BigInt(row.floor_xid), id: BigInt(row.floor_id) },
+      horizon: BigInt(row.horizon),
+    };
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Up to `limit` events after `after` from transactions below `horizon`, in delivery order. */
+export async function readEvents(
+  q: pg.Pool | pg.Client,
+  after: FeedPosition,
+  horizon: bigint,
+  limit: number,
+): Promise<StoredEvent[]> {
+  try {
+    const r = await q.query<{ id: string; xid: string; org_id: string; token_id: string; reason: RevocationReasonName; created_at: Date }>({
+      name: "tessera_read_revocations",
+      text: `SELECT id::text, xid::text, org_id, token_id, reason, created_at
+               FROM tessera_read_revocations($1::text::xid8, $2, $3::text::xid8, $4)`,
+      values: [after.xid.toString(), after.id.toString(), horizon.toString(), limit],
+    });
+    return r.rows.map((x) => ({
+      position: { xid: BigInt(x.xid), id: BigInt(x.id) },
+      orgId: x.org_id,
+      tokenId: x.token_id,
+      reason: x.reason,
+      createdAt: x.created_at,
+    }));
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Announces expiries due at `now`; returns how many events were appended. */
+export async function announceExpiries(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
+  try {
+    const r = await pool.query<{ n: number }>(`SELECT tessera_announce_expiries($1, $2) AS n`, [now, limit]);
+    return r.rows[0]?.n ?? 0;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** Prunes events created before `before`. */
+export async function pruneEvents(pool: pg.Pool, before: Date): Promise<number> {
+  try {
+    const r = await pool.query<{ n: number }>(`SELECT tessera_prune_revocations($1) AS n`, [before]);
+    return r.rows[0]?.n ?? 0;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
