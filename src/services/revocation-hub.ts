@@ -47,8 +47,9 @@ export class RevocationHub {
   #lastReadOk = 0;
   #timer: NodeJS.Timeout | undefined;
   #waiters = new Set<() => void>();
-  #listeners: Array<(events: StoredEvent[]) => void> = [];
+  #listeners: Array<(events: ReadonlyArray<{ tokenId: string; reason: string }>) => void> = [];
   #closed = false;
+  #connected = false;
 
   constructor(opts: HubOptions) {
     this.#opts = { pollMs: 1000, ringSize: 50_000, freshMs: 5000, ...opts };
@@ -67,12 +68,21 @@ export class RevocationHub {
     return formatCursor(this.#feedId, this.#position);
   }
 
+  /** Listening, and read the feed recently: only then may caches built on it answer. */
   fresh(): boolean {
-    return this.#opts.now() - this.#lastReadOk <= this.#opts.freshMs;
+    return this.#connected && this.#opts.now() - this.#lastReadOk <= this.#opts.freshMs;
+  }
+
+  /**
+   * Applies a change this instance just committed to local listeners at once, without waiting
+   * for the feed (which will deliver it again; applying twice is harmless).
+   */
+  applyLocal(events: ReadonlyArray<{ tokenId: string; reason: string }>): void {
+    for (const fn of this.#listeners) fn(events);
   }
 
   /** Called with each batch of new events, before subscribers are woken. */
-  onEvents(fn: (events: StoredEvent[]) => void): void {
+  onEvents(fn: (events: ReadonlyArray<{ tokenId: string; reason: string }>) => void): void {
     this.#listeners.push(fn);
   }
 
@@ -88,9 +98,16 @@ export class RevocationHub {
       onNotify: () => this.wake(),
       onConnect: () => {
         this.#opts.log("revocation_listener_connected", {});
-        this.wake();
+        // Fresh again only after the first read from the last position succeeds.
+        void this.wake().then(() => {
+          if (this.#conn?.client() !== undefined) this.#connected = true;
+        });
       },
-      onDisconnect: (err) => this.#opts.log("revocation_listener_disconnected", { error: err?.message ?? "closed" }),
+      onDisconnect: (err) => {
+        // Notifications may be lost from now on: stop answering from caches at once.
+        this.#connected = false;
+        this.#opts.log("revocation_listener_disconnected", { error: err?.message ?? "closed" });
+      },
     });
     this.#timer = setInterval(() => this.wake(), this.#opts.pollMs);
     this.#timer.unref();

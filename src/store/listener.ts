@@ -30,7 +30,12 @@ export function openFeedConnection(opts: FeedConnectionOptions): FeedConnection 
 
   const connect = async () => {
     if (closed) return;
-    const c = new pg.Client({ connectionString: opts.url, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const c = new pg.Client({
+      connectionString: opts.url,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      application_name: "tessera-revocation-listener",
+    });
     let failed = false;
     const fail = (err: Error | undefined) => {
       if (failed) return;

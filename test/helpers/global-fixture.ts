@@ -11,9 +11,10 @@ import { APP_ROLE } from "../../src/store/roles.js";
 import { setCluster } from "./cluster.js";
 
 let pg: EmbeddedDatabase | undefined;
+// One directory per run, so concurrent runs (a developer's and an editor's) never share a cluster.
+const dataDir = path.resolve(".test-pg", String(process.pid));
 
 export async function mochaGlobalSetup(): Promise<void> {
-  const dataDir = path.resolve(".test-pg");
   await rm(dataDir, { recursive: true, force: true });
   pg = await startEmbeddedPostgres({ dataDir, database: "tessera_template" });
   await migrate({ ownerUrl: pg.ownerUrl, appRole: APP_ROLE });
@@ -22,4 +23,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 
 export async function mochaGlobalTeardown(): Promise<void> {
   await pg?.stop();
+  await rm(dataDir, { recursive: true, force: true });
 }

@@ -103,6 +103,8 @@ export async function setTokenEnabled(
   requireRole(caller, "ADMIN", "enabling or disabling tokens");
   const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, req.id.toLowerCase(), req.enabled));
   if (r === undefined) throw notFound("token");
+  // This instance stops (or resumes) accepting it before the call returns; others via the feed.
+  if (r.changed) deps.hub.applyLocal([{ tokenId: r.token.id, reason: req.enabled ? "ENABLED" : "DISABLED" }]);
   if (r.changed) deps.log(req.enabled ? "token_enabled" : "token_disabled", { tokenId: r.token.id, orgId, by: caller.tokenId });
   return create(SetTokenEnabledResponseSchema, { token: tokenToPb(r.token) });
 }
@@ -118,6 +120,7 @@ export async function rotateToken(deps: ServiceDeps, caller: Caller, req: Rotate
     if (t === undefined) throw notFound("token");
     return { token: t, value: m.value };
   });
+  deps.hub.applyLocal([{ tokenId: out.token.id, reason: "ROTATED" }]);
   deps.log("token_rotated", { tokenId: out.token.id, orgId, by: caller.tokenId });
   return create(RotateTokenResponseSchema, { token: tokenToPb(out.token), value: out.value });
 }
@@ -133,6 +136,7 @@ export async function deleteToken(deps: ServiceDeps, caller: Caller, req: Delete
     }
     await tokens.deleteToken(tx, current.id);
   });
+  deps.hub.applyLocal([{ tokenId: req.id.toLowerCase(), reason: "DELETED" }]);
   deps.log("token_deleted", { tokenId: req.id, orgId, by: caller.tokenId });
   return create(DeleteTokenResponseSchema, {});
 }

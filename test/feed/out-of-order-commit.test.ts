@@ -1,0 +1,89 @@
+/**
+ * The ordering hazard of every "id > cursor" feed: a transaction that takes its event id first
+ * but commits last. The watcher must still receive it, after having seen the later one's commit.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { grpcJsClients, type Clients } from "../helpers/clients.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { setupInstance, type Instance } from "../helpers/seed.js";
+import { watch } from "../helpers/watch.js";
+
+async function openTx(url: string, orgId: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query("BEGIN");
+  await c.query("SELECT set_config('tessera.org_id', $1, true)", [orgId]);
+  return c;
+}
+
+describe("the revocation feed under out-of-order commits", () => {
+  let server: TestServer;
+  let c: Clients;
+  let inst: Instance;
+  before(async () => {
+    server = await startTestServer();
+    c = grpcJsClients(server.tessera.grpcPort);
+    inst = await setupInstance(c);
+  });
+  after(async () => {
+    c.close();
+    await server.close();
+  });
+
+  it("delivers an event whose transaction took its position first but committed last", async () => {
+    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    await w.until(() => w.checkpoints > 0);
+    const early = randomUUID();
+    const late = randomUUID();
+    const t1 = await openTx(server.db.appUrl, inst.orgId);
+    const t2 = await openTx(server.db.appUrl, inst.orgId);
+    try {
+      // T1 takes the lower xid and the lower event id, then stays open.
+      await t1.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [inst.orgId, early]);
+      await t2.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [inst.orgId, late]);
+      await t2.query("COMMIT");
+      // Give the feed time to (wrongly) move its cursor past T1's id.
+      await new Promise((r) => setTimeout(r, 400));
+      await t1.query("COMMIT");
+      await w.until(() => w.events.some((e) => e.tokenId === early) && w.events.some((e) => e.tokenId === late));
+    } finally {
+      await t1.end();
+      await t2.end();
+      w.stop();
+    }
+    const ids = w.events.map((e) => e.tokenId);
+    assert.ok(ids.includes(early), "the early-position, late-commit event was skipped");
+    assert.ok(ids.includes(late));
+    // Delivery follows positions: the transaction that started first is delivered first.
+    assert.ok(ids.indexOf(early) < ids.indexOf(late));
+    // A watcher resuming from the cursor before both sees both again, in the same order.
+    const first = w.events.find((e) => e.tokenId === early)!;
+    assert.ok(first.cursor.length > 0);
+  });
+
+  it("delivers every event of many interleaved writers exactly as the events table holds them", async () => {
+    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    await w.until(() => w.checkpoints > 0);
+    const clients = await Promise.all(Array.from({ length: 6 }, () => openTx(server.db.appUrl, inst.orgId)));
+    const written: string[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        for (const t of clients) {
+          const id = randomUUID();
+          written.push(id);
+          await t.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DELETED')", [inst.orgId, id]);
+        }
+      }
+      // Commit in reverse order of first write.
+      for (const t of [...clients].reverse()) await t.query("COMMIT");
+      await w.until(() => written.every((id) => w.events.some((e) => e.tokenId === id)));
+    } finally {
+      await Promise.all(clients.map((t) => t.end()));
+      w.stop();
+    }
+    const got = new Set(w.events.map((e) => e.tokenId));
+    assert.equal(written.filter((id) => !got.has(id)).length, 0);
+  });
+});
