@@ -1,0 +1,104 @@
+/** Resuming WatchRevocations: from a cursor, foreign and expired cursors, and expiry events. */
+import assert from "node:assert/strict";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
+import { RevocationReason, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { grpcJsClients, type Clients } from "../helpers/clients.js";
+import { superQuery } from "../helpers/db.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { watch } from "../helpers/watch.js";
+
+describe("WatchRevocations cursors and expiry", function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  let c: Clients;
+  let inst: Instance;
+  let org: SeededOrg;
+  let clock = Date.now();
+  before(async () => {
+    server = await startTestServer({ now: () => clock });
+    c = grpcJsClients(server.tessera.grpcPort);
+    inst = await setupInstance(c);
+    org = await createOrg(c, inst.operatorToken);
+  });
+  after(async () => {
+    c.close();
+    await server.close();
+  });
+
+  const first = async (afterCursor: string) => {
+    for await (const m of c.verify.watchRevocations({ afterCursor }, inst.verifierToken) as AsyncIterable<unknown>) return m;
+    return undefined;
+  };
+
+  it("resumes from a cursor with every event after it, including ones made while disconnected", async () => {
+    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    await w.until(() => w.checkpoints > 0);
+    const a = await c.admin.createToken({ name: "resume-a", kind: TokenKind.INGESTION }, org.adminToken);
+    await c.admin.setTokenEnabled({ id: a.token!.id, enabled: false }, org.adminToken);
+    await w.until(() => w.events.some((e) => e.tokenId === a.token!.id && e.reason === RevocationReason.DISABLED));
+    const cursor = w.events.find((e) => e.tokenId === a.token!.id && e.reason === RevocationReason.DISABLED)!.cursor;
+    w.stop();
+    // While nobody listens:
+    await c.admin.rotateToken({ id: a.token!.id }, org.adminToken);
+    await c.admin.deleteToken({ id: a.token!.id }, org.adminToken);
+    const r = watch(() => c.verify.watchRevocations({ afterCursor: cursor }, inst.verifierToken) as never);
+    await r.until(() => r.events.filter((e) => e.tokenId === a.token!.id).length >= 2);
+    r.stop();
+    const reasons = r.events.filter((e) => e.tokenId === a.token!.id).map((e) => e.reason);
+    assert.deepEqual(reasons, [RevocationReason.ROTATED, RevocationReason.DELETED]);
+  });
+
+  it("answers INVALID_ARGUMENT for a malformed or foreign cursor", async () => {
+    for (const bad of ["garbage", "deadbeef.1.2", "12345678.x.1", "a".repeat(5000)]) {
+      await assert.rejects(first(bad), (err: unknown) => {
+        assert.ok(err instanceof ConnectError);
+        assert.equal(err.code, Code.InvalidArgument, bad.slice(0, 20));
+        return true;
+      });
+    }
+  });
+
+  it("answers OUT_OF_RANGE for a cursor older than retention", async () => {
+    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    await w.until(() => w.checkpoints > 0);
+    const old = w.cursor;
+    w.stop();
+    const t = await c.admin.createToken({ name: "pruned", kind: TokenKind.INGESTION }, org.adminToken);
+    await c.admin.setTokenEnabled({ id: t.token!.id, enabled: false }, org.adminToken);
+    // Prune everything, as retention would after its period.
+    await superQuery(server.db, `SELECT tessera_prune_revocations(now() + interval '1 hour')`);
+    await assert.rejects(first(old), (err: unknown) => {
+      assert.ok(err instanceof ConnectError);
+      assert.equal(err.code, Code.OutOfRange);
+      return true;
+    });
+  });
+
+  it("refuses an expiring token at its expiry and announces an EXPIRED event", async () => {
+    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    await w.until(() => w.checkpoints > 0);
+    const t = await c.admin.createToken(
+      { name: "expiring", kind: TokenKind.INGESTION, expireTime: timestampFromMs(clock + 60_000) },
+      org.adminToken,
+    );
+    const ask = () => c.verify.verify({ credential: t.value, endpoint: EndpointClass.INGEST }, inst.verifierToken);
+    assert.equal((await ask()).status, VerifyStatus.VALID);
+    clock += 60_000;
+    assert.equal((await ask()).status, VerifyStatus.EXPIRED);
+    await w.until(() => w.events.some((e) => e.tokenId === t.token!.id && e.reason === RevocationReason.EXPIRED), 10_000);
+    w.stop();
+  });
+
+  it("refuses a stream to callers without a verifier token", async () => {
+    await assert.rejects(
+      (async () => {
+        for await (const m of c.verify.watchRevocations({}, org.defaultTokenValue) as AsyncIterable<unknown>) return m;
+        return undefined;
+      })(),
+      (err: unknown) => err instanceof ConnectError && err.code === Code.PermissionDenied,
+    );
+  });
+});
