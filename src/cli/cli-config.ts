@@ -1,7 +1,7 @@
 /**
  * The CLI's own configuration: where the server is and which token to present. `tessera setup`
  * writes it once ({ host, token, org }, mode 0600 in a 0700 directory, like `influx setup`); every
- * API command reads it. Flags beat environment variables (TESSERA_HOST, TESSERA_TOKEN), which
+ * API command reads it. Flags beat environment variables (TESSERA_URL, TESSERA_TOKEN), which
  * beat the file. This module is the CLI's only reader of the environment, which main.ts hands in.
  */
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
@@ -27,7 +27,7 @@ export const CONNECTION_OPTIONS: Options = {
 };
 
 export const CONNECTION_USAGE = `Connection flags:
-  --host URL       Tessera HTTP address (default: $TESSERA_HOST, then the config file)
+  --host URL       Tessera HTTP address (default: $TESSERA_URL, then the config file)
   --token TOKEN    token to authenticate with (default: $TESSERA_TOKEN, then the config file)
   --config PATH    CLI config file (default: $TESSERA_CONFIG or ~/.config/tessera/config.json)`;
 
@@ -45,10 +45,10 @@ export function normalizeHost(raw: string, source: string): string {
   try {
     u = new URL(raw);
   } catch {
-    throw new UsageError(`${source} must be a URL such as ${DEFAULT_HOST}, got "${raw}"`, false);
+    throw new UsageError(`${source} must be a URL such as ${DEFAULT_HOST}, got "${raw}"`);
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new UsageError(`${source} must be an http:// or https:// URL, got "${raw}"`, false);
+    throw new UsageError(`${source} must be an http:// or https:// URL, got "${raw}"`);
   }
   return raw.replace(/\/+$/, "");
 }
@@ -130,12 +130,12 @@ export async function resolveConnection(flags: Flags, env: NodeJS.ProcessEnv, wa
   const file = cliConfigPath(flags, env);
   const fromFile = await readCliConfig(file, warn);
   const hostFlag = str(flags, "host");
-  const envHost = env.TESSERA_HOST || undefined;
+  const envHost = env.TESSERA_URL || undefined;
   const host =
     hostFlag !== undefined
       ? normalizeHost(hostFlag, "--host")
       : envHost !== undefined
-        ? normalizeHost(envHost, "TESSERA_HOST")
+        ? normalizeHost(envHost, "TESSERA_URL")
         : fromFile?.host !== undefined
           ? normalizeHost(fromFile.host, `"host" in ${file}`)
           : DEFAULT_HOST;

@@ -41,12 +41,15 @@ export interface Group {
   commands: Command[];
 }
 
-/** A wrong command line: printed with the command's usage, exit 2. */
+/**
+ * A wrong command line, exit 2. An unknown flag or a missing one prints the command's usage;
+ * a bad value (`showUsage` false) prints only the message and where to find the usage.
+ */
 export class UsageError extends Error {
   override readonly name = "UsageError";
   constructor(
     message: string,
-    readonly showUsage = true,
+    readonly showUsage = false,
   ) {
     super(message);
   }
@@ -71,10 +74,10 @@ export function parseFlags(args: string[], options: Options): Flags {
     const code = (err as NodeJS.ErrnoException).code;
     const msg = (err as Error).message;
     const flag = /'(-[^']*)'/.exec(msg)?.[1]?.split(" ").find((w) => w.startsWith("--")) ?? /'(-[^']*)'/.exec(msg)?.[1];
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown flag ${flag ?? msg}`);
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown flag ${flag ?? msg}`, true);
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       const arg = /'([^']*)'/.exec(msg)?.[1];
-      throw new UsageError(`unexpected argument "${arg ?? "?"}": every value is given with a flag`);
+      throw new UsageError(`unexpected argument "${arg ?? "?"}": every value is given with a flag`, true);
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       if (msg.includes("does not take an argument")) throw new UsageError(`flag ${flag ?? msg} takes no value`);
@@ -93,7 +96,7 @@ export function str(flags: Flags, name: string): string | undefined {
 
 export function requireStr(flags: Flags, name: string): string {
   const v = str(flags, name);
-  if (v === undefined || v === "") throw new UsageError(`--${name} is required`);
+  if (v === undefined || v === "") throw new UsageError(`--${name} is required`, true);
   return v;
 }
 

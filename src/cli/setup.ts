@@ -27,7 +27,7 @@ async function requiredValues(flags: Flags, ctx: Context): Promise<Record<string
     return have[q.key] === undefined;
   });
   if (missing.length === 0) return have;
-  if (!ctx.stdinIsTTY) throw new UsageError(`missing ${missing.map((q) => `--${q.key}`).join(", ")} (no terminal to ask at)`);
+  if (!ctx.stdinIsTTY) throw new UsageError(`missing ${missing.map((q) => `--${q.key}`).join(", ")} (no terminal to ask at)`, true);
   return { ...have, ...(await ask(missing)) };
 }
 
@@ -36,7 +36,7 @@ export const command: Command = {
   summary: "Set up a new instance: first user, organization, bucket and operator token",
   usage: `Usage: tessera setup --username NAME --org IDENTIFIER --bucket NAME [flags]
 
-  --host URL         Tessera HTTP address (default: $TESSERA_HOST or ${DEFAULT_HOST})
+  --host URL         Tessera HTTP address (default: $TESSERA_URL or ${DEFAULT_HOST})
   --username NAME    the first (root) user
   --org IDENTIFIER   the first organization's identifier
   --bucket NAME      the first bucket
@@ -56,13 +56,13 @@ At a terminal, missing values are asked for. The operator token is printed once,
     force: { type: "boolean" },
   },
   async run(flags, ctx) {
-    const hostFlag = str(flags, "host") ?? (ctx.env.TESSERA_HOST || undefined);
-    const host = hostFlag === undefined ? DEFAULT_HOST : normalizeHost(hostFlag, str(flags, "host") !== undefined ? "--host" : "TESSERA_HOST");
+    const hostFlag = str(flags, "host") ?? (ctx.env.TESSERA_URL || undefined);
+    const host = hostFlag === undefined ? DEFAULT_HOST : normalizeHost(hostFlag, str(flags, "host") !== undefined ? "--host" : "TESSERA_URL");
     const tokenValue = str(flags, "token") ?? "";
     if (tokenValue !== "") {
       const parsed = parseToken(tokenValue);
-      if (!parsed.ok) throw new UsageError(`--token is not a well-formed token: ${parsed.reason}`, false);
-      if (parsed.kind !== "OPERATOR") throw new UsageError(`--token must be an operator token (starting with ${TOKEN_PREFIXES.OPERATOR})`, false);
+      if (!parsed.ok) throw new UsageError(`--token is not a well-formed token: ${parsed.reason}`);
+      if (parsed.kind !== "OPERATOR") throw new UsageError(`--token must be an operator token (starting with ${TOKEN_PREFIXES.OPERATOR})`);
     }
     const file = cliConfigPath(flags, ctx.env);
     const force = bool(flags, "force");

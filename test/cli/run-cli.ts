@@ -1,0 +1,62 @@
+/**
+ * Runs the compiled `tessera` command as a child process, as a user would, with a private CLI
+ * config path and none of the caller's TESSERA_* variables leaking in.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+/** A token value alone on a line: prefix, 32 secret and 6 checksum characters. */
+export const TOKEN_VALUE = /^(?:o2oi|ts[a-z]{2})_[0-9A-Za-z]{38}$/;
+/** Any token value anywhere in a text. */
+export const ANY_TOKEN_VALUE = /(?:o2oi|ts[a-z]{2})_[0-9A-Za-z]{38}/;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith("TESSERA_") && k !== "DATABASE_URL") env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: cleanEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The value a command printed: stdout holds it alone. */
+export function printedValue(r: CliResult): string {
+  const value = r.stdout.trim();
+  if (!TOKEN_VALUE.test(value)) throw new Error(`expected a token value on stdout, got ${JSON.stringify(r.stdout)} (stderr: ${r.stderr})`);
+  return value;
+}
+
+/** No stack frames: users get one line, not a trace. */
+export function assertNoStack(text: string): void {
+  if (/^\s+at .+:\d+:\d+\)?$/m.test(text)) throw new Error(`output contains a stack trace:\n${text}`);
+}
+
+export async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tessera-cli-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Writes keys in the digest key file format ({"current": n, "keys": {"n": base64}}), mode 0600. */
+export async function writeKeyFile(file: string, keys: Record<number, Buffer>, current: number): Promise<void> {
+  const doc = { current, keys: Object.fromEntries(Object.entries(keys).map(([id, k]) => [id, k.toString("base64")])) };
+  await writeFile(file, JSON.stringify(doc), { mode: 0o600 });
+}
