@@ -81,6 +81,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     cleanups.push(() => hub.close());
     const cache = new VerifyCache({ ...config.cache, now });
     hub.onEvents((events) => cache.apply(events));
+    hub.onFlush(() => cache.clear());
     const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), ...(opts.onQuery && { onQuery: opts.onQuery }) });
     const lastUsed = new LastUsedRecorder(db, now, log);
     cleanups.push(() => lastUsed.close());

@@ -100,3 +100,15 @@ function decideReadWrite(p: Permissions, q: VerifyQuestion, role: RoleName | und
   }
   return grant?.read && roleAtLeast(role, "VIEWER") ? { allowed: true, status: "VALID", role } : deny("FORBIDDEN", role);
 }
+
+/**
+ * The permissions a token has right now: its fixed permissions narrowed by its owner's current
+ * role (a READ_WRITE token of a user demoted to VIEWER keeps its reads and loses its writes).
+ */
+export function effectivePermissions(t: TokenLookup, role: RoleName | undefined): Permissions {
+  if (t.kind !== "READ_WRITE") return t.permissions;
+  const bucketAccess = (t.permissions.bucketAccess ?? [])
+    .map((g) => ({ bucket: g.bucket, read: g.read && roleAtLeast(role, "VIEWER"), write: g.write && roleAtLeast(role, "EDITOR") }))
+    .filter((g) => g.read || g.write);
+  return { ...t.permissions, bucketAccess };
+}

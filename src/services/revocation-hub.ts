@@ -49,6 +49,7 @@ export class RevocationHub {
   #waiters = new Set<() => void>();
   #listeners: Array<(events: ReadonlyArray<{ tokenId: string; reason: string }>) => void> = [];
   #closed = false;
+  #flushListeners: Array<() => void> = [];
   #connected = false;
 
   constructor(opts: HubOptions) {
@@ -79,6 +80,18 @@ export class RevocationHub {
    */
   applyLocal(events: ReadonlyArray<{ tokenId: string; reason: string }>): void {
     for (const fn of this.#listeners) fn(events);
+  }
+
+  /**
+   * Drops everything local listeners cached, for changes whose tokens this instance cannot name
+   * cheaply (a user's removal or role change). The feed still announces each token to others.
+   */
+  flushLocal(): void {
+    for (const fn of this.#flushListeners) fn();
+  }
+
+  onFlush(fn: () => void): void {
+    this.#flushListeners.push(fn);
   }
 
   /** Called with each batch of new events, before subscribers are woken. */

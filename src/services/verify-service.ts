@@ -24,7 +24,7 @@ import {
 } from "../gen/tessera/v1/token_verify_service_pb.js";
 import { EndpointClass } from "../gen/tessera/v1/resources_pb.js";
 import { parseCredential } from "../domain/credential.js";
-import { decide, type EndpointClassName, type VerifyStatusName } from "../domain/decide.js";
+import { decide, effectivePermissions, type EndpointClassName, type VerifyStatusName } from "../domain/decide.js";
 import { permissionDenied, unauthenticated } from "../domain/errors.js";
 import type { TokenLookup } from "../domain/model.js";
 import { kCaller } from "./caller.js";
@@ -149,7 +149,7 @@ function respond(
           tokenName: t.name,
         })
       : undefined,
-    permissions: reveal && allowed ? permissionsToPb(t.permissions) : undefined,
+    permissions: reveal && allowed ? permissionsToPb(effectivePermissions(t, role)) : undefined,
     role: role ? ROLE_TO_PB[role] : undefined,
     expireTime: reveal && t.expiresAt ? timestampFromDate(t.expiresAt) : undefined,
     cacheTtl: allowed ? durationFromMs(CACHE_TTL_MS) : undefined,

@@ -57,8 +57,9 @@ export async function deleteUser(deps: ServiceDeps, caller: Caller, req: DeleteU
   requireOperator(caller, "delete users; organization admins use RemoveMembership");
   if (id === caller.userId) throw failedPrecondition("an operator cannot delete the user its own token belongs to");
   if (!(await deleteUserRow(deps.db.pool, id))) throw notFound("user");
-  // Read the feed now so this instance's cache drops the user's tokens before the call returns.
-  await deps.hub.wake();
+  // This instance stops accepting the user's tokens before the call returns (the feed may be held
+  // back by another open transaction); other instances follow the feed.
+  deps.hub.flushLocal();
   deps.log("user_deleted", { userId: id, by: caller.tokenId });
   return create(DeleteUserResponseSchema, {});
 }
@@ -76,7 +77,7 @@ export async function setMembership(deps: ServiceDeps, caller: Caller, req: SetM
     }
     const membership = await upsertMembership(tx, userId, role);
     return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
-  }).finally(() => deps.hub.wake());
+  }).finally(() => deps.hub.flushLocal());
 }
 
 export async function removeMembership(
@@ -89,6 +90,6 @@ export async function removeMembership(
   requireRole(caller, "ADMIN", "changing memberships");
   const removed = await deps.db.withOrg(orgId, (tx) => deleteMembership(tx, userId));
   if (!removed) throw notFound("membership");
-  await deps.hub.wake();
+  deps.hub.flushLocal();
   return create(RemoveMembershipResponseSchema, {});
 }
