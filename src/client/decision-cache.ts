@@ -108,21 +108,30 @@ export class DecisionCache<D> {
     }
   }
 
-  /** Evicts every answer about `tokenId`; returns how many. */
-  evictToken(tokenId: string): number {
+  /**
+   * Evicts every answer about `tokenId`; returns how many. `replace`, when given, may put a
+   * refusal in place of each evicted answer (same key).
+   */
+  evictToken(tokenId: string, replace?: (old: CacheEntry<D>) => Omit<CacheEntry<D>, 'seq'> | undefined): number {
     const keys = this.#byToken.get(tokenId);
     if (keys === undefined) return 0;
-    let n = 0;
+    const evicted: CacheEntry<D>[] = [];
     for (const key of [...keys]) {
       const e = this.#pos.map.get(key) ?? this.#neg.map.get(key);
       if (e !== undefined) {
         this.#remove(e);
-        n++;
+        evicted.push(e);
       }
     }
     this.#byToken.delete(tokenId);
-    this.counters.evictions += n;
-    return n;
+    this.counters.evictions += evicted.length;
+    if (replace !== undefined) {
+      for (const e of evicted) {
+        const r = replace(e);
+        if (r !== undefined) this.set(r);
+      }
+    }
+    return evicted.length;
   }
 
   /** Drops every refusal (an ENABLED event may have made any of them wrong). */

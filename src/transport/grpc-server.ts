@@ -7,15 +7,15 @@
 // descriptors the code was generated from, so it can never disagree with what is served.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
-import { create, toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { Authenticator } from '../services/caller.js';
 import type { LogFn } from './errors.js';
 import { createGrpcService } from './grpc-adapter.js';
+import { HEALTH_FILE_NAME, healthFileDescriptor } from './health-descriptor.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -82,18 +82,25 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   return { port, health, close };
 }
 
-/** A proto-loader package definition of the served files and everything they import. */
-function reflectionPackage(services: DescService[]): ReturnType<typeof loadFileDescriptorSetFromBuffer> {
-  const files: FileDescriptorProto[] = [];
-  const seen = new Set<string>();
-  // Dependencies first, so every file's imports precede it.
+/**
+ * The package definition ReflectionService reads: it only uses each entry's
+ * `fileDescriptorProtos`, decodes them and indexes symbols itself.
+ *
+ * The files are protobuf-es's own descriptors of the served services and everything they import
+ * (wkt included), not proto-loader's: loadFileDescriptorSetFromBuffer re-creates files per
+ * package (all of tessera.v1 in one file with no imports, Duration and Timestamp merged under
+ * timestamp.proto), and buf curl / grpcurl then fail to resolve the methods' types.
+ * grpc.health.v1 is added (see health-descriptor.ts) so tools can describe it too.
+ */
+function reflectionPackage(services: DescService[]): ConstructorParameters<typeof ReflectionService>[0] {
+  const files: Record<string, { fileDescriptorProtos: Buffer[] }> = {};
   const visit = (file: DescFile): void => {
-    if (seen.has(file.name)) return;
-    seen.add(file.name);
+    if (file.proto.name in files) return;
+    const bytes = toBinary(FileDescriptorProtoSchema, file.proto);
+    files[file.proto.name] = { fileDescriptorProtos: [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)] };
     for (const dep of file.dependencies) visit(dep);
-    files.push(file.proto);
   };
   for (const desc of services) visit(desc.file);
-  const bytes = toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: files }));
-  return loadFileDescriptorSetFromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  files[HEALTH_FILE_NAME] = { fileDescriptorProtos: [Buffer.from(healthFileDescriptor())] };
+  return files as unknown as ConstructorParameters<typeof ReflectionService>[0];
 }

@@ -51,8 +51,21 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     writeMaxBytes: maxBytes,
     ...(opts.fallback === undefined ? {} : { fallback: opts.fallback as Parameters<typeof connectNodeAdapter>[0]['fallback'] }),
   });
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer(handler);
+  // HTTP/1.1: a request refused before its body was read (over the size cap) leaves unread bytes
+  // on the connection, which Node then closes. Say so in the response, so the client does not
+  // reuse the connection for its next request and see it reset.
+  const h1 = http.createServer((req, res) => {
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
+    res.writeHead = ((...args: unknown[]) => {
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+      return writeHead(...args);
+    }) as typeof res.writeHead;
+    handler(req, res);
+  });
+  // HTTP/2: nghttp2 resets a session whose buffered data exceeds maxSessionMemory (10 MB by
+  // default) with ENHANCE_YOUR_CALM; leave room for a few requests at the 4 MiB cap so the
+  // size check itself answers, with RESOURCE_EXHAUSTED.
+  const h2 = http2.createServer({ maxSessionMemory: Math.max(64, Math.ceil((maxBytes * 8) / 1_000_000)) }, handler);
 
   const sockets = new Set<net.Socket>();
   const sniffing = new Set<net.Socket>();
@@ -81,6 +94,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     });
   });
   const port = (tcp.address() as net.AddressInfo).port;
+  // h1 never listens itself, and Node only starts tracking its connections (closeIdleConnections,
+  // headersTimeout and requestTimeout checks) on 'listening'.
+  h1.emit('listening');
 
   const grace = opts.shutdownGraceMs ?? 2000;
   let closing: Promise<void> | undefined;
@@ -90,12 +106,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, grace);
+      // HTTP/1.1 connections busy now become idle keep-alives later; keep closing those.
+      const idle = setInterval(() => h1.closeIdleConnections(), 50);
       tcp.close(() => {
         clearTimeout(timer);
+        clearInterval(idle);
         resolve();
       });
-      h1.closeIdleConnections();
-      for (const session of sessions) session.close();
+      h1.close(); // stops its connection-checking timer and closes idle connections
+      for (const session of sessions) session.close(); // GOAWAY; streams in flight may finish
       for (const socket of sniffing) socket.destroy();
     }));
 

@@ -29,12 +29,13 @@ export async function rejects(p: Promise<unknown>, code: Code | Code[], what = "
     const ce = ConnectError.from(err);
     assert.ok(
       codes.includes(ce.code),
-      `${what}: expected ${codes.map((c) => Code[c]).join(" or ")}, got ${Code[ce.code]}: ${ce.rawMessage}`,
+      // (Not "what: expected …": mocha's reporter cuts such messages at ": expected".)
+      `${what} — wanted ${codes.map((c) => Code[c]).join(" or ")}, got ${Code[ce.code]} "${ce.rawMessage}"`,
     );
     assertCleanMessage(ce.rawMessage, what);
     return ce;
   }
-  assert.fail(`${what}: expected ${codes.map((c) => Code[c]).join(" or ")}, but it succeeded with ${json(result).slice(0, 300)}`);
+  assert.fail(`${what} — wanted ${codes.map((c) => Code[c]).join(" or ")}, but it succeeded with ${json(result).slice(0, 300)}`);
 }
 
 /** A public error message: no stack trace, no SQL or driver text, no file paths. */

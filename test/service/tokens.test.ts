@@ -138,7 +138,11 @@ describe("token administration", () => {
         assert.ok(after.updateTime!.seconds >= before.updateTime!.seconds);
         const got = await c.admin.getToken({ id: before.id }, org.adminToken);
         assert.equal(got.token!.description, "after");
-        assert.equal((await verify(t.value)).status, VerifyStatus.VALID, "the value still works");
+        const v = await c.verify.verify(
+          { credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
+          inst.verifierToken,
+        );
+        assert.equal(v.status, VerifyStatus.VALID, "the value still works");
       });
 
       it("SetTokenEnabled takes effect on the very next Verify, both ways", async () => {
@@ -172,6 +176,13 @@ describe("token administration", () => {
         assert.equal(now.status, VerifyStatus.VALID);
         assert.equal(now.principal?.tokenId, t.id);
         assertNoSecret(json(await c.admin.getToken({ id: t.id }, org.adminToken)), r.value, "GetToken after rotation");
+        // Rotation changes the value only: a narrowed token stays narrowed.
+        const narrow = await c.admin.createToken({ name: "narrow-rotate", kind: TokenKind.INGESTION, permissions: { signals: [Signal.TRACES] } }, org.adminToken);
+        const rn = await c.admin.rotateToken({ id: narrow.token!.id }, org.adminToken);
+        assert.deepEqual(rn.token!.permissions?.signals, [Signal.TRACES]);
+        assert.equal(rn.token!.name, "narrow-rotate");
+        const vn = await c.verify.verify({ credential: rn.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, inst.verifierToken);
+        assert.equal(vn.status, VerifyStatus.FORBIDDEN, "still only traces");
       });
 
       it("DeleteToken makes the value NOT_FOUND and frees the name", async () => {

@@ -15,9 +15,10 @@ import { superQuery } from "../helpers/db.js";
 import { addMember, createOrg, issue, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { basic, byName, rejects, transportNames } from "./support.js";
+import pg from "pg";
 
 function expectStatus(r: VerifyResponse, status: VerifyStatus, what: string): void {
-  assert.equal(r.status, status, `${what}: expected ${VerifyStatus[status]}, got ${VerifyStatus[r.status]}`);
+  assert.equal(r.status, status, `${what} — wanted ${VerifyStatus[status]}, got ${VerifyStatus[r.status]}`);
   assert.equal(r.allowed, status === VerifyStatus.VALID, `${what}: allowed must match the status`);
 }
 
@@ -183,6 +184,30 @@ describe("Verify", () => {
           // Within the role it works.
           const ro = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId: viewer, permissions: { bucketAccess: [{ bucket, read: true, write: false }] } });
           expectStatus(await verify(ro.value, EndpointClass.QUERY, { bucket }), VerifyStatus.VALID, "read-only token of a VIEWER");
+        });
+        it("operator tokens verify everywhere and die with their root user", async () => {
+          const root = await c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, inst.operatorToken);
+          assert.equal(root.user!.root, true);
+          assert.equal(root.membership, undefined, "a standalone user");
+          const op = await issue(c, inst.operatorToken, { kind: TokenKind.OPERATOR, userId: root.user!.id });
+          for (const e of [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]) {
+            expectStatus(await verify(op.value, e), VerifyStatus.VALID, `OPERATOR on ${EndpointClass[e]} of another organization`);
+          }
+          assert.ok((await c.admin.listTokens({ organizationId: org.orgId }, op.value)).tokens.length > 0, "the new operator administers every organization");
+          await c.admin.deleteUser({ id: root.user!.id }, inst.operatorToken);
+          expectStatus(await verify(op.value, EndpointClass.ADMIN), VerifyStatus.OWNER_INACTIVE, "after its root user is deleted");
+          await rejects(c.admin.listTokens({}, op.value), Code.Unauthenticated, "an admin call after its root user is deleted");
+          // Only operators mint root users and operator tokens.
+          await rejects(c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, org.adminToken), Code.PermissionDenied, "a root user by an org admin");
+          const plain = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
+          await rejects(c.admin.createToken({ name: `op-${plain.slice(0, 8)}`, kind: TokenKind.OPERATOR, userId: plain }, inst.operatorToken), Code.PermissionDenied, "an OPERATOR token for a non-root user");
+        });
+
+        it("verifier tokens are valid on no endpoint class", async () => {
+          for (const e of [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]) {
+            const r = await c.verify.verify({ credential: inst.verifierToken, endpoint: e }, inst.verifierToken);
+            expectStatus(r, VerifyStatus.WRONG_ENDPOINT, `VERIFIER on ${EndpointClass[e]}`);
+          }
         });
       });
 
@@ -367,6 +392,10 @@ describe("Verify", () => {
         await rejects(c.verify.verify(req, org.adminToken), Code.PermissionDenied, "ALL_ACCESS token as caller");
         await rejects(c.verify.verify(req), Code.Unauthenticated, "no credentials");
         await rejects(c.verify.verify(req, generateToken("VERIFIER")), Code.Unauthenticated, "an unknown verifier token");
+        const v = await issue(c, inst.operatorToken, { kind: TokenKind.VERIFIER });
+        expectStatus(await c.verify.verify(req, v.value), VerifyStatus.VALID, "a second verifier");
+        await c.admin.setTokenEnabled({ id: v.id, enabled: false }, inst.operatorToken);
+        await rejects(c.verify.verify(req, v.value), Code.Unauthenticated, "a disabled verifier");
       });
 
       describe("roles", () => {
@@ -409,10 +438,74 @@ describe("Verify", () => {
     });
   }
 
+  describe("while another write transaction is open", () => {
+    // Any write in flight elsewhere (another request, a migration, a batch job) holds the
+    // revocation feed's horizon back; the very next Verify must still see the change.
+    let hold: pg.Client;
+    let c: Clients;
+    let org: SeededOrg;
+    before(async () => {
+      c = clients[0]!;
+      org = await createOrg(c, inst.operatorToken);
+      await c.admin.createBucket({ name: "logs" }, org.adminToken);
+      hold = new pg.Client({ connectionString: server.db.superuserUrl });
+      await hold.connect();
+      await hold.query("BEGIN");
+      await hold.query("SELECT pg_current_xact_id()");
+    });
+    after(async () => {
+      await hold?.query("ROLLBACK").catch(() => undefined);
+      await hold?.end();
+    });
+    const verify = (credential: string, endpoint: EndpointClass, bucket = "logs") =>
+      c.verify.verify({ credential, organization: org.identifier, endpoint, bucket }, inst.verifierToken);
+
+    it("deleting a user ends its tokens on the very next Verify", async () => {
+      const userId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
+      const t = await issue(c, org.adminToken, { kind: TokenKind.ALL_ACCESS, userId });
+      expectStatus(await verify(t.value, EndpointClass.QUERY), VerifyStatus.VALID, "before");
+      assert.ok((await c.admin.listTokens({}, t.value)).tokens.length > 0, "an admin call with the token before");
+      await c.admin.deleteUser({ id: userId }, inst.operatorToken);
+      await rejects(c.admin.listTokens({}, t.value), Code.Unauthenticated, "an admin call with the token right after DeleteUser");
+      expectStatus(await verify(t.value, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, "right after DeleteUser");
+    });
+
+    it("removing a membership ends the user's tokens on the very next Verify", async () => {
+      const userId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
+      const t = await issue(c, org.adminToken, { kind: TokenKind.ALL_ACCESS, userId });
+      expectStatus(await verify(t.value, EndpointClass.QUERY), VerifyStatus.VALID, "before");
+      await c.admin.removeMembership({ userId }, org.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, "right after RemoveMembership");
+    });
+
+    it("a role downgrade narrows the user's tokens on the very next Verify", async () => {
+      const userId = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
+      const t = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket: "logs", read: true, write: true }] } });
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "before");
+      await c.admin.setMembership({ userId, role: Role.VIEWER }, org.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.FORBIDDEN, "right after SetMembership");
+    });
+
+    it("disabling and re-enabling a token take effect on the very next Verify", async () => {
+      const t = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "before");
+      await c.admin.setTokenEnabled({ id: t.id, enabled: false }, org.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.DISABLED, "right after disabling");
+      await c.admin.setTokenEnabled({ id: t.id, enabled: true }, org.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "right after enabling");
+      const r = await c.admin.rotateToken({ id: t.id }, org.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.NOT_FOUND, "old value right after rotation");
+      expectStatus(await verify(r.value, EndpointClass.INGEST), VerifyStatus.VALID, "new value right after rotation");
+      await c.admin.deleteToken({ id: t.id }, org.adminToken);
+      expectStatus(await verify(r.value, EndpointClass.INGEST), VerifyStatus.NOT_FOUND, "right after deletion");
+    });
+  });
+
   describe("Setup", () => {
     it("works exactly once, with a caller-supplied operator token, even when called concurrently", async () => {
       const s = await startTestServer();
-      const cs = [grpcJsClients(s.tessera.grpcPort), ...httpClients(s.tessera.httpPort)];
+      // HTTP/1.1 clients only beside grpc-js: an idle HTTP/2 session would hold up the server's close.
+      const cs = [grpcJsClients(s.tessera.grpcPort), ...httpClients(s.tessera.httpPort).filter((h) => h.name.includes("HTTP/1.1"))];
       try {
         const values = Array.from({ length: 6 }, () => generateToken("OPERATOR"));
         const results = await Promise.allSettled(

@@ -120,6 +120,16 @@ describe('the gRPC listener', () => {
     assert.ok(services.includes('grpc.health.v1.Health'), stdout);
   });
 
+  it('describes a service through reflection with its imports resolved', async () => {
+    const { stdout } = await run('npx', [
+      'buf', 'curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-methods', `http://127.0.0.1:${server.port}`,
+    ]);
+    const methods = stdout.trim().split('\n');
+    assert.ok(methods.includes('tessera.v1.TokenVerifyService/Verify'), stdout);
+    assert.ok(methods.includes('tessera.v1.TokenVerifyService/WatchRevocations'), stdout);
+    assert.ok(methods.includes('grpc.health.v1.Health/Check'), stdout);
+  });
+
   it('describes methods well enough through reflection for buf curl to call Verify', async () => {
     const { stdout } = await run('npx', [
       'buf', 'curl', '--protocol', 'grpc', '--http2-prior-knowledge',

@@ -11,7 +11,7 @@ import { startHttpServer, type HttpServer } from '../../src/transport/http-serve
 import { createAuthInterceptor } from '../../src/transport/auth-interceptor.js';
 import { TokenVerifyService } from '../../src/gen/tessera/v1/token_verify_service_pb.js';
 import { describeRpcContract, type LogEntry, type VerifyClient } from './contract.js';
-import { createStubState, createStubVerifyService, stubAuthenticate } from './stubs.js';
+import { GOOD_TOKEN, createStubState, createStubVerifyService, stubAuthenticate } from './stubs.js';
 
 describe('the HTTP listener', () => {
   const logs: LogEntry[] = [];
@@ -96,6 +96,32 @@ describe('the HTTP listener', () => {
     const settings = '\x00\x00\x00\x04\x00\x00\x00\x00\x00';
     const h2reply = await rawExchange(server.port, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n${settings}`, undefined, 9);
     assert.equal(h2reply.charCodeAt(3), 0x04, 'the first frame from the server is SETTINGS');
+  });
+});
+
+describe('closing the HTTP listener', () => {
+  it('ends idle keep-alive connections of HTTP/1.1 and HTTP/2 clients without waiting for the grace period', async () => {
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      routes: (router) => router.service(TokenVerifyService, createStubVerifyService(createStubState())),
+      interceptors: [createAuthInterceptor(stubAuthenticate)],
+      shutdownGraceMs: 10_000,
+    });
+    const baseUrl = `http://127.0.0.1:${server.port}`;
+    const agent = new http.Agent({ keepAlive: true });
+    for (const transport of [
+      createConnectTransport({ baseUrl, httpVersion: '1.1', nodeOptions: { agent } }),
+      createConnectTransport({ baseUrl, httpVersion: '2' }),
+      createGrpcWebTransport({ baseUrl, httpVersion: '1.1', nodeOptions: { agent } }),
+    ]) {
+      const res = await createClient(TokenVerifyService, transport).verify({ credential: 'ok' }, { headers: { authorization: GOOD_TOKEN } });
+      assert.equal(res.allowed, true);
+    }
+    const started = Date.now();
+    await server.close();
+    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+    agent.destroy();
   });
 });
 
