@@ -76,7 +76,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     const problem = postureProblem(await servicePosture(db.pool));
     if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
 
-    const hub = new RevocationHub({ url: appUrl, pool: db.pool, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs });
+    const hub = new RevocationHub({ url: appUrl, pool: db.pool, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
     await hub.start();
     cleanups.push(() => hub.close());
     const cache = new VerifyCache({ ...config.cache, now });

@@ -29,6 +29,8 @@ export interface Config {
     maintenanceMs: number;
     /** The Verify cache answers only while the feed was read at most this long ago. */
     freshMs: number;
+    /** Events kept in memory for resuming or lagging subscribers; one lagging further is cut. */
+    ringSize: number;
   };
   cache: {
     maxEntries: number;
@@ -72,6 +74,7 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
       retentionMs: positive("TESSERA_FEED_RETENTION_HOURS", env.TESSERA_FEED_RETENTION_HOURS, 24, 24 * 90) * 3_600_000,
       maintenanceMs: 1000,
       freshMs: positive("TESSERA_FEED_FRESH_MS", env.TESSERA_FEED_FRESH_MS, 3000, 600_000),
+      ringSize: positive("TESSERA_FEED_RING_SIZE", env.TESSERA_FEED_RING_SIZE, 50_000, 10_000_000),
     },
     cache: {
       maxEntries: positive("TESSERA_CACHE_MAX_ENTRIES", env.TESSERA_CACHE_MAX_ENTRIES, 1_000_000, 100_000_000),
