@@ -8,7 +8,7 @@ import { adminCaller } from "./access.js";
 import type { Caller } from "./caller.js";
 import type { ServiceDeps } from "./deps.js";
 import { createBucket, listBuckets } from "./admin/buckets.js";
-import { createOrganization, getOrganization, listOrgs } from "./admin/organizations.js";
+import { createOrganization, getOrganization, listOrgs, setOrganizationEnabled } from "./admin/organizations.js";
 import { setup } from "./admin/setup.js";
 import {
   createToken,
@@ -34,6 +34,7 @@ export function createTokenAdminService(deps: ServiceDeps): ServiceImpl<typeof T
     createOrganization: authed(createOrganization),
     getOrganization: authed(getOrganization),
     listOrganizations: authed(listOrgs),
+    setOrganizationEnabled: authed(setOrganizationEnabled),
     createUser: authed(createUser),
     deleteUser: authed(deleteUser),
     setMembership: authed(setMembership),

@@ -48,6 +48,8 @@ const MATRIX: Array<[method: keyof Clients["admin"], label: string, call: Call]>
   ["getOrganization", "the victim organization", (c, t, v) => c.admin.getOrganization({ id: v.org.orgId }, t)],
   ["getOrganization", "the victim's child", (c, t, v) => c.admin.getOrganization({ id: v.subOrgId }, t)],
   ["listOrganizations", "every reachable organization", (c, t) => c.admin.listOrganizations({}, t)],
+  ["setOrganizationEnabled", "the victim organization disabled", (c, t, v) => c.admin.setOrganizationEnabled({ id: v.org.orgId, enabled: false }, t)],
+  ["setOrganizationEnabled", "the victim's child disabled", (c, t, v) => c.admin.setOrganizationEnabled({ id: v.subOrgId, enabled: false }, t)],
   ["createUser", "a user in the victim organization", (c, t, v, _a, n) => c.admin.createUser({ name: `evil-user-${n}`, organizationId: v.org.orgId, role: Role.ADMIN }, t)],
   ["deleteUser", "the victim's admin", (c, t, v) => c.admin.deleteUser({ id: v.org.adminUserId }, t)],
   ["deleteUser", "the victim's viewer", (c, t, v) => c.admin.deleteUser({ id: v.viewerUserId }, t)],

@@ -5,6 +5,9 @@ import {
   CreateOrganizationResponseSchema,
   GetOrganizationResponseSchema,
   ListOrganizationsResponseSchema,
+  SetOrganizationEnabledResponseSchema,
+  type SetOrganizationEnabledRequest,
+  type SetOrganizationEnabledResponse,
   type CreateOrganizationRequest,
   type CreateOrganizationResponse,
   type GetOrganizationRequest,
@@ -12,9 +15,14 @@ import {
   type ListOrganizationsRequest,
   type ListOrganizationsResponse,
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
-import { invalidArgument, notFound } from "../../domain/errors.js";
+import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import { validateDisplayName, validateOrgIdentifier } from "../../domain/names.js";
-import { getCurrentOrganization, insertOrganization, listOrganizations } from "../../store/queries/organizations.js";
+import {
+  getCurrentOrganization,
+  insertOrganization,
+  listOrganizations,
+  setOrganizationEnabled as setOrgEnabledRow,
+} from "../../store/queries/organizations.js";
 import { requireOperator, requireRole, targetOrg } from "../access.js";
 import type { Caller } from "../caller.js";
 import { organizationToPb, tokenToPb } from "../convert.js";
@@ -72,4 +80,24 @@ export async function listOrgs(deps: ServiceDeps, caller: Caller, req: ListOrgan
     organizations: page.map(organizationToPb),
     nextPageToken: rows.length > limit && last ? encodePageToken("o", last.identifier) : "",
   });
+}
+
+export async function setOrganizationEnabled(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: SetOrganizationEnabledRequest,
+): Promise<SetOrganizationEnabledResponse> {
+  if (req.id === "") throw invalidArgument("id is required");
+  const orgId = await targetOrg(deps.db, caller, req.id);
+  // An organization cannot switch itself off: that would lock out the very caller doing it.
+  if (orgId === caller.orgId) throw failedPrecondition("an organization cannot disable itself; ask an operator or a parent organization's admin");
+  requireRole(caller, "ADMIN", "enabling or disabling organizations");
+  const r = await deps.db.withOrg(orgId, (tx) => setOrgEnabledRow(tx, req.enabled));
+  if (r === undefined) throw notFound("organization");
+  if (r.changed) {
+    // Every token of the organization changes at once: drop this instance's cache before returning.
+    deps.hub.flushLocal();
+    deps.log(req.enabled ? "organization_enabled" : "organization_disabled", { orgId, by: caller.tokenId });
+  }
+  return create(SetOrganizationEnabledResponseSchema, { organization: organizationToPb(r.organization) });
 }

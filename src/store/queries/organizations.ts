@@ -103,3 +103,31 @@ export async function organizationExists(pool: pg.Pool, id: string): Promise<boo
     mapPgError(err);
   }
 }
+
+/**
+ * Enables or disables the context organization. Disabling announces every token of the
+ * organization on the revocation feed (ORG_DISABLED); re-enabling announces them as ENABLED.
+ * Returns undefined when there is no such organization in context.
+ */
+export async function setOrganizationEnabled(
+  tx: Tx,
+  enabled: boolean,
+): Promise<{ organization: Organization; changed: boolean } | undefined> {
+  const r = await tx.query<OrgRow & { was: boolean }>(
+    `WITH old AS (SELECT enabled FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
+     UPDATE organizations SET enabled = $1 WHERE id = tessera_current_org()
+     RETURNING *, (SELECT enabled FROM old) AS was`,
+    [enabled],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const changed = row.was !== enabled;
+  if (changed) {
+    await tx.query(
+      `INSERT INTO revocation_events (org_id, token_id, reason)
+       SELECT org_id, id, $1 FROM tokens`,
+      [enabled ? "ENABLED" : "ORG_DISABLED"],
+    );
+  }
+  return { organization: toOrganization(row), changed };
+}

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_admin_service.proto.
  */
 export const file_tessera_v1_token_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZXNzZXJhL3YxL3Rva2VuX2FkbWluX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEihwEKDFNldHVwUmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSGQoRb3JnYW5pemF0aW9uX25hbWUYAyABKAkSEwoLYnVja2V0X25hbWUYBCABKAkSEwoLdG9rZW5fdmFsdWUYBSABKAkiugEKDVNldHVwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIuCgxvcmdhbml6YXRpb24YAiABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIiCgZidWNrZXQYAyABKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldBIgCgV0b2tlbhgEIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SEwoLdG9rZW5fdmFsdWUYBSABKAkibAoZQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBISCgppZGVudGlmaWVyGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEhoKEmRlbnlfcGFyZW50X2FjY2VzcxgEIAEoCCKTAQoaQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLgoMb3JnYW5pemF0aW9uGAEgASgLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24SKAoNZGVmYXVsdF90b2tlbhgCIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SGwoTZGVmYXVsdF90b2tlbl92YWx1ZRgDIAEoCSIkChZHZXRPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkkKF0dldE9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uIkEKGExpc3RPcmdhbml6YXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJlChlMaXN0T3JnYW5pemF0aW9uc1Jlc3BvbnNlEi8KDW9yZ2FuaXphdGlvbnMYASADKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiaAoRQ3JlYXRlVXNlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRyb290GAIgASgIEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCRIeCgRyb2xlGAQgASgOMhAudGVzc2VyYS52MS5Sb2xlImAKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAudGVzc2VyYS52MS5Vc2VyEioKCm1lbWJlcnNoaXAYAiABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiHwoRRGVsZXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlImAKFFNldE1lbWJlcnNoaXBSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEh4KBHJvbGUYAyABKA4yEC50ZXNzZXJhLnYxLlJvbGUiQwoVU2V0TWVtYmVyc2hpcFJlc3BvbnNlEioKCm1lbWJlcnNoaXAYASABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiQwoXUmVtb3ZlTWVtYmVyc2hpcFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkiGgoYUmVtb3ZlTWVtYmVyc2hpcFJlc3BvbnNlIlEKE0NyZWF0ZUJ1Y2tldFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkiOgoUQ3JlYXRlQnVja2V0UmVzcG9uc2USIgoGYnVja2V0GAEgASgLMhIudGVzc2VyYS52MS5CdWNrZXQiLQoSTGlzdEJ1Y2tldHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSI6ChNMaXN0QnVja2V0c1Jlc3BvbnNlEiMKB2J1Y2tldHMYASADKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldCLqAQoSQ3JlYXRlVG9rZW5SZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEiMKBGtpbmQYBCABKA4yFS50ZXNzZXJhLnYxLlRva2VuS2luZBIPCgd1c2VyX2lkGAUgASgJEjEKC3Blcm1pc3Npb25zGAYgASgLMhwudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zEi8KC2V4cGlyZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGChNDcmVhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbhINCgV2YWx1ZRgCIAEoCSIdCg9HZXRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiNAoQR2V0VG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4ijwEKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCSJQChJMaXN0VG9rZW5zUmVzcG9uc2USIQoGdG9rZW5zGAEgAygLMhEudGVzc2VyYS52MS5Ub2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoSVXBkYXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIjcKE1VwZGF0ZVRva2VuUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIjUKFlNldFRva2VuRW5hYmxlZFJlcXVlc3QSCgoCaWQYASABKAkSDwoHZW5hYmxlZBgCIAEoCCI7ChdTZXRUb2tlbkVuYWJsZWRSZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4iIAoSUm90YXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIkYKE1JvdGF0ZVRva2VuUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuEg0KBXZhbHVlGAIgASgJIiAKEkRlbGV0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSIVChNEZWxldGVUb2tlblJlc3BvbnNlIi0KEkdldFBhc3Njb2RlUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkiWAoTR2V0UGFzc2NvZGVSZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAky5gsKEVRva2VuQWRtaW5TZXJ2aWNlEjwKBVNldHVwEhgudGVzc2VyYS52MS5TZXR1cFJlcXVlc3QaGS50ZXNzZXJhLnYxLlNldHVwUmVzcG9uc2USYwoSQ3JlYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJaCg9HZXRPcmdhbml6YXRpb24SIi50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIy50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlEmAKEUxpc3RPcmdhbml6YXRpb25zEiQudGVzc2VyYS52MS5MaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QaJS50ZXNzZXJhLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USSwoKQ3JlYXRlVXNlchIdLnRlc3NlcmEudjEuQ3JlYXRlVXNlclJlcXVlc3QaHi50ZXNzZXJhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJLCgpEZWxldGVVc2VyEh0udGVzc2VyYS52MS5EZWxldGVVc2VyUmVxdWVzdBoeLnRlc3NlcmEudjEuRGVsZXRlVXNlclJlc3BvbnNlElQKDVNldE1lbWJlcnNoaXASIC50ZXNzZXJhLnYxLlNldE1lbWJlcnNoaXBSZXF1ZXN0GiEudGVzc2VyYS52MS5TZXRNZW1iZXJzaGlwUmVzcG9uc2USXQoQUmVtb3ZlTWVtYmVyc2hpcBIjLnRlc3NlcmEudjEuUmVtb3ZlTWVtYmVyc2hpcFJlcXVlc3QaJC50ZXNzZXJhLnYxLlJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZRJRCgxDcmVhdGVCdWNrZXQSHy50ZXNzZXJhLnYxLkNyZWF0ZUJ1Y2tldFJlcXVlc3QaIC50ZXNzZXJhLnYxLkNyZWF0ZUJ1Y2tldFJlc3BvbnNlEk4KC0xpc3RCdWNrZXRzEh4udGVzc2VyYS52MS5MaXN0QnVja2V0c1JlcXVlc3QaHy50ZXNzZXJhLnYxLkxpc3RCdWNrZXRzUmVzcG9uc2USTgoLQ3JlYXRlVG9rZW4SHi50ZXNzZXJhLnYxLkNyZWF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuQ3JlYXRlVG9rZW5SZXNwb25zZRJFCghHZXRUb2tlbhIbLnRlc3NlcmEudjEuR2V0VG9rZW5SZXF1ZXN0GhwudGVzc2VyYS52MS5HZXRUb2tlblJlc3BvbnNlEksKCkxpc3RUb2tlbnMSHS50ZXNzZXJhLnYxLkxpc3RUb2tlbnNSZXF1ZXN0Gh4udGVzc2VyYS52MS5MaXN0VG9rZW5zUmVzcG9uc2USTgoLVXBkYXRlVG9rZW4SHi50ZXNzZXJhLnYxLlVwZGF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuVXBkYXRlVG9rZW5SZXNwb25zZRJaCg9TZXRUb2tlbkVuYWJsZWQSIi50ZXNzZXJhLnYxLlNldFRva2VuRW5hYmxlZFJlcXVlc3QaIy50ZXNzZXJhLnYxLlNldFRva2VuRW5hYmxlZFJlc3BvbnNlEk4KC1JvdGF0ZVRva2VuEh4udGVzc2VyYS52MS5Sb3RhdGVUb2tlblJlcXVlc3QaHy50ZXNzZXJhLnYxLlJvdGF0ZVRva2VuUmVzcG9uc2USTgoLRGVsZXRlVG9rZW4SHi50ZXNzZXJhLnYxLkRlbGV0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuRGVsZXRlVG9rZW5SZXNwb25zZRJOCgtHZXRQYXNzY29kZRIeLnRlc3NlcmEudjEuR2V0UGFzc2NvZGVSZXF1ZXN0Gh8udGVzc2VyYS52MS5HZXRQYXNzY29kZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tessera_v1_resources]);
+  fileDesc("CiR0ZXNzZXJhL3YxL3Rva2VuX2FkbWluX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEihwEKDFNldHVwUmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSGQoRb3JnYW5pemF0aW9uX25hbWUYAyABKAkSEwoLYnVja2V0X25hbWUYBCABKAkSEwoLdG9rZW5fdmFsdWUYBSABKAkiugEKDVNldHVwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIuCgxvcmdhbml6YXRpb24YAiABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIiCgZidWNrZXQYAyABKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldBIgCgV0b2tlbhgEIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SEwoLdG9rZW5fdmFsdWUYBSABKAkibAoZQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBISCgppZGVudGlmaWVyGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEhoKEmRlbnlfcGFyZW50X2FjY2VzcxgEIAEoCCKTAQoaQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLgoMb3JnYW5pemF0aW9uGAEgASgLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24SKAoNZGVmYXVsdF90b2tlbhgCIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SGwoTZGVmYXVsdF90b2tlbl92YWx1ZRgDIAEoCSIkChZHZXRPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkkKF0dldE9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uIkEKGExpc3RPcmdhbml6YXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJlChlMaXN0T3JnYW5pemF0aW9uc1Jlc3BvbnNlEi8KDW9yZ2FuaXphdGlvbnMYASADKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPAodU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlcXVlc3QSCgoCaWQYASABKAkSDwoHZW5hYmxlZBgCIAEoCCJQCh5TZXRPcmdhbml6YXRpb25FbmFibGVkUmVzcG9uc2USLgoMb3JnYW5pemF0aW9uGAEgASgLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24iaAoRQ3JlYXRlVXNlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRyb290GAIgASgIEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCRIeCgRyb2xlGAQgASgOMhAudGVzc2VyYS52MS5Sb2xlImAKEkNyZWF0ZVVzZXJSZXNwb25zZRIeCgR1c2VyGAEgASgLMhAudGVzc2VyYS52MS5Vc2VyEioKCm1lbWJlcnNoaXAYAiABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiHwoRRGVsZXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlImAKFFNldE1lbWJlcnNoaXBSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEh4KBHJvbGUYAyABKA4yEC50ZXNzZXJhLnYxLlJvbGUiQwoVU2V0TWVtYmVyc2hpcFJlc3BvbnNlEioKCm1lbWJlcnNoaXAYASABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiQwoXUmVtb3ZlTWVtYmVyc2hpcFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkiGgoYUmVtb3ZlTWVtYmVyc2hpcFJlc3BvbnNlIlEKE0NyZWF0ZUJ1Y2tldFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkiOgoUQ3JlYXRlQnVja2V0UmVzcG9uc2USIgoGYnVja2V0GAEgASgLMhIudGVzc2VyYS52MS5CdWNrZXQiLQoSTGlzdEJ1Y2tldHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSI6ChNMaXN0QnVja2V0c1Jlc3BvbnNlEiMKB2J1Y2tldHMYASADKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldCLqAQoSQ3JlYXRlVG9rZW5SZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEiMKBGtpbmQYBCABKA4yFS50ZXNzZXJhLnYxLlRva2VuS2luZBIPCgd1c2VyX2lkGAUgASgJEjEKC3Blcm1pc3Npb25zGAYgASgLMhwudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zEi8KC2V4cGlyZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGChNDcmVhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbhINCgV2YWx1ZRgCIAEoCSIdCg9HZXRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiNAoQR2V0VG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4ijwEKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCSJQChJMaXN0VG9rZW5zUmVzcG9uc2USIQoGdG9rZW5zGAEgAygLMhEudGVzc2VyYS52MS5Ub2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoSVXBkYXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIjcKE1VwZGF0ZVRva2VuUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIjUKFlNldFRva2VuRW5hYmxlZFJlcXVlc3QSCgoCaWQYASABKAkSDwoHZW5hYmxlZBgCIAEoCCI7ChdTZXRUb2tlbkVuYWJsZWRSZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4iIAoSUm90YXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIkYKE1JvdGF0ZVRva2VuUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuEg0KBXZhbHVlGAIgASgJIiAKEkRlbGV0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSIVChNEZWxldGVUb2tlblJlc3BvbnNlIi0KEkdldFBhc3Njb2RlUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkiWAoTR2V0UGFzc2NvZGVSZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAky1wwKEVRva2VuQWRtaW5TZXJ2aWNlEjwKBVNldHVwEhgudGVzc2VyYS52MS5TZXR1cFJlcXVlc3QaGS50ZXNzZXJhLnYxLlNldHVwUmVzcG9uc2USYwoSQ3JlYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJaCg9HZXRPcmdhbml6YXRpb24SIi50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIy50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlEmAKEUxpc3RPcmdhbml6YXRpb25zEiQudGVzc2VyYS52MS5MaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QaJS50ZXNzZXJhLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USbwoWU2V0T3JnYW5pemF0aW9uRW5hYmxlZBIpLnRlc3NlcmEudjEuU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlcXVlc3QaKi50ZXNzZXJhLnYxLlNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXNwb25zZRJLCgpDcmVhdGVVc2VyEh0udGVzc2VyYS52MS5DcmVhdGVVc2VyUmVxdWVzdBoeLnRlc3NlcmEudjEuQ3JlYXRlVXNlclJlc3BvbnNlEksKCkRlbGV0ZVVzZXISHS50ZXNzZXJhLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0Gh4udGVzc2VyYS52MS5EZWxldGVVc2VyUmVzcG9uc2USVAoNU2V0TWVtYmVyc2hpcBIgLnRlc3NlcmEudjEuU2V0TWVtYmVyc2hpcFJlcXVlc3QaIS50ZXNzZXJhLnYxLlNldE1lbWJlcnNoaXBSZXNwb25zZRJdChBSZW1vdmVNZW1iZXJzaGlwEiMudGVzc2VyYS52MS5SZW1vdmVNZW1iZXJzaGlwUmVxdWVzdBokLnRlc3NlcmEudjEuUmVtb3ZlTWVtYmVyc2hpcFJlc3BvbnNlElEKDENyZWF0ZUJ1Y2tldBIfLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVxdWVzdBogLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVzcG9uc2USTgoLTGlzdEJ1Y2tldHMSHi50ZXNzZXJhLnYxLkxpc3RCdWNrZXRzUmVxdWVzdBofLnRlc3NlcmEudjEuTGlzdEJ1Y2tldHNSZXNwb25zZRJOCgtDcmVhdGVUb2tlbhIeLnRlc3NlcmEudjEuQ3JlYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5DcmVhdGVUb2tlblJlc3BvbnNlEkUKCEdldFRva2VuEhsudGVzc2VyYS52MS5HZXRUb2tlblJlcXVlc3QaHC50ZXNzZXJhLnYxLkdldFRva2VuUmVzcG9uc2USSwoKTGlzdFRva2VucxIdLnRlc3NlcmEudjEuTGlzdFRva2Vuc1JlcXVlc3QaHi50ZXNzZXJhLnYxLkxpc3RUb2tlbnNSZXNwb25zZRJOCgtVcGRhdGVUb2tlbhIeLnRlc3NlcmEudjEuVXBkYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5VcGRhdGVUb2tlblJlc3BvbnNlEloKD1NldFRva2VuRW5hYmxlZBIiLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVxdWVzdBojLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USTgoLUm90YXRlVG9rZW4SHi50ZXNzZXJhLnYxLlJvdGF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuUm90YXRlVG9rZW5SZXNwb25zZRJOCgtEZWxldGVUb2tlbhIeLnRlc3NlcmEudjEuRGVsZXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5EZWxldGVUb2tlblJlc3BvbnNlEk4KC0dldFBhc3Njb2RlEh4udGVzc2VyYS52MS5HZXRQYXNzY29kZVJlcXVlc3QaHy50ZXNzZXJhLnYxLkdldFBhc3Njb2RlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tessera_v1_resources]);
 
 /**
  * SetupRequest names the first user, organization and bucket.
@@ -291,6 +291,55 @@ export const ListOrganizationsResponseSchema: GenMessage<ListOrganizationsRespon
   messageDesc(file_tessera_v1_token_admin_service, 7);
 
 /**
+ * SetOrganizationEnabledRequest names an organization and its new state.
+ *
+ * @generated from message tessera.v1.SetOrganizationEnabledRequest
+ */
+export type SetOrganizationEnabledRequest = Message<"tessera.v1.SetOrganizationEnabledRequest"> & {
+  /**
+   * Organization id; never the caller's own organization.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Whether the organization's tokens are accepted.
+   *
+   * @generated from field: bool enabled = 2;
+   */
+  enabled: boolean;
+};
+
+/**
+ * Describes the message tessera.v1.SetOrganizationEnabledRequest.
+ * Use `create(SetOrganizationEnabledRequestSchema)` to create a new message.
+ */
+export const SetOrganizationEnabledRequestSchema: GenMessage<SetOrganizationEnabledRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 8);
+
+/**
+ * SetOrganizationEnabledResponse holds the organization as now stored.
+ *
+ * @generated from message tessera.v1.SetOrganizationEnabledResponse
+ */
+export type SetOrganizationEnabledResponse = Message<"tessera.v1.SetOrganizationEnabledResponse"> & {
+  /**
+   * The organization.
+   *
+   * @generated from field: tessera.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.SetOrganizationEnabledResponse.
+ * Use `create(SetOrganizationEnabledResponseSchema)` to create a new message.
+ */
+export const SetOrganizationEnabledResponseSchema: GenMessage<SetOrganizationEnabledResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 9);
+
+/**
  * CreateUserRequest describes a new user.
  *
  * @generated from message tessera.v1.CreateUserRequest
@@ -331,7 +380,7 @@ export type CreateUserRequest = Message<"tessera.v1.CreateUserRequest"> & {
  * Use `create(CreateUserRequestSchema)` to create a new message.
  */
 export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 8);
+  messageDesc(file_tessera_v1_token_admin_service, 10);
 
 /**
  * CreateUserResponse holds the new user.
@@ -359,7 +408,7 @@ export type CreateUserResponse = Message<"tessera.v1.CreateUserResponse"> & {
  * Use `create(CreateUserResponseSchema)` to create a new message.
  */
 export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 9);
+  messageDesc(file_tessera_v1_token_admin_service, 11);
 
 /**
  * DeleteUserRequest names a user.
@@ -380,7 +429,7 @@ export type DeleteUserRequest = Message<"tessera.v1.DeleteUserRequest"> & {
  * Use `create(DeleteUserRequestSchema)` to create a new message.
  */
 export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 10);
+  messageDesc(file_tessera_v1_token_admin_service, 12);
 
 /**
  * DeleteUserResponse is empty.
@@ -395,7 +444,7 @@ export type DeleteUserResponse = Message<"tessera.v1.DeleteUserResponse"> & {
  * Use `create(DeleteUserResponseSchema)` to create a new message.
  */
 export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 11);
+  messageDesc(file_tessera_v1_token_admin_service, 13);
 
 /**
  * SetMembershipRequest sets a user's role in an organization.
@@ -430,7 +479,7 @@ export type SetMembershipRequest = Message<"tessera.v1.SetMembershipRequest"> & 
  * Use `create(SetMembershipRequestSchema)` to create a new message.
  */
 export const SetMembershipRequestSchema: GenMessage<SetMembershipRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 12);
+  messageDesc(file_tessera_v1_token_admin_service, 14);
 
 /**
  * SetMembershipResponse holds the membership.
@@ -451,7 +500,7 @@ export type SetMembershipResponse = Message<"tessera.v1.SetMembershipResponse"> 
  * Use `create(SetMembershipResponseSchema)` to create a new message.
  */
 export const SetMembershipResponseSchema: GenMessage<SetMembershipResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 13);
+  messageDesc(file_tessera_v1_token_admin_service, 15);
 
 /**
  * RemoveMembershipRequest removes a user from an organization.
@@ -479,7 +528,7 @@ export type RemoveMembershipRequest = Message<"tessera.v1.RemoveMembershipReques
  * Use `create(RemoveMembershipRequestSchema)` to create a new message.
  */
 export const RemoveMembershipRequestSchema: GenMessage<RemoveMembershipRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 14);
+  messageDesc(file_tessera_v1_token_admin_service, 16);
 
 /**
  * RemoveMembershipResponse is empty.
@@ -494,7 +543,7 @@ export type RemoveMembershipResponse = Message<"tessera.v1.RemoveMembershipRespo
  * Use `create(RemoveMembershipResponseSchema)` to create a new message.
  */
 export const RemoveMembershipResponseSchema: GenMessage<RemoveMembershipResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 15);
+  messageDesc(file_tessera_v1_token_admin_service, 17);
 
 /**
  * CreateBucketRequest describes a new bucket.
@@ -529,7 +578,7 @@ export type CreateBucketRequest = Message<"tessera.v1.CreateBucketRequest"> & {
  * Use `create(CreateBucketRequestSchema)` to create a new message.
  */
 export const CreateBucketRequestSchema: GenMessage<CreateBucketRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 16);
+  messageDesc(file_tessera_v1_token_admin_service, 18);
 
 /**
  * CreateBucketResponse holds the new bucket.
@@ -550,7 +599,7 @@ export type CreateBucketResponse = Message<"tessera.v1.CreateBucketResponse"> & 
  * Use `create(CreateBucketResponseSchema)` to create a new message.
  */
 export const CreateBucketResponseSchema: GenMessage<CreateBucketResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 17);
+  messageDesc(file_tessera_v1_token_admin_service, 19);
 
 /**
  * ListBucketsRequest names an organization.
@@ -571,7 +620,7 @@ export type ListBucketsRequest = Message<"tessera.v1.ListBucketsRequest"> & {
  * Use `create(ListBucketsRequestSchema)` to create a new message.
  */
 export const ListBucketsRequestSchema: GenMessage<ListBucketsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 18);
+  messageDesc(file_tessera_v1_token_admin_service, 20);
 
 /**
  * ListBucketsResponse holds an organization's buckets.
@@ -592,7 +641,7 @@ export type ListBucketsResponse = Message<"tessera.v1.ListBucketsResponse"> & {
  * Use `create(ListBucketsResponseSchema)` to create a new message.
  */
 export const ListBucketsResponseSchema: GenMessage<ListBucketsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 19);
+  messageDesc(file_tessera_v1_token_admin_service, 21);
 
 /**
  * CreateTokenRequest describes a new token.
@@ -655,7 +704,7 @@ export type CreateTokenRequest = Message<"tessera.v1.CreateTokenRequest"> & {
  * Use `create(CreateTokenRequestSchema)` to create a new message.
  */
 export const CreateTokenRequestSchema: GenMessage<CreateTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 20);
+  messageDesc(file_tessera_v1_token_admin_service, 22);
 
 /**
  * CreateTokenResponse returns the token and, once only, its value.
@@ -683,7 +732,7 @@ export type CreateTokenResponse = Message<"tessera.v1.CreateTokenResponse"> & {
  * Use `create(CreateTokenResponseSchema)` to create a new message.
  */
 export const CreateTokenResponseSchema: GenMessage<CreateTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 21);
+  messageDesc(file_tessera_v1_token_admin_service, 23);
 
 /**
  * GetTokenRequest names a token.
@@ -704,7 +753,7 @@ export type GetTokenRequest = Message<"tessera.v1.GetTokenRequest"> & {
  * Use `create(GetTokenRequestSchema)` to create a new message.
  */
 export const GetTokenRequestSchema: GenMessage<GetTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 22);
+  messageDesc(file_tessera_v1_token_admin_service, 24);
 
 /**
  * GetTokenResponse holds a token's metadata.
@@ -725,7 +774,7 @@ export type GetTokenResponse = Message<"tessera.v1.GetTokenResponse"> & {
  * Use `create(GetTokenResponseSchema)` to create a new message.
  */
 export const GetTokenResponseSchema: GenMessage<GetTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 23);
+  messageDesc(file_tessera_v1_token_admin_service, 25);
 
 /**
  * ListTokensRequest pages through an organization's tokens.
@@ -774,7 +823,7 @@ export type ListTokensRequest = Message<"tessera.v1.ListTokensRequest"> & {
  * Use `create(ListTokensRequestSchema)` to create a new message.
  */
 export const ListTokensRequestSchema: GenMessage<ListTokensRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 24);
+  messageDesc(file_tessera_v1_token_admin_service, 26);
 
 /**
  * ListTokensResponse holds one page of tokens.
@@ -802,7 +851,7 @@ export type ListTokensResponse = Message<"tessera.v1.ListTokensResponse"> & {
  * Use `create(ListTokensResponseSchema)` to create a new message.
  */
 export const ListTokensResponseSchema: GenMessage<ListTokensResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 25);
+  messageDesc(file_tessera_v1_token_admin_service, 27);
 
 /**
  * UpdateTokenRequest changes a token's description.
@@ -830,7 +879,7 @@ export type UpdateTokenRequest = Message<"tessera.v1.UpdateTokenRequest"> & {
  * Use `create(UpdateTokenRequestSchema)` to create a new message.
  */
 export const UpdateTokenRequestSchema: GenMessage<UpdateTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 26);
+  messageDesc(file_tessera_v1_token_admin_service, 28);
 
 /**
  * UpdateTokenResponse holds the updated token.
@@ -851,7 +900,7 @@ export type UpdateTokenResponse = Message<"tessera.v1.UpdateTokenResponse"> & {
  * Use `create(UpdateTokenResponseSchema)` to create a new message.
  */
 export const UpdateTokenResponseSchema: GenMessage<UpdateTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 27);
+  messageDesc(file_tessera_v1_token_admin_service, 29);
 
 /**
  * SetTokenEnabledRequest enables or disables a token.
@@ -879,7 +928,7 @@ export type SetTokenEnabledRequest = Message<"tessera.v1.SetTokenEnabledRequest"
  * Use `create(SetTokenEnabledRequestSchema)` to create a new message.
  */
 export const SetTokenEnabledRequestSchema: GenMessage<SetTokenEnabledRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 28);
+  messageDesc(file_tessera_v1_token_admin_service, 30);
 
 /**
  * SetTokenEnabledResponse holds the updated token.
@@ -900,7 +949,7 @@ export type SetTokenEnabledResponse = Message<"tessera.v1.SetTokenEnabledRespons
  * Use `create(SetTokenEnabledResponseSchema)` to create a new message.
  */
 export const SetTokenEnabledResponseSchema: GenMessage<SetTokenEnabledResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 29);
+  messageDesc(file_tessera_v1_token_admin_service, 31);
 
 /**
  * RotateTokenRequest names a token to rotate.
@@ -921,7 +970,7 @@ export type RotateTokenRequest = Message<"tessera.v1.RotateTokenRequest"> & {
  * Use `create(RotateTokenRequestSchema)` to create a new message.
  */
 export const RotateTokenRequestSchema: GenMessage<RotateTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 30);
+  messageDesc(file_tessera_v1_token_admin_service, 32);
 
 /**
  * RotateTokenResponse returns the token and, once only, its new value.
@@ -949,7 +998,7 @@ export type RotateTokenResponse = Message<"tessera.v1.RotateTokenResponse"> & {
  * Use `create(RotateTokenResponseSchema)` to create a new message.
  */
 export const RotateTokenResponseSchema: GenMessage<RotateTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 31);
+  messageDesc(file_tessera_v1_token_admin_service, 33);
 
 /**
  * DeleteTokenRequest names a token to delete.
@@ -970,7 +1019,7 @@ export type DeleteTokenRequest = Message<"tessera.v1.DeleteTokenRequest"> & {
  * Use `create(DeleteTokenRequestSchema)` to create a new message.
  */
 export const DeleteTokenRequestSchema: GenMessage<DeleteTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 32);
+  messageDesc(file_tessera_v1_token_admin_service, 34);
 
 /**
  * DeleteTokenResponse is empty.
@@ -985,7 +1034,7 @@ export type DeleteTokenResponse = Message<"tessera.v1.DeleteTokenResponse"> & {
  * Use `create(DeleteTokenResponseSchema)` to create a new message.
  */
 export const DeleteTokenResponseSchema: GenMessage<DeleteTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 33);
+  messageDesc(file_tessera_v1_token_admin_service, 35);
 
 /**
  * GetPasscodeRequest names an organization.
@@ -1006,7 +1055,7 @@ export type GetPasscodeRequest = Message<"tessera.v1.GetPasscodeRequest"> & {
  * Use `create(GetPasscodeRequestSchema)` to create a new message.
  */
 export const GetPasscodeRequestSchema: GenMessage<GetPasscodeRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 34);
+  messageDesc(file_tessera_v1_token_admin_service, 36);
 
 /**
  * GetPasscodeResponse holds the default ingestion token's metadata.
@@ -1034,7 +1083,7 @@ export type GetPasscodeResponse = Message<"tessera.v1.GetPasscodeResponse"> & {
  * Use `create(GetPasscodeResponseSchema)` to create a new message.
  */
 export const GetPasscodeResponseSchema: GenMessage<GetPasscodeResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_token_admin_service, 35);
+  messageDesc(file_tessera_v1_token_admin_service, 37);
 
 /**
  * TokenAdminService manages organizations, users, buckets and tokens.
@@ -1089,6 +1138,18 @@ export const TokenAdminService: GenService<{
     methodKind: "unary";
     input: typeof ListOrganizationsRequestSchema;
     output: typeof ListOrganizationsResponseSchema;
+  },
+  /**
+   * SetOrganizationEnabled disables or re-enables an organization (operators, or ADMINs of a
+   * parent organization for its sub-organizations). While disabled, every token of the
+   * organization is refused, and WatchRevocations announces each one (ORG_DISABLED).
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.SetOrganizationEnabled
+   */
+  setOrganizationEnabled: {
+    methodKind: "unary";
+    input: typeof SetOrganizationEnabledRequestSchema;
+    output: typeof SetOrganizationEnabledResponseSchema;
   },
   /**
    * CreateUser creates a user and, when `organization_id` or the caller's organization applies,
