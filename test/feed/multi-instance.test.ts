@@ -11,6 +11,7 @@ import { freshDatabase, type TestDatabase } from "../helpers/db.js";
 import { startInstanceProcess, type InstanceProcess } from "../helpers/instances.js";
 import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
 import { watch, type Watcher } from "../helpers/watch.js";
+import { createWorkerClient, type WorkerClient } from "../../src/client/worker-client.js";
 
 describe("three instances sharing one database", function () {
   this.timeout(90_000);
@@ -20,6 +21,7 @@ describe("three instances sharing one database", function () {
   let inst: Instance;
   let org: SeededOrg;
   let watchers: Watcher[] = [];
+  let workers: WorkerClient[] = [];
 
   before(async () => {
     db = await freshDatabase();
@@ -30,25 +32,39 @@ describe("three instances sharing one database", function () {
     org = await createOrg(clients[0]!, inst.operatorToken);
     watchers = clients.map((c) => watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never));
     await Promise.all(watchers.map((w) => w.until(() => w.checkpoints > 0)));
+    // An ingestion worker's client on each instance, caching answers and following the stream.
+    workers = instances.map((i) => createWorkerClient({ address: `127.0.0.1:${i.grpcPort}`, verifierToken: inst.verifierToken }));
+    await Promise.all(workers.map((w) => w.ready()));
   });
   after(async () => {
+    for (const w of workers) w.close();
     for (const w of watchers) w.stop();
     for (const c of clients) c.close();
     await Promise.all(instances.map((i) => i.stop()));
     await db.drop();
   });
 
-  it("refuses a token on every instance, and announces it on every stream, soon after instance 1 disables it", async () => {
+  it("refuses a token on every instance, every worker client and every stream, soon after instance 1 disables it", async () => {
     const n = 20;
     const times: number[] = [];
     for (let k = 0; k < n; k++) {
       const t = await clients[0]!.admin.createToken({ name: `multi-${k}`, kind: TokenKind.INGESTION }, org.adminToken);
       const ask = (c: Clients) =>
         c.verify.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
-      // Warm every instance's cache.
+      const askWorker = (w: WorkerClient) => w.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST });
+      // Warm every instance's cache and every worker client's cache (until it answers from cache).
       for (const c of clients) {
         assert.equal((await ask(c)).allowed, true);
         assert.equal((await ask(c)).allowed, true);
+      }
+      for (const w of workers) {
+        for (let tries = 0; ; tries++) {
+          const d = await askWorker(w);
+          assert.equal(d.allowed, true);
+          if (d.fromCache) break;
+          assert.ok(tries < 100, "the worker client never cached the answer");
+          await new Promise((r) => setTimeout(r, 5));
+        }
       }
       await clients[0]!.admin.setTokenEnabled({ id: t.token!.id, enabled: false }, org.adminToken);
       const acked = performance.now();
@@ -65,6 +81,16 @@ describe("three instances sharing one database", function () {
         }),
       );
       await Promise.all(
+        workers.map(async (w, i) => {
+          for (;;) {
+            if (!(await askWorker(w)).allowed) break;
+            assert.ok(performance.now() - acked < 5000, `worker client ${i + 1} still accepts after 5 s`);
+            await new Promise((r) => setImmediate(r));
+          }
+          last = Math.max(last, performance.now() - acked);
+        }),
+      );
+      await Promise.all(
         watchers.map((w) => w.until(() => w.events.some((e) => e.tokenId === t.token!.id && e.reason === RevocationReason.DISABLED), 5000)),
       );
       for (const w of watchers) {
@@ -76,7 +102,7 @@ describe("three instances sharing one database", function () {
     times.sort((a, b) => a - b);
     const p50 = times[Math.floor(n / 2)]!;
     const max = times[n - 1]!;
-    console.log(`      propagation to 3 instances and 3 streams over ${n} revocations: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+    console.log(`      propagation to 3 instances, 3 worker clients and 3 streams over ${n} revocations: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
     assert.ok(max < 5000);
   });
 });
