@@ -12,7 +12,7 @@
 import { outOfRange, resourceExhausted } from "../domain/errors.js";
 import type pg from "pg";
 import { openFeedConnection, type FeedConnection } from "../store/listener.js";
-import { feedState, readEvents, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
+import { feedState, readEvents, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
 import { MAX_EVENT_ID, comparePositions, formatCursor, parseCursor } from "./feed-cursor.js";
 import type { Log } from "./deps.js";
 
@@ -150,11 +150,12 @@ export class RevocationHub {
     const client = this.#conn?.client();
     if (client === undefined) return;
     try {
-      const { horizon } = await feedState(client);
+      let horizon: bigint;
       for (;;) {
-        const events = await readEvents(client, this.#position, horizon, READ_BATCH);
-        if (events.length > 0) this.#publish(events);
-        if (events.length < READ_BATCH) break;
+        const r = await readFeed(client, this.#position, READ_BATCH);
+        horizon = r.horizon;
+        if (r.events.length > 0) this.#publish(r.events);
+        if (r.events.length < READ_BATCH) break;
       }
       const idle = { xid: horizon - 1n, id: MAX_EVENT_ID };
       if (comparePositions(idle, this.#position) > 0) this.#position = idle;

@@ -113,3 +113,30 @@ export async function pruneEvents(pool: pg.Pool, before: Date): Promise<number> 
     mapPgError(err);
   }
 }
+
+/**
+ * Up to `limit` finished events after `after`, and the horizon they were read at, in one round
+ * trip (the feed listener's read on every wake-up).
+ */
+export async function readFeed(
+  q: pg.Pool | pg.Client,
+  after: FeedPosition,
+  limit: number,
+): Promise<{ horizon: bigint; events: StoredEvent[] }> {
+  try {
+    const r = await q.query<{ horizon: string; id: string | null; xid: string | null; org_id: string; token_id: string; reason: RevocationReasonName; created_at: Date }>({
+      name: "tessera_read_feed",
+      text: `SELECT horizon::text, id::text, xid::text, org_id, token_id, reason, created_at
+               FROM tessera_read_feed($1::text::xid8, $2, $3)`,
+      values: [after.xid.toString(), after.id.toString(), limit],
+    });
+    const events: StoredEvent[] = [];
+    for (const x of r.rows) {
+      if (x.id === null || x.xid === null) continue;
+      events.push({ position: { xid: BigInt(x.xid), id: BigInt(x.id) }, orgId: x.org_id, tokenId: x.token_id, reason: x.reason, createdAt: x.created_at });
+    }
+    return { horizon: BigInt(r.rows[0]!.horizon), events };
+  } catch (err) {
+    mapPgError(err);
+  }
+}
