@@ -1,20 +1,56 @@
-/** Plain HTTP paths beside the RPC routes: a health endpoint for load balancers and orchestrators. */
+/**
+ * Plain HTTP paths beside the RPC routes: a health endpoint for load balancers and orchestrators,
+ * and the admin console's static files (`/` and `/console/*`).
+ */
 import type http from "node:http";
 import type http2 from "node:http2";
+import { createConsoleAssets } from "./console-assets.js";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
 
-export function createHttpFallback(opts: { ready: () => boolean }): (req: Req, res: Res) => void {
+export interface HttpFallbackOptions {
+  ready: () => boolean;
+  /** Serve the admin console at `/` and `/console/*`. Default true. */
+  console?: boolean;
+  /** Folder of the console's files (tests); default src/console of the package. */
+  consoleDir?: string;
+}
+
+function notFound(res: Res): void {
+  res.writeHead(404, { "content-type": "text/plain" });
+  res.end("not found\n");
+}
+
+export function createHttpFallback(opts: HttpFallbackOptions): (req: Req, res: Res) => void {
+  const assets = opts.console === false ? undefined : createConsoleAssets(opts.consoleDir);
   return (req, res) => {
     const url = req.url ?? "/";
-    if (req.method === "GET" && (url === "/healthz" || url === "/readyz")) {
+    const q = url.indexOf("?");
+    const pathname = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+    if (method === "GET" && (pathname === "/healthz" || pathname === "/readyz")) {
       const ok = opts.ready();
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
       res.end(JSON.stringify({ status: ok ? "SERVING" : "NOT_SERVING" }));
       return;
     }
-    res.writeHead(404, { "content-type": "text/plain" });
-    res.end("not found\n");
+    if (assets !== undefined && (method === "GET" || method === "HEAD")) {
+      assets.get(pathname).then(
+        (asset) => {
+          if (asset === undefined) return notFound(res);
+          res.writeHead(200, { ...asset.headers, "content-length": String(asset.body.length) });
+          if (method === "HEAD") res.end();
+          else res.end(asset.body);
+        },
+        () => {
+          if (res.headersSent) return void res.end();
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end("console unavailable\n");
+        },
+      );
+      return;
+    }
+    notFound(res);
   };
 }

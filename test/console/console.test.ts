@@ -1,0 +1,354 @@
+/**
+ * The admin console (src/console/ served by the HTTP port's fallback): the static files with
+ * their content types and a strict CSP, no way out of the allow-list, and a real browser
+ * (Debian's chromium driven by playwright-core) signing in, creating an ingestion token, reading
+ * its value once and disabling it — checked against Verify over grpc-js.
+ */
+import assert from "node:assert/strict";
+import http from "node:http";
+import http2 from "node:http2";
+import { access } from "node:fs/promises";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ConnectError } from "@connectrpc/connect";
+import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
+import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { grpcJsClients, type Clients } from "../helpers/clients.js";
+import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A GET with the path sent exactly as given (no URL normalization, unlike fetch). */
+function rawGet(port: number, path: string, method = "GET"): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("admin console", () => {
+  let server: TestServer;
+  let port: number;
+
+  before(async () => {
+    server = await startTestServer();
+    port = server.tessera.httpPort;
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  describe("static files over HTTP", () => {
+    for (const path of ["/", "/console/", "/console/index.html", "/?x=1"]) {
+      it(`GET ${path} answers the page, uncached, with a strict CSP`, async () => {
+        const r = await rawGet(port, path);
+        assert.equal(r.status, 200);
+        assert.match(String(r.headers["content-type"]), /^text\/html; charset=utf-8$/);
+        assert.equal(r.headers["cache-control"], "no-store");
+        const csp = String(r.headers["content-security-policy"]);
+        assert.match(csp, /(^|;\s*)default-src 'self'(;|$)/);
+        assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+        assert.equal(r.headers["x-content-type-options"], "nosniff");
+        assert.match(r.body, /<title>Tessera admin console<\/title>/);
+        assert.match(r.body, /<script type="module" src="\/console\/app\.js"><\/script>/);
+        assert.doesNotMatch(r.body, /<script>|\sstyle=|\son[a-z]+=/i, "no inline script, style or handler: the CSP forbids them");
+      });
+    }
+
+    it("serves the script and the stylesheet with their content types", async () => {
+      const js = await rawGet(port, "/console/app.js");
+      assert.equal(js.status, 200);
+      assert.equal(js.headers["content-type"], "text/javascript; charset=utf-8");
+      assert.match(String(js.headers["content-security-policy"]), /default-src 'self'/);
+      assert.match(js.body, /TokenAdminService/);
+      assert.doesNotMatch(js.body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|localStorage/);
+      const css = await rawGet(port, "/console/console.css");
+      assert.equal(css.status, 200);
+      assert.equal(css.headers["content-type"], "text/css; charset=utf-8");
+    });
+
+    it("answers HEAD with headers only", async () => {
+      const r = await rawGet(port, "/console/app.js", "HEAD");
+      assert.equal(r.status, 200);
+      assert.equal(r.headers["content-type"], "text/javascript; charset=utf-8");
+      assert.equal(r.body, "");
+    });
+
+    for (const path of [
+      "/console/nope.js",
+      "/console/APP.JS",
+      "/console/app.js/",
+      "/console/console.test.js",
+      "/index.html",
+      "/app.js",
+      "/console/../package.json",
+      "/console/../../package.json",
+      "/console/%2e%2e/package.json",
+      "/console/..%2fpackage.json",
+      "/console/..%5c..%5cpackage.json",
+      "/console//etc/passwd",
+      "/console/%2fetc%2fpasswd",
+      "/console/constructor",
+      "/console/__proto__",
+      "/console/hasOwnProperty",
+    ]) {
+      it(`GET ${path} answers 404`, async () => {
+        const r = await rawGet(port, path);
+        assert.equal(r.status, 404);
+        assert.doesNotMatch(r.body, /"name"\s*:\s*"tessera"|root:/);
+      });
+    }
+
+    it("serves the page over cleartext HTTP/2 too", async () => {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      try {
+        const { headers, body } = await new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+          const req = session.request({ ":path": "/console/console.css" });
+          let h: http2.IncomingHttpHeaders = {};
+          let b = "";
+          req.setEncoding("utf8");
+          req.on("response", (x) => (h = x));
+          req.on("data", (d: string) => (b += d));
+          req.on("end", () => resolve({ headers: h, body: b }));
+          req.on("error", reject);
+          req.end();
+        });
+        assert.equal(headers[":status"], 200);
+        assert.equal(headers["content-type"], "text/css; charset=utf-8");
+        assert.match(String(headers["content-security-policy"]), /default-src 'self'/);
+        assert.match(body, /\[hidden\]/);
+      } finally {
+        session.close();
+      }
+    });
+
+    it("still answers /healthz", async () => {
+      const r = await rawGet(port, "/healthz");
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.body), { status: "SERVING" });
+    });
+  });
+
+  describe("in a real browser", function () {
+    this.timeout(120_000);
+    let c: Clients;
+    let inst: Instance;
+    let org: SeededOrg;
+    let browser: Browser;
+    let page: Page;
+    const problems: string[] = [];
+
+    before(async () => {
+      // ensure-chromium.sh (npm pretest) installs it; failing here is deliberate, never a skip.
+      await access(CHROMIUM).catch(() => {
+        throw new Error(`${CHROMIUM} is missing: run 'bash test/tools/ensure-chromium.sh' (as root) first`);
+      });
+      c = grpcJsClients(server.tessera.grpcPort);
+      inst = await setupInstance(c);
+      org = await createOrg(c, inst.operatorToken);
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+      page = await browser.newPage();
+      page.setDefaultTimeout(15_000);
+      // Any CSP violation or script error shows up here.
+      page.on("console", (m) => {
+        if (m.type() === "error") problems.push(`console: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    });
+    after(async () => {
+      await browser?.close();
+      c?.close();
+    });
+
+    const verify = (credential: string) =>
+      c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, inst.verifierToken);
+    // Evaluated in the page (strings: this project compiles without the DOM lib).
+    const pageHtml = () => page.evaluate<string>("document.documentElement.outerHTML + document.body.innerText");
+    const storage = () =>
+      page.evaluate<{ session: string; local: string }>("({ session: JSON.stringify({ ...sessionStorage }), local: JSON.stringify({ ...localStorage }) })");
+
+    it("signs in, creates an ingestion token shown once, and disables it", async () => {
+      await page.goto(`http://127.0.0.1:${port}/`);
+      assert.equal(await page.getByRole("heading", { name: "Sign in" }).isVisible(), true);
+
+      // Sign in with the org admin's token: the organization shows, the token is in sessionStorage only.
+      await page.getByLabel("Token", { exact: true }).fill(org.adminToken);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("#org-identifier", { hasText: org.identifier }).waitFor();
+      assert.equal(await page.locator("#org-id").textContent(), org.orgId);
+      await page.locator("#org-passcode", { hasText: "default ingestion token o2oi_" }).waitFor();
+      await page.locator('#tokens-body tr[data-token-name="default"]').waitFor();
+      const s1 = await storage();
+      assert.ok(s1.session.includes(org.adminToken), "the sign-in token is kept in sessionStorage");
+      assert.equal(s1.local, "{}", "nothing in localStorage");
+      assert.equal(await page.getByLabel("Token", { exact: true }).inputValue(), "", "the sign-in field is cleared");
+
+      // Create an ingestion token for logs through the form.
+      await page.getByLabel("Name", { exact: true }).first().fill("ui-ingest");
+      await page.getByLabel("Kind").selectOption("TOKEN_KIND_INGESTION");
+      await page.locator("#ct-description").fill("created in the browser");
+      await page.getByLabel("Logs").check();
+      await page.getByRole("button", { name: "Create token" }).click();
+
+      // The value is shown once, with a warning.
+      const secret = page.locator("#secret");
+      await secret.waitFor({ state: "visible" });
+      assert.match((await secret.textContent()) ?? "", /shown only once/);
+      const value = ((await page.locator("#secret-value").textContent()) ?? "").trim();
+      assert.match(value, /^o2oi_[0-9A-Za-z]{20,}$/);
+
+      // It works, and it is what the API lists under that name.
+      const ok = await verify(value);
+      assert.equal(ok.status, VerifyStatus.VALID, `wanted VALID, got ${VerifyStatus[ok.status]}`);
+      const listed = (await c.admin.listTokens({ organizationId: org.orgId }, inst.operatorToken)).tokens.find((t) => t.name === "ui-ingest");
+      assert.ok(listed, "the token is listed by the API");
+      assert.equal(listed.kind, TokenKind.INGESTION);
+      assert.equal(listed.description, "created in the browser");
+      assert.deepEqual(listed.permissions?.signals, [Signal.LOGS]);
+
+      // The list shows the masked value, never the value.
+      const row = page.locator('#tokens-body tr[data-token-name="ui-ingest"]');
+      await row.waitFor();
+      const rowText = (await row.textContent()) ?? "";
+      assert.ok(rowText.includes(listed.maskedValue), `the row shows ${listed.maskedValue}`);
+      assert.ok(!rowText.includes(value), "the row never shows the value");
+      assert.ok(rowText.includes("ingestion") && rowText.includes("created in the browser"));
+
+      // Dismissed, the value is gone from the page and was never stored.
+      await page.getByRole("button", { name: "Dismiss", exact: true }).click();
+      await secret.waitFor({ state: "hidden" });
+      assert.ok(!(await pageHtml()).includes(value), "the value is gone from the page after dismissal");
+      const s2 = await storage();
+      assert.ok(!s2.session.includes(value) && !s2.local.includes(value), "the value is never stored");
+      assert.ok((await pageHtml()).includes(listed.maskedValue), "the masked value stays listed");
+
+      // Disable it through the UI: Verify refuses it at once.
+      await page.getByRole("button", { name: "Disable ui-ingest" }).click();
+      await page.getByRole("button", { name: "Enable ui-ingest" }).waitFor();
+      assert.equal(await row.locator("td").nth(3).textContent(), "no");
+      const off = await verify(value);
+      assert.equal(off.status, VerifyStatus.DISABLED, `wanted DISABLED, got ${VerifyStatus[off.status]}`);
+      assert.equal(off.allowed, false);
+      assert.ok(!(await pageHtml()).includes(value));
+    });
+
+    it("shows the server's error message verbatim", async () => {
+      // What the API answers for a duplicate name, straight from a client.
+      const expected = await c.admin.createToken({ organizationId: org.orgId, name: "ui-ingest", kind: TokenKind.INGESTION }, org.adminToken).then(
+        () => assert.fail("a duplicate name must be refused"),
+        (e: unknown) => ConnectError.from(e).rawMessage,
+      );
+      await page.locator("#ct-name").fill("ui-ingest");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const alert = page.getByRole("alert");
+      await alert.waitFor({ state: "visible" });
+      assert.equal(await page.locator("#alert-message").textContent(), expected);
+      assert.equal(await page.locator("#secret").isVisible(), false, "no value box on failure");
+      await page.getByRole("button", { name: "Dismiss error" }).click();
+      await alert.waitFor({ state: "hidden" });
+    });
+
+    it("edits a description and creates a bucket", async () => {
+      const row = page.locator('#tokens-body tr[data-token-name="ui-ingest"]');
+      await page.getByRole("button", { name: "Edit ui-ingest" }).click();
+      await page.getByLabel("Description of ui-ingest").fill("edited <b>in</b> the browser");
+      await row.getByRole("button", { name: "Save" }).click();
+      await page.locator('#tokens-body tr[data-token-name="ui-ingest"] td.description', { hasText: "edited <b>in</b> the browser" }).waitFor();
+      const t = (await c.admin.listTokens({ organizationId: org.orgId }, inst.operatorToken)).tokens.find((x) => x.name === "ui-ingest");
+      assert.equal(t?.description, "edited <b>in</b> the browser");
+      assert.equal(await page.locator("#tokens-body b").count(), 0, "server text is never parsed as HTML");
+
+      await page.locator("#cb-name").fill("ui-bucket");
+      await page.locator("#cb-description").fill("from the console");
+      await page.getByRole("button", { name: "Create bucket" }).click();
+      await page.locator('#buckets-body tr[data-bucket-name="ui-bucket"]').waitFor();
+      const buckets = await c.admin.listBuckets({ organizationId: org.orgId }, inst.operatorToken);
+      assert.ok(buckets.buckets.some((b) => b.name === "ui-bucket" && b.description === "from the console"));
+    });
+
+    it("rotates (new value shown once) and deletes after confirmation", async () => {
+      page.once("dialog", (d) => void d.accept());
+      await page.getByRole("button", { name: "Rotate ui-ingest" }).click();
+      await page.locator("#secret").waitFor({ state: "visible" });
+      const rotated = ((await page.locator("#secret-value").textContent()) ?? "").trim();
+      assert.match(rotated, /^o2oi_/);
+      await page.getByRole("button", { name: "Dismiss", exact: true }).click();
+      assert.ok(!(await pageHtml()).includes(rotated));
+
+      page.once("dialog", (d) => void d.dismiss());
+      await page.getByRole("button", { name: "Delete ui-ingest" }).click();
+      await page.waitForTimeout(200);
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="ui-ingest"]').count(), 1, "declined: nothing deleted");
+
+      page.once("dialog", (d) => void d.accept());
+      await page.getByRole("button", { name: "Delete ui-ingest" }).click();
+      await page.locator('#tokens-body tr[data-token-name="ui-ingest"]').waitFor({ state: "detached" });
+      const off = await verify(rotated);
+      assert.equal(off.allowed, false);
+    });
+
+    it("keeps the session across a reload and pages through tokens with More", async () => {
+      const names = Array.from({ length: 55 }, (_, i) => `bulk-${String(i).padStart(2, "0")}`);
+      for (const name of names) await c.admin.createToken({ organizationId: org.orgId, name, kind: TokenKind.INGESTION }, org.adminToken);
+      const total = (await c.admin.listTokens({ organizationId: org.orgId, pageSize: 1000 }, org.adminToken)).tokens.length;
+      assert.ok(total > 50);
+      await page.reload();
+      await page.locator("#org-identifier", { hasText: org.identifier }).waitFor();
+      await page.locator("#tokens-body tr").nth(49).waitFor();
+      assert.equal(await page.locator("#tokens-body tr").count(), 50);
+      const more = page.getByRole("button", { name: "More" });
+      assert.equal(await more.isVisible(), true);
+      await more.click();
+      await page.locator("#tokens-body tr").nth(total - 1).waitFor();
+      assert.equal(await page.locator("#tokens-body tr").count(), total);
+      await more.waitFor({ state: "hidden" });
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="default"]').count(), 1);
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="bulk-54"]').count(), 1);
+    });
+
+    it("signs out, forgetting the token", async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      const s = await storage();
+      assert.equal(s.session, "{}");
+      assert.equal(await page.locator("#app").isVisible(), false);
+      assert.equal(await page.locator("#tokens-body tr").count(), 0);
+
+      // A refused token answers with the server's message and leaves nothing stored.
+      await page.getByLabel("Token", { exact: true }).fill("o2oi_notarealtoken");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("alert").waitFor({ state: "visible" });
+      assert.notEqual(((await page.locator("#alert-message").textContent()) ?? "").trim(), "");
+      assert.equal((await storage()).session, "{}");
+    });
+
+    it("saw no script error or CSP violation", () => {
+      assert.deepEqual(
+        problems.filter((p) => !/the server responded with a status of 4\d\d/.test(p)),
+        [],
+      );
+    });
+  });
+});
