@@ -2,6 +2,11 @@
  * Resolves an `authorization` header into a Caller: the one Authenticator used by both
  * transports. A present but unacceptable credential is UNAUTHENTICATED; what the caller may then
  * do is each service's business.
+ *
+ * Every Verify authenticates its caller, almost always with the same verifier token, so an
+ * accepted Caller is memoized under a keyed digest of the authorization value (never the value).
+ * The memo answers only while the lookup cache may (revocation hub fresh), is dropped by any feed
+ * event or flush, and never outlives the token's expiry or the cache's positive TTL.
  */
 import { unauthenticated } from "../domain/errors.js";
 import { parseAuthorizationHeader } from "../domain/credential.js";
@@ -10,25 +15,32 @@ import type { Authenticator, Caller } from "./caller.js";
 import type { TokenLookupService } from "./token-lookup.js";
 
 export function createAuthenticator(lookup: TokenLookupService, now: () => number): Authenticator {
+  const memo = lookup.memo;
   return async (authorization) => {
     if (authorization === undefined || authorization === "") return undefined;
+    // Opened before the lookup: an event arriving meanwhile makes the fill below a no-op.
+    const slot = memo?.open(authorization);
+    if (slot !== undefined && slot.hit !== undefined) return slot.hit as Caller;
     const cred = parseAuthorizationHeader(authorization);
     const r = await lookup.lookup(cred.token, cred.orgIdentifier ?? "");
     if ("malformed" in r) throw unauthenticated(`malformed token: ${r.malformed}`);
     const t = r.found;
     if (t === undefined) throw unauthenticated("invalid token: no such token");
-    const s = standing(t, { orgIdentifier: cred.orgIdentifier ?? "" }, now());
+    const at = now();
+    const s = standing(t, { orgIdentifier: cred.orgIdentifier ?? "" }, at);
     if (s !== null && typeof s === "object") {
       throw unauthenticated(`token not accepted: ${s.status.toLowerCase().replaceAll("_", " ")}`);
     }
-    const caller: Caller = {
+    const caller: Caller = Object.freeze({
       tokenId: t.tokenId,
       kind: t.kind,
       orgId: t.orgId,
       userId: t.ownerUserId ?? undefined,
       operator: t.kind === "OPERATOR",
       role: s ?? undefined,
-    };
+    });
+    // standing() refuses from expiresAt on, so the memo holds the caller only until then.
+    if (slot !== undefined) memo!.set(slot, caller, t.expiresAt === null ? Infinity : t.expiresAt.getTime());
     return caller;
   };
 }

@@ -1,24 +1,43 @@
 /**
- * From a presented token value to the stored facts about it: format check (cheap, no hashing),
- * keyed digest, the Verify cache, and on a miss one store round trip with a constant-time
+ * From a presented token value to the stored facts about it: keyed digest, the Verify cache, and
+ * on a miss a format check (cheap, no hashing) and one store round trip with a constant-time
  * re-check of the digest; a token found under an old key is re-digested under the current one.
  *
  * Shared by Verify and by the authentication of admin callers, so both judge a token the same way.
  * The cache answers only while the revocation hub is fresh; otherwise every lookup goes to the
  * database, and if that is down the caller gets UNAVAILABLE, never a stale "yes".
+ *
+ * Hot path: a cache hit costs one digest and one map read. The cache only ever holds digests of
+ * values that passed parseToken (a pure function of the value), so a hit needs no format check.
+ * Misses that arrive together (within one turn of the event loop) share one round trip
+ * (tessera_lookup_tokens), up to MAX_BATCH per query.
  */
 import { Keyring } from "../domain/digest.js";
 import type { TokenLookup } from "../domain/model.js";
 import { parseToken } from "../domain/token-format.js";
 import type { Database } from "../store/database.js";
-import { lookupByDigest, redigest } from "../store/queries/tokens.js";
+import { lookupByDigest, lookupByDigests, redigest } from "../store/queries/tokens.js";
 import type { Log } from "./deps.js";
 import type { VerifyCache } from "./verify-cache.js";
 
 export type LookupResult = { malformed: string } | { found: TokenLookup | undefined };
 
+/**
+ * Memoizes values derived from this service's answers (the authenticated Caller of an
+ * authorization value), keyed by a keyed digest of what they were derived from, never the value.
+ * A slot is open only while the cache may answer; its value is dropped by any feed event or flush.
+ */
+export interface DerivedMemo {
+  /** The slot for `value`, with its memoized value if any; undefined when the cache may not answer. */
+  open(value: string): { key: string; generation: number; hit: unknown } | undefined;
+  /** Stores `derived` for the slot, unless an event arrived since it was opened; never beyond `notAfter` (ms). */
+  set(slot: { key: string; generation: number }, derived: unknown, notAfter: number): void;
+}
+
 export interface TokenLookupService {
   lookup(token: string, targetIdentifier: string): Promise<LookupResult>;
+  /** Present when a cache is configured. */
+  readonly memo?: DerivedMemo;
 }
 
 export interface TokenLookupOptions {
@@ -30,36 +49,107 @@ export interface TokenLookupOptions {
   cacheFresh?: () => boolean;
   /** Counts database lookups (benchmarks check queries per request). */
   onQuery?: () => void;
+  /** Most requests answered by one batched query (default 64; 1 disables batching). */
+  maxBatch?: number;
 }
+
+interface Pending {
+  digests: Buffer[];
+  targetIdentifier: string;
+  resolve: (found: TokenLookup | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 64;
+// Derived-value keys are digests of a different kind of input (whole authorization values):
+// a prefix keeps them apart from token keys even if both were ever kept in one map.
+const DERIVED_PREFIX = "auth\u0000";
 
 export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService {
   const { db, keyring, log, cache } = opts;
   const fresh = opts.cacheFresh ?? (() => true);
+  const maxBatch = Math.max(1, opts.maxBatch ?? MAX_BATCH);
+  const currentKeyId = keyring.currentKeyId;
+  const oldKeyIds = keyring.keyIds.filter((id) => id !== currentKeyId);
+
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    opts.onQuery?.();
+    if (batch.length === 1) {
+      const p = batch[0]!;
+      // A lone miss keeps the single-token prepared statement.
+      lookupByDigest(db.pool, p.digests, p.targetIdentifier).then(p.resolve, p.reject);
+      return;
+    }
+    lookupByDigests(db.pool, batch).then(
+      (rows) => {
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(rows[i]);
+      },
+      (err: unknown) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
+  }
+
+  function query(digests: Buffer[], targetIdentifier: string): Promise<TokenLookup | undefined> {
+    return new Promise((resolve, reject) => {
+      queue.push({ digests, targetIdentifier, resolve, reject });
+      if (queue.length >= maxBatch) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  }
+
+  const memo: DerivedMemo | undefined =
+    cache === undefined
+      ? undefined
+      : {
+          open(value) {
+            if (!fresh()) return undefined;
+            const key = DERIVED_PREFIX + keyring.digest(value).toString("latin1");
+            return { key, generation: cache.generation, hit: cache.getDerived(key) };
+          },
+          set(slot, derived, notAfter) {
+            cache.setDerived(slot.key, derived, slot.generation, notAfter);
+          },
+        };
+
   return {
+    memo,
     async lookup(token, targetIdentifier) {
-      const parsed = parseToken(token);
-      if (!parsed.ok) return { malformed: parsed.reason };
       const current = keyring.digest(token);
-      const key = current.toString("latin1") + "\u0000" + targetIdentifier;
       const useCache = cache !== undefined && fresh();
+      let key = "";
       if (useCache) {
+        key = current.toString("latin1") + "\u0000" + targetIdentifier;
+        // Only well-formed tokens are ever cached (below), so a hit needs no format check.
         const hit = cache.get(key);
         if (hit !== undefined) return { found: hit.value };
       }
+      const parsed = parseToken(token);
+      if (!parsed.ok) return { malformed: parsed.reason };
       const generation = cache?.generation ?? 0;
-      const digests = [{ keyId: keyring.currentKeyId, digest: current }];
-      for (const keyId of keyring.keyIds) if (keyId !== keyring.currentKeyId) digests.push({ keyId, digest: keyring.digest(token, keyId) });
-      opts.onQuery?.();
-      let found = await lookupByDigest(db.pool, digests.map((d) => d.digest), targetIdentifier);
+      const digests = [current];
+      for (const keyId of oldKeyIds) digests.push(keyring.digest(token, keyId));
+      let found = await query(digests, targetIdentifier);
       if (found !== undefined) {
-        const match = digests.find((d) => d.keyId === found!.keyId);
+        const j = found.keyId === currentKeyId ? 0 : oldKeyIds.indexOf(found.keyId) + 1;
+        const match = j > 0 || found.keyId === currentKeyId ? digests[j] : undefined;
         // The index found it by digest; re-check in constant time so no path compares secrets with ===.
-        if (match === undefined || !Keyring.equal(match.digest, found.digest)) found = undefined;
+        if (match === undefined || !Keyring.equal(match, found.digest)) found = undefined;
       }
-      if (found !== undefined && found.keyId !== keyring.currentKeyId) {
+      if (found !== undefined && found.keyId !== currentKeyId) {
         const row = found;
         // Best effort: a failure leaves the old digest in place, which still verifies.
-        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, row.digest, current, keyring.currentKeyId)).catch((err: unknown) =>
+        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, row.digest, current, currentKeyId)).catch((err: unknown) =>
           log("redigest_failed", { tokenId: row.tokenId, error: String(err) }),
         );
       }

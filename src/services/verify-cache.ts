@@ -13,6 +13,15 @@ interface Entry {
   expiresAt: number;
 }
 
+interface DerivedEntry {
+  value: unknown;
+  generation: number;
+  expiresAt: number;
+}
+
+/** At most this many derived values (authenticated callers: a handful of verifier tokens). */
+const MAX_DERIVED = 1024;
+
 export interface VerifyCacheOptions {
   maxEntries: number;
   /** Negative answers (no such digest) live at most this long. */
@@ -26,6 +35,7 @@ export class VerifyCache {
   readonly #opts: VerifyCacheOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #byToken = new Map<string, Set<string>>();
+  readonly #derived = new Map<string, DerivedEntry>();
   #generation = 0;
   hits = 0;
   misses = 0;
@@ -68,9 +78,35 @@ export class VerifyCache {
     }
   }
 
+  /**
+   * A value derived from cached lookups (the Caller an authorization value resolves to), under a
+   * keyed digest of what it was derived from. It answers only while no feed event or flush came
+   * after the fill began (any event drops them all) and until `notAfter` or the positive TTL.
+   */
+  getDerived(key: string): unknown {
+    const e = this.#derived.get(key);
+    if (e === undefined) return undefined;
+    if (e.generation !== this.#generation || e.expiresAt <= this.#opts.now()) {
+      this.#derived.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  setDerived(key: string, value: unknown, generationAtStart: number, notAfter: number): void {
+    if (generationAtStart !== this.#generation) return;
+    this.#derived.delete(key);
+    if (this.#derived.size >= MAX_DERIVED) {
+      const first = this.#derived.keys().next();
+      if (!first.done) this.#derived.delete(first.value);
+    }
+    this.#derived.set(key, { value, generation: generationAtStart, expiresAt: Math.min(notAfter, this.#opts.now() + this.#opts.positiveTtlMs) });
+  }
+
   /** Applies feed events: evict each token; ENABLED also drops every negative entry. */
   apply(events: ReadonlyArray<{ tokenId: string; reason: string }>): void {
     this.#generation++;
+    this.#derived.clear();
     let dropNegatives = false;
     for (const e of events) {
       const keys = this.#byToken.get(e.tokenId);
@@ -87,6 +123,7 @@ export class VerifyCache {
 
   clear(): void {
     this.#generation++;
+    this.#derived.clear();
     this.#entries.clear();
     this.#byToken.clear();
   }

@@ -5,7 +5,7 @@
  * error. RPC errors are kept for the caller's own problems (no or wrong verifier credentials) and
  * for the service's (database unavailable).
  */
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate, durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -83,11 +83,29 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     const cursor = deps.hub.cursor;
     const r = await deps.lookup.lookup(cred.token, orgIdentifier);
     if ("malformed" in r) return malformed();
-    const d = decide(r.found, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, deps.now());
-    if (d.allowed && r.found) deps.lastUsed.record(r.found.tokenId);
-    const res = respond(r.found, d.status, d.allowed, d.role);
-    res.cursor = cursor;
-    return res;
+    const t = r.found;
+    const at = deps.now();
+    // The same cached lookup asked the same question gets the same answer until the token
+    // expires: reuse it (and its encoding) instead of deciding, creating and encoding again.
+    const q = `${req.endpoint}\u0000${req.signal}\u0000${orgIdentifier}\u0000${req.bucket}`;
+    const memos = answers.get(t ?? NONE);
+    const m = memos?.get(q);
+    if (m !== undefined && at < m.notAfter) {
+      if (m.allowed) deps.lastUsed.record(t!.tokenId);
+      return withCursor(m, cursor);
+    }
+    const d = decide(t, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, at);
+    if (d.allowed && t) deps.lastUsed.record(t.tokenId);
+    const res = respond(t, d.status, d.allowed, d.role);
+    const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
+    // Only answers decided before the expiry are kept: they hold for any earlier time too.
+    if (at < notAfter && q.length <= MAX_MEMO_KEY) {
+      const entry: Answer = { q, notAfter, allowed: d.allowed, base: Object.freeze(res), cursor: undefined, msg: res };
+      if (memos === undefined) answers.set(t ?? NONE, new Map([[q, entry]]));
+      else if (memos.size < MAX_MEMOS_PER_LOOKUP) memos.set(q, entry);
+      return withCursor(entry, cursor);
+    }
+    return { ...res, cursor };
   }
 
   async function* watchRevocations(req: WatchRevocationsRequest, ctx: HandlerContext): AsyncGenerator<WatchRevocationsResponse> {
@@ -127,6 +145,38 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
   ORG_DISABLED: RevocationReason.ORG_DISABLED,
   ENABLED: RevocationReason.ENABLED,
 };
+
+/**
+ * A decided answer, per cached lookup object (identity: a refill or an eviction makes a new one,
+ * so the feed invalidates these with the cache) and question. `msg` is `base` with `cursor`,
+ * frozen, carrying its own binary encoding for the grpc-js serializer.
+ */
+interface Answer {
+  q: string;
+  notAfter: number;
+  allowed: boolean;
+  base: VerifyResponse;
+  cursor: string | undefined;
+  msg: VerifyResponse;
+}
+
+const answers = new WeakMap<object, Map<string, Answer>>();
+/** Stands for "no such token" (the lookup's undefined), whose answer depends on nothing else. */
+const NONE = {};
+const MAX_MEMOS_PER_LOOKUP = 16;
+const MAX_MEMO_KEY = 512;
+const kWire = Symbol.for("tessera.wire-encoding");
+
+function withCursor(m: Answer, cursor: string): VerifyResponse {
+  if (m.cursor !== cursor) {
+    const msg = { ...m.base, cursor } as VerifyResponse & Record<symbol, unknown>;
+    const bytes = toBinary(VerifyResponseSchema, msg);
+    msg[kWire] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    m.msg = Object.freeze(msg);
+    m.cursor = cursor;
+  }
+  return m.msg;
+}
 
 function respond(
   t: TokenLookup | undefined,

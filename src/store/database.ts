@@ -20,7 +20,8 @@ export function createDatabase(opts: DatabaseOptions): Database {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolSize ?? 16,
-    idleTimeoutMillis: 30_000,
+    // Long enough that a quiet minute does not cost a reconnect (SCRAM) per pooled connection.
+    idleTimeoutMillis: 300_000,
     connectionTimeoutMillis: 5_000,
   });
   // An idle client losing its connection (database restart) must not crash the process.

@@ -42,9 +42,20 @@ export function grpcServiceDefinition(desc: DescService): grpc.ServiceDefinition
   return def;
 }
 
+/**
+ * A service may attach a message's complete binary encoding under this key (a registered symbol,
+ * so services need not import the transport) when it answers many calls with the same frozen
+ * message; it must equal toBinary of that message. Only the grpc-js serializer reads it.
+ */
+export const kWire: symbol = Symbol.for('tessera.wire-encoding');
+
 /** Accepts a message or its init shape (what a ServiceImpl may return). */
 function serializer(schema: DescMessage): (value: unknown) => Buffer {
   return (value) => {
+    if (isMessage(value, schema)) {
+      const wire = (value as unknown as Record<symbol, unknown>)[kWire];
+      if (wire instanceof Buffer) return wire;
+    }
     const msg = isMessage(value, schema) ? value : create(schema, value as never);
     const bytes = toBinary(schema, msg);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

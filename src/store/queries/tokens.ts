@@ -200,7 +200,49 @@ export async function lookupByDigest(pool: pg.Pool, digests: Buffer[], targetIde
     mapPgError(err);
   }
   const x = r.rows[0];
-  if (!x) return undefined;
+  return x ? toLookup(x) : undefined;
+}
+
+/**
+ * Verify's lookup for several requests in one round trip (tessera_lookup_tokens): request i asks
+ * for the token whose digest is any of `requests[i].digests`, in `requests[i].targetIdentifier`.
+ * The answer has one entry per request, in order; undefined where no token matched.
+ */
+export async function lookupByDigests(
+  pool: pg.Pool,
+  requests: ReadonlyArray<{ digests: readonly Buffer[]; targetIdentifier: string }>,
+): Promise<Array<TokenLookup | undefined>> {
+  const idx: number[] = [];
+  const digests: Buffer[] = [];
+  const targets: string[] = [];
+  for (let i = 0; i < requests.length; i++) {
+    const q = requests[i]!;
+    for (const d of q.digests) {
+      idx.push(i + 1);
+      digests.push(d);
+    }
+    targets.push(q.targetIdentifier);
+  }
+  let r: pg.QueryResult<LookupRow & { idx: number }>;
+  try {
+    r = await pool.query<LookupRow & { idx: number }>({
+      name: "tessera_lookup_tokens",
+      text: `SELECT * FROM tessera_lookup_tokens($1, $2, $3)`,
+      values: [idx, digests, targets],
+    });
+  } catch (err) {
+    mapPgError(err);
+  }
+  const out = new Array<TokenLookup | undefined>(requests.length).fill(undefined);
+  for (const x of r.rows) {
+    const i = x.idx - 1;
+    // One row per request at most (tessera_lookup_token has LIMIT 1); keep the first if not.
+    if (i >= 0 && i < out.length && out[i] === undefined) out[i] = toLookup(x);
+  }
+  return out;
+}
+
+function toLookup(x: LookupRow): TokenLookup {
   return {
     tokenId: x.token_id,
     orgId: x.org_id,
