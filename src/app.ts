@@ -26,6 +26,7 @@ import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import { startGrpcServer } from "./transport/grpc-server.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createHttpFallback } from "./transport/http-fallback.js";
+import { createInstanceMetrics } from "./services/instance-metrics.js";
 
 export interface TesseraOptions {
   log?: Log;
@@ -82,12 +83,15 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     const cache = new VerifyCache({ ...config.cache, now });
     hub.onEvents((events) => cache.apply(events));
     hub.onFlush(() => cache.clear());
-    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), ...(opts.onQuery && { onQuery: opts.onQuery }) });
+    const metrics = createInstanceMetrics({ cache, hub });
+    const onQuery = opts.onQuery;
+    const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());
+    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery });
     const lastUsed = new LastUsedRecorder(db, now, log);
     cleanups.push(() => lastUsed.close());
     const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
     cleanups.push(async () => maintenance.stop());
-    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs };
+    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs, onVerify: metrics.onVerify };
     const authenticate = createAuthenticator(lookup, now);
     const services = [
       { desc: TokenAdminService, impl: createTokenAdminService(deps) },
@@ -111,7 +115,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
         for (const s of services) router.service(s.desc, s.impl as never);
       },
       interceptors: [createAuthInterceptor(authenticate, { log })],
-      fallback: createHttpFallback({ ready: () => ready }),
+      fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render }),
       maxMessageBytes: config.maxMessageBytes,
     });
     cleanups.push(() => httpServer.close());

@@ -18,4 +18,6 @@ export interface ServiceDeps {
   lastUsed: LastUsedRecorder;
   /** How often WatchRevocations sends a checkpoint when nothing happens. */
   checkpointMs: number;
+  /** Told the status of every Verify answer (metrics). */
+  onVerify?: (status: number) => void;
 }

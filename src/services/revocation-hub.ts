@@ -166,7 +166,13 @@ export class RevocationHub {
     }
   }
 
+  /** Events read from the feed since start (metrics). */
+  eventsRead = 0;
+  /** Open WatchRevocations streams on this instance (metrics). */
+  subscribers = 0;
+
   #publish(events: StoredEvent[]): void {
+    this.eventsRead += events.length;
     this.#position = events[events.length - 1]!.position;
     for (const e of events) this.#ring.push(e);
     const excess = this.#ring.length - this.#opts.ringSize;
@@ -200,6 +206,15 @@ export class RevocationHub {
    * with a checkpoint whenever nothing happened for `checkpointMs`.
    */
   async *subscribe(afterCursor: string, signal: AbortSignal, checkpointMs: number): AsyncGenerator<HubItem> {
+    this.subscribers++;
+    try {
+      yield* this.#subscribe(afterCursor, signal, checkpointMs);
+    } finally {
+      this.subscribers--;
+    }
+  }
+
+  async *#subscribe(afterCursor: string, signal: AbortSignal, checkpointMs: number): AsyncGenerator<HubItem> {
     let pos = afterCursor === "" ? this.#position : parseCursor(this.#feedId, afterCursor);
     const state = await feedState(this.#opts.pool);
     if (afterCursor !== "" && comparePositions(pos, state.floor) < 0) {

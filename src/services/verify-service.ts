@@ -133,7 +133,16 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     }
   }
 
-  return { verify, watchRevocations };
+  const onVerify = deps.onVerify;
+  const counted =
+    onVerify === undefined
+      ? verify
+      : async (req: VerifyRequest, ctx: HandlerContext): Promise<VerifyResponse> => {
+          const r = await verify(req, ctx);
+          onVerify(r.status);
+          return r;
+        };
+  return { verify: counted, watchRevocations };
 }
 
 const REASONS: Record<RevocationReasonName, RevocationReason> = {

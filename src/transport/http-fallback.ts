@@ -15,6 +15,8 @@ export interface HttpFallbackOptions {
   console?: boolean;
   /** Folder of the console's files (tests); default src/console of the package. */
   consoleDir?: string;
+  /** Prometheus text for GET /metrics. */
+  metrics?: () => string;
 }
 
 function notFound(res: Res): void {
@@ -33,6 +35,11 @@ export function createHttpFallback(opts: HttpFallbackOptions): (req: Req, res: R
       const ok = opts.ready();
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
       res.end(JSON.stringify({ status: ok ? "SERVING" : "NOT_SERVING" }));
+      return;
+    }
+    if (method === "GET" && pathname === "/metrics" && opts.metrics !== undefined) {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      res.end(opts.metrics());
       return;
     }
     if (assets !== undefined && (method === "GET" || method === "HEAD")) {
