@@ -62,10 +62,22 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }) as typeof res.writeHead;
     handler(req, res);
   });
-  // HTTP/2: nghttp2 resets a session whose buffered data exceeds maxSessionMemory (10 MB by
-  // default) with ENHANCE_YOUR_CALM; leave room for a few requests at the 4 MiB cap so the
-  // size check itself answers, with RESOURCE_EXHAUSTED.
-  const h2 = http2.createServer({ maxSessionMemory: Math.max(64, Math.ceil((maxBytes * 8) / 1_000_000)) }, handler);
+  // HTTP/2: a request refused before its body was read (over the size cap) leaves the rest of the
+  // body on its stream. Left alone, that stream never ends: it stays open with its flow-control
+  // window full, and the client keeps the unsent bytes queued and counted against its session
+  // memory, refused request after refused request, until that session refuses every stream
+  // (ENHANCE_YOUR_CALM). So the response's end waits while the rest of the body is read and
+  // dropped: the client finishes sending before it sees the answer, both sides close the stream,
+  // and nothing stays queued. (RST_STREAM does not help: Node's http2 client never releases the
+  // memory accounting of data still queued on a stream the peer resets.)
+  const h2 = http2.createServer((req, res) => {
+    const end = res.end.bind(res) as (...args: unknown[]) => void;
+    res.end = ((...args: unknown[]) => {
+      endAfterBody(req.stream, () => end(...args));
+      return res;
+    }) as typeof res.end;
+    handler(req, res);
+  });
 
   const sockets = new Set<net.Socket>();
   const sniffing = new Set<net.Socket>();
@@ -119,6 +131,53 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }));
 
   return { port, close };
+}
+
+/** Past this many unread request bytes, the response ends and the stream is reset (CANCEL). */
+const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+/** The response ends after this long even if the client is still sending the body. */
+const DISCARD_WAIT_MS = 5000;
+
+/**
+ * Calls `end` (the response's end) once the request body on `stream` has been received: at once
+ * if it has been read already, else after reading and dropping the rest of it.
+ */
+function endAfterBody(stream: http2.ServerHttp2Stream, end: () => void): void {
+  if (stream.destroyed || stream.closed || stream.readableEnded) {
+    end();
+    return;
+  }
+  let ended = false;
+  const finish = (): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timer);
+    end();
+  };
+  const timer = setTimeout(finish, DISCARD_WAIT_MS);
+  stream.once('end', finish);
+  stream.once('close', finish);
+  let discarded = 0;
+  // The handler is done with the body. The compat request may be gone already (connect-node
+  // destroys it when it stops reading early), and its 'data' listener would pause the stream.
+  stream.removeAllListeners('data');
+  stream.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded <= DISCARD_MAX_BYTES || ended) return;
+    finish();
+    resetOnceSent(stream);
+  });
+  // resume() alone does nothing to a stream that is flowing already but stopped reading when
+  // the compat request paused it.
+  stream.pause();
+  stream.resume();
+}
+
+/** RST_STREAM CANCEL, once the response's last frame went out (a reset sooner would drop it). */
+function resetOnceSent(stream: http2.ServerHttp2Stream, tries = 0): void {
+  if (stream.closed || stream.destroyed) return;
+  if (stream.state.localClose === 1 || tries >= 1000) stream.close(http2.constants.NGHTTP2_CANCEL);
+  else setImmediate(resetOnceSent, stream, tries + 1);
 }
 
 /** Reads just enough of a new connection to tell h2c prior knowledge from HTTP/1.1. */

@@ -245,6 +245,19 @@ describe("bad input", () => {
         assert.equal(r.status, VerifyStatus.MALFORMED, "a 3 MiB credential");
       });
 
+      it("keeps serving a connection after a burst of oversized messages on it", async () => {
+        // Over HTTP/2 every call shares one connection: the unread rest of each refused body must
+        // not pile up on it until the session refuses everything (ENHANCE_YOUR_CALM).
+        for (let i = 1; i <= 12; i++) {
+          await rejects(
+            c.verify.verify({ credential: "x".repeat(5 * MiB), endpoint: EndpointClass.INGEST }, inst.verifierToken),
+            Code.ResourceExhausted,
+            `5 MiB Verify #${i} of 12`,
+          );
+        }
+        await stillServes("12 oversized Verify calls in a row");
+      });
+
     });
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { startHttpServer, type HttpServer } from '../../src/transport/http-server.js';
 import { createAuthInterceptor } from '../../src/transport/auth-interceptor.js';
@@ -59,6 +59,29 @@ describe('the HTTP listener', () => {
         verify: (req, authorization) => get().verify(req, { headers: headers(authorization) }),
         watch: (req, authorization) => get().watchRevocations(req, { headers: headers(authorization) }),
       }),
+    });
+  }
+
+  // A refused request's unread body must not stay queued on the connection: over HTTP/2 it
+  // used to, until the client's session refused every stream with ENHANCE_YOUR_CALM. The clients
+  // keep Node's default maxSessionMemory (10 MB, two such bodies).
+  const h2Transports: Array<[title: string, make: (baseUrl: string) => Transport]> = [
+    ['Connect over HTTP/2', (baseUrl) => createConnectTransport({ baseUrl, httpVersion: '2' })],
+    ['gRPC over HTTP/2', (baseUrl) => createGrpcTransport({ baseUrl })],
+  ];
+  for (const [title, make] of h2Transports) {
+    it(`keeps serving a connection after a burst of oversized messages on it, with ${title}`, async () => {
+      const client = createClient(TokenVerifyService, make(baseUrl));
+      const headers = { authorization: GOOD_TOKEN };
+      for (let i = 1; i <= 12; i++) {
+        const err = await client.verify({ credential: 'x'.repeat(5 * 1024 * 1024) }, { headers }).then(
+          () => assert.fail(`5 MiB call #${i} succeeded`),
+          (e: unknown) => ConnectError.from(e),
+        );
+        assert.equal(err.code, Code.ResourceExhausted, `5 MiB call #${i}: ${Code[err.code]} "${err.rawMessage}"`);
+      }
+      const ok = await client.verify({ credential: 'ok' }, { headers });
+      assert.equal(ok.allowed, true, 'a good call on the same connection afterwards');
     });
   }
 
