@@ -17,6 +17,11 @@ export interface Config {
   digestKeys: string | undefined;
   keyFile: string;
   poolSize: number;
+  /**
+   * Server processes sharing the listeners (node:cluster); 1 serves from this process alone.
+   * Each worker has its own pool of `poolSize` connections, revocation listener and cache.
+   */
+  workers: number;
   maxMessageBytes: number;
   feed: {
     /** Re-read the revocation feed at least this often, wake-ups or not. */
@@ -40,6 +45,9 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** Each worker holds a pool and a LISTEN connection: 64 × (16 + 1) stays within max_connections of a large server. */
+export const MAX_WORKERS = 64;
 
 function port(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
@@ -67,6 +75,7 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     digestKeys: env.TESSERA_DIGEST_KEYS || undefined,
     keyFile: path.resolve(flags["key-file"] ?? env.TESSERA_KEY_FILE ?? path.join(dataDir, "digest-keys.json")),
     poolSize: positive("TESSERA_POOL_SIZE", env.TESSERA_POOL_SIZE, 16, 500),
+    workers: positive("--workers", flags.workers ?? env.TESSERA_WORKERS, 1, MAX_WORKERS),
     maxMessageBytes: 4 * 1024 * 1024,
     feed: {
       pollMs: positive("TESSERA_FEED_POLL_MS", env.TESSERA_FEED_POLL_MS, 1000, 60_000),

@@ -7,10 +7,14 @@
  * handlers that stop clusters and then exit with 128+signal, racing close() and turning every
  * clean shutdown into a failure; startTessera's close() already stops the cluster, so those
  * handlers are removed before ours are installed.
+ *
+ * With --workers N > 1 this process becomes a node:cluster primary (src/cluster.ts): it prints the
+ * same line once every worker serves, and a signal is forwarded to the workers before PostgreSQL
+ * stops. --workers 1 (the default) serves from this process exactly as before.
  */
 import os from "node:os";
-import { startTessera, type Tessera } from "../app.js";
-import { loadConfig } from "../config.js";
+import { startTessera } from "../app.js";
+import { loadConfig, MAX_WORKERS, type Config } from "../config.js";
 import { isSetupDone } from "../store/queries/organizations.js";
 import { EXIT_OK, str, type Command, type Context } from "./command.js";
 
@@ -18,7 +22,7 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Listeners drain for 2 s each; past this, something is stuck and waiting longer helps nobody. */
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
-const FLAGS = ["grpc-port", "http-port", "data-dir", "host", "database-url", "owner-database-url", "key-file"] as const;
+const FLAGS = ["grpc-port", "http-port", "data-dir", "host", "database-url", "owner-database-url", "key-file", "workers"] as const;
 
 /** A bound address as host:port, IPv6 in brackets. */
 const address = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -29,8 +33,26 @@ function localUrl(host: string, port: number): string {
   return `http://${address(h, port)}`;
 }
 
-async function announce(t: Tessera, host: string, ctx: Context): Promise<void> {
-  const setUp = await isSetupDone(t.db.pool).catch(() => true);
+/** What serve runs: one Tessera in this process, or a cluster of workers; both close the same way. */
+interface Server {
+  grpcPort: number;
+  httpPort: number;
+  setUp(): Promise<boolean>;
+  close(signal: NodeJS.Signals): Promise<void>;
+}
+
+async function start(config: Config): Promise<Server> {
+  if (config.workers > 1) {
+    const { startCluster } = await import("../cluster.js");
+    const c = await startCluster(config);
+    return { grpcPort: c.grpcPort, httpPort: c.httpPort, setUp: async () => c.setUp, close: (sig) => c.close(sig) };
+  }
+  const t = await startTessera(config);
+  return { grpcPort: t.grpcPort, httpPort: t.httpPort, setUp: () => isSetupDone(t.db.pool).catch(() => true), close: () => t.close() };
+}
+
+async function announce(t: Server, host: string, ctx: Context): Promise<void> {
+  const setUp = await t.setUp();
   const hint = setUp ? "" : ` (not set up yet: run "tessera setup --host ${localUrl(host, t.httpPort)}")`;
   ctx.out(`listening grpc=${address(host, t.grpcPort)} http=${address(host, t.httpPort)}${hint}`);
 }
@@ -47,6 +69,8 @@ export const command: Command = {
   --database-url URL          use this PostgreSQL as the service role instead of the embedded one ($DATABASE_URL)
   --owner-database-url URL    owner connection for migrations ($TESSERA_OWNER_DATABASE_URL)
   --key-file F                digest key file (default: $TESSERA_KEY_FILE or <data-dir>/digest-keys.json)
+  --workers N                 server processes sharing the ports, 1 to ${MAX_WORKERS}; each has its own
+                              pool, cache and revocation listener (default: $TESSERA_WORKERS or 1)
 
 Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
   options: Object.fromEntries(FLAGS.map((f) => [f, { type: "string" as const }])),
@@ -55,7 +79,7 @@ Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
     for (const s of SIGNALS) process.removeAllListeners(s);
     return new Promise<number>((resolve, reject) => {
       let stopping = false;
-      const starting = startTessera(config);
+      const starting = start(config);
       const onSignal = (sig: NodeJS.Signals) => {
         if (stopping) {
           ctx.err(`received ${sig} again: exiting without waiting`);
@@ -70,7 +94,7 @@ Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
         deadline.unref();
         // A signal during start-up waits for it, then closes what it opened.
         void starting
-          .then((t) => t.close(), () => undefined)
+          .then((t) => t.close(sig), () => undefined)
           .then(() => {
             clearTimeout(deadline);
             resolve(EXIT_OK);
