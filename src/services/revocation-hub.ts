@@ -12,7 +12,7 @@
 import { outOfRange, resourceExhausted } from "../domain/errors.js";
 import type pg from "pg";
 import { openFeedConnection, type FeedConnection } from "../store/listener.js";
-import { feedState, readEvents, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
+import { feedState, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
 import { MAX_EVENT_ID, comparePositions, formatCursor, parseCursor } from "./feed-cursor.js";
 import type { Log } from "./deps.js";
 
@@ -42,6 +42,8 @@ export class RevocationHub {
   #feedId = "";
   #position: FeedPosition = { xid: 0n, id: 0n };
   #ring: StoredEvent[] = [];
+  /** Every event after this position is in the ring: it is where the ring began or last dropped. */
+  #ringFloor: FeedPosition = { xid: 0n, id: 0n };
   #reading: Promise<void> | undefined;
   #again = false;
   #lastReadOk = 0;
@@ -104,6 +106,7 @@ export class RevocationHub {
     this.#feedId = state.feedId;
     // "Now": everything below the horizon is final; everything from it on is still to come.
     this.#position = { xid: state.horizon - 1n, id: MAX_EVENT_ID };
+    this.#ringFloor = this.#position;
     this.#lastReadOk = this.#opts.now();
     this.#conn = openFeedConnection({
       url: this.#opts.url,
@@ -176,7 +179,7 @@ export class RevocationHub {
     this.#position = events[events.length - 1]!.position;
     for (const e of events) this.#ring.push(e);
     const excess = this.#ring.length - this.#opts.ringSize;
-    if (excess > 0) this.#ring.splice(0, excess);
+    if (excess > 0) this.#ringFloor = this.#ring.splice(0, excess)[excess - 1]!.position;
     for (const fn of this.#listeners) fn(events);
   }
 
@@ -250,16 +253,15 @@ export class RevocationHub {
   /** Events after `pos` up to the hub's position: from the ring, or from the database. */
   async #eventsAfter(pos: FeedPosition, live: boolean): Promise<StoredEvent[]> {
     if (comparePositions(pos, this.#position) >= 0) return [];
-    const first = this.#ring[0];
-    if (first !== undefined && comparePositions(pos, first.position) >= 0) {
+    if (comparePositions(pos, this.#ringFloor) >= 0) {
       const i = this.#indexAfter(pos);
       return this.#ring.slice(i, i + READ_BATCH);
     }
     // Before the ring. A subscriber that was already live fell behind by more than the ring holds.
     if (live) throw resourceExhausted("this consumer fell too far behind the revocation feed; resume from your last cursor");
     const upTo = this.#position;
-    const rows = await readEvents(this.#opts.pool, pos, upTo.xid + 1n, READ_BATCH);
-    return rows.filter((e) => comparePositions(e.position, upTo) <= 0);
+    const { events } = await readFeed(this.#opts.pool, pos, READ_BATCH);
+    return events.filter((e) => comparePositions(e.position, upTo) <= 0);
   }
 
   #indexAfter(pos: FeedPosition): number {

@@ -68,32 +68,6 @@ export async function feedState(q: pg.Pool | pg.Client): Promise<FeedState> {
   }
 }
 
-/** Up to `limit` events after `after` from transactions below `horizon`, in delivery order. */
-export async function readEvents(
-  q: pg.Pool | pg.Client,
-  after: FeedPosition,
-  horizon: bigint,
-  limit: number,
-): Promise<StoredEvent[]> {
-  try {
-    const r = await q.query<{ id: string; xid: string; org_id: string; token_id: string; reason: RevocationReasonName; created_at: Date }>({
-      name: "tessera_read_revocations",
-      text: `SELECT id::text, xid::text, org_id, token_id, reason, created_at
-               FROM tessera_read_revocations($1::text::xid8, $2, $3::text::xid8, $4)`,
-      values: [after.xid.toString(), after.id.toString(), horizon.toString(), limit],
-    });
-    return r.rows.map((x) => ({
-      position: { xid: BigInt(x.xid), id: BigInt(x.id) },
-      orgId: x.org_id,
-      tokenId: x.token_id,
-      reason: x.reason,
-      createdAt: x.created_at,
-    }));
-  } catch (err) {
-    mapPgError(err);
-  }
-}
-
 /** Announces expiries due at `now`; returns how many events were appended. */
 export async function announceExpiries(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
   try {
