@@ -4,47 +4,37 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { RevocationReason, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { createOrg, type SeededOrg } from "../helpers/seed.js";
 import { watch } from "../helpers/watch.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 describe("WatchRevocations cursors and expiry", function () {
   this.timeout(30_000);
-  let server: TestServer;
-  let c: Clients;
-  let inst: Instance;
-  let org: SeededOrg;
   let clock = Date.now();
+  const f = useSetUpServer({ now: () => clock });
+  let org: SeededOrg;
   before(async () => {
-    server = await startTestServer({ now: () => clock });
-    c = grpcJsClients(server.tessera.grpcPort);
-    inst = await setupInstance(c);
-    org = await createOrg(c, inst.operatorToken);
-  });
-  after(async () => {
-    c.close();
-    await server.close();
+    org = await createOrg(f.c, f.inst.operatorToken);
   });
 
   const first = async (afterCursor: string) => {
-    for await (const m of c.verify.watchRevocations({ afterCursor }, inst.verifierToken) as AsyncIterable<unknown>) return m;
+    for await (const m of f.c.verify.watchRevocations({ afterCursor }, f.inst.verifierToken) as AsyncIterable<unknown>) return m;
     return undefined;
   };
 
   it("resumes from a cursor with every event after it, including ones made while disconnected", async () => {
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
-    const a = await c.admin.createToken({ name: "resume-a", kind: TokenKind.INGESTION }, org.adminToken);
-    await c.admin.setTokenEnabled({ id: a.token!.id, enabled: false }, org.adminToken);
+    const a = await f.c.admin.createToken({ name: "resume-a", kind: TokenKind.INGESTION }, org.adminToken);
+    await f.c.admin.setTokenEnabled({ id: a.token!.id, enabled: false }, org.adminToken);
     await w.until(() => w.events.some((e) => e.tokenId === a.token!.id && e.reason === RevocationReason.DISABLED));
     const cursor = w.events.find((e) => e.tokenId === a.token!.id && e.reason === RevocationReason.DISABLED)!.cursor;
     w.stop();
     // While nobody listens:
-    await c.admin.rotateToken({ id: a.token!.id }, org.adminToken);
-    await c.admin.deleteToken({ id: a.token!.id }, org.adminToken);
-    const r = watch(() => c.verify.watchRevocations({ afterCursor: cursor }, inst.verifierToken) as never);
+    await f.c.admin.rotateToken({ id: a.token!.id }, org.adminToken);
+    await f.c.admin.deleteToken({ id: a.token!.id }, org.adminToken);
+    const r = watch(() => f.c.verify.watchRevocations({ afterCursor: cursor }, f.inst.verifierToken) as never);
     await r.until(() => r.events.filter((e) => e.tokenId === a.token!.id).length >= 2);
     r.stop();
     const reasons = r.events.filter((e) => e.tokenId === a.token!.id).map((e) => e.reason);
@@ -62,14 +52,14 @@ describe("WatchRevocations cursors and expiry", function () {
   });
 
   it("answers OUT_OF_RANGE for a cursor older than retention", async () => {
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
     const old = w.cursor;
     w.stop();
-    const t = await c.admin.createToken({ name: "pruned", kind: TokenKind.INGESTION }, org.adminToken);
-    await c.admin.setTokenEnabled({ id: t.token!.id, enabled: false }, org.adminToken);
+    const t = await f.c.admin.createToken({ name: "pruned", kind: TokenKind.INGESTION }, org.adminToken);
+    await f.c.admin.setTokenEnabled({ id: t.token!.id, enabled: false }, org.adminToken);
     // Prune everything, as retention would after its period.
-    await superQuery(server.db, `SELECT tessera_prune_revocations(now() + interval '1 hour')`);
+    await superQuery(f.server.db, `SELECT tessera_prune_revocations(now() + interval '1 hour')`);
     await assert.rejects(first(old), (err: unknown) => {
       assert.ok(err instanceof ConnectError);
       assert.equal(err.code, Code.OutOfRange);
@@ -78,13 +68,13 @@ describe("WatchRevocations cursors and expiry", function () {
   });
 
   it("refuses an expiring token at its expiry and announces an EXPIRED event", async () => {
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
-    const t = await c.admin.createToken(
+    const t = await f.c.admin.createToken(
       { name: "expiring", kind: TokenKind.INGESTION, expireTime: timestampFromMs(clock + 60_000) },
       org.adminToken,
     );
-    const ask = () => c.verify.verify({ credential: t.value, endpoint: EndpointClass.INGEST }, inst.verifierToken);
+    const ask = () => f.c.verify.verify({ credential: t.value, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
     assert.equal((await ask()).status, VerifyStatus.VALID);
     clock += 60_000;
     assert.equal((await ask()).status, VerifyStatus.EXPIRED);
@@ -95,7 +85,7 @@ describe("WatchRevocations cursors and expiry", function () {
   it("refuses a stream to callers without a verifier token", async () => {
     await assert.rejects(
       (async () => {
-        for await (const m of c.verify.watchRevocations({}, org.defaultTokenValue) as AsyncIterable<unknown>) return m;
+        for await (const m of f.c.verify.watchRevocations({}, org.defaultTokenValue) as AsyncIterable<unknown>) return m;
         return undefined;
       })(),
       (err: unknown) => err instanceof ConnectError && err.code === Code.PermissionDenied,

@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { RevocationReason } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { getCluster } from "../helpers/cluster.js";
 import { superQuery } from "../helpers/db.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { createOrg, type SeededOrg } from "../helpers/seed.js";
 import { watch } from "../helpers/watch.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -28,38 +27,29 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number)
 
 describe("the revocation feed under faults", function () {
   this.timeout(120_000);
-  let server: TestServer;
-  let c: Clients;
-  let inst: Instance;
+  const f = useSetUpServer();
   let org: SeededOrg;
   before(async () => {
-    server = await startTestServer();
-    c = grpcJsClients(server.tessera.grpcPort);
-    inst = await setupInstance(c);
-    org = await createOrg(c, inst.operatorToken);
-  });
-  after(async () => {
-    c.close();
-    await server.close();
+    org = await createOrg(f.c, f.inst.operatorToken);
   });
 
   async function createTokens(n: number, prefix: string): Promise<Array<{ id: string; value: string }>> {
     const out: Array<{ id: string; value: string }> = [];
     await pool(Array.from({ length: n }, (_, i) => i), 16, async (i) => {
-      const r = await c.admin.createToken({ name: `${prefix}-${i}`, kind: TokenKind.INGESTION }, org.adminToken);
+      const r = await f.c.admin.createToken({ name: `${prefix}-${i}`, kind: TokenKind.INGESTION }, org.adminToken);
       out.push({ id: r.token!.id, value: r.value });
     });
     return out;
   }
 
   const verify = (value: string) =>
-    c.verify.verify({ credential: value, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
+    f.c.verify.verify({ credential: value, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
 
   it("loses no event and accepts no revoked token when the listening connection is killed during 1,000 revocations", async () => {
     const tokens = await createTokens(1000, "burst");
     // Warm the server's cache with every token.
     await pool(tokens, 16, async (t) => assert.equal((await verify(t.value)).allowed, true));
-    const watchers = [1, 2].map(() => watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never));
+    const watchers = [1, 2].map(() => watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never));
     await Promise.all(watchers.map((w) => w.until(() => w.checkpoints > 0)));
 
     const revoked: Array<{ id: string; value: string }> = [];
@@ -81,13 +71,13 @@ describe("the revocation feed under faults", function () {
     await pool(tokens, 16, async (t, i) => {
       if (i === 300 || i === 700) {
         const rows = await superQuery<{ ok: boolean }>(
-          server.db,
+          f.server.db,
           `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
             WHERE application_name = 'tessera-revocation-listener' AND datname = current_database()`,
         );
         killed += rows.filter((r) => r.ok).length;
       }
-      await c.admin.setTokenEnabled({ id: t.id, enabled: false }, org.adminToken);
+      await f.c.admin.setTokenEnabled({ id: t.id, enabled: false }, org.adminToken);
       revoked.push(t);
     });
     stop = true;
@@ -95,7 +85,7 @@ describe("the revocation feed under faults", function () {
     assert.ok(killed >= 2, `expected to kill the listener twice, killed ${killed}`);
 
     const ids = new Set(tokens.map((t) => t.id));
-    const table = await superQuery<{ token_id: string }>(server.db, `SELECT token_id FROM revocation_events WHERE reason = 'DISABLED'`);
+    const table = await superQuery<{ token_id: string }>(f.server.db, `SELECT token_id FROM revocation_events WHERE reason = 'DISABLED'`);
     const expected = new Set(table.map((r) => r.token_id).filter((id) => ids.has(id)));
     assert.equal(expected.size, 1000);
     for (const w of watchers) {
@@ -116,9 +106,9 @@ describe("the revocation feed under faults", function () {
     const [before, during, after] = await createTokens(3, "restart");
     assert.ok(before && during && after);
     for (const t of [before, during, after]) assert.equal((await verify(t.value)).allowed, true);
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
-    await c.admin.setTokenEnabled({ id: before.id, enabled: false }, org.adminToken);
+    await f.c.admin.setTokenEnabled({ id: before.id, enabled: false }, org.adminToken);
 
     const cluster = getCluster();
     await cluster.stop();
@@ -132,7 +122,7 @@ describe("the revocation feed under faults", function () {
           return true;
         });
       }
-      await assert.rejects(c.admin.setTokenEnabled({ id: during.id, enabled: false }, org.adminToken), (err: unknown) => {
+      await assert.rejects(f.c.admin.setTokenEnabled({ id: during.id, enabled: false }, org.adminToken), (err: unknown) => {
         assert.ok(err instanceof ConnectError);
         assert.equal(err.code, Code.Unavailable);
         return true;
@@ -150,7 +140,7 @@ describe("the revocation feed under faults", function () {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    await c.admin.setTokenEnabled({ id: after.id, enabled: false }, org.adminToken);
+    await f.c.admin.setTokenEnabled({ id: after.id, enabled: false }, org.adminToken);
     await w.until(() => w.events.some((e) => e.tokenId === after.id) && w.events.some((e) => e.tokenId === before.id), 30_000);
     assert.equal((await verify(after.value)).allowed, false);
     assert.equal((await verify(before.value)).allowed, false);

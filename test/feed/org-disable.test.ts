@@ -3,43 +3,31 @@ import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { RevocationReason, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { grpcJsClients, type Clients } from "../helpers/clients.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import { createOrg, setupInstance, type Instance } from "../helpers/seed.js";
+import { createOrg } from "../helpers/seed.js";
 import { watch } from "../helpers/watch.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 describe("SetOrganizationEnabled", () => {
-  let server: TestServer;
-  let c: Clients;
-  let inst: Instance;
-  before(async () => {
-    server = await startTestServer();
-    c = grpcJsClients(server.tessera.grpcPort);
-    inst = await setupInstance(c);
-  });
-  after(async () => {
-    c.close();
-    await server.close();
-  });
+  const f = useSetUpServer();
 
   it("refuses every token of a disabled organization and announces each as ORG_DISABLED, then ENABLED", async () => {
-    const org = await createOrg(c, inst.operatorToken);
-    const extra = await c.admin.createToken({ name: "edge", kind: TokenKind.INGESTION }, org.adminToken);
+    const org = await createOrg(f.c, f.inst.operatorToken);
+    const extra = await f.c.admin.createToken({ name: "edge", kind: TokenKind.INGESTION }, org.adminToken);
     const ask = (v: string, endpoint = EndpointClass.INGEST) =>
-      c.verify.verify({ credential: v, organization: org.identifier, endpoint }, inst.verifierToken);
+      f.c.verify.verify({ credential: v, organization: org.identifier, endpoint }, f.inst.verifierToken);
     assert.equal((await ask(extra.value)).status, VerifyStatus.VALID);
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
 
-    await c.admin.setOrganizationEnabled({ id: org.orgId, enabled: false }, inst.operatorToken);
+    await f.c.admin.setOrganizationEnabled({ id: org.orgId, enabled: false }, f.inst.operatorToken);
     for (const v of [extra.value, org.defaultTokenValue]) assert.equal((await ask(v)).status, VerifyStatus.ORGANIZATION_DISABLED);
     assert.equal((await ask(org.adminToken, EndpointClass.QUERY)).status, VerifyStatus.ORGANIZATION_DISABLED);
     const ids = [extra.token!.id, org.defaultTokenId, org.adminTokenId];
     await w.until(() => ids.every((id) => w.events.some((e) => e.tokenId === id && e.reason === RevocationReason.ORG_DISABLED)));
     // The organization's own admin token no longer works on the admin API either.
-    await assert.rejects(c.admin.listTokens({}, org.adminToken), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+    await assert.rejects(f.c.admin.listTokens({}, org.adminToken), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
 
-    const r = await c.admin.setOrganizationEnabled({ id: org.orgId, enabled: true }, inst.operatorToken);
+    const r = await f.c.admin.setOrganizationEnabled({ id: org.orgId, enabled: true }, f.inst.operatorToken);
     assert.equal(r.organization?.enabled, true);
     assert.equal((await ask(extra.value)).status, VerifyStatus.VALID);
     await w.until(() => w.events.some((e) => e.tokenId === extra.token!.id && e.reason === RevocationReason.ENABLED));
@@ -47,21 +35,21 @@ describe("SetOrganizationEnabled", () => {
   });
 
   it("lets a parent organization's admin disable a sub-organization, but no organization disable itself", async () => {
-    const parent = await createOrg(c, inst.operatorToken);
-    const child = await c.admin.createOrganization({ identifier: `child-of-${parent.identifier}`, parentId: parent.orgId }, parent.adminToken);
+    const parent = await createOrg(f.c, f.inst.operatorToken);
+    const child = await f.c.admin.createOrganization({ identifier: `child-of-${parent.identifier}`, parentId: parent.orgId }, parent.adminToken);
     await assert.rejects(
-      c.admin.setOrganizationEnabled({ id: parent.orgId, enabled: false }, parent.adminToken),
+      f.c.admin.setOrganizationEnabled({ id: parent.orgId, enabled: false }, parent.adminToken),
       (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition,
     );
-    const r = await c.admin.setOrganizationEnabled({ id: child.organization!.id, enabled: false }, parent.adminToken);
+    const r = await f.c.admin.setOrganizationEnabled({ id: child.organization!.id, enabled: false }, parent.adminToken);
     assert.equal(r.organization?.enabled, false);
-    const v = await c.verify.verify(
+    const v = await f.c.verify.verify(
       { credential: child.defaultTokenValue, endpoint: EndpointClass.INGEST },
-      inst.verifierToken,
+      f.inst.verifierToken,
     );
     assert.equal(v.status, VerifyStatus.ORGANIZATION_DISABLED);
     await assert.rejects(
-      c.admin.setOrganizationEnabled({ id: "not-a-uuid", enabled: false }, inst.operatorToken),
+      f.c.admin.setOrganizationEnabled({ id: "not-a-uuid", enabled: false }, f.inst.operatorToken),
       (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument,
     );
   });

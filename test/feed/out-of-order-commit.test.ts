@@ -5,10 +5,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { grpcJsClients, type Clients } from "../helpers/clients.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import { setupInstance, type Instance } from "../helpers/seed.js";
 import { watch } from "../helpers/watch.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 async function openTx(url: string, orgId: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url });
@@ -19,30 +17,19 @@ async function openTx(url: string, orgId: string): Promise<pg.Client> {
 }
 
 describe("the revocation feed under out-of-order commits", () => {
-  let server: TestServer;
-  let c: Clients;
-  let inst: Instance;
-  before(async () => {
-    server = await startTestServer();
-    c = grpcJsClients(server.tessera.grpcPort);
-    inst = await setupInstance(c);
-  });
-  after(async () => {
-    c.close();
-    await server.close();
-  });
+  const f = useSetUpServer();
 
   it("delivers an event whose transaction took its position first but committed last", async () => {
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
     const early = randomUUID();
     const late = randomUUID();
-    const t1 = await openTx(server.db.appUrl, inst.orgId);
-    const t2 = await openTx(server.db.appUrl, inst.orgId);
+    const t1 = await openTx(f.server.db.appUrl, f.inst.orgId);
+    const t2 = await openTx(f.server.db.appUrl, f.inst.orgId);
     try {
       // T1 takes the lower xid and the lower event id, then stays open.
-      await t1.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [inst.orgId, early]);
-      await t2.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [inst.orgId, late]);
+      await t1.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [f.inst.orgId, early]);
+      await t2.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [f.inst.orgId, late]);
       await t2.query("COMMIT");
       // Give the feed time to (wrongly) move its cursor past T1's id.
       await new Promise((r) => setTimeout(r, 400));
@@ -64,16 +51,16 @@ describe("the revocation feed under out-of-order commits", () => {
   });
 
   it("delivers every event of many interleaved writers exactly as the events table holds them", async () => {
-    const w = watch(() => c.verify.watchRevocations({}, inst.verifierToken) as never);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);
-    const clients = await Promise.all(Array.from({ length: 6 }, () => openTx(server.db.appUrl, inst.orgId)));
+    const clients = await Promise.all(Array.from({ length: 6 }, () => openTx(f.server.db.appUrl, f.inst.orgId)));
     const written: string[] = [];
     try {
       for (let round = 0; round < 5; round++) {
         for (const t of clients) {
           const id = randomUUID();
           written.push(id);
-          await t.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DELETED')", [inst.orgId, id]);
+          await t.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DELETED')", [f.inst.orgId, id]);
         }
       }
       // Commit in reverse order of first write.

@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
 import { EndpointClass } from "../../src/gen/tessera/v1/resources_pb.js";
-import { grpcJsClients, type Clients } from "../helpers/clients.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
-import { createOrg, setupInstance, type Instance } from "../helpers/seed.js";
+import { createOrg } from "../helpers/seed.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 describe("GET /metrics", () => {
-  let server: TestServer;
-  let c: Clients;
-  let inst: Instance;
-  before(async () => {
-    server = await startTestServer();
-    c = grpcJsClients(server.tessera.grpcPort);
-    inst = await setupInstance(c);
-  });
-  after(async () => {
-    c.close();
-    await server.close();
-  });
+  const f = useSetUpServer();
 
   const scrape = async () => {
-    const r = await fetch(`http://127.0.0.1:${server.tessera.httpPort}/metrics`);
+    const r = await fetch(`http://127.0.0.1:${f.server.tessera.httpPort}/metrics`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
     return r.text();
@@ -31,19 +19,19 @@ describe("GET /metrics", () => {
   };
 
   it("counts Verify answers by status and cache use, in Prometheus text, without token values", async () => {
-    const org = await createOrg(c, inst.operatorToken);
+    const org = await createOrg(f.c, f.inst.operatorToken);
     const before = await scrape();
     const valid0 = value(before, 'tessera_verify_total{status="VALID"}');
     const notFound0 = value(before, 'tessera_verify_total{status="NOT_FOUND"}');
-    for (let i = 0; i < 3; i++) await c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, inst.verifierToken);
-    await c.verify.verify({ credential: org.defaultTokenValue, organization: "nowhere", endpoint: EndpointClass.INGEST }, inst.verifierToken);
+    for (let i = 0; i < 3; i++) await f.c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+    await f.c.verify.verify({ credential: org.defaultTokenValue, organization: "nowhere", endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
     const after = await scrape();
     assert.equal(value(after, 'tessera_verify_total{status="VALID"}') - valid0, 3);
     assert.equal(value(after, 'tessera_verify_total{status="NOT_FOUND"}') - notFound0, 1);
     assert.ok(value(after, "tessera_verify_cache_hits_total") >= 2);
     assert.equal(value(after, "tessera_revocation_feed_fresh"), 1);
     assert.match(after, /# TYPE tessera_verify_total counter/);
-    for (const secret of [org.defaultTokenValue, org.adminToken, inst.verifierToken, inst.operatorToken]) {
+    for (const secret of [org.defaultTokenValue, org.adminToken, f.inst.verifierToken, f.inst.operatorToken]) {
       assert.ok(!after.includes(secret), "a token value appeared in /metrics");
     }
   });
