@@ -95,8 +95,10 @@ interface Sample {
   latencyUs: Percentiles;
   /** Server (or pg child) CPU time per completed request. */
   cpuUsPerReq: number;
-  /** Verify database lookups per request (onQuery); NaN where not applicable. */
+  /** Verify database round trips per request (onQuery; concurrent misses share one); NaN where not applicable. */
   queriesPerReq: number;
+  /** Verify cache misses per request, where the server reports them. */
+  missesPerReq?: number;
   requests: number;
   outcomes?: Record<string, number>;
 }
@@ -713,6 +715,7 @@ function loadSample(name: string, r: Http2LoadResult, s0: ChildStats, s1: ChildS
     latencyUs: r.latencyUs,
     cpuUsPerReq: cpuUs(s0, s1) / r.completed,
     queriesPerReq: (s1.queries - s0.queries) / r.completed,
+    missesPerReq: (s1.cacheMisses - s0.cacheMisses) / r.completed,
     requests: r.completed,
     outcomes: r.outcomes,
   };
@@ -838,7 +841,8 @@ async function manyTokens(
       });
       const sample = loadSample(child.name, r, s0!, s1!, VALID_NAME);
       if (expectQueries === "none" && sample.queriesPerReq > 0.01) throw new Error(`${child.name}: ${sample.queriesPerReq.toFixed(3)} queries/request on a warm cache`);
-      if (expectQueries === "all" && sample.queriesPerReq < 0.95) throw new Error(`${child.name}: only ${sample.queriesPerReq.toFixed(3)} queries/request with the cache defeated`);
+      // Concurrent misses share a round trip (batched lookups), so "defeated" is judged by misses.
+      if (expectQueries === "all" && (sample.missesPerReq ?? 0) < 0.95) throw new Error(`${child.name}: only ${(sample.missesPerReq ?? 0).toFixed(3)} cache misses/request with the cache defeated`);
       return sample;
     };
     return { warm: go(0, ctx.o.warmupS * 1000), run: go(300, ctx.o.durationS * 1000) };
