@@ -14,28 +14,16 @@ import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
 import { createGrpcClient } from "../../src/transport/grpc-client.js";
-import { allClients, type Clients } from "../helpers/clients.js";
-import { addMember, createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { type Clients } from "../helpers/clients.js";
+import { addMember, createOrg, type SeededOrg } from "../helpers/seed.js";
 import { assertCleanMessage, basic, byName, flipOne, rejects, transportNames } from "./support.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
 const MiB = 1024 * 1024;
 
 describe("bad input", () => {
-  let server: TestServer;
-  let clients: Clients[];
-  let inst: Instance;
-
-  before(async () => {
-    server = await startTestServer();
-    clients = allClients({ grpcPort: server.tessera.grpcPort, httpPort: server.tessera.httpPort });
-    inst = await setupInstance(clients[0]!);
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await server?.close();
-  });
+  const f = useSetUpServer();
 
   for (const name of transportNames()) {
     describe(name, () => {
@@ -46,7 +34,7 @@ describe("bad input", () => {
       /** A good request right after a bad one: the server is still serving. */
       const stillServes = async (after: string) => {
         const r = await c.verify
-          .verify({ credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken)
+          .verify({ credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken)
           .catch((err: unknown) => assert.fail(`the good request right after ${after} failed: ${String(err)}`));
         assert.equal(r.status, VerifyStatus.VALID, `the server stopped answering well after ${after}`);
       };
@@ -56,14 +44,14 @@ describe("bad input", () => {
         return err;
       };
       const verifyStatus = async (credential: string, extra: { endpoint?: EndpointClass; organization?: string } = {}) => {
-        const r = await c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST, ...extra }, inst.verifierToken);
+        const r = await c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST, ...extra }, f.inst.verifierToken);
         await stillServes(`Verify(${JSON.stringify(credential.slice(0, 40))})`);
         return r;
       };
 
       before(async () => {
-        c = byName(clients, name);
-        org = await createOrg(c, inst.operatorToken);
+        c = byName(f.clients, name);
+        org = await createOrg(c, f.inst.operatorToken);
       });
 
       it("refuses invalid and over-long token names with INVALID_ARGUMENT", async () => {
@@ -137,7 +125,7 @@ describe("bad input", () => {
           await bad(c.admin.setTokenEnabled({ id, enabled: false }, org.adminToken), Code.InvalidArgument, `SetTokenEnabled ${w}`);
           await bad(c.admin.rotateToken({ id }, org.adminToken), Code.InvalidArgument, `RotateToken ${w}`);
           await bad(c.admin.deleteToken({ id }, org.adminToken), Code.InvalidArgument, `DeleteToken ${w}`);
-          await bad(c.admin.deleteUser({ id }, inst.operatorToken), Code.InvalidArgument, `DeleteUser ${w}`);
+          await bad(c.admin.deleteUser({ id }, f.inst.operatorToken), Code.InvalidArgument, `DeleteUser ${w}`);
           await bad(c.admin.setMembership({ userId: id, role: Role.VIEWER }, org.adminToken), Code.InvalidArgument, `SetMembership ${w}`);
           await bad(c.admin.removeMembership({ userId: id }, org.adminToken), Code.InvalidArgument, `RemoveMembership ${w}`);
           if (id === "") continue; // empty organization ids mean "the caller's own"
@@ -200,7 +188,7 @@ describe("bad input", () => {
           const r = await verifyStatus(wrong, { endpoint: EndpointClass.QUERY });
           assert.equal(r.status, VerifyStatus.MALFORMED, `position ${at}`);
           await bad(c.admin.listTokens({}, wrong), Code.Unauthenticated, `Bearer with position ${at} changed`);
-          await bad(c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, flipOne(inst.verifierToken, at)), Code.Unauthenticated, `verifier with position ${at} changed`);
+          await bad(c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, flipOne(f.inst.verifierToken, at)), Code.Unauthenticated, `verifier with position ${at} changed`);
         }
         await bad(c.admin.listTokens({}, generateToken("ALL_ACCESS")), Code.Unauthenticated, "a well-formed unknown token");
       });
@@ -231,7 +219,7 @@ describe("bad input", () => {
           "a 5 MiB CreateToken",
         );
         await bad(
-          c.verify.verify({ credential: "x".repeat(5 * MiB), endpoint: EndpointClass.INGEST }, inst.verifierToken),
+          c.verify.verify({ credential: "x".repeat(5 * MiB), endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
           Code.ResourceExhausted,
           "a 5 MiB Verify",
         );
@@ -250,7 +238,7 @@ describe("bad input", () => {
         // not pile up on it until the session refuses everything (ENHANCE_YOUR_CALM).
         for (let i = 1; i <= 12; i++) {
           await rejects(
-            c.verify.verify({ credential: "x".repeat(5 * MiB), endpoint: EndpointClass.INGEST }, inst.verifierToken),
+            c.verify.verify({ credential: "x".repeat(5 * MiB), endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
             Code.ResourceExhausted,
             `5 MiB Verify #${i} of 12`,
           );
@@ -264,7 +252,7 @@ describe("bad input", () => {
   describe("malformed authorization headers", () => {
     let org: SeededOrg;
     before(async () => {
-      org = await createOrg(clients[0]!, inst.operatorToken);
+      org = await createOrg(f.clients[0]!, f.inst.operatorToken);
     });
 
     /** The same bad header values through grpc-js metadata and a Connect HTTP/1.1 header. */
@@ -286,7 +274,7 @@ describe("bad input", () => {
     };
 
     it("are UNAUTHENTICATED with a clean message over grpc-js, and the server keeps serving", async () => {
-      const raw = createGrpcClient(TokenAdminService, `127.0.0.1:${server.tessera.grpcPort}`);
+      const raw = createGrpcClient(TokenAdminService, `127.0.0.1:${f.server.tessera.grpcPort}`);
       try {
         for (const [label, value] of headerValues()) {
           await rejects(raw.getPasscode({}, { metadata: { authorization: value } }), Code.Unauthenticated, label);
@@ -301,7 +289,7 @@ describe("bad input", () => {
     });
 
     it("are UNAUTHENTICATED with a clean message over Connect HTTP/1.1, tab included", async () => {
-      const transport = createConnectTransport({ baseUrl: `http://127.0.0.1:${server.tessera.httpPort}`, httpVersion: "1.1" });
+      const transport = createConnectTransport({ baseUrl: `http://127.0.0.1:${f.server.tessera.httpPort}`, httpVersion: "1.1" });
       const client = createClient(TokenAdminService, transport);
       const values = [...headerValues(), ["a tab inside", `Bearer ${org.adminToken.slice(0, 10)}\t${org.adminToken.slice(10)}`] as [string, string]];
       for (const [label, value] of values) {
@@ -312,7 +300,7 @@ describe("bad input", () => {
     });
 
     it("with raw CR, LF or NUL bytes never reach a handler over HTTP/1.1, and the server keeps serving", async () => {
-      // Real clients refuse to send these bytes; an attacker's socket does not.
+      // Real f.clients refuse to send these bytes; an attacker's socket does not.
       const t = org.adminToken;
       for (const [label, value] of [
         ["NUL", `Bearer ${t.slice(0, 10)}\0${t.slice(10)}`],
@@ -324,14 +312,14 @@ describe("bad input", () => {
         const request =
           `POST /tessera.v1.TokenAdminService/GetPasscode HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
           `Content-Length: ${body.length}\r\nConnection: close\r\nAuthorization: ${value}\r\n\r\n${body}`;
-        const response = await rawHttp(server.tessera.httpPort, request);
+        const response = await rawHttp(f.server.tessera.httpPort, request);
         const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
         // Either the parser refuses the request (400) or the request arrives with a truncated
         // header that authenticates nobody; never a 200 with the organization's data.
         assert.ok(status === 0 || status >= 400, `${label}: got HTTP ${status}`);
         assert.ok(!response.includes(org.defaultTokenId), `${label}: the response carries data`);
         assert.ok(!response.includes("    at "), `${label}: stack trace in the response`);
-        const c = clients[1]!;
+        const c = f.clients[1]!;
         const ok = await c.admin.getPasscode({}, org.adminToken);
         assert.equal(ok.organizationIdentifier, org.identifier, `still serving after ${label}`);
       }
@@ -340,7 +328,7 @@ describe("bad input", () => {
 
   describe("undecodable requests", () => {
     it("a gRPC request that is not a protobuf message is INVALID_ARGUMENT", async () => {
-      const client = new grpc.Client(`127.0.0.1:${server.tessera.grpcPort}`, grpc.credentials.createInsecure());
+      const client = new grpc.Client(`127.0.0.1:${f.server.tessera.grpcPort}`, grpc.credentials.createInsecure());
       try {
         const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
           client.makeUnaryRequest(
@@ -357,15 +345,15 @@ describe("bad input", () => {
       } finally {
         client.close();
       }
-      const ok = await clients[0]!.admin.listOrganizations({}, inst.operatorToken);
+      const ok = await f.clients[0]!.admin.listOrganizations({}, f.inst.operatorToken);
       assert.ok(ok.organizations.length >= 1);
     });
 
     it("a Connect request with broken JSON is INVALID_ARGUMENT with a clean message", async () => {
       for (const body of ["{not json", '{"id": 5}', '{"noSuchField": true}', "[]"]) {
-        const res = await fetch(`http://127.0.0.1:${server.tessera.httpPort}/tessera.v1.TokenAdminService/GetToken`, {
+        const res = await fetch(`http://127.0.0.1:${f.server.tessera.httpPort}/tessera.v1.TokenAdminService/GetToken`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${inst.operatorToken}` },
+          headers: { "content-type": "application/json", authorization: `Bearer ${f.inst.operatorToken}` },
           body,
         });
         const text = await res.text();
@@ -374,7 +362,7 @@ describe("bad input", () => {
         assert.equal(parsed.code, "invalid_argument", `${body}: ${text}`);
         assertCleanMessage(parsed.message ?? "", `broken JSON ${body}`);
       }
-      const ok = await clients[1]!.admin.listOrganizations({}, inst.operatorToken);
+      const ok = await f.clients[1]!.admin.listOrganizations({}, f.inst.operatorToken);
       assert.ok(ok.organizations.length >= 1);
     });
   });

@@ -7,36 +7,24 @@ import assert from "node:assert/strict";
 import { Code } from "@connectrpc/connect";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { allClients, type Clients } from "../helpers/clients.js";
-import { createOrg, issue, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { type Clients } from "../helpers/clients.js";
+import { createOrg, issue, type SeededOrg } from "../helpers/seed.js";
 import { assertNoSecret, byName, json, maskOf, rejects, transportNames } from "./support.js";
+import { useSetUpServer } from "../helpers/fixture.js";
 
 describe("token administration", () => {
-  let server: TestServer;
-  let clients: Clients[];
-  let inst: Instance;
-
-  before(async () => {
-    server = await startTestServer();
-    clients = allClients({ grpcPort: server.tessera.grpcPort, httpPort: server.tessera.httpPort });
-    inst = await setupInstance(clients[0]!);
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await server?.close();
-  });
+  const f = useSetUpServer();
 
   for (const name of transportNames()) {
     describe(name, () => {
       let c: Clients;
       let org: SeededOrg;
       const verify = (credential: string, endpoint = EndpointClass.INGEST) =>
-        c.verify.verify({ credential, organization: org.identifier, endpoint }, inst.verifierToken);
+        c.verify.verify({ credential, organization: org.identifier, endpoint }, f.inst.verifierToken);
 
       before(async () => {
-        c = byName(clients, name);
-        org = await createOrg(c, inst.operatorToken);
+        c = byName(f.clients, name);
+        org = await createOrg(c, f.inst.operatorToken);
       });
 
       it("creates an ingestion token whose o2oi_ value is returned once and masked in every later read", async () => {
@@ -87,7 +75,7 @@ describe("token administration", () => {
       });
 
       it("pages through five tokens two at a time without duplicates or misses", async () => {
-        const fresh = await createOrg(c, inst.operatorToken); // default + admin-all
+        const fresh = await createOrg(c, f.inst.operatorToken); // default + admin-all
         for (let i = 0; i < 3; i++) await issue(c, fresh.adminToken, { kind: TokenKind.INGESTION, name: `page-${i}` });
         const all = await c.admin.listTokens({}, fresh.adminToken);
         assert.equal(all.tokens.length, 5);
@@ -140,7 +128,7 @@ describe("token administration", () => {
         assert.equal(got.token!.description, "after");
         const v = await c.verify.verify(
           { credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
-          inst.verifierToken,
+          f.inst.verifierToken,
         );
         assert.equal(v.status, VerifyStatus.VALID, "the value still works");
       });
@@ -181,7 +169,7 @@ describe("token administration", () => {
         const rn = await c.admin.rotateToken({ id: narrow.token!.id }, org.adminToken);
         assert.deepEqual(rn.token!.permissions?.signals, [Signal.TRACES]);
         assert.equal(rn.token!.name, "narrow-rotate");
-        const vn = await c.verify.verify({ credential: rn.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, inst.verifierToken);
+        const vn = await c.verify.verify({ credential: rn.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, f.inst.verifierToken);
         assert.equal(vn.status, VerifyStatus.FORBIDDEN, "still only traces");
       });
 
@@ -225,9 +213,9 @@ describe("token administration", () => {
         assert.equal(p.token!.name, "default");
         assert.equal(p.token!.kind, TokenKind.INGESTION);
         assert.equal(p.token!.maskedValue, maskOf(org.defaultTokenValue));
-        assert.equal(p.token!.createdBy, inst.operatorUserId, "the operator created the organization");
+        assert.equal(p.token!.createdBy, f.inst.operatorUserId, "the operator created the organization");
         // The operator may ask for it by organization id.
-        const byOp = await c.admin.getPasscode({ organizationId: org.orgId }, inst.operatorToken);
+        const byOp = await c.admin.getPasscode({ organizationId: org.orgId }, f.inst.operatorToken);
         assert.equal(byOp.token!.id, org.defaultTokenId);
       });
     });

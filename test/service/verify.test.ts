@@ -10,12 +10,13 @@ import { Code } from "@connectrpc/connect";
 import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus, type VerifyResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
-import { allClients, grpcJsClients, httpClients, type Clients } from "../helpers/clients.js";
+import { grpcJsClients, httpClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
-import { addMember, createOrg, issue, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { addMember, createOrg, issue, type SeededOrg } from "../helpers/seed.js";
 import { basic, byName, rejects, transportNames } from "./support.js";
 import pg from "pg";
+import { useSetUpServer } from "../helpers/fixture.js";
+import { startTestServer } from "../helpers/server.js";
 
 function expectStatus(r: VerifyResponse, status: VerifyStatus, what: string): void {
   assert.equal(r.status, status, `${what} — wanted ${VerifyStatus[status]}, got ${VerifyStatus[r.status]}`);
@@ -23,21 +24,9 @@ function expectStatus(r: VerifyResponse, status: VerifyStatus, what: string): vo
 }
 
 describe("Verify", () => {
-  let server: TestServer;
-  let clients: Clients[];
-  let inst: Instance;
   // The server's clock: tests move it to pass expiries without sleeping.
   let clockOffset = 0;
-
-  before(async () => {
-    server = await startTestServer({ now: () => Date.now() + clockOffset });
-    clients = allClients({ grpcPort: server.tessera.grpcPort, httpPort: server.tessera.httpPort });
-    inst = await setupInstance(clients[0]!);
-  });
-  after(async () => {
-    for (const c of clients ?? []) c.close();
-    await server?.close();
-  });
+  const f = useSetUpServer({ now: () => Date.now() + clockOffset });
 
   for (const name of transportNames()) {
     describe(name, () => {
@@ -45,11 +34,11 @@ describe("Verify", () => {
       let org: SeededOrg;
       let bucket: string;
       const verify = (credential: string, endpoint: EndpointClass, extra: { organization?: string; bucket?: string; signal?: Signal } = {}) =>
-        c.verify.verify({ credential, organization: org.identifier, endpoint, ...extra }, inst.verifierToken);
+        c.verify.verify({ credential, organization: org.identifier, endpoint, ...extra }, f.inst.verifierToken);
 
       before(async () => {
-        c = byName(clients, name);
-        org = await createOrg(c, inst.operatorToken);
+        c = byName(f.clients, name);
+        org = await createOrg(c, f.inst.operatorToken);
         bucket = (await c.admin.createBucket({ name: "logs" }, org.adminToken)).bucket!.name;
         await c.admin.createBucket({ name: "other" }, org.adminToken);
       });
@@ -85,10 +74,10 @@ describe("Verify", () => {
 
         it("survive the deletion of the user who created them", async () => {
           const creatorId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
-          const creatorToken = await issue(c, inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.ALL_ACCESS, userId: creatorId });
+          const creatorToken = await issue(c, f.inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.ALL_ACCESS, userId: creatorId });
           const t = await issue(c, creatorToken.value, { kind: TokenKind.INGESTION });
           assert.equal((await c.admin.getToken({ id: t.id }, org.adminToken)).token!.createdBy, creatorId);
-          await c.admin.deleteUser({ id: creatorId }, inst.operatorToken);
+          await c.admin.deleteUser({ id: creatorId }, f.inst.operatorToken);
           expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "ingestion token of a deleted creator");
           expectStatus(await verify(creatorToken.value, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, "the creator's own token");
         });
@@ -101,7 +90,7 @@ describe("Verify", () => {
           const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
           expectStatus(await verify(all.value, EndpointClass.QUERY), VerifyStatus.VALID, "before");
           expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.VALID, "before");
-          await c.admin.deleteUser({ id: userId }, inst.operatorToken);
+          await c.admin.deleteUser({ id: userId }, f.inst.operatorToken);
           for (const e of [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.ADMIN]) {
             expectStatus(await verify(all.value, e), VerifyStatus.OWNER_INACTIVE, `ALL_ACCESS on ${EndpointClass[e]}`);
           }
@@ -186,26 +175,26 @@ describe("Verify", () => {
           expectStatus(await verify(ro.value, EndpointClass.QUERY, { bucket }), VerifyStatus.VALID, "read-only token of a VIEWER");
         });
         it("operator tokens verify everywhere and die with their root user", async () => {
-          const root = await c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, inst.operatorToken);
+          const root = await c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, f.inst.operatorToken);
           assert.equal(root.user!.root, true);
           assert.equal(root.membership, undefined, "a standalone user");
-          const op = await issue(c, inst.operatorToken, { kind: TokenKind.OPERATOR, userId: root.user!.id });
+          const op = await issue(c, f.inst.operatorToken, { kind: TokenKind.OPERATOR, userId: root.user!.id });
           for (const e of [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]) {
             expectStatus(await verify(op.value, e), VerifyStatus.VALID, `OPERATOR on ${EndpointClass[e]} of another organization`);
           }
           assert.ok((await c.admin.listTokens({ organizationId: org.orgId }, op.value)).tokens.length > 0, "the new operator administers every organization");
-          await c.admin.deleteUser({ id: root.user!.id }, inst.operatorToken);
+          await c.admin.deleteUser({ id: root.user!.id }, f.inst.operatorToken);
           expectStatus(await verify(op.value, EndpointClass.ADMIN), VerifyStatus.OWNER_INACTIVE, "after its root user is deleted");
           await rejects(c.admin.listTokens({}, op.value), Code.Unauthenticated, "an admin call after its root user is deleted");
           // Only operators mint root users and operator tokens.
           await rejects(c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, org.adminToken), Code.PermissionDenied, "a root user by an org admin");
           const plain = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
-          await rejects(c.admin.createToken({ name: `op-${plain.slice(0, 8)}`, kind: TokenKind.OPERATOR, userId: plain }, inst.operatorToken), Code.PermissionDenied, "an OPERATOR token for a non-root user");
+          await rejects(c.admin.createToken({ name: `op-${plain.slice(0, 8)}`, kind: TokenKind.OPERATOR, userId: plain }, f.inst.operatorToken), Code.PermissionDenied, "an OPERATOR token for a non-root user");
         });
 
         it("verifier tokens are valid on no endpoint class", async () => {
           for (const e of [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]) {
-            const r = await c.verify.verify({ credential: inst.verifierToken, endpoint: e }, inst.verifierToken);
+            const r = await c.verify.verify({ credential: f.inst.verifierToken, endpoint: e }, f.inst.verifierToken);
             expectStatus(r, VerifyStatus.WRONG_ENDPOINT, `VERIFIER on ${EndpointClass[e]}`);
           }
         });
@@ -277,7 +266,7 @@ describe("Verify", () => {
           child = await sub(org.orgId, false, org.adminToken);
           closed = await sub(org.orgId, true, org.adminToken);
           grandchild = await sub(child.id, false, org.adminToken);
-          underClosed = await sub(closed.id, false, inst.operatorToken);
+          underClosed = await sub(closed.id, false, f.inst.operatorToken);
         });
 
         it("a parent's ingestion and ALL_ACCESS tokens verify against a child's identifier", async () => {
@@ -287,7 +276,7 @@ describe("Verify", () => {
             assert.equal(i.principal?.organizationId, org.orgId);
             expectStatus(await verify(org.adminToken, EndpointClass.QUERY, { organization: target.identifier }), VerifyStatus.VALID, "parent ALL_ACCESS");
             expectStatus(
-              await c.verify.verify({ credential: basic(target.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST }, inst.verifierToken),
+              await c.verify.verify({ credential: basic(target.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
               VerifyStatus.VALID,
               "Basic child:parent-token",
             );
@@ -320,7 +309,7 @@ describe("Verify", () => {
 
       describe("another organization's token", () => {
         it("answers NOT_FOUND with no principal, whatever state the token is in", async () => {
-          const other = await createOrg(c, inst.operatorToken);
+          const other = await createOrg(c, f.inst.operatorToken);
           const disabled = await issue(c, other.adminToken, { kind: TokenKind.INGESTION });
           await c.admin.setTokenEnabled({ id: disabled.id, enabled: false }, other.adminToken);
           const expiring = await issue(c, other.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + clockOffset + 1000) });
@@ -336,7 +325,7 @@ describe("Verify", () => {
             ] as const) {
               for (const r of [
                 await verify(value, e),
-                await c.verify.verify({ credential: basic(org.identifier, value), endpoint: e }, inst.verifierToken),
+                await c.verify.verify({ credential: basic(org.identifier, value), endpoint: e }, f.inst.verifierToken),
               ]) {
                 expectStatus(r, VerifyStatus.NOT_FOUND, label);
                 assert.equal(r.principal, undefined, `${label}: no principal`);
@@ -355,10 +344,10 @@ describe("Verify", () => {
         });
 
         it("a Basic credential naming one organization and an organization field naming another match nothing", async () => {
-          const other = await createOrg(c, inst.operatorToken);
+          const other = await createOrg(c, f.inst.operatorToken);
           const r = await c.verify.verify(
             { credential: basic(other.identifier, other.defaultTokenValue), organization: org.identifier, endpoint: EndpointClass.INGEST },
-            inst.verifierToken,
+            f.inst.verifierToken,
           );
           expectStatus(r, VerifyStatus.NOT_FOUND, "mismatched identifiers");
           assert.equal(r.principal, undefined);
@@ -374,27 +363,27 @@ describe("Verify", () => {
           org.defaultTokenValue,
         ];
         for (const credential of forms) {
-          const r = await c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
+          const r = await c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
           expectStatus(r, VerifyStatus.VALID, credential.split(" ")[0]!);
           assert.equal(r.principal?.tokenId, org.defaultTokenId);
         }
         // Basic alone names the organization.
-        const b = await c.verify.verify({ credential: basic(org.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST }, inst.verifierToken);
+        const b = await c.verify.verify({ credential: basic(org.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
         expectStatus(b, VerifyStatus.VALID, "Basic without organization field");
         assert.ok(b.cacheTtl, "a valid answer carries a cache hint");
       });
 
       it("may be called with a VERIFIER or OPERATOR token only", async () => {
         const req = { credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST };
-        expectStatus(await c.verify.verify(req, inst.verifierToken), VerifyStatus.VALID, "VERIFIER caller");
-        expectStatus(await c.verify.verify(req, inst.operatorToken), VerifyStatus.VALID, "OPERATOR caller");
+        expectStatus(await c.verify.verify(req, f.inst.verifierToken), VerifyStatus.VALID, "VERIFIER caller");
+        expectStatus(await c.verify.verify(req, f.inst.operatorToken), VerifyStatus.VALID, "OPERATOR caller");
         await rejects(c.verify.verify(req, org.defaultTokenValue), Code.PermissionDenied, "ingestion token as caller");
         await rejects(c.verify.verify(req, org.adminToken), Code.PermissionDenied, "ALL_ACCESS token as caller");
         await rejects(c.verify.verify(req), Code.Unauthenticated, "no credentials");
         await rejects(c.verify.verify(req, generateToken("VERIFIER")), Code.Unauthenticated, "an unknown verifier token");
-        const v = await issue(c, inst.operatorToken, { kind: TokenKind.VERIFIER });
+        const v = await issue(c, f.inst.operatorToken, { kind: TokenKind.VERIFIER });
         expectStatus(await c.verify.verify(req, v.value), VerifyStatus.VALID, "a second verifier");
-        await c.admin.setTokenEnabled({ id: v.id, enabled: false }, inst.operatorToken);
+        await c.admin.setTokenEnabled({ id: v.id, enabled: false }, f.inst.operatorToken);
         await rejects(c.verify.verify(req, v.value), Code.Unauthenticated, "a disabled verifier");
       });
 
@@ -429,7 +418,7 @@ describe("Verify", () => {
         it("ingestion, read-write and verifier tokens cannot call the admin API", async () => {
           const rwUser = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
           const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId: rwUser, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
-          for (const [label, token] of [["ingestion", org.defaultTokenValue], ["read-write", rw.value], ["verifier", inst.verifierToken]] as const) {
+          for (const [label, token] of [["ingestion", org.defaultTokenValue], ["read-write", rw.value], ["verifier", f.inst.verifierToken]] as const) {
             await rejects(c.admin.listTokens({}, token), Code.PermissionDenied, `ListTokens with a ${label} token`);
           }
           await rejects(c.admin.listTokens({}), Code.Unauthenticated, "ListTokens without credentials");
@@ -445,10 +434,10 @@ describe("Verify", () => {
     let c: Clients;
     let org: SeededOrg;
     before(async () => {
-      c = clients[0]!;
-      org = await createOrg(c, inst.operatorToken);
+      c = f.clients[0]!;
+      org = await createOrg(c, f.inst.operatorToken);
       await c.admin.createBucket({ name: "logs" }, org.adminToken);
-      hold = new pg.Client({ connectionString: server.db.superuserUrl });
+      hold = new pg.Client({ connectionString: f.server.db.superuserUrl });
       await hold.connect();
       await hold.query("BEGIN");
       await hold.query("SELECT pg_current_xact_id()");
@@ -458,14 +447,14 @@ describe("Verify", () => {
       await hold?.end();
     });
     const verify = (credential: string, endpoint: EndpointClass, bucket = "logs") =>
-      c.verify.verify({ credential, organization: org.identifier, endpoint, bucket }, inst.verifierToken);
+      c.verify.verify({ credential, organization: org.identifier, endpoint, bucket }, f.inst.verifierToken);
 
     it("deleting a user ends its tokens on the very next Verify", async () => {
       const userId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
       const t = await issue(c, org.adminToken, { kind: TokenKind.ALL_ACCESS, userId });
       expectStatus(await verify(t.value, EndpointClass.QUERY), VerifyStatus.VALID, "before");
       assert.ok((await c.admin.listTokens({}, t.value)).tokens.length > 0, "an admin call with the token before");
-      await c.admin.deleteUser({ id: userId }, inst.operatorToken);
+      await c.admin.deleteUser({ id: userId }, f.inst.operatorToken);
       await rejects(c.admin.listTokens({}, t.value), Code.Unauthenticated, "an admin call with the token right after DeleteUser");
       expectStatus(await verify(t.value, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, "right after DeleteUser");
     });
@@ -504,7 +493,7 @@ describe("Verify", () => {
   describe("Setup", () => {
     it("works exactly once, with a caller-supplied operator token, even when called concurrently", async () => {
       const s = await startTestServer();
-      // HTTP/1.1 clients only beside grpc-js: an idle HTTP/2 session would hold up the server's close.
+      // HTTP/1.1 f.clients only beside grpc-js: an idle HTTP/2 session would hold up the server's close.
       const cs = [grpcJsClients(s.tessera.grpcPort), ...httpClients(s.tessera.httpPort).filter((h) => h.name.includes("HTTP/1.1"))];
       try {
         const values = Array.from({ length: 6 }, () => generateToken("OPERATOR"));
