@@ -5,7 +5,7 @@
  * parent access). What the caller cannot reach answers NOT_FOUND, exactly like what does not exist.
  */
 import type { HandlerContext } from "@connectrpc/connect";
-import { TesseraError, notFound, permissionDenied, unauthenticated, invalidArgument } from "../domain/errors.js";
+import { notFound, permissionDenied, unauthenticated, invalidArgument } from "../domain/errors.js";
 import { roleAtLeast } from "../domain/decide.js";
 import type { Database } from "../store/database.js";
 import { isReachable, organizationExists } from "../store/queries/organizations.js";
@@ -60,4 +60,3 @@ export async function tokenOrg(db: Database, caller: Caller, tokenId: string): P
   return org;
 }
 
-export { TesseraError };

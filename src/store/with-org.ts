@@ -44,22 +44,3 @@ export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => P
     client.release(broken);
   }
 }
-
-/** Runs `fn` on a pooled connection with no organization context (SECURITY DEFINER calls only). */
-export async function withoutOrg<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    mapPgError(err);
-  }
-  let broken = false;
-  try {
-    return await fn(client);
-  } catch (err) {
-    broken = (err as { code?: string })?.code === undefined;
-    mapPgError(err);
-  } finally {
-    client.release(broken);
-  }
-}

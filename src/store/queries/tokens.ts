@@ -156,12 +156,6 @@ export async function deleteToken(tx: Tx, id: string): Promise<TokenRecord | und
   return toToken(r.rows[0]);
 }
 
-/** Whether the context organization already has a live token with this name. */
-export async function tokenNameTaken(tx: Tx, name: string): Promise<boolean> {
-  const r = await tx.query(`SELECT 1 FROM tokens WHERE name = $1`, [name]);
-  return (r.rowCount ?? 0) > 0;
-}
-
 interface LookupRow {
   token_id: string;
   org_id: string;
