@@ -141,19 +141,34 @@ function describe(s: SeriesSummary): string {
 
 const cpuUs = (a: ChildStats, b: ChildStats) => b.cpuUserUs + b.cpuSystemUs - (a.cpuUserUs + a.cpuSystemUs);
 
-/** Runs warm-ups once, then `reps` rounds of every arm in turn; returns each arm's samples. */
+/**
+ * Runs warm-ups once, then `reps` rounds of every arm; returns each arm's samples. Rounds go
+ * forward and backward in turn (A B, B A, A B, …) so a drift in the machine's speed during the
+ * run weighs on every arm alike, and arms listed next to each other are always measured
+ * back to back: see pairedRatio.
+ */
 async function interleaved(reps: number, arms: Array<{ label: string; warm: () => Promise<unknown>; run: () => Promise<Sample> }>): Promise<SeriesSummary[]> {
   step(`  (load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")})`);
   for (const a of arms) await a.warm();
   const samples: Sample[][] = arms.map(() => []);
   for (let r = 0; r < reps; r++) {
-    for (const [i, a] of arms.entries()) {
+    const order = r % 2 === 0 ? [...arms.entries()] : [...arms.entries()].reverse();
+    for (const [i, a] of order) {
       const s = await a.run();
       samples[i]!.push(s);
       step(`  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req`);
     }
   }
   return arms.map((a, i) => summarizeSeries(a.label, samples[i]!));
+}
+
+/**
+ * Throughput of `a` over `b`, one ratio per round (the two measured back to back), then the
+ * median and range of those. The machine's speed drifts by ±20 % over seconds here (a shared
+ * VM); a ratio of two runs a second apart cancels most of that, a ratio of two medians does not.
+ */
+function pairedRatio(a: SeriesSummary, b: SeriesSummary): Summary {
+  return summarize(a.samples.map((s, i) => s.rps / b.samples[i]!.rps));
 }
 
 // ---------------------------------------------------------------- the run
@@ -435,7 +450,8 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
     ctx.series[`cached-${inFlight}`] = tess!;
     step(`  ${describe(base!)}`);
     step(`  ${describe(tess!)}`);
-    const ratio = tess!.rps.median / base!.rps.median;
+    const paired = pairedRatio(tess!, base!);
+    const ratio = paired.median;
     ctx.figures.push({
       id: `cached-throughput-${inFlight}`,
       figure: `cached Verify / no-op throughput, ${inFlight} in flight`,
@@ -444,7 +460,7 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
       ratio: fmt.ratio(ratio),
       goal: "≥ 0.95",
       pass: ratio >= 0.95,
-      data: { ratio, tessera: strip(tess!), noop: strip(base!), ratioRange: [tess!.rps.min / base!.rps.max, tess!.rps.max / base!.rps.min] },
+      data: { ratio, ratioRange: [paired.min, paired.max], pairRatios: paired.values, ratioOfMedians: tess!.rps.median / base!.rps.median, tessera: strip(tess!), noop: strip(base!) },
     });
     if (inFlight === 16) {
       const p99 = tess!.latencyUs.p99 / base!.latencyUs.p99;
@@ -596,7 +612,8 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
     step(`  cores used per process (serve/primary first) in each 2-worker repetition: ${split[two.name]!.slice(-o.reps).map((r) => r.map((x) => x.toFixed(2)).join("+")).join(", ")}`);
     ctx.series["workers-1"] = w1!;
     ctx.series["workers-2"] = w2!;
-    const ratio = w2!.rps.median / w1!.rps.median;
+    const paired = pairedRatio(w2!, w1!);
+    const ratio = paired.median;
     ctx.figures.push({
       id: "workers-2-vs-1",
       figure: `2 server workers / 1 worker, cached Verify (${conns} conns, ${conns * perConn} in flight)`,
@@ -607,7 +624,9 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
       pass: ratio >= 1.5,
       data: {
         ratio,
-        ratioRange: [w2!.rps.min / w1!.rps.max, w2!.rps.max / w1!.rps.min],
+        ratioRange: [paired.min, paired.max],
+        pairRatios: paired.values,
+        ratioOfMedians: w2!.rps.median / w1!.rps.median,
         cpus: os.cpus().length,
         oneWorker: strip(w1!),
         twoWorkers: strip(w2!),
@@ -662,7 +681,7 @@ async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopP
   const [pgPlain, verify, pgFn, floor] = await profiling(ctx, [[uncached, "uncached-verify"], [noopPg, "noop-plus-pg"]], () => interleaved(o.reps, [
     { label: "raw pg SELECT by digest", warm: pgArm("plain", o.warmupS * 1000, 200), run: pgArm("plain", ms, 200) },
     { label: "uncached Verify", warm: verifyArm(o.warmupS * 1000, 200), run: verifyArm(ms, 300) },
-    { label: "raw pg tessera_lookup_token()", warm: pgArm("function", o.warmupS * 1000, 200), run: pgArm("function", ms, 200) },
+    { label: "raw pg tessera_lookup_tokens(), one token", warm: pgArm("function", o.warmupS * 1000, 200), run: pgArm("function", ms, 200) },
     { label: "no-op grpc-js + raw pg lookup", warm: verifyArm(o.warmupS * 1000, 200, noopPg), run: verifyArm(ms, 300, noopPg) },
   ]));
   for (const s of [pgPlain!, verify!, pgFn!, floor!]) step(`  ${describe(s)}`);
@@ -670,7 +689,8 @@ async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopP
   ctx.series["pg-plain"] = pgPlain!;
   ctx.series["uncached-verify"] = verify!;
   ctx.series["pg-function"] = pgFn!;
-  const ratio = verify!.rps.median / pgPlain!.rps.median;
+  const paired = pairedRatio(verify!, pgPlain!);
+  const ratio = paired.median;
   ctx.figures.push({
     id: "uncached-vs-pg",
     figure: "uncached Verify / raw pg lookup by digest (pool 16, 16 in flight)",
@@ -681,6 +701,8 @@ async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopP
     pass: ratio >= 0.5,
     data: {
       ratio,
+      ratioRange: [paired.min, paired.max],
+      ratioOfMedians: verify!.rps.median / pgPlain!.rps.median,
       queriesPerRequest: verify!.queriesPerReq.median,
       verify: strip(verify!),
       pgPlain: strip(pgPlain!),
@@ -858,7 +880,8 @@ async function manyTokens(
   for (const x of [c1k!, cBig!, u1k!, uBig!]) step(`  ${describe(x)}`);
   Object.assign(ctx.series, { "cached-1k-tokens": c1k, [`cached-${label}-tokens`]: cBig, "uncached-1k-tokens": u1k, [`uncached-${label}-tokens`]: uBig });
   for (const [kind, a, b] of [["cached", cBig!, c1k!], ["uncached", uBig!, u1k!]] as const) {
-    const ratio = a.rps.median / b.rps.median;
+    const paired = pairedRatio(a, b);
+    const ratio = paired.median;
     ctx.figures.push({
       id: `${kind}-many-tokens`,
       figure: `${kind} Verify, ${label} tokens / 1k tokens`,
@@ -867,7 +890,7 @@ async function manyTokens(
       ratio: fmt.ratio(ratio),
       goal: "≥ 0.9",
       pass: ratio >= 0.9,
-      data: { ratio, many: strip(a), thousand: strip(b) },
+      data: { ratio, ratioRange: [paired.min, paired.max], pairRatios: paired.values, ratioOfMedians: a.rps.median / b.rps.median, many: strip(a), thousand: strip(b) },
     });
   }
 }

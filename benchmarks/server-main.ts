@@ -133,7 +133,7 @@ async function pgRun(args: PgRunArgs): Promise<PgRunResult> {
   const query =
     args.query === "plain"
       ? { name: "bench_plain_lookup", text: "SELECT * FROM tokens WHERE digest = $1" }
-      : { name: "bench_fn_lookup", text: "SELECT * FROM tessera_lookup_token($1, '')" };
+      : { name: "bench_fn_lookup", text: "SELECT * FROM tessera_lookup_tokens(ARRAY[1], ARRAY[$1::bytea], ARRAY[''])" };
   let next = 0;
   let measuring = false;
   let stop = false;
@@ -144,7 +144,7 @@ async function pgRun(args: PgRunArgs): Promise<PgRunResult> {
     while (!stop) {
       const d = digests[next++ % digests.length]!;
       const t0 = performance.now();
-      const r = await p.query({ ...query, values: [args.query === "plain" ? d : [d]] });
+      const r = await p.query({ ...query, values: [d] });
       if (measuring && !stop) {
         completed++;
         if (r.rows.length > 0) found++;

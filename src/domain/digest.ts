@@ -25,10 +25,13 @@ export class Keyring {
   readonly #keys: ReadonlyMap<number, Buffer>;
   readonly #current: number;
   readonly #lookupOrder: readonly number[];
-  // Reused input buffer. Safe because crypto_generichash is synchronous (no other call can run
-  // in between on this thread) and the buffer is wiped after each use; it saves an allocation per
-  // Verify and keeps token bytes out of Node's shared Buffer pool.
+  // Reused input and output buffers. Safe because crypto_generichash is synchronous (no other
+  // call can run in between on this thread) and the input is wiped after each use; it saves two
+  // allocations per Verify and keeps token bytes out of Node's shared Buffer pool.
   readonly #scratch = Buffer.alloc(256);
+  readonly #out = Buffer.alloc(DIGEST_BYTES);
+  /** Views of #scratch by length: tokens have a handful of lengths, and a view costs an object. */
+  readonly #views: Buffer[] = [];
 
   constructor(keys: ReadonlyMap<number, Buffer>, currentKeyId: number) {
     if (keys.size === 0) throw new Error('keyring: at least one key is required');
@@ -61,22 +64,35 @@ export class Keyring {
 
   /** Fresh 32-byte digest of `token` under `keyId` (default: the current key). */
   digest(token: string, keyId: number = this.#current): Buffer {
+    this.#hash(token, keyId);
+    return Buffer.from(this.#out);
+  }
+
+  /**
+   * The current key's digest of `token` as a 32-character latin1 string: a map key for in-memory
+   * caches that costs no Buffer. `Buffer.from(s, 'latin1')` gives the digest's bytes back.
+   */
+  digestString(token: string): string {
+    this.#hash(token, this.#current);
+    return this.#out.toString('latin1');
+  }
+
+  #hash(token: string, keyId: number): void {
     const key = this.#keys.get(keyId);
     if (key === undefined) throw new Error(`keyring: token digest key ${keyId} is not loaded`);
-    const out = Buffer.alloc(DIGEST_BYTES);
-    const len = Buffer.byteLength(token, 'utf8');
+    // Up to 85 UTF-16 units fit the scratch buffer whatever they encode to (3 bytes at most each).
+    const len = token.length <= 85 ? this.#scratch.write(token, 0, 'utf8') : Buffer.byteLength(token, 'utf8');
     if (len <= this.#scratch.length) {
-      const input = this.#scratch.subarray(0, len);
-      this.#scratch.write(token, 0, 'utf8');
-      sodium.crypto_generichash(out, input, key);
+      const input = (this.#views[len] ??= this.#scratch.subarray(0, len));
+      if (token.length > 85) this.#scratch.write(token, 0, 'utf8');
+      sodium.crypto_generichash(this.#out, input, key);
       input.fill(0);
     } else {
       const input = Buffer.alloc(len);
       input.write(token, 0, 'utf8');
-      sodium.crypto_generichash(out, input, key);
+      sodium.crypto_generichash(this.#out, input, key);
       input.fill(0);
     }
-    return out;
   }
 
   /** Digests under every key, current first: the store tries them in this order. */

@@ -41,6 +41,8 @@ export class RevocationHub {
   #conn: FeedConnection | undefined;
   #feedId = "";
   #position: FeedPosition = { xid: 0n, id: 0n };
+  #cursor = "";
+  #cursorOf: FeedPosition | undefined;
   #ring: StoredEvent[] = [];
   /** Every event after this position is in the ring: it is where the ring began or last dropped. */
   #ringFloor: FeedPosition = { xid: 0n, id: 0n };
@@ -67,8 +69,13 @@ export class RevocationHub {
     return this.#position;
   }
 
+  /** The cursor of `position`, formatted once per position (every Verify answer carries it). */
   get cursor(): string {
-    return formatCursor(this.#feedId, this.#position);
+    if (this.#cursorOf !== this.#position) {
+      this.#cursor = formatCursor(this.#feedId, this.#position);
+      this.#cursorOf = this.#position;
+    }
+    return this.#cursor;
   }
 
   /** Listening, and read the feed recently: only then may caches built on it answer. */

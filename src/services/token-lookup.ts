@@ -16,7 +16,7 @@ import { Keyring } from "../domain/digest.js";
 import type { TokenLookup } from "../domain/model.js";
 import { parseToken } from "../domain/token-format.js";
 import type { Database } from "../store/database.js";
-import { lookupByDigest, lookupByDigests, redigest } from "../store/queries/tokens.js";
+import { lookupByDigests, redigest } from "../store/queries/tokens.js";
 import type { Log } from "./deps.js";
 import type { VerifyCache } from "./verify-cache.js";
 
@@ -81,12 +81,6 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
     queue = [];
     if (batch.length === 0) return;
     opts.onQuery?.();
-    if (batch.length === 1) {
-      const p = batch[0]!;
-      // A lone miss keeps the single-token prepared statement.
-      lookupByDigest(db.pool, p.digests, p.targetIdentifier).then(p.resolve, p.reject);
-      return;
-    }
     lookupByDigests(db.pool, batch).then(
       (rows) => {
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(rows[i]);
@@ -114,7 +108,7 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       : {
           open(value) {
             if (!fresh()) return undefined;
-            const key = DERIVED_PREFIX + keyring.digest(value).toString("latin1");
+            const key = DERIVED_PREFIX + keyring.digestString(value);
             return { key, generation: cache.generation, hit: cache.getDerived(key) };
           },
           set(slot, derived, notAfter) {
@@ -125,11 +119,11 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
   return {
     memo,
     async lookup(token, targetIdentifier) {
-      const current = keyring.digest(token);
+      const currentKey = keyring.digestString(token);
       const useCache = cache !== undefined && fresh();
       let key = "";
       if (useCache) {
-        key = current.toString("latin1") + "\u0000" + targetIdentifier;
+        key = targetIdentifier === "" ? currentKey : currentKey + "\u0000" + targetIdentifier;
         // Only well-formed tokens are ever cached (below), so a hit needs no format check.
         const hit = cache.get(key);
         if (hit !== undefined) return { found: hit.value };
@@ -137,7 +131,8 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       const parsed = parseToken(token);
       if (!parsed.ok) return { malformed: parsed.reason };
       const generation = cache?.generation ?? 0;
-      const digests = [current];
+      const current = Buffer.from(currentKey, "latin1");
+      const digests: Buffer[] = [current];
       for (const keyId of oldKeyIds) digests.push(keyring.digest(token, keyId));
       let found = await query(digests, targetIdentifier);
       if (found !== undefined) {

@@ -25,6 +25,15 @@ describe('credential parsing', () => {
     }
   });
 
+  it('refuses a bare scheme name and judges "Bearer " followed by anything but one plain word like any other form', () => {
+    rejected('Bearer', /scheme needs a token/);
+    rejected('token', /scheme needs a token/);
+    rejected(`Bearer ${TOKEN} x`, /single word/);
+    rejected(`Bearer ${TOKEN}\u00e9`, /non-ASCII/);
+    rejected(`Bearer ${TOKEN}\t`, /control characters/);
+    assert.deepEqual(parseCredential(`Bearer  ${TOKEN}`), { ok: true, token: TOKEN });
+  });
+
   it('tolerates surrounding spaces and several spaces after the scheme', () => {
     assert.deepEqual(parseCredential(`  Bearer   ${TOKEN} `), { ok: true, token: TOKEN });
   });

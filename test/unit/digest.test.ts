@@ -54,6 +54,18 @@ describe('token digests', () => {
     assert.ok(Keyring.equal(ring.digest('tokenA'), copy));
   });
 
+  it('gives the same digest as a latin1 string key, for short, long and non-ASCII input in any order', () => {
+    const ring = createKeyring({ 1: key(1), 2: key(2) }, 2);
+    const inputs = [generateToken('INGESTION'), 'ab', 'é'.repeat(85), 'ü'.repeat(86), 'x'.repeat(300), generateToken('VERIFIER'), 'ab', '😀'.repeat(50)];
+    for (const input of inputs) {
+      const s = ring.digestString(input);
+      assert.equal(s.length, 32);
+      assert.ok(Keyring.equal(Buffer.from(s, 'latin1'), ring.digest(input)), `digestString(${input.slice(0, 8)}…)`);
+      assert.ok(!Keyring.equal(Buffer.from(s, 'latin1'), ring.digest(input, 1)), 'under the current key, not an old one');
+    }
+    assert.equal(createKeyring(new Map([[7, Buffer.from(Array.from({ length: 32 }, (_, i) => i))]]), 7).digestString('abc'), Buffer.from(EXPECTED_ABC, 'hex').toString('latin1'));
+  });
+
   it('digests long tokens and short tokens alike without leftover scratch bytes', () => {
     const ring = createKeyring({ 1: key(1) }, 1);
     const long = 'x'.repeat(1000);

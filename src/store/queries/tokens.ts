@@ -1,7 +1,7 @@
 /**
  * Token queries. Rows hold a keyed digest of the value and a display mask, never the value.
  * Everything here runs inside withOrg except the Verify lookup, which must cross organizations
- * and goes through the SECURITY DEFINER function tessera_lookup_token in one round trip.
+ * and goes through the SECURITY DEFINER function tessera_lookup_tokens in one round trip.
  */
 import type pg from "pg";
 import type { NewToken, Permissions, TokenLookup, TokenRecord } from "../../domain/model.js";
@@ -179,28 +179,11 @@ interface LookupRow {
 }
 
 /**
- * Verify's lookup: the token whose digest is any of `digests` (one per live key), joined with its
- * organization, owner and the target organization, in one round trip and across organizations.
- */
-export async function lookupByDigest(pool: pg.Pool, digests: Buffer[], targetIdentifier: string): Promise<TokenLookup | undefined> {
-  let r: pg.QueryResult<LookupRow>;
-  try {
-    r = await pool.query<LookupRow>({
-      name: "tessera_lookup_token",
-      text: `SELECT * FROM tessera_lookup_token($1, $2)`,
-      values: [digests, targetIdentifier],
-    });
-  } catch (err) {
-    mapPgError(err);
-  }
-  const x = r.rows[0];
-  return x ? toLookup(x) : undefined;
-}
-
-/**
- * Verify's lookup for several requests in one round trip (tessera_lookup_tokens): request i asks
- * for the token whose digest is any of `requests[i].digests`, in `requests[i].targetIdentifier`.
- * The answer has one entry per request, in order; undefined where no token matched.
+ * Verify's lookup for one or more requests in one round trip (tessera_lookup_tokens, across
+ * organizations): request i asks for the token whose digest is any of `requests[i].digests` (one
+ * per live key), joined with its organization, owner and the target organization named
+ * `requests[i].targetIdentifier`. The answer has one entry per request, in order; undefined where
+ * no token matched.
  */
 export async function lookupByDigests(
   pool: pg.Pool,
@@ -230,7 +213,7 @@ export async function lookupByDigests(
   const out = new Array<TokenLookup | undefined>(requests.length).fill(undefined);
   for (const x of r.rows) {
     const i = x.idx - 1;
-    // One row per request at most (tessera_lookup_token has LIMIT 1); keep the first if not.
+    // One row per request at most (the function's LIMIT 1); keep the first if not.
     if (i >= 0 && i < out.length && out[i] === undefined) out[i] = toLookup(x);
   }
   return out;
