@@ -98,7 +98,6 @@ export interface TokenLookup {
   name: string;
   kind: TokenKind;
   keyId: number;
-  digest: Buffer;
   enabled: boolean;
   expiresAt: Date | null;
   permissions: Permissions;

@@ -16,7 +16,7 @@ import { Keyring } from "../domain/digest.js";
 import type { TokenLookup } from "../domain/model.js";
 import { parseToken } from "../domain/token-format.js";
 import type { Database } from "../store/database.js";
-import { lookupByDigests, redigest } from "../store/queries/tokens.js";
+import { lookupByDigests, redigest, type FoundToken } from "../store/queries/tokens.js";
 import type { Log } from "./deps.js";
 import type { VerifyCache } from "./verify-cache.js";
 
@@ -56,7 +56,7 @@ export interface TokenLookupOptions {
 interface Pending {
   digests: Buffer[];
   targetIdentifier: string;
-  resolve: (found: TokenLookup | undefined) => void;
+  resolve: (found: FoundToken | undefined) => void;
   reject: (err: unknown) => void;
 }
 
@@ -91,7 +91,7 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
     );
   }
 
-  function query(digests: Buffer[], targetIdentifier: string): Promise<TokenLookup | undefined> {
+  function query(digests: Buffer[], targetIdentifier: string): Promise<FoundToken | undefined> {
     return new Promise((resolve, reject) => {
       queue.push({ digests, targetIdentifier, resolve, reject });
       if (queue.length >= maxBatch) flush();
@@ -134,17 +134,19 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       const current = Buffer.from(currentKey, "latin1");
       const digests: Buffer[] = [current];
       for (const keyId of oldKeyIds) digests.push(keyring.digest(token, keyId));
-      let found = await query(digests, targetIdentifier);
-      if (found !== undefined) {
-        const j = found.keyId === currentKeyId ? 0 : oldKeyIds.indexOf(found.keyId) + 1;
-        const match = j > 0 || found.keyId === currentKeyId ? digests[j] : undefined;
+      const hit = await query(digests, targetIdentifier);
+      let found: TokenLookup | undefined;
+      if (hit !== undefined) {
+        const j = hit.lookup.keyId === currentKeyId ? 0 : oldKeyIds.indexOf(hit.lookup.keyId) + 1;
+        const match = j > 0 || hit.lookup.keyId === currentKeyId ? digests[j] : undefined;
         // The index found it by digest; re-check in constant time so no path compares secrets with ===.
-        if (match === undefined || !Keyring.equal(match, found.digest)) found = undefined;
+        if (match !== undefined && Keyring.equal(match, hit.digest)) found = hit.lookup;
       }
       if (found !== undefined && found.keyId !== currentKeyId) {
         const row = found;
+        const stored = hit!.digest;
         // Best effort: a failure leaves the old digest in place, which still verifies.
-        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, row.digest, current, currentKeyId)).catch((err: unknown) =>
+        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, stored, current, currentKeyId)).catch((err: unknown) =>
           log("redigest_failed", { tokenId: row.tokenId, error: String(err) }),
         );
       }

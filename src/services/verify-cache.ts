@@ -34,7 +34,8 @@ export interface VerifyCacheOptions {
 export class VerifyCache {
   readonly #opts: VerifyCacheOptions;
   readonly #entries = new Map<string, Entry>();
-  readonly #byToken = new Map<string, Set<string>>();
+  /** Token id to its entry's key, or keys (one per target identifier asked): a Set only when there are several. */
+  readonly #byToken = new Map<string, string | Set<string>>();
   readonly #derived = new Map<string, DerivedEntry>();
   #generation = 0;
   hits = 0;
@@ -72,9 +73,10 @@ export class VerifyCache {
     const ttl = value === undefined ? this.#opts.negativeTtlMs : this.#opts.positiveTtlMs;
     this.#entries.set(key, { value, expiresAt: this.#opts.now() + ttl });
     if (value !== undefined) {
-      let keys = this.#byToken.get(value.tokenId);
-      if (keys === undefined) this.#byToken.set(value.tokenId, (keys = new Set()));
-      keys.add(key);
+      const keys = this.#byToken.get(value.tokenId);
+      if (keys === undefined || keys === key) this.#byToken.set(value.tokenId, key);
+      else if (typeof keys === "string") this.#byToken.set(value.tokenId, new Set([keys, key]));
+      else keys.add(key);
     }
   }
 
@@ -110,10 +112,9 @@ export class VerifyCache {
     let dropNegatives = false;
     for (const e of events) {
       const keys = this.#byToken.get(e.tokenId);
-      if (keys !== undefined) {
-        for (const k of keys) this.#entries.delete(k);
-        this.#byToken.delete(e.tokenId);
-      }
+      if (typeof keys === "string") this.#entries.delete(keys);
+      else if (keys !== undefined) for (const k of keys) this.#entries.delete(k);
+      this.#byToken.delete(e.tokenId);
       if (e.reason === "ENABLED") dropNegatives = true;
     }
     if (dropNegatives) {
@@ -131,9 +132,13 @@ export class VerifyCache {
   #delete(key: string, e: Entry): void {
     this.#entries.delete(key);
     if (e.value !== undefined) {
-      const keys = this.#byToken.get(e.value.tokenId);
-      keys?.delete(key);
-      if (keys?.size === 0) this.#byToken.delete(e.value.tokenId);
+      const id = e.value.tokenId;
+      const keys = this.#byToken.get(id);
+      if (keys === key) this.#byToken.delete(id);
+      else if (typeof keys === "object") {
+        keys.delete(key);
+        if (keys.size === 0) this.#byToken.delete(id);
+      }
     }
   }
 

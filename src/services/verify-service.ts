@@ -26,7 +26,7 @@ import { EndpointClass } from "../gen/tessera/v1/resources_pb.js";
 import { parseCredential } from "../domain/credential.js";
 import { decide, effectivePermissions, type EndpointClassName, type VerifyStatusName } from "../domain/decide.js";
 import { permissionDenied, unauthenticated } from "../domain/errors.js";
-import type { TokenLookup } from "../domain/model.js";
+import type { Permissions, TokenLookup } from "../domain/model.js";
 import { kCaller } from "./caller.js";
 import { KIND_TO_PB, ROLE_TO_PB, permissionsToPb, signalFromPb } from "./convert.js";
 import type { ServiceDeps } from "./deps.js";
@@ -89,7 +89,7 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     // expires: reuse it (and its encoding) instead of deciding, creating and encoding again.
     const q = `${req.endpoint}\u0000${req.signal}\u0000${orgIdentifier}\u0000${req.bucket}`;
     const memos = answers.get(t ?? NONE);
-    const m = memos?.get(q);
+    const m = findAnswer(memos, q);
     if (m !== undefined && at < m.notAfter) {
       if (m.allowed) deps.lastUsed.record(t!.tokenId);
       return withCursor(m, cursor);
@@ -100,9 +100,10 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
     // Only answers decided before the expiry are kept: they hold for any earlier time too.
     if (at < notAfter && q.length <= MAX_MEMO_KEY) {
-      const entry: Answer = { q, notAfter, allowed: d.allowed, base: Object.freeze(res), cursor: undefined, msg: res };
-      if (memos === undefined) answers.set(t ?? NONE, new Map([[q, entry]]));
-      else if (memos.size < MAX_MEMOS_PER_LOOKUP) memos.set(q, entry);
+      const entry: Answer = { q, notAfter, allowed: d.allowed, cursor: undefined, msg: res };
+      if (memos === undefined) answers.set(t ?? NONE, entry);
+      else if (!Array.isArray(memos)) answers.set(t ?? NONE, [memos, entry]);
+      else if (memos.length < MAX_MEMOS_PER_LOOKUP) memos.push(entry);
       return withCursor(entry, cursor);
     }
     return { ...res, cursor };
@@ -157,35 +158,75 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
 
 /**
  * A decided answer, per cached lookup object (identity: a refill or an eviction makes a new one,
- * so the feed invalidates these with the cache) and question. `msg` is `base` with `cursor`,
- * frozen, carrying its own binary encoding for the grpc-js serializer.
+ * so the feed invalidates these with the cache) and question. `msg` is the answer with `cursor`,
+ * frozen, carrying its own binary encoding for the grpc-js serializer. Caches hold one of these
+ * per token by the million, so an answer keeps only its message (no cursor-less copy: a new
+ * cursor re-encodes from the message itself) and its encoding as a string (no Buffer objects).
  */
 interface Answer {
   q: string;
   notAfter: number;
   allowed: boolean;
-  base: VerifyResponse;
   cursor: string | undefined;
   msg: VerifyResponse;
 }
 
-const answers = new WeakMap<object, Map<string, Answer>>();
+/** Most lookups are asked one question (their endpoint): then the answer itself, else a short list. */
+const answers = new WeakMap<object, Answer | Answer[]>();
 /** Stands for "no such token" (the lookup's undefined), whose answer depends on nothing else. */
 const NONE = {};
 const MAX_MEMOS_PER_LOOKUP = 16;
 const MAX_MEMO_KEY = 512;
 const kWire = Symbol.for("tessera.wire-encoding");
 
+function findAnswer(memos: Answer | Answer[] | undefined, q: string): Answer | undefined {
+  if (memos === undefined) return undefined;
+  if (!Array.isArray(memos)) return memos.q === q ? memos : undefined;
+  for (const m of memos) if (m.q === q) return m;
+  return undefined;
+}
+
 function withCursor(m: Answer, cursor: string): VerifyResponse {
   if (m.cursor !== cursor) {
-    const msg = { ...m.base, cursor } as VerifyResponse & Record<symbol, unknown>;
-    const bytes = toBinary(VerifyResponseSchema, msg);
-    msg[kWire] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // A copy made by create() and assignment keeps V8's fast object layout (a spread copy given a
+    // symbol key falls back to a dictionary: three times the memory, kept per token).
+    const msg = Object.assign(create(VerifyResponseSchema), m.msg) as VerifyResponse & Record<symbol, unknown>;
+    msg.cursor = cursor;
+    msg[kWire] = Buffer.from(toBinary(VerifyResponseSchema, msg)).toString("latin1");
     m.msg = Object.freeze(msg);
     m.cursor = cursor;
   }
   return m.msg;
 }
+
+/**
+ * Permission messages by content, frozen and shared by every answer that grants the same: most
+ * tokens of a kind grant alike, and answers are kept per token. Bounded; starts over when full.
+ */
+const permissionMessages = new Map<string, ReturnType<typeof permissionsToPb>>();
+const MAX_SHARED_PERMISSIONS = 4096;
+
+function sharedPermissions(p: Permissions): ReturnType<typeof permissionsToPb> {
+  const key = JSON.stringify(p);
+  let m = permissionMessages.get(key);
+  if (m === undefined) {
+    if (permissionMessages.size >= MAX_SHARED_PERMISSIONS) permissionMessages.clear();
+    m = deepFreeze(permissionsToPb(p));
+    permissionMessages.set(key, m);
+  }
+  return m;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === "object" && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** The cache hint of every allowed answer, one frozen object shared by all of them. */
+const CACHE_TTL = Object.freeze(durationFromMs(CACHE_TTL_MS));
 
 function respond(
   t: TokenLookup | undefined,
@@ -208,9 +249,9 @@ function respond(
           tokenName: t.name,
         })
       : undefined,
-    permissions: reveal && allowed ? permissionsToPb(effectivePermissions(t, role)) : undefined,
+    permissions: reveal && allowed ? sharedPermissions(effectivePermissions(t, role)) : undefined,
     role: role ? ROLE_TO_PB[role] : undefined,
     expireTime: reveal && t.expiresAt ? timestampFromDate(t.expiresAt) : undefined,
-    cacheTtl: allowed ? durationFromMs(CACHE_TTL_MS) : undefined,
+    cacheTtl: allowed ? CACHE_TTL : undefined,
   });
 }

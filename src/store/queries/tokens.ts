@@ -178,6 +178,13 @@ interface LookupRow {
   target_reachable: boolean;
 }
 
+/** A token as Verify's lookup found it, and its stored digest. */
+export interface FoundToken {
+  lookup: TokenLookup;
+  /** Kept apart from the lookup: checked once by the caller, then not needed by the caches that keep lookups. */
+  digest: Buffer;
+}
+
 /**
  * Verify's lookup for one or more requests in one round trip (tessera_lookup_tokens, across
  * organizations): request i asks for the token whose digest is any of `requests[i].digests` (one
@@ -188,7 +195,7 @@ interface LookupRow {
 export async function lookupByDigests(
   pool: pg.Pool,
   requests: ReadonlyArray<{ digests: readonly Buffer[]; targetIdentifier: string }>,
-): Promise<Array<TokenLookup | undefined>> {
+): Promise<Array<FoundToken | undefined>> {
   const idx: number[] = [];
   const digests: Buffer[] = [];
   const targets: string[] = [];
@@ -210,14 +217,17 @@ export async function lookupByDigests(
   } catch (err) {
     mapPgError(err);
   }
-  const out = new Array<TokenLookup | undefined>(requests.length).fill(undefined);
+  const out = new Array<FoundToken | undefined>(requests.length).fill(undefined);
   for (const x of r.rows) {
     const i = x.idx - 1;
     // One row per request at most (the function's LIMIT 1); keep the first if not.
-    if (i >= 0 && i < out.length && out[i] === undefined) out[i] = toLookup(x);
+    if (i >= 0 && i < out.length && out[i] === undefined) out[i] = { lookup: toLookup(x), digest: x.digest };
   }
   return out;
 }
+
+/** The six kind names as constants: a cache of a million lookups need not hold a million copies of "INGESTION". */
+const KINDS = new Map<string, TokenKind>((["INGESTION", "OPERATOR", "ALL_ACCESS", "READ_WRITE", "SHARED", "VERIFIER"] as const).map((k) => [k, k]));
 
 function toLookup(x: LookupRow): TokenLookup {
   return {
@@ -226,9 +236,8 @@ function toLookup(x: LookupRow): TokenLookup {
     orgIdentifier: x.org_identifier,
     orgEnabled: x.org_enabled,
     name: x.name,
-    kind: x.kind,
+    kind: KINDS.get(x.kind) ?? x.kind,
     keyId: x.key_id,
-    digest: x.digest,
     enabled: x.enabled,
     expiresAt: x.expires_at,
     permissions: x.permissions,

@@ -1,0 +1,91 @@
+/**
+ * The server's Verify cache as a data structure: eviction by feed events through the token index
+ * (one key or several per token), expiry, the fill race guard, the size bound and negative entries.
+ */
+import assert from "node:assert/strict";
+import type { TokenLookup } from "../../src/domain/model.js";
+import { VerifyCache } from "../../src/services/verify-cache.js";
+
+function lookup(tokenId: string): TokenLookup {
+  return {
+    tokenId,
+    orgId: "org",
+    orgIdentifier: "acme",
+    orgEnabled: true,
+    name: tokenId,
+    kind: "INGESTION",
+    keyId: 1,
+    enabled: true,
+    expiresAt: null,
+    permissions: {},
+    ownerUserId: null,
+    ownerLive: false,
+    ownerRoot: false,
+    ownerRole: null,
+    targetOrgId: null,
+    targetIdentifier: null,
+    targetEnabled: null,
+    targetReachable: false,
+  };
+}
+
+describe("Verify cache", () => {
+  let now = 0;
+  const make = (maxEntries = 100) => new VerifyCache({ maxEntries, negativeTtlMs: 1_000, positiveTtlMs: 10_000, now: () => now });
+  beforeEach(() => {
+    now = 1_000_000;
+  });
+
+  it("an event evicts a token cached under one key, or under several target identifiers, and nothing else", () => {
+    const c = make();
+    c.set("a", lookup("A"), c.generation);
+    c.set("b\u0000acme", lookup("B"), c.generation);
+    c.set("b\u0000other", lookup("B"), c.generation);
+    c.set("b", lookup("B"), c.generation);
+    assert.equal(c.size, 4);
+    c.apply([{ tokenId: "B", reason: "DISABLED" }]);
+    assert.equal(c.get("b"), undefined);
+    assert.equal(c.get("b\u0000acme"), undefined);
+    assert.equal(c.get("b\u0000other"), undefined);
+    assert.equal(c.get("a")?.value?.tokenId, "A");
+    c.apply([{ tokenId: "A", reason: "DELETED" }]);
+    assert.equal(c.size, 0);
+  });
+
+  it("keeps the token index right when one of a token's keys expires or is refilled", () => {
+    const c = make();
+    c.set("k1", lookup("T"), c.generation);
+    now += 5_000;
+    c.set("k2", lookup("T"), c.generation);
+    c.set("k2", lookup("T"), c.generation); // a refill of the same key
+    now += 6_000; // k1 is past its 10 s, k2 is not
+    assert.equal(c.get("k1"), undefined, "expired");
+    assert.ok(c.get("k2") !== undefined);
+    c.apply([{ tokenId: "T", reason: "ROTATED" }]);
+    assert.equal(c.get("k2"), undefined, "the event still finds the remaining key");
+    assert.equal(c.size, 0);
+  });
+
+  it("drops a fill whose lookup began before an event, and negative answers on ENABLED", () => {
+    const c = make();
+    const before = c.generation;
+    c.apply([{ tokenId: "X", reason: "DISABLED" }]);
+    c.set("x", lookup("X"), before);
+    assert.equal(c.get("x"), undefined, "a fill that raced an event is not kept");
+    c.set("missing", undefined, c.generation);
+    assert.deepEqual(c.get("missing"), { value: undefined, expiresAt: now + 1_000 });
+    c.apply([{ tokenId: "Y", reason: "ENABLED" }]);
+    assert.equal(c.get("missing"), undefined, "a token enabled anywhere may be the one asked about");
+  });
+
+  it("holds at most maxEntries, evicting the oldest fill", () => {
+    const c = make(3);
+    for (const k of ["1", "2", "3", "4"]) c.set(k, lookup(`T${k}`), c.generation);
+    assert.equal(c.size, 3);
+    assert.equal(c.get("1"), undefined);
+    assert.ok(c.get("4") !== undefined);
+    c.apply([{ tokenId: "T1", reason: "DELETED" }]); // its entry is gone already: nothing to do, nothing breaks
+    c.apply([{ tokenId: "T2", reason: "DELETED" }]);
+    assert.equal(c.size, 2);
+  });
+});
