@@ -6,7 +6,7 @@
  * for the service's (database unavailable).
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate, durationFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, durationFromMs, type Duration } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   CheckpointSchema,
@@ -100,7 +100,7 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
     // Only answers decided before the expiry are kept: they hold for any earlier time too.
     if (at < notAfter && q.length <= MAX_MEMO_KEY) {
-      const entry: Answer = { q, notAfter, allowed: d.allowed, cursor: undefined, msg: res };
+      const entry = memoize(q, notAfter, d.allowed, res);
       if (memos === undefined) answers.set(t ?? NONE, entry);
       else if (!Array.isArray(memos)) answers.set(t ?? NONE, [memos, entry]);
       else if (memos.length < MAX_MEMOS_PER_LOOKUP) memos.push(entry);
@@ -158,17 +158,21 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
 
 /**
  * A decided answer, per cached lookup object (identity: a refill or an eviction makes a new one,
- * so the feed invalidates these with the cache) and question. `msg` is the answer with `cursor`,
- * frozen, carrying its own binary encoding for the grpc-js serializer. Caches hold one of these
- * per token by the million, so an answer keeps only its message (no cursor-less copy: a new
- * cursor re-encodes from the message itself) and its encoding as a string (no Buffer objects).
+ * so the feed invalidates these with the cache) and question. Caches hold one per token by the
+ * million, so an answer keeps only its frozen message without a cursor and that message's binary
+ * encoding, as latin1 strings, split where the cursor goes: `head` (fields 1-6) and `tail`
+ * (field 8, the cache hint). Each call then gets a small fresh message with the current cursor
+ * whose encoding is head + cursor field + tail, the exact bytes toBinary would write: no
+ * re-encoding when the cursor moves (it moves with every write anywhere in the database), and no
+ * writes into old answers, which would make the garbage collector's work grow with the cache.
  */
 interface Answer {
   q: string;
   notAfter: number;
   allowed: boolean;
-  cursor: string | undefined;
   msg: VerifyResponse;
+  head: string;
+  tail: string;
 }
 
 /** Most lookups are asked one question (their endpoint): then the answer itself, else a short list. */
@@ -186,17 +190,34 @@ function findAnswer(memos: Answer | Answer[] | undefined, q: string): Answer | u
   return undefined;
 }
 
+const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+
+function memoize(q: string, notAfter: number, allowed: boolean, res: VerifyResponse): Answer {
+  const msg = Object.freeze({ ...res, cursor: "" });
+  const head = latin1(toBinary(VerifyResponseSchema, { ...msg, cacheTtl: undefined }));
+  const tail = msg.cacheTtl === undefined ? "" : msg.cacheTtl === CACHE_TTL ? CACHE_TTL_FIELD : encodeCacheTtl(msg.cacheTtl);
+  return { q, notAfter, allowed, msg, head, tail };
+}
+
 function withCursor(m: Answer, cursor: string): VerifyResponse {
-  if (m.cursor !== cursor) {
-    // A copy made by create() and assignment keeps V8's fast object layout (a spread copy given a
-    // symbol key falls back to a dictionary: three times the memory, kept per token).
-    const msg = Object.assign(create(VerifyResponseSchema), m.msg) as VerifyResponse & Record<symbol, unknown>;
-    msg.cursor = cursor;
-    msg[kWire] = Buffer.from(toBinary(VerifyResponseSchema, msg)).toString("latin1");
-    m.msg = Object.freeze(msg);
-    m.cursor = cursor;
+  // A copy made by create() and assignment keeps V8's fast object layout (a spread copy given a
+  // symbol key falls back to a dictionary, three times the size).
+  const res = Object.assign(create(VerifyResponseSchema), m.msg) as VerifyResponse & Record<symbol, unknown>;
+  res.cursor = cursor;
+  res[kWire] = m.head + cursorField(cursor) + m.tail;
+  return res;
+}
+
+let lastCursor = "";
+let lastCursorField = "";
+
+/** Field 7 (cursor, a string) as protobuf writes it, for the cursor every call carries; memoized. */
+function cursorField(cursor: string): string {
+  if (cursor !== lastCursor) {
+    lastCursorField = cursor === "" ? "" : latin1(toBinary(VerifyResponseSchema, create(VerifyResponseSchema, { cursor })));
+    lastCursor = cursor;
   }
-  return m.msg;
+  return lastCursorField;
 }
 
 /**
@@ -225,8 +246,10 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-/** The cache hint of every allowed answer, one frozen object shared by all of them. */
+/** The cache hint of every allowed answer, one frozen object shared by all of them, and its field's bytes. */
 const CACHE_TTL = Object.freeze(durationFromMs(CACHE_TTL_MS));
+const encodeCacheTtl = (d: Duration): string => latin1(toBinary(VerifyResponseSchema, create(VerifyResponseSchema, { cacheTtl: d })));
+const CACHE_TTL_FIELD = encodeCacheTtl(CACHE_TTL);
 
 function respond(
   t: TokenLookup | undefined,

@@ -4,13 +4,16 @@
  * including re-checking and re-digesting tokens found under an old key.
  */
 import assert from "node:assert/strict";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code } from "@connectrpc/connect";
+import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
-import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { VerifyRequestSchema, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { createKeyring, newKey } from "../../src/domain/digest.js";
 import { generateToken } from "../../src/domain/token-format.js";
+import { kCaller, type Caller } from "../../src/services/caller.js";
 import { createTokenLookup } from "../../src/services/token-lookup.js";
+import { createTokenVerifyService } from "../../src/services/verify-service.js";
 import { allClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
 import { createOrg, issue, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
@@ -96,6 +99,56 @@ describe("Verify hot path", () => {
         });
       });
     }
+  });
+
+  describe("memoized answers", () => {
+    const kWire = Symbol.for("tessera.wire-encoding");
+    type Res = VerifyResponse & Record<symbol, unknown>;
+    let call: (credential: string, organization: string) => Promise<Res>;
+    let org: SeededOrg;
+    before(async () => {
+      org = await createOrg(clients[0]!, inst.operatorToken);
+      const service = createTokenVerifyService(server.tessera.deps);
+      const caller: Caller = { tokenId: "test", kind: "VERIFIER", orgId: org.orgId, userId: undefined, operator: false, role: undefined };
+      const ctx = { values: createContextValues().set(kCaller, caller) } as unknown as HandlerContext;
+      call = async (credential, organization) =>
+        (await service.verify(create(VerifyRequestSchema, { credential, organization, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }), ctx)) as Res;
+    });
+    const wireOf = (r: Res) => Buffer.from(toBinary(VerifyResponseSchema, r)).toString("latin1");
+
+    it("carry the current cursor, and an encoding equal to toBinary's, before and after the cursor moves", async () => {
+      const c = clients[0]!;
+      const plain = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
+      const expiring = await issue(c, org.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + 3_600_000) });
+      const other = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
+      const asks: Array<[string, string, VerifyStatus]> = [
+        [plain.value, org.identifier, VerifyStatus.VALID],
+        [expiring.value, org.identifier, VerifyStatus.VALID],
+        [plain.value, "", VerifyStatus.VALID],
+        [generateToken("INGESTION"), org.identifier, VerifyStatus.NOT_FOUND],
+        [plain.value, "no-such-organization", VerifyStatus.NOT_FOUND],
+      ];
+      const check = async (when: string) => {
+        for (const [credential, organization, status] of asks) {
+          for (let i = 0; i < 2; i++) {
+            const r = await call(credential, organization);
+            assert.equal(r.status, status, `${when}: status`);
+            assert.equal(r.cursor, server.tessera.deps.hub.cursor, `${when}: the current cursor`);
+            assert.ok(r.cursor !== "", `${when}: a cursor`);
+            assert.equal(r[kWire], wireOf(r), `${when}: the attached encoding is exactly toBinary's`);
+            assert.equal(r.cacheTtl !== undefined, status === VerifyStatus.VALID, `${when}: a cache hint only when allowed`);
+          }
+        }
+      };
+      await check("first answers");
+      const before = server.tessera.deps.hub.cursor;
+      await c.admin.setTokenEnabled({ id: other.id, enabled: false }, org.adminToken);
+      for (let i = 0; i < 100 && server.tessera.deps.hub.cursor === before; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.notEqual(server.tessera.deps.hub.cursor, before, "the unrelated revocation moved the cursor");
+      await check("after the cursor moved");
+      const r = await call(other.value, org.identifier);
+      assert.equal(r.status, VerifyStatus.DISABLED, "the revoked token's answer is not a memo from before");
+    });
   });
 
   describe("batched lookups", () => {
