@@ -87,7 +87,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     const onQuery = opts.onQuery;
     const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());
     const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery });
-    const lastUsed = new LastUsedRecorder(db, now, log);
+    const lastUsed = new LastUsedRecorder(db, now, log, { precisionMs: config.lastUsedPrecisionMs });
     cleanups.push(() => lastUsed.close());
     const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
     cleanups.push(async () => maintenance.stop());

@@ -42,6 +42,11 @@ export interface Config {
     negativeTtlMs: number;
     positiveTtlMs: number;
   };
+  /**
+   * A token's stored last-used time is moved forward only once it is this old: the first use
+   * shows within seconds, later ones at this precision, so busy tokens cost no write per use.
+   */
+  lastUsedPrecisionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -90,5 +95,6 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
       negativeTtlMs: 10_000,
       positiveTtlMs: 300_000,
     },
+    lastUsedPrecisionMs: positive("TESSERA_LAST_USED_PRECISION_S", env.TESSERA_LAST_USED_PRECISION_S, 3600, 7 * 86_400) * 1000,
   };
 }

@@ -1,24 +1,42 @@
 /**
  * Last-used times without a database write per Verify: accepted token ids are collected in memory
- * and written in one statement per interval. A crash loses at most one interval of last-used
+ * and written in one statement per interval, and a stored time is only moved forward once it is
+ * older than the precision (an hour by default). A crash loses at most one interval of last-used
  * times, which only ever makes them look older.
+ *
+ * `period(at)` numbers the precision periods, so a caller that sees a token often (Verify's
+ * memoized answers) can record it once per period instead of once per call.
  */
 import type { Database } from "../store/database.js";
 import { touchTokens } from "../store/queries/tokens.js";
 import type { Log } from "./deps.js";
 
+export interface LastUsedOptions {
+  /** How often pending ids are written. 5 s by default. */
+  intervalMs?: number;
+  /** A stored last-used time is replaced only once it is at least this old. 1 h by default. */
+  precisionMs?: number;
+}
+
 export class LastUsedRecorder {
   #pending = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #precisionMs: number;
 
   constructor(
     private readonly db: Database,
     private readonly now: () => number,
     private readonly log: Log,
-    intervalMs = 5000,
+    opts: LastUsedOptions = {},
   ) {
-    this.#timer = setInterval(() => void this.flush(), intervalMs);
+    this.#precisionMs = opts.precisionMs ?? 3_600_000;
+    this.#timer = setInterval(() => void this.flush(), opts.intervalMs ?? 5000);
     this.#timer.unref();
+  }
+
+  /** The number of the precision period `at` (ms) falls in: a small integer. */
+  period(at: number): number {
+    return Math.floor(at / this.#precisionMs);
   }
 
   record(tokenId: string): void {
@@ -29,8 +47,9 @@ export class LastUsedRecorder {
     if (this.#pending.size === 0) return;
     const ids = [...this.#pending];
     this.#pending = new Set();
+    const at = this.now();
     try {
-      await touchTokens(this.db.pool, ids, new Date(this.now()));
+      await touchTokens(this.db.pool, ids, new Date(at), new Date(at - this.#precisionMs));
     } catch (err) {
       this.log("last_used_flush_failed", { count: ids.length, error: (err as Error).message });
     }

@@ -91,7 +91,14 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     const memos = answers.get(t ?? NONE);
     const m = findAnswer(memos, q);
     if (m !== undefined && at < m.notAfter) {
-      if (m.allowed) deps.lastUsed.record(t!.tokenId);
+      if (m.allowed) {
+        // Once per last-used period, not per call: a Set insertion per call costs more than the rest.
+        const period = deps.lastUsed.period(at);
+        if (m.touched !== period) {
+          m.touched = period;
+          deps.lastUsed.record(t!.tokenId);
+        }
+      }
       return withCursor(m, cursor);
     }
     const d = decide(t, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, at);
@@ -100,7 +107,7 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
     // Only answers decided before the expiry are kept: they hold for any earlier time too.
     if (at < notAfter && q.length <= MAX_MEMO_KEY) {
-      const entry = memoize(q, notAfter, d.allowed, res);
+      const entry = memoize(q, notAfter, d.allowed, res, deps.lastUsed.period(at));
       if (memos === undefined) answers.set(t ?? NONE, entry);
       else if (!Array.isArray(memos)) answers.set(t ?? NONE, [memos, entry]);
       else if (memos.length < MAX_MEMOS_PER_LOOKUP) memos.push(entry);
@@ -173,6 +180,8 @@ interface Answer {
   msg: VerifyResponse;
   head: string;
   tail: string;
+  /** The last-used period in which this answer last recorded its token (see LastUsedRecorder). */
+  touched: number;
 }
 
 /** Most lookups are asked one question (their endpoint): then the answer itself, else a short list. */
@@ -192,11 +201,11 @@ function findAnswer(memos: Answer | Answer[] | undefined, q: string): Answer | u
 
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
-function memoize(q: string, notAfter: number, allowed: boolean, res: VerifyResponse): Answer {
+function memoize(q: string, notAfter: number, allowed: boolean, res: VerifyResponse, touched: number): Answer {
   const msg = Object.freeze({ ...res, cursor: "" });
   const head = latin1(toBinary(VerifyResponseSchema, { ...msg, cacheTtl: undefined }));
   const tail = msg.cacheTtl === undefined ? "" : msg.cacheTtl === CACHE_TTL ? CACHE_TTL_FIELD : encodeCacheTtl(msg.cacheTtl);
-  return { q, notAfter, allowed, msg, head, tail };
+  return { q, notAfter, allowed, msg, head, tail, touched };
 }
 
 function withCursor(m: Answer, cursor: string): VerifyResponse {

@@ -253,9 +253,10 @@ function toLookup(x: LookupRow): TokenLookup {
 }
 
 /** Records last-used times for a batch of tokens in one statement. */
-export async function touchTokens(pool: pg.Pool, ids: string[], at: Date): Promise<void> {
+/** Sets last_used_at = `at` on those of `ids` whose last-used time is unset or before `staleBefore`. */
+export async function touchTokens(pool: pg.Pool, ids: string[], at: Date, staleBefore: Date): Promise<void> {
   try {
-    await pool.query(`SELECT tessera_touch_tokens($1, $2)`, [ids, at]);
+    await pool.query(`SELECT tessera_touch_tokens($1, $2, $3)`, [ids, at, staleBefore]);
   } catch (err) {
     mapPgError(err);
   }

@@ -378,7 +378,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   updateTime?: Timestamp | undefined;
 
   /**
-   * When the token was last accepted by Verify (recorded in batches; may lag by seconds).
+   * When the token was last accepted by Verify: the first use shows within seconds, later uses
+   * move it forward once it is older than the server's precision (an hour by default).
    *
    * @generated from field: google.protobuf.Timestamp last_used_time = 13;
    */
