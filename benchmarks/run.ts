@@ -71,7 +71,7 @@ function parseOptions(argv: string[]): Options {
     profile: argv.includes("--profile"),
     reps: Number(flag("reps") ?? (quick ? 3 : 5)),
     durationS: Number(flag("duration") ?? (quick ? 1 : 4)),
-    warmupS: quick ? 0.5 : 2,
+    warmupS: quick ? 1 : 2,
     smallOrgs: 10,
     smallTokensPerOrg: 100,
     bigOrgs: Math.max(1, Math.round(bigTokens / bigTokensPerOrg)),

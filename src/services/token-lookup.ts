@@ -51,6 +51,12 @@ export interface TokenLookupOptions {
   onQuery?: () => void;
   /** Most requests answered by one batched query (default 64; 1 disables batching). */
   maxBatch?: number;
+  /**
+   * Most lookup queries in flight at once (default 4). Misses arriving meanwhile wait and share
+   * the next query: under load, batches grow instead of round trips, which is what PostgreSQL
+   * and the pool are cheapest at; an idle server still sends a lone miss at once.
+   */
+  maxQueries?: number;
 }
 
 interface Pending {
@@ -61,6 +67,7 @@ interface Pending {
 }
 
 const MAX_BATCH = 64;
+const MAX_QUERIES = 4;
 // Derived-value keys are digests of a different kind of input (whole authorization values):
 // a prefix keeps them apart from token keys even if both were ever kept in one map.
 const DERIVED_PREFIX = "auth\u0000";
@@ -69,33 +76,41 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
   const { db, keyring, log, cache } = opts;
   const fresh = opts.cacheFresh ?? (() => true);
   const maxBatch = Math.max(1, opts.maxBatch ?? MAX_BATCH);
+  const maxQueries = Math.max(1, opts.maxQueries ?? MAX_QUERIES);
   const currentKeyId = keyring.currentKeyId;
   const oldKeyIds = keyring.keyIds.filter((id) => id !== currentKeyId);
 
   let queue: Pending[] = [];
   let scheduled = false;
+  let inFlight = 0;
 
   function flush(): void {
     scheduled = false;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    opts.onQuery?.();
-    lookupByDigests(db.pool, batch).then(
-      (rows) => {
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(rows[i]);
-      },
-      (err: unknown) => {
-        for (const p of batch) p.reject(err);
-      },
-    );
+    while (queue.length > 0 && inFlight < maxQueries) {
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+      queue = batch === queue ? [] : queue.slice(maxBatch);
+      inFlight++;
+      opts.onQuery?.();
+      lookupByDigests(db.pool, batch).then(
+        (rows) => {
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(rows[i]);
+        },
+        (err: unknown) => {
+          for (const p of batch) p.reject(err);
+        },
+      ).finally(() => {
+        inFlight--;
+        // What queued up while every query slot was taken goes now, as one batch.
+        if (queue.length > 0 && !scheduled) flush();
+      });
+    }
   }
 
   function query(digests: Buffer[], targetIdentifier: string): Promise<FoundToken | undefined> {
     return new Promise((resolve, reject) => {
       queue.push({ digests, targetIdentifier, resolve, reject });
-      if (queue.length >= maxBatch) flush();
-      else if (!scheduled) {
+      if (queue.length >= maxBatch && inFlight < maxQueries) flush();
+      else if (!scheduled && inFlight < maxQueries) {
         scheduled = true;
         setImmediate(flush);
       }

@@ -4,6 +4,7 @@
  * including re-checking and re-digesting tokens found under an old key.
  */
 import assert from "node:assert/strict";
+import pg from "pg";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
@@ -211,6 +212,34 @@ describe("Verify hot path", () => {
       const got = await Promise.all(tokens.map((t) => lookup.lookup(t.value, org.identifier)));
       got.forEach((r, i) => assert.ok("found" in r && r.found?.tokenId === tokens[i]!.id, `token ${i}`));
       assert.equal(queries, 1 + Math.ceil(tokens.length / 7));
+    });
+
+    it("misses arriving while every query slot is busy wait and share one query", async () => {
+      let queries = 0;
+      const lookup = createTokenLookup({ db: server.tessera.db, keyring: server.keyring, log: () => undefined, onQuery: () => queries++, maxQueries: 1 });
+      // Hold the first query in the database: a lock on tokens makes it wait until released.
+      const hold = new pg.Client({ connectionString: server.db.superuserUrl });
+      await hold.connect();
+      try {
+        await hold.query("BEGIN");
+        await hold.query("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE");
+        const first = lookup.lookup(tokens[0]!.value, org.identifier);
+        const rest: Array<ReturnType<typeof lookup.lookup>> = [];
+        // Ten more misses, each in a later turn of the event loop than the one before.
+        for (const t of tokens.slice(1, 11)) {
+          await new Promise((r) => setImmediate(r));
+          rest.push(lookup.lookup(t.value, org.identifier));
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(queries, 1, "nothing more is sent while the one slot is taken");
+        await hold.query("COMMIT");
+        const got = await Promise.all([first, ...rest]);
+        got.forEach((r, i) => assert.ok("found" in r && r.found?.tokenId === tokens[i]!.id, `token ${i}`));
+        assert.equal(queries, 2, "the ten that waited went as one query");
+      } finally {
+        await hold.query("ROLLBACK").catch(() => undefined);
+        await hold.end();
+      }
     });
 
     it("find tokens digested under an old key, re-check and re-digest them under the current key", async () => {
