@@ -170,6 +170,26 @@ async function main(): Promise<void> {
     const m1 = process.memoryUsage();
     const n = fresh.cache.size - n0;
     say(`memory: ${n.toLocaleString("en-US")} more cache entries (each with its memoized answer): ${Math.round((m1.heapUsed - m0.heapUsed) / n)} B heap and ${Math.round((m1.external - m0.external) / n)} B outside the heap per entry`);
+
+    // The same cached Verify over the whole set in random order, against a 1,000-token subset:
+    // what a big cache costs per call in memory latency alone.
+    const shuffled = many.map(bodyOf);
+    for (let k = shuffled.length - 1; k > 0; k--) {
+      const r = Math.floor(Math.random() * (k + 1));
+      [shuffled[k], shuffled[r]] = [shuffled[r]!, shuffled[k]!];
+    }
+    const small = shuffled.slice(0, 1000);
+    let a = 0;
+    let b = 0;
+    const overAll = () => fill(shuffled[a++ % shuffled.length]!);
+    const overSmall = () => fill(small[b++ % small.length]!);
+    await measure(overAll, 1, 1000);
+    await measure(overSmall, 1, 1000);
+    for (let rep = 0; rep < 3; rep++) {
+      const x = await measure(overSmall, 1, 1500);
+      const y = await measure(overAll, 1, 1500);
+      say(`cached Verify in random order, in-process: ${y.cpuUs.toFixed(1)} µs per call over ${n.toLocaleString("en-US")} tokens, ${x.cpuUs.toFixed(1)} µs over 1,000 of them (ratio of rates ${(y.rps / x.rps).toFixed(2)})`);
+    }
   } finally {
     for (const s of servers) await s.close();
     await pgdb.stop();

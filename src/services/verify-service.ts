@@ -202,7 +202,8 @@ function findAnswer(memos: Answer | Answer[] | undefined, q: string): Answer | u
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
 function memoize(q: string, notAfter: number, allowed: boolean, res: VerifyResponse, touched: number): Answer {
-  const msg = Object.freeze({ ...res, cursor: "" });
+  // Deeply frozen: every call's message shares these parts, so no transport may change them.
+  const msg = deepFreeze({ ...res, cursor: "" });
   const head = latin1(toBinary(VerifyResponseSchema, { ...msg, cacheTtl: undefined }));
   const tail = msg.cacheTtl === undefined ? "" : msg.cacheTtl === CACHE_TTL ? CACHE_TTL_FIELD : encodeCacheTtl(msg.cacheTtl);
   return { q, notAfter, allowed, msg, head, tail, touched };
