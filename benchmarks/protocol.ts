@@ -73,6 +73,9 @@ export interface ChildStats {
   cacheHits: number;
   cacheMisses: number;
   cacheMaxEntries: number;
+  /** Main-thread garbage collection pauses so far (perf_hooks 'gc' entries), ms: all, and full (mark-compact) ones. */
+  gcPauseMs: number;
+  gcMajorPauseMs: number;
 }
 
 export interface PgRunArgs {

@@ -99,6 +99,9 @@ interface Sample {
   queriesPerReq: number;
   /** Verify cache misses per request, where the server reports them. */
   missesPerReq?: number;
+  /** The server's main-thread GC pauses per request (µs), and how many full GCs ran, where it reports them. */
+  gcUsPerReq?: number;
+  majorGcMs?: number;
   requests: number;
   outcomes?: Record<string, number>;
 }
@@ -156,7 +159,8 @@ async function interleaved(reps: number, arms: Array<{ label: string; warm: () =
     for (const [i, a] of order) {
       const s = await a.run();
       samples[i]!.push(s);
-      step(`  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req`);
+      const gc = s.gcUsPerReq === undefined ? "" : `, gc pauses ${fmt.us(s.gcUsPerReq)}/req (full GCs ${s.majorGcMs!.toFixed(0)} ms)`;
+      step(`  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req${gc}`);
     }
   }
   return arms.map((a, i) => summarizeSeries(a.label, samples[i]!));
@@ -431,6 +435,8 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
       rps: r.rps,
       latencyUs: r.latencyUs,
       cpuUsPerReq: cpuUs(s0, s1) / r.succeeded,
+      gcUsPerReq: ((s1.gcPauseMs - s0.gcPauseMs) * 1000) / r.succeeded,
+      majorGcMs: s1.gcMajorPauseMs - s0.gcMajorPauseMs,
       queriesPerReq: child === noop ? NaN : (s1.queries - s0.queries) / r.succeeded,
       requests: r.succeeded,
     };
@@ -741,6 +747,8 @@ function loadSample(name: string, r: Http2LoadResult, s0: ChildStats, s1: ChildS
     cpuUsPerReq: cpuUs(s0, s1) / r.completed,
     queriesPerReq: (s1.queries - s0.queries) / r.completed,
     missesPerReq: (s1.cacheMisses - s0.cacheMisses) / r.completed,
+    gcUsPerReq: ((s1.gcPauseMs - s0.gcPauseMs) * 1000) / r.completed,
+    majorGcMs: s1.gcMajorPauseMs - s0.gcMajorPauseMs,
     requests: r.completed,
     outcomes: r.outcomes,
   };

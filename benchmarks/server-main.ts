@@ -6,6 +6,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
+import { PerformanceObserver, constants as perfConstants } from "node:perf_hooks";
 import { fromBinary } from "@bufbuild/protobuf";
 import pg from "pg";
 import { startTessera, type Tessera } from "../src/app.js";
@@ -24,6 +25,14 @@ let cacheMaxEntries = 0;
 let queries = 0;
 let closing = false;
 let profiler: Session | undefined;
+let gcPauseMs = 0;
+let gcMajorPauseMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauseMs += e.duration;
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcMajorPauseMs += e.duration;
+  }
+}).observe({ entryTypes: ["gc"] });
 
 function send(msg: unknown): void {
   if (process.connected) process.send!(msg);
@@ -122,6 +131,8 @@ function stats(): ChildStats {
     cacheHits: tessera?.cache.hits ?? 0,
     cacheMisses: tessera?.cache.misses ?? 0,
     cacheMaxEntries,
+    gcPauseMs,
+    gcMajorPauseMs,
   };
 }
 
