@@ -54,6 +54,8 @@ interface Options {
   watchdogMs: number;
   /** Sections to run (cached, flood, uncached, worker, workers, many); all by default. */
   only: Set<string> | undefined;
+  /** Extra node flags for the Tessera children (--tessera-node-flags "--max-semi-space-size=64"). */
+  tesseraNodeFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -78,6 +80,7 @@ function parseOptions(argv: string[]): Options {
     bigTokensPerOrg,
     watchdogMs: quick ? 5 * 60_000 : 30 * 60_000,
     only: flag("only") === undefined ? undefined : new Set(flag("only")!.split(",")),
+    tesseraNodeFlags: (flag("tessera-node-flags") ?? "").split(" ").filter((f) => f !== ""),
   };
 }
 
@@ -297,7 +300,7 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   //     cannot expire mid-run; the uncached ones keep 500 entries while the load cycles through
   //     ≥ 1,000 distinct tokens, so every lookup of a token misses (FIFO eviction).
   const tessera = (name: string, db: { appUrl: string; ownerUrl: string }, cache: CacheOverrides) =>
-    forkChild({ kind: "tessera", name, ...db, keysJson, dataDir: path.join(ctx.tmp, name), poolSize: 16, cache });
+    forkChild({ kind: "tessera", name, ...db, keysJson, dataDir: path.join(ctx.tmp, name), poolSize: 16, cache }, { execArgv: o.tesseraNodeFlags });
   const UNCACHED: CacheOverrides = { maxEntries: UNCACHED_MAX };
   step("starting Tessera servers (child processes)");
   const [smallCached, smallUncached, bigCached, bigUncached, pgChild] = await Promise.all([
