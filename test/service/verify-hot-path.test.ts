@@ -137,6 +137,7 @@ describe("Verify hot path", () => {
             assert.equal(r.cursor, server.tessera.deps.hub.cursor, `${when}: the current cursor`);
             assert.ok(r.cursor !== "", `${when}: a cursor`);
             assert.equal(r[kWire], wireOf(r), `${when}: the attached encoding is exactly toBinary's`);
+            assert.deepEqual(Object.keys(r).sort(), ["$typeName", ...VerifyResponseSchema.fields.map((f) => f.localName)].sort(), `${when}: every field of the schema, and nothing else`);
             assert.equal(r.cacheTtl !== undefined, status === VerifyStatus.VALID, `${when}: a cache hint only when allowed`);
           }
         }
