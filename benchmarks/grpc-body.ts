@@ -14,9 +14,14 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return out;
 }
 
-/** The Verify request an ingestion worker sends for a request carrying `token`. */
+/** The Verify request an ingestion worker sends for a request carrying `token`, encoded. */
+export function verifyRequest(token: string): Uint8Array {
+  return toBinary(VerifyRequestSchema, create(VerifyRequestSchema, { credential: `Bearer ${token}`, endpoint: EndpointClass.INGEST }));
+}
+
+/** The same request as a gRPC body. */
 export function verifyBody(token: string): Buffer {
-  return grpcFrame(toBinary(VerifyRequestSchema, create(VerifyRequestSchema, { credential: `Bearer ${token}`, endpoint: EndpointClass.INGEST })));
+  return grpcFrame(verifyRequest(token));
 }
 
 /** Decodes one unary gRPC response body (a single frame); undefined if it is not one. */

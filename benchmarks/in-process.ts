@@ -15,13 +15,11 @@
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { createContextValues, type HandlerContext } from "@connectrpc/connect";
 import pg from "pg";
 import { startTessera, type Tessera } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
 import { createKeyring, newKey, type Keyring } from "../src/domain/digest.js";
-import { EndpointClass } from "../src/gen/tessera/v1/resources_pb.js";
 import { VerifyRequestSchema } from "../src/gen/tessera/v1/token_verify_service_pb.js";
 import { silentLog } from "../src/log.js";
 import { createAuthenticator } from "../src/services/authenticate.js";
@@ -30,6 +28,8 @@ import { createTokenVerifyService } from "../src/services/verify-service.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
 import { insertTokens, setupInstance } from "./dataset.js";
+import { verifyRequest } from "./grpc-body.js";
+import { benchTesseraConfig } from "./tessera-config.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: number): number => {
@@ -54,7 +54,6 @@ function verifier(t: Tessera, verifierToken: string): (body: Uint8Array) => Prom
   };
 }
 
-const bodyOf = (token: string) => toBinary(VerifyRequestSchema, create(VerifyRequestSchema, { credential: `Bearer ${token}`, endpoint: EndpointClass.INGEST }));
 
 /** `concurrency` loops of `op` for `ms`: operations per second and this process's CPU per operation. */
 async function measure(op: () => Promise<unknown>, concurrency: number, ms: number): Promise<{ rps: number; cpuUs: number }> {
@@ -79,22 +78,8 @@ async function measure(op: () => Promise<unknown>, concurrency: number, ms: numb
 }
 
 async function start(pgdb: EmbeddedDatabase, keyring: Keyring, dir: string, maxEntries?: number): Promise<Tessera> {
-  const base = loadConfig({}, {});
-  return startTessera(
-    {
-      ...base,
-      host: "127.0.0.1",
-      grpcPort: 0,
-      httpPort: 0,
-      dataDir: dir,
-      databaseUrl: pgdb.appUrl,
-      ownerDatabaseUrl: pgdb.ownerUrl,
-      digestKeys: undefined,
-      poolSize: 16,
-      cache: { ...base.cache, maxEntries: maxEntries ?? base.cache.maxEntries },
-    },
-    { keyring, log: silentLog },
-  );
+  const config = benchTesseraConfig({ dataDir: dir, appUrl: pgdb.appUrl, ownerUrl: pgdb.ownerUrl, poolSize: 16, cache: maxEntries === undefined ? {} : { maxEntries } });
+  return startTessera(config, { keyring, log: silentLog });
 }
 
 async function main(): Promise<void> {
@@ -112,7 +97,7 @@ async function main(): Promise<void> {
 
     // Cached: one token, sequential.
     const verify = verifier(cached, inst.verifierToken);
-    const one = bodyOf(inst.ingestToken);
+    const one = verifyRequest(inst.ingestToken);
     await measure(() => verify(one), 1, 1000);
     const decodeOnly = await measure(async () => fromBinary(VerifyRequestSchema, one), 1, 1000);
     const c = await measure(() => verify(one), 1, 2000);
@@ -122,7 +107,7 @@ async function main(): Promise<void> {
     const uncached = await start(pgdb, keyring, path.join(tmp, "b"), 500);
     servers.push(uncached);
     const verifyMiss = verifier(uncached, inst.verifierToken);
-    const bodies = tokens.map(bodyOf);
+    const bodies = tokens.map(verifyRequest);
     const digests = tokens.map((v) => keyring.digest(v));
     const pool = new pg.Pool({ connectionString: pgdb.ownerUrl, max: 16 });
     let i = 0;
@@ -164,7 +149,7 @@ async function main(): Promise<void> {
     gc();
     const m0 = process.memoryUsage();
     const n0 = fresh.cache.size;
-    for (let k = 0; k < many.length; k += 64) await Promise.all(many.slice(k, k + 64).map((v) => fill(bodyOf(v))));
+    for (let k = 0; k < many.length; k += 64) await Promise.all(many.slice(k, k + 64).map((v) => fill(verifyRequest(v))));
     gc();
     gc();
     const m1 = process.memoryUsage();
@@ -173,7 +158,7 @@ async function main(): Promise<void> {
 
     // The same cached Verify over the whole set in random order, against a 1,000-token subset:
     // what a big cache costs per call in memory latency alone.
-    const shuffled = many.map(bodyOf);
+    const shuffled = many.map(verifyRequest);
     for (let k = shuffled.length - 1; k > 0; k--) {
       const r = Math.floor(Math.random() * (k + 1));
       [shuffled[k], shuffled[r]] = [shuffled[r]!, shuffled[k]!];

@@ -147,6 +147,29 @@ function describe(s: SeriesSummary): string {
 
 const cpuUs = (a: ChildStats, b: ChildStats) => b.cpuUserUs + b.cpuSystemUs - (a.cpuUserUs + a.cpuSystemUs);
 
+/** What a server child spent per completed request between two of its reports. */
+function serverCosts(s0: ChildStats, s1: ChildStats, requests: number): Pick<Sample, "cpuUsPerReq" | "gcUsPerReq" | "majorGcMs"> {
+  return {
+    cpuUsPerReq: cpuUs(s0, s1) / requests,
+    gcUsPerReq: ((s1.gcPauseMs - s0.gcPauseMs) * 1000) / requests,
+    majorGcMs: s1.gcMajorPauseMs - s0.gcMajorPauseMs,
+  };
+}
+
+/** h2load sending a prebuilt Verify body (`bodyFile`) to `port`, authorized by the benchmark's verifier. */
+function h2loadVerify(ctx: Context, o: { port: number; bodyFile: string; verifierToken: string; conns: number; perConn: number; durationS: number; logName: string }) {
+  return runH2load(ctx.h2load, {
+    port: o.port,
+    path: VERIFY_PATH,
+    bodyFile: o.bodyFile,
+    authorization: `Bearer ${o.verifierToken}`,
+    connections: o.conns,
+    streamsPerConnection: o.perConn,
+    durationS: o.durationS,
+    logFile: path.join(ctx.tmp, o.logName),
+  });
+}
+
 /**
  * Runs warm-ups once, then `reps` rounds of every arm; returns each arm's samples. Rounds go
  * forward and backward in turn (A B, B A, A B, …) so a drift in the machine's speed during the
@@ -422,24 +445,13 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
   let logN = 0;
   const h2 = async (child: Child, conns: number, perConn: number, durationS: number): Promise<Sample> => {
     const s0 = await child.stats();
-    const r = await runH2load(ctx.h2load, {
-      port: child.grpcPort,
-      path: VERIFY_PATH,
-      bodyFile,
-      authorization: `Bearer ${inst.verifierToken}`,
-      connections: conns,
-      streamsPerConnection: perConn,
-      durationS,
-      logFile: path.join(ctx.tmp, `h2load-${logN++}.log`),
-    });
+    const r = await h2loadVerify(ctx, { port: child.grpcPort, bodyFile, verifierToken: inst.verifierToken, conns, perConn, durationS, logName: `h2load-${logN++}.log` });
     const s1 = await child.stats();
     checkH2(child.name, r, expectedBytes);
     return {
       rps: r.rps,
       latencyUs: r.latencyUs,
-      cpuUsPerReq: cpuUs(s0, s1) / r.succeeded,
-      gcUsPerReq: ((s1.gcPauseMs - s0.gcPauseMs) * 1000) / r.succeeded,
-      majorGcMs: s1.gcMajorPauseMs - s0.gcMajorPauseMs,
+      ...serverCosts(s0, s1, r.succeeded),
       queriesPerReq: child === noop ? NaN : (s1.queries - s0.queries) / r.succeeded,
       requests: r.succeeded,
     };
@@ -525,20 +537,11 @@ async function unknownTokenFlood(ctx: Context, tessera: Child, inst: Instance): 
   step("flood of one unknown well-formed token (h2load -c 4 -m 4)");
   const durationS = Math.max(2, o.durationS * 2);
   const s0 = await tessera.stats();
-  const h = await runH2load(ctx.h2load, {
-    port: tessera.grpcPort,
-    path: VERIFY_PATH,
-    bodyFile,
-    authorization: `Bearer ${inst.verifierToken}`,
-    connections: 4,
-    streamsPerConnection: 4,
-    durationS,
-    logFile: path.join(ctx.tmp, "h2load-flood.log"),
-  });
+  const h = await h2loadVerify(ctx, { port: tessera.grpcPort, bodyFile, verifierToken: inst.verifierToken, conns: 4, perConn: 4, durationS, logName: "h2load-flood.log" });
   const s1 = await tessera.stats();
   checkH2(tessera.name, h, expectedBytes);
   const qpr = (s1.queries - s0.queries) / h.succeeded;
-  const sample: Sample = { rps: h.rps, latencyUs: h.latencyUs, cpuUsPerReq: cpuUs(s0, s1) / h.succeeded, queriesPerReq: qpr, requests: h.succeeded };
+  const sample: Sample = { rps: h.rps, latencyUs: h.latencyUs, ...serverCosts(s0, s1, h.succeeded), queriesPerReq: qpr, requests: h.succeeded };
   ctx.series["unknown-flood"] = summarizeSeries("unknown-token flood", [sample]);
   step(`  ${describe(ctx.series["unknown-flood"])} (${s1.queries - s0.queries} queries for ${h.succeeded} requests)`);
   ctx.figures.push({
@@ -592,16 +595,7 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
     const h2 = async (s: ServeChild, durationS: number): Promise<Sample> => {
       const byPid0 = await s.cpuByPid();
       const c0 = [...byPid0.values()].reduce((a, b) => a + b, 0);
-      const r = await runH2load(ctx.h2load, {
-        port: s.grpcPort,
-        path: VERIFY_PATH,
-        bodyFile,
-        authorization: `Bearer ${inst.verifierToken}`,
-        connections: conns,
-        streamsPerConnection: perConn,
-        durationS,
-        logFile: path.join(ctx.tmp, `h2load-workers-${logN++}.log`),
-      });
+      const r = await h2loadVerify(ctx, { port: s.grpcPort, bodyFile, verifierToken: inst.verifierToken, conns, perConn, durationS, logName: `h2load-workers-${logN++}.log` });
       const byPid1 = await s.cpuByPid();
       const c1 = [...byPid1.values()].reduce((a, b) => a + b, 0);
       checkH2(s.name, r, expected.get(s)!);
@@ -747,11 +741,9 @@ function loadSample(name: string, r: Http2LoadResult, s0: ChildStats, s1: ChildS
   return {
     rps: r.rps,
     latencyUs: r.latencyUs,
-    cpuUsPerReq: cpuUs(s0, s1) / r.completed,
+    ...serverCosts(s0, s1, r.completed),
     queriesPerReq: (s1.queries - s0.queries) / r.completed,
     missesPerReq: (s1.cacheMisses - s0.cacheMisses) / r.completed,
-    gcUsPerReq: ((s1.gcPauseMs - s0.gcPauseMs) * 1000) / r.completed,
-    majorGcMs: s1.gcMajorPauseMs - s0.gcMajorPauseMs,
     requests: r.completed,
     outcomes: r.outcomes,
   };

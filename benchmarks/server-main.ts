@@ -10,12 +10,12 @@ import { PerformanceObserver, constants as perfConstants } from "node:perf_hooks
 import { fromBinary } from "@bufbuild/protobuf";
 import pg from "pg";
 import { startTessera, type Tessera } from "../src/app.js";
-import { loadConfig, type Config } from "../src/config.js";
 import { keyringFromEnv } from "../src/domain/digest.js";
 import { TokenVerifyService, VerifyResponseSchema } from "../src/gen/tessera/v1/token_verify_service_pb.js";
 import { silentLog } from "../src/log.js";
 import type { Caller } from "../src/services/caller.js";
 import { startGrpcServer, type GrpcServer } from "../src/transport/grpc-server.js";
+import { benchTesseraConfig } from "./tessera-config.js";
 import type { ChildSpec, ChildStats, Command, PgRunArgs, PgRunResult, Reply } from "./protocol.js";
 
 let tessera: Tessera | undefined;
@@ -41,19 +41,7 @@ function send(msg: unknown): void {
 async function start(spec: ChildSpec): Promise<{ grpcPort: number; httpPort: number }> {
   switch (spec.kind) {
     case "tessera": {
-      const base = loadConfig({}, {});
-      const config: Config = {
-        ...base,
-        host: "127.0.0.1",
-        grpcPort: 0,
-        httpPort: 0,
-        dataDir: spec.dataDir,
-        databaseUrl: spec.appUrl,
-        ownerDatabaseUrl: spec.ownerUrl,
-        digestKeys: undefined,
-        poolSize: spec.poolSize,
-        cache: { ...base.cache, ...spec.cache },
-      };
+      const config = benchTesseraConfig(spec);
       cacheMaxEntries = config.cache.maxEntries;
       tessera = await startTessera(config, {
         keyring: keyringFromEnv(spec.keysJson),

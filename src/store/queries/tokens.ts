@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 import type { NewToken, Permissions, TokenLookup, TokenRecord } from "../../domain/model.js";
-import type { TokenKind } from "../../domain/token-format.js";
+import { TOKEN_PREFIXES, type TokenKind } from "../../domain/token-format.js";
 import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
@@ -227,7 +227,7 @@ export async function lookupByDigests(
 }
 
 /** The six kind names as constants: a cache of a million lookups need not hold a million copies of "INGESTION". */
-const KINDS = new Map<string, TokenKind>((["INGESTION", "OPERATOR", "ALL_ACCESS", "READ_WRITE", "SHARED", "VERIFIER"] as const).map((k) => [k, k]));
+const KINDS = new Map<string, TokenKind>((Object.keys(TOKEN_PREFIXES) as TokenKind[]).map((k) => [k, k]));
 
 function toLookup(x: LookupRow): TokenLookup {
   return {
