@@ -1,6 +1,9 @@
 /** The runner's side of protocol.ts: fork a child, wait for its ports, call it, stop it. */
 import { fork, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 import type { ChildSpec, ChildStats, Command, Failed, PgRunArgs, PgRunResult, Ready, Reply } from "./protocol.js";
 
 export interface Child {
@@ -34,7 +37,8 @@ export function killAllChildren(): void {
 export async function forkChild(spec: ChildSpec, opts: ForkOptions = {}): Promise<Child> {
   const script = fileURLToPath(new URL("./server-main.js", import.meta.url));
   const proc = fork(script, [], {
-    execArgv: ["--expose-gc", ...(opts.execArgv ?? [])],
+    // The flags Tessera's launchers use, for every server here alike (Tessera and the no-op baselines).
+    execArgv: ["--expose-gc", ...SERVER_NODE_FLAGS, ...(opts.execArgv ?? [])],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   live.add(proc);
@@ -42,7 +46,9 @@ export async function forkChild(spec: ChildSpec, opts: ForkOptions = {}): Promis
   proc.stderr!.on("data", (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4000);
   });
-  proc.stdout!.resume();
+  // V8 tracing flags (--trace-gc) print to stdout: kept per child when asked, else discarded.
+  if (process.env.TESSERA_BENCH_CHILD_LOGS) proc.stdout!.pipe(createWriteStream(path.join(process.env.TESSERA_BENCH_CHILD_LOGS, `${spec.name}.log`)));
+  else proc.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => (live.delete(proc), resolve(code))));
 
   const ready = await new Promise<Ready>((resolve, reject) => {
@@ -133,6 +139,8 @@ export interface ServeOptions {
   keysJson: string;
   dataDir: string;
   poolSize: number;
+  /** Node flags for the serve process after SERVER_NODE_FLAGS (as the shebang passes them); cluster workers inherit them. */
+  nodeFlags?: string[];
   startTimeoutMs?: number;
 }
 
@@ -153,7 +161,7 @@ export async function spawnServe(o: ServeOptions): Promise<ServeChild> {
   Object.assign(env, { TESSERA_DIGEST_KEYS: o.keysJson, TESSERA_POOL_SIZE: String(o.poolSize) });
   const proc = spawn(
     process.execPath,
-    [CLI, "serve", "--workers", String(o.workers), "--grpc-port", "0", "--http-port", "0", "--database-url", o.appUrl, "--data-dir", o.dataDir],
+    [...SERVER_NODE_FLAGS, ...(o.nodeFlags ?? []), CLI, "serve", "--workers", String(o.workers), "--grpc-port", "0", "--http-port", "0", "--database-url", o.appUrl, "--data-dir", o.dataDir],
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );
   live.add(proc);

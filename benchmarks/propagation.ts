@@ -18,6 +18,7 @@ import { EndpointClass, TokenKind } from "../src/gen/tessera/v1/resources_pb.js"
 import { TokenAdminService } from "../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "../src/gen/tessera/v1/token_verify_service_pb.js";
 import { createWorkerClient, type WorkerClient } from "../src/client/worker-client.js";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 import { startEmbeddedPostgres } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
 import { APP_ROLE } from "../src/store/roles.js";
@@ -30,7 +31,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const CLI = path.join(ROOT, "dist/src/cli/main.js");
 
 async function startInstance(env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--grpc-port", "0", "--http-port", "0"], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, "serve", "--grpc-port", "0", "--http-port", "0"], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "ignore"],
   });

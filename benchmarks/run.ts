@@ -302,15 +302,7 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   const pgdb: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir: path.join(ctx.tmp, "pg-data") });
   cleanups.push(() => pgdb.stop());
   await migrate({ ownerUrl: pgdb.ownerUrl, appRole: "tessera_app" });
-  {
-    const su = new pg.Client({ connectionString: pgdb.superuserUrl });
-    await su.connect();
-    try {
-      await su.query("CREATE DATABASE tessera_big TEMPLATE tessera OWNER tessera_owner");
-    } finally {
-      await su.end();
-    }
-  }
+  await asSuperuser(pgdb, "CREATE DATABASE tessera_big TEMPLATE tessera OWNER tessera_owner");
   const small = { appUrl: pgdb.appUrl, ownerUrl: pgdb.ownerUrl };
   const big = { appUrl: withDatabase(pgdb.appUrl, "tessera_big"), ownerUrl: withDatabase(pgdb.ownerUrl, "tessera_big") };
 
@@ -358,6 +350,9 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
     },
   });
   step(`  inserted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // Write the inserted pages out now: a checkpoint flushing a million rows' worth of dirty
+  // buffers would otherwise land in the middle of the first measurements.
+  await asSuperuser(pgdb, "CHECKPOINT");
 
   // --- Outcome checks before any load: Verify once with grpc-js.
   const sampleVerify = async (port: number, verifier: string, token: string): Promise<VerifyResponse> => {
@@ -410,6 +405,17 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   });
   if (section("many")) await manyTokens(ctx, { smallCached, smallUncached, bigCached, bigUncached }, { inst, instBig, smallTokens, bigTokens, smallWalk });
 
+}
+
+/** One statement on its own superuser connection (CREATE DATABASE and CHECKPOINT need one). */
+async function asSuperuser(pgdb: EmbeddedDatabase, sql: string): Promise<void> {
+  const su = new pg.Client({ connectionString: pgdb.superuserUrl });
+  await su.connect();
+  try {
+    await su.query(sql);
+  } finally {
+    await su.end();
+  }
 }
 
 /** With --profile, runs `fn` with the V8 profiler on in each child; the profiles are summarized at the end. */
@@ -566,9 +572,9 @@ async function unknownTokenFlood(ctx: Context, tessera: Child, inst: Instance): 
 async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: string }, inst: Instance): Promise<void> {
   const { o } = ctx;
   const conns = 8;
-  const perConn = 8;
+  const perConn = Number(process.env.PERCONN ?? 8);
   const serve = (workers: number) =>
-    spawnServe({ name: `serve-workers-${workers}`, workers, appUrl: db.appUrl, keysJson: db.keysJson, dataDir: path.join(ctx.tmp, `serve-workers-${workers}`), poolSize: 16 });
+    spawnServe({ name: `serve-workers-${workers}`, workers, appUrl: db.appUrl, keysJson: db.keysJson, dataDir: path.join(ctx.tmp, `serve-workers-${workers}`), poolSize: 16, nodeFlags: o.tesseraNodeFlags });
   step("starting `tessera serve --workers 1` and `--workers 2` (the CLI, on the 1k database)");
   const servers = await Promise.all([serve(1), serve(2)]);
   try {

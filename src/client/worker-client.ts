@@ -39,6 +39,7 @@ import {
   type WatchRevocationsResponse,
 } from '../gen/tessera/v1/token_verify_service_pb.js';
 import { createGrpcClient, type GrpcClient } from '../transport/grpc-client.js';
+import { deepFreeze } from '../domain/deep-freeze.js';
 import { compareCursors } from './cursor.js';
 import { DecisionCache } from './decision-cache.js';
 
@@ -207,13 +208,6 @@ function refusal(old: Decision, status: VerifyStatus): Decision {
 const timestampMs = (t: Timestamp): number => Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6);
 const durationMs = (d: Duration): number => Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
 
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o as object)) deepFreeze(v);
-  }
-  return o;
-}
 
 function toDecision(r: VerifyResponse, fromCache: boolean): Decision {
   const d: { -readonly [K in keyof Decision]: Decision[K] } = { allowed: r.allowed, status: r.status, fromCache };

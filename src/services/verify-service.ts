@@ -6,11 +6,12 @@
  * for the service's (database unavailable).
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate, durationFromMs, type Duration } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, durationFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   CheckpointSchema,
   PrincipalSchema,
+  type Principal,
   RevocationEventSchema,
   RevocationReason,
   WatchRevocationsResponseSchema,
@@ -22,12 +23,13 @@ import {
   type VerifyRequest,
   type VerifyResponse,
 } from "../gen/tessera/v1/token_verify_service_pb.js";
-import { EndpointClass } from "../gen/tessera/v1/resources_pb.js";
+import { EndpointClass, Role, type TokenPermissions } from "../gen/tessera/v1/resources_pb.js";
 import { parseCredential } from "../domain/credential.js";
+import { deepFreeze } from "../domain/deep-freeze.js";
 import { decide, effectivePermissions, type EndpointClassName, type VerifyStatusName } from "../domain/decide.js";
 import { permissionDenied, unauthenticated } from "../domain/errors.js";
 import type { Permissions, TokenLookup } from "../domain/model.js";
-import { kCaller } from "./caller.js";
+import { kCaller, type RoleName } from "./caller.js";
 import { KIND_TO_PB, ROLE_TO_PB, permissionsToPb, signalFromPb } from "./convert.js";
 import type { ServiceDeps } from "./deps.js";
 import type { RevocationReasonName } from "../store/queries/revocations.js";
@@ -64,6 +66,7 @@ export function requireVerifier(ctx: HandlerContext): void {
 }
 
 const malformed = (): VerifyResponse => create(VerifyResponseSchema, { allowed: false, status: VerifyStatus.MALFORMED });
+const notFound = (): VerifyResponse => create(VerifyResponseSchema, { allowed: false, status: VerifyStatus.NOT_FOUND });
 
 export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof TokenVerifyService> {
   async function verify(req: VerifyRequest, ctx: HandlerContext): Promise<VerifyResponse> {
@@ -72,11 +75,11 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     if (endpoint === undefined) return malformed();
     const cred = parseCredential(req.credential);
     if (!cred.ok) return malformed();
-    if (req.organization.length > MAX_IDENTIFIER) return respond(undefined, "NOT_FOUND");
+    if (req.organization.length > MAX_IDENTIFIER) return notFound();
     // A Basic credential names its organization too; two different names can match nothing.
     const orgIdentifier = req.organization !== "" ? req.organization : (cred.orgIdentifier ?? "");
     if (cred.orgIdentifier !== undefined && req.organization !== "" && cred.orgIdentifier !== req.organization) {
-      return respond(undefined, "NOT_FOUND");
+      return notFound();
     }
     // The cursor is read before the decision: a cache holding this answer must apply every
     // event after it, and any event the decision already reflects is harmless to apply again.
@@ -99,21 +102,20 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
           deps.lastUsed.record(t!.tokenId);
         }
       }
-      return withCursor(m, cursor);
+      return message(m, t, cursor);
     }
     const d = decide(t, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, at);
     if (d.allowed && t) deps.lastUsed.record(t.tokenId);
-    const res = respond(t, d.status, d.allowed, d.role);
     const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
+    const a = answerFor(t, d.status, d.allowed, d.role, q, notAfter, deps.lastUsed.period(at));
     // Only answers decided before the expiry are kept: they hold for any earlier time too.
     if (at < notAfter && q.length <= MAX_MEMO_KEY) {
-      const entry = memoize(q, notAfter, d.allowed, res, deps.lastUsed.period(at));
-      if (memos === undefined) answers.set(t ?? NONE, entry);
-      else if (!Array.isArray(memos)) answers.set(t ?? NONE, [memos, entry]);
-      else if (memos.length < MAX_MEMOS_PER_LOOKUP) memos.push(entry);
-      return withCursor(entry, cursor);
+      a.head = encodeHead(a, t);
+      if (memos === undefined) answers.set(t ?? NONE, a);
+      else if (!Array.isArray(memos)) answers.set(t ?? NONE, [memos, a]);
+      else if (memos.length < MAX_MEMOS_PER_LOOKUP) memos.push(a);
     }
-    return { ...res, cursor };
+    return message(a, t, cursor);
   }
 
   async function* watchRevocations(req: WatchRevocationsRequest, ctx: HandlerContext): AsyncGenerator<WatchRevocationsResponse> {
@@ -166,20 +168,26 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
 /**
  * A decided answer, per cached lookup object (identity: a refill or an eviction makes a new one,
  * so the feed invalidates these with the cache) and question. Caches hold one per token by the
- * million, so an answer keeps only its frozen message without a cursor and that message's binary
- * encoding, as latin1 strings, split where the cursor goes: `head` (fields 1-6) and `tail`
- * (field 8, the cache hint). Each call then gets a small fresh message with the current cursor
- * whose encoding is head + cursor field + tail, the exact bytes toBinary would write: no
- * re-encoding when the cursor moves (it moves with every write anywhere in the database), and no
- * writes into old answers, which would make the garbage collector's work grow with the cache.
+ * million, so an answer keeps only what the lookup does not already hold: the decision, its
+ * shared permission and expiry parts, and the binary encoding of fields 1-6 (`head`, a latin1
+ * string). Each call gets a small fresh message (principal included, from the lookup) with the
+ * current cursor, whose encoding is head + cursor field + cache hint field: the exact bytes
+ * toBinary would write. No re-encoding when the cursor moves (it moves with every write anywhere
+ * in the database), and no writes into old answers, which would make the garbage collector's work
+ * grow with the cache.
  */
 interface Answer {
   q: string;
   notAfter: number;
   allowed: boolean;
-  msg: VerifyResponse;
+  status: VerifyStatus;
+  role: Role;
+  /** Shared and frozen (sharedPermissions); only on allowed answers. */
+  permissions: TokenPermissions | undefined;
+  /** Frozen; only for tokens that expire. */
+  expireTime: Timestamp | undefined;
+  /** Fields 1-6 as toBinary writes them; "" until the answer is memoized. */
   head: string;
-  tail: string;
   /** The last-used period in which this answer last recorded its token (see LastUsedRecorder). */
   touched: number;
 }
@@ -201,33 +209,71 @@ function findAnswer(memos: Answer | Answer[] | undefined, q: string): Answer | u
 
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
-function memoize(q: string, notAfter: number, allowed: boolean, res: VerifyResponse, touched: number): Answer {
-  // Deeply frozen: every call's message shares these parts, so no transport may change them.
-  const msg = deepFreeze({ ...res, cursor: "" });
-  const head = latin1(toBinary(VerifyResponseSchema, { ...msg, cacheTtl: undefined }));
-  const tail = msg.cacheTtl === undefined ? "" : msg.cacheTtl === CACHE_TTL ? CACHE_TTL_FIELD : encodeCacheTtl(msg.cacheTtl);
-  return { q, notAfter, allowed, msg, head, tail, touched };
+function answerFor(
+  t: TokenLookup | undefined,
+  status: VerifyStatusName,
+  allowed: boolean,
+  role: RoleName | undefined,
+  q: string,
+  notAfter: number,
+  touched: number,
+): Answer {
+  // A token that exists elsewhere must look exactly like one that does not exist at all.
+  const reveal = t !== undefined && status !== "NOT_FOUND";
+  return {
+    q,
+    notAfter,
+    allowed,
+    status: STATUS[status],
+    role: role ? ROLE_TO_PB[role] : Role.UNSPECIFIED,
+    permissions: reveal && allowed ? sharedPermissions(effectivePermissions(t, role)) : undefined,
+    expireTime: reveal && t.expiresAt ? Object.freeze(timestampFromDate(t.expiresAt)) : undefined,
+    head: "",
+    touched,
+  };
 }
 
-function withCursor(m: Answer, cursor: string): VerifyResponse {
-  const b = m.msg;
-  // A literal here, not create(): create() also builds the messages that memoized answers keep.
-  // With a million cached tokens, per-call copies made by create() went with young-generation
-  // pauses that grew through the run (10 to 40 µs per call); with this literal they stay flat. The
-  // likely cause is V8 pretenuring create()'s allocations once enough of them survive, which puts
-  // short-lived copies in the old generation. The field list is checked against the schema by a test.
+const encodeHead = (a: Answer, t: TokenLookup | undefined): string =>
+  latin1(toBinary(VerifyResponseSchema, { ...message(a, t, ""), cacheTtl: undefined }));
+
+/** The principal named by a revealing answer: built per call from the lookup, which holds its parts. */
+function principalOf(t: TokenLookup): Principal {
   return {
-    $typeName: b.$typeName,
-    allowed: b.allowed,
-    status: b.status,
-    principal: b.principal,
-    permissions: b.permissions,
-    role: b.role,
-    expireTime: b.expireTime,
+    $typeName: PRINCIPAL_TYPE,
+    organizationId: t.orgId,
+    organizationIdentifier: t.orgIdentifier,
+    tokenId: t.tokenId,
+    kind: KIND_TO_PB[t.kind],
+    ownerUserId: t.ownerUserId ?? "",
+    tokenName: t.name,
+  };
+}
+const PRINCIPAL_TYPE = PrincipalSchema.typeName as Principal["$typeName"];
+const RESPONSE_TYPE = VerifyResponseSchema.typeName as VerifyResponse["$typeName"];
+
+/**
+ * The message for an answer with the current cursor, and (once memoized) its encoding. Literals,
+ * not create(): with a million cached tokens, per-call messages made by create() went with
+ * young-generation pauses that grew through the run (10 to 40 µs per call); with literals they
+ * stay flat. The likely cause is V8 pretenuring create()'s allocations once enough of them
+ * survive, which puts short-lived copies in the old generation. Tests check both field lists
+ * against the schema.
+ */
+function message(a: Answer, t: TokenLookup | undefined, cursor: string): VerifyResponse {
+  const reveal = t !== undefined && a.status !== VerifyStatus.NOT_FOUND;
+  const m = {
+    $typeName: RESPONSE_TYPE,
+    allowed: a.allowed,
+    status: a.status,
+    principal: reveal ? principalOf(t) : undefined,
+    permissions: a.permissions,
+    role: a.role,
+    expireTime: a.expireTime,
     cursor,
-    cacheTtl: b.cacheTtl,
-    [kWire]: m.head + cursorField(cursor) + m.tail,
-  } as VerifyResponse;
+    cacheTtl: a.allowed ? CACHE_TTL : undefined,
+    [kWire]: a.head === "" ? undefined : a.head + cursorField(cursor) + (a.allowed ? CACHE_TTL_FIELD : ""),
+  };
+  return m as VerifyResponse;
 }
 
 let lastCursor = "";
@@ -246,10 +292,10 @@ function cursorField(cursor: string): string {
  * Permission messages by content, frozen and shared by every answer that grants the same: most
  * tokens of a kind grant alike, and answers are kept per token. Bounded; starts over when full.
  */
-const permissionMessages = new Map<string, ReturnType<typeof permissionsToPb>>();
+const permissionMessages = new Map<string, TokenPermissions>();
 const MAX_SHARED_PERMISSIONS = 4096;
 
-function sharedPermissions(p: Permissions): ReturnType<typeof permissionsToPb> {
+function sharedPermissions(p: Permissions): TokenPermissions {
   const key = JSON.stringify(p);
   let m = permissionMessages.get(key);
   if (m === undefined) {
@@ -260,43 +306,6 @@ function sharedPermissions(p: Permissions): ReturnType<typeof permissionsToPb> {
   return m;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === "object" && !Object.isFrozen(o)) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** The cache hint of every allowed answer, one frozen object shared by all of them, and its field's bytes. */
 const CACHE_TTL = Object.freeze(durationFromMs(CACHE_TTL_MS));
-const encodeCacheTtl = (d: Duration): string => latin1(toBinary(VerifyResponseSchema, create(VerifyResponseSchema, { cacheTtl: d })));
-const CACHE_TTL_FIELD = encodeCacheTtl(CACHE_TTL);
-
-function respond(
-  t: TokenLookup | undefined,
-  status: VerifyStatusName,
-  allowed = false,
-  role?: import("./caller.js").RoleName,
-): VerifyResponse {
-  // A token that exists elsewhere must look exactly like one that does not exist at all.
-  const reveal = t !== undefined && status !== "NOT_FOUND";
-  return create(VerifyResponseSchema, {
-    allowed,
-    status: STATUS[status],
-    principal: reveal
-      ? create(PrincipalSchema, {
-          organizationId: t.orgId,
-          organizationIdentifier: t.orgIdentifier,
-          tokenId: t.tokenId,
-          kind: KIND_TO_PB[t.kind],
-          ownerUserId: t.ownerUserId ?? "",
-          tokenName: t.name,
-        })
-      : undefined,
-    permissions: reveal && allowed ? sharedPermissions(effectivePermissions(t, role)) : undefined,
-    role: role ? ROLE_TO_PB[role] : undefined,
-    expireTime: reveal && t.expiresAt ? timestampFromDate(t.expiresAt) : undefined,
-    cacheTtl: allowed ? CACHE_TTL : undefined,
-  });
-}
+const CACHE_TTL_FIELD = latin1(toBinary(VerifyResponseSchema, create(VerifyResponseSchema, { cacheTtl: CACHE_TTL })));

@@ -44,8 +44,8 @@ export function grpcServiceDefinition(desc: DescService): grpc.ServiceDefinition
 
 /**
  * A service may attach a message's complete binary encoding, as a latin1 string, under this key
- * (a registered symbol, so services need not import the transport) when it answers many calls
- * with the same frozen message; it must equal toBinary of that message. A string, not a Buffer,
+ * (a registered symbol, so services need not import the transport) when it already has it at
+ * hand (Verify's memoized answers); it must equal toBinary of that message. A string, not a Buffer,
  * because services keep these by the million and a Buffer costs several objects; copying it
  * out costs less than encoding. Only the grpc-js serializer reads it.
  */

@@ -9,7 +9,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
-import { VerifyRequestSchema, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { PrincipalSchema, VerifyRequestSchema, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { compareCursors } from "../../src/client/cursor.js";
 import { createKeyring, newKey } from "../../src/domain/digest.js";
 import { generateToken } from "../../src/domain/token-format.js";
 import { kCaller, type Caller } from "../../src/services/caller.js";
@@ -132,13 +133,22 @@ describe("Verify hot path", () => {
       const check = async (when: string) => {
         for (const [credential, organization, status] of asks) {
           for (let i = 0; i < 2; i++) {
+            // Background writes (last-used times) may move the cursor while the call runs.
+            const c0 = server.tessera.deps.hub.cursor;
             const r = await call(credential, organization);
+            const c1 = server.tessera.deps.hub.cursor;
             assert.equal(r.status, status, `${when}: status`);
-            assert.equal(r.cursor, server.tessera.deps.hub.cursor, `${when}: the current cursor`);
+            assert.ok(compareCursors(c0, r.cursor)! <= 0 && compareCursors(r.cursor, c1)! <= 0, `${when}: the current cursor (${c0} <= ${r.cursor} <= ${c1})`);
             assert.ok(r.cursor !== "", `${when}: a cursor`);
             assert.equal(r[kWire], wireOf(r), `${when}: the attached encoding is exactly toBinary's`);
             assert.deepEqual(Object.keys(r).sort(), ["$typeName", ...VerifyResponseSchema.fields.map((f) => f.localName)].sort(), `${when}: every field of the schema, and nothing else`);
             assert.equal(r.cacheTtl !== undefined, status === VerifyStatus.VALID, `${when}: a cache hint only when allowed`);
+            // The principal is built per call from the lookup: it must still be a whole message.
+            assert.equal(r.principal !== undefined, status !== VerifyStatus.NOT_FOUND, `${when}: a principal only for a token of this organization`);
+            if (r.principal !== undefined) {
+              assert.deepEqual(Object.keys(r.principal).sort(), ["$typeName", ...PrincipalSchema.fields.map((f) => f.localName)].sort(), `${when}: every principal field`);
+              assert.equal(r.principal.organizationIdentifier, org.identifier);
+            }
           }
         }
       };
@@ -202,6 +212,26 @@ describe("Verify hot path", () => {
         }
       }
       assert.ok(queries >= 1 && queries < asks.length / 4, `${asks.length} concurrent lookups took ${queries} queries`);
+    });
+
+    it("share one frozen permissions object and one copy of the organization's strings between its tokens", async () => {
+      const lookup = createTokenLookup({ db: server.tessera.db, keyring: server.keyring, log: () => undefined });
+      const got = await Promise.all(tokens.slice(0, 3).map((t) => lookup.lookup(t.value, org.identifier)));
+      const found = got.map((r) => ("found" in r ? r.found : undefined));
+      assert.ok(found.every((f) => f !== undefined), "all three found");
+      const [a, b, c] = found as [NonNullable<(typeof found)[0]>, NonNullable<(typeof found)[0]>, NonNullable<(typeof found)[0]>];
+      assert.equal(a.permissions, b.permissions, "the same object, not an equal copy");
+      assert.equal(b.permissions, c.permissions);
+      assert.ok(Object.isFrozen(a.permissions), "frozen: no lookup may change what the others see");
+      assert.throws(() => ((a.permissions as Record<string, unknown>).signals = ["LOGS"]), TypeError);
+      assert.equal(a.orgId, org.orgId);
+      assert.equal(a.orgIdentifier, org.identifier);
+      // A token of another organization keeps its own values.
+      const mine = await issue(clients[0]!, other.adminToken, { kind: TokenKind.INGESTION });
+      const r = await lookup.lookup(mine.value, other.identifier);
+      assert.ok("found" in r && r.found !== undefined);
+      assert.equal(r.found.orgId, other.orgId);
+      assert.equal(r.found.orgIdentifier, other.identifier);
     });
 
     it("a batch of one and batches split at the size limit answer the same", async () => {

@@ -9,6 +9,7 @@ import { TOKEN_PREFIXES, type TokenKind } from "../../domain/token-format.js";
 import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
+import { LOOKUP_TYPES, internString } from "./lookup-interning.js";
 import { appendEvent } from "./revocations.js";
 
 // Every column but the digest: digests never leave the store through a listing.
@@ -213,6 +214,7 @@ export async function lookupByDigests(
       name: "tessera_lookup_tokens",
       text: `SELECT * FROM tessera_lookup_tokens($1, $2, $3)`,
       values: [idx, digests, targets],
+      types: LOOKUP_TYPES,
     });
   } catch (err) {
     mapPgError(err);
@@ -232,8 +234,8 @@ const KINDS = new Map<string, TokenKind>((Object.keys(TOKEN_PREFIXES) as TokenKi
 function toLookup(x: LookupRow): TokenLookup {
   return {
     tokenId: x.token_id,
-    orgId: x.org_id,
-    orgIdentifier: x.org_identifier,
+    orgId: internString(x.org_id),
+    orgIdentifier: internString(x.org_identifier),
     orgEnabled: x.org_enabled,
     name: x.name,
     kind: KINDS.get(x.kind) ?? x.kind,
@@ -245,14 +247,13 @@ function toLookup(x: LookupRow): TokenLookup {
     ownerLive: x.owner_live,
     ownerRoot: x.owner_root,
     ownerRole: x.owner_role,
-    targetOrgId: x.target_org_id,
-    targetIdentifier: x.target_identifier,
+    targetOrgId: internString(x.target_org_id),
+    targetIdentifier: internString(x.target_identifier),
     targetEnabled: x.target_enabled,
     targetReachable: x.target_reachable,
   };
 }
 
-/** Records last-used times for a batch of tokens in one statement. */
 /** Sets last_used_at = `at` on those of `ids` whose last-used time is unset or before `staleBefore`. */
 export async function touchTokens(pool: pg.Pool, ids: string[], at: Date, staleBefore: Date): Promise<void> {
   try {
