@@ -572,7 +572,7 @@ async function unknownTokenFlood(ctx: Context, tessera: Child, inst: Instance): 
 async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: string }, inst: Instance): Promise<void> {
   const { o } = ctx;
   const conns = 8;
-  const perConn = Number(process.env.PERCONN ?? 8);
+  const perConn = 8;
   const serve = (workers: number) =>
     spawnServe({ name: `serve-workers-${workers}`, workers, appUrl: db.appUrl, keysJson: db.keysJson, dataDir: path.join(ctx.tmp, `serve-workers-${workers}`), poolSize: 16, nodeFlags: o.tesseraNodeFlags });
   step("starting `tessera serve --workers 1` and `--workers 2` (the CLI, on the 1k database)");
