@@ -294,15 +294,21 @@ function cursorField(cursor: string): string {
  */
 const permissionMessages = new Map<string, TokenPermissions>();
 const MAX_SHARED_PERMISSIONS = 4096;
+/** Lookups share one frozen permissions object per distinct value (lookup-interning.ts): found by identity, no JSON per miss. */
+const byFrozenPermissions = new WeakMap<Permissions, TokenPermissions>();
 
 function sharedPermissions(p: Permissions): TokenPermissions {
+  let m = byFrozenPermissions.get(p);
+  if (m !== undefined) return m;
   const key = JSON.stringify(p);
-  let m = permissionMessages.get(key);
+  m = permissionMessages.get(key);
   if (m === undefined) {
     if (permissionMessages.size >= MAX_SHARED_PERMISSIONS) permissionMessages.clear();
     m = deepFreeze(permissionsToPb(p));
     permissionMessages.set(key, m);
   }
+  // Only a frozen object is sure to keep meaning what it means now.
+  if (Object.isFrozen(p)) byFrozenPermissions.set(p, m);
   return m;
 }
 
