@@ -62,6 +62,9 @@ export interface ChildStats {
   /** process.cpuUsage(), microseconds. */
   cpuUserUs: number;
   cpuSystemUs: number;
+  /** process.resourceUsage() page faults so far (minor: no disk; major: read from disk). */
+  minorPageFaults: number;
+  majorPageFaults: number;
   /** Verify database lookups so far (onQuery). */
   queries: number;
   rss: number;

@@ -102,6 +102,9 @@ interface Sample {
   queriesPerReq: number;
   /** Verify cache misses per request, where the server reports them. */
   missesPerReq?: number;
+  /** Of the CPU, the kernel's share (µs per request), and page faults per request, where the server reports them. */
+  sysUsPerReq?: number;
+  faultsPerReq?: number;
   /** The server's main-thread GC pauses per request (µs), and how many full GCs ran, where it reports them. */
   gcUsPerReq?: number;
   majorGcMs?: number;
@@ -148,9 +151,11 @@ function describe(s: SeriesSummary): string {
 const cpuUs = (a: ChildStats, b: ChildStats) => b.cpuUserUs + b.cpuSystemUs - (a.cpuUserUs + a.cpuSystemUs);
 
 /** What a server child spent per completed request between two of its reports. */
-function serverCosts(s0: ChildStats, s1: ChildStats, requests: number): Pick<Sample, "cpuUsPerReq" | "gcUsPerReq" | "majorGcMs"> {
+function serverCosts(s0: ChildStats, s1: ChildStats, requests: number): Pick<Sample, "cpuUsPerReq" | "sysUsPerReq" | "faultsPerReq" | "gcUsPerReq" | "majorGcMs"> {
   return {
     cpuUsPerReq: cpuUs(s0, s1) / requests,
+    sysUsPerReq: (s1.cpuSystemUs - s0.cpuSystemUs) / requests,
+    faultsPerReq: (s1.minorPageFaults + s1.majorPageFaults - s0.minorPageFaults - s0.majorPageFaults) / requests,
     gcUsPerReq: ((s1.gcPauseMs - s0.gcPauseMs) * 1000) / requests,
     majorGcMs: s1.gcMajorPauseMs - s0.gcMajorPauseMs,
   };
@@ -185,8 +190,9 @@ async function interleaved(reps: number, arms: Array<{ label: string; warm: () =
     for (const [i, a] of order) {
       const s = await a.run();
       samples[i]!.push(s);
+      const sys = s.sysUsPerReq === undefined ? "" : ` (kernel ${fmt.us(s.sysUsPerReq)}, ${s.faultsPerReq!.toFixed(2)} page faults)`;
       const gc = s.gcUsPerReq === undefined ? "" : `, gc pauses ${fmt.us(s.gcUsPerReq)}/req (full GCs ${s.majorGcMs!.toFixed(0)} ms)`;
-      step(`  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req${gc}`);
+      step(`  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req${sys}${gc}`);
     }
   }
   return arms.map((a, i) => summarizeSeries(a.label, samples[i]!));

@@ -106,9 +106,12 @@ async function start(spec: ChildSpec): Promise<{ grpcPort: number; httpPort: num
 function stats(): ChildStats {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
+  const ru = process.resourceUsage();
   return {
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
+    minorPageFaults: ru.minorPageFault,
+    majorPageFaults: ru.majorPageFault,
     queries,
     rss: mem.rss,
     heapUsed: mem.heapUsed,
