@@ -356,7 +356,7 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   const validResponse = await expectValid(smallCached.grpcPort, inst.verifierToken, inst.ingestToken, "API-issued token");
   await expectValid(smallCached.grpcPort, inst.verifierToken, smallTokens[0]!, "SQL-inserted token (1k)");
   await expectValid(smallUncached.grpcPort, inst.verifierToken, smallTokens[1]!, "SQL-inserted token (1k, uncached server)");
-  step("sample Verify calls answered VALID on every server");
+  step("sample Verify calls answered VALID on the 1k servers");
 
   // --- The no-op baseline answers exactly the bytes Tessera answered for the token.
   const responseBytes = toBinary(VerifyResponseSchema, validResponse);
