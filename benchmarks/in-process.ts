@@ -5,7 +5,8 @@
  * memoized answer) is called directly in one process against an embedded PostgreSQL, so the
  * figures show what the service adds on top of gRPC, which `npm run bench` cannot separate:
  *
- * - cached: one caller, one token, sequential calls: µs of CPU per Verify (request decoding included);
+ * - cached: one caller, one token, sequential calls: µs of CPU per Verify (request decoding included),
+ *   and the same with cold CPU caches (16 MiB of other memory touched before each call);
  * - uncached: 16 callers, 1,000 tokens, a cache of 500 (every lookup misses), against 16 loops of
  *   raw `pg` point lookups by digest on a pool of the same size, interleaved: throughput and CPU;
  * - memory: heap per cache entry after verifying N tokens once each (`--tokens N`, 100,000 by default).
@@ -77,6 +78,19 @@ async function measure(op: () => Promise<unknown>, concurrency: number, ms: numb
   return { rps: (n / elapsed) * 1000, cpuUs: (cpu.user + cpu.system) / n };
 }
 
+/** Mean wall time of `op` (µs) when each call follows a walk through 16 MiB of other memory. */
+async function coldCalls(op: () => Promise<unknown>, n: number): Promise<number> {
+  const other = Buffer.alloc(16 << 20);
+  let total = 0n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < other.length; j += 64) other[j]!++;
+    const t0 = process.hrtime.bigint();
+    await op();
+    total += process.hrtime.bigint() - t0;
+  }
+  return Number(total) / n / 1000;
+}
+
 async function start(pgdb: EmbeddedDatabase, keyring: Keyring, dir: string, maxEntries?: number): Promise<Tessera> {
   const config = benchTesseraConfig({ dataDir: dir, appUrl: pgdb.appUrl, ownerUrl: pgdb.ownerUrl, poolSize: 16, cache: maxEntries === undefined ? {} : { maxEntries } });
   return startTessera(config, { keyring, log: silentLog });
@@ -102,6 +116,11 @@ async function main(): Promise<void> {
     const decodeOnly = await measure(async () => fromBinary(VerifyRequestSchema, one), 1, 1000);
     const c = await measure(() => verify(one), 1, 2000);
     say(`cached Verify, in-process, sequential: ${Math.round(c.rps).toLocaleString("en-US")}/s, ${c.cpuUs.toFixed(1)} µs CPU per call (of which request decoding ${decodeOnly.cpuUs.toFixed(1)} µs)`);
+    // A server at one call in flight runs each call after the kernel and the client have had the
+    // CPU: its caches are cold. Touching 16 MiB between calls approximates that.
+    const cold = await coldCalls(() => verify(one), 2000);
+    const coldDecode = await coldCalls(async () => fromBinary(VerifyRequestSchema, one), 2000);
+    say(`cached Verify, in-process, cold CPU caches (16 MiB touched between calls): ${cold.toFixed(1)} µs per call (of which request decoding ${coldDecode.toFixed(1)} µs)`);
 
     // Uncached vs raw pg, interleaved.
     const uncached = await start(pgdb, keyring, path.join(tmp, "b"), 500);
