@@ -68,9 +68,6 @@ interface Pending {
 
 const MAX_BATCH = 64;
 const MAX_QUERIES = 4;
-// Derived-value keys are digests of a different kind of input (whole authorization values):
-// a prefix keeps them apart from token keys even if both were ever kept in one map.
-const DERIVED_PREFIX = "auth\u0000";
 
 export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService {
   const { db, keyring, log, cache } = opts;
@@ -123,7 +120,9 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       : {
           open(value) {
             if (!fresh()) return undefined;
-            const key = DERIVED_PREFIX + keyring.digestString(value);
+            // Digests of whole authorization values, kept in the cache's derived map, apart from
+            // token keys: they need no prefix to stay apart, and every Verify computes one.
+            const key = keyring.digestString(value);
             return { key, generation: cache.generation, hit: cache.getDerived(key) };
           },
           set(slot, derived, notAfter) {

@@ -209,6 +209,11 @@ function findAnswer(memos: Answer | Answer[] | undefined, q: string): Answer | u
 
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
+/** Whether an answer names the token: one that exists elsewhere must look exactly like one that does not exist at all. */
+function reveals(t: TokenLookup | undefined, status: VerifyStatus): t is TokenLookup {
+  return t !== undefined && status !== VerifyStatus.NOT_FOUND;
+}
+
 function answerFor(
   t: TokenLookup | undefined,
   status: VerifyStatusName,
@@ -218,13 +223,13 @@ function answerFor(
   notAfter: number,
   touched: number,
 ): Answer {
-  // A token that exists elsewhere must look exactly like one that does not exist at all.
-  const reveal = t !== undefined && status !== "NOT_FOUND";
+  const pbStatus = STATUS[status];
+  const reveal = reveals(t, pbStatus);
   return {
     q,
     notAfter,
     allowed,
-    status: STATUS[status],
+    status: pbStatus,
     role: role ? ROLE_TO_PB[role] : Role.UNSPECIFIED,
     permissions: reveal && allowed ? sharedPermissions(effectivePermissions(t, role)) : undefined,
     expireTime: reveal && t.expiresAt ? Object.freeze(timestampFromDate(t.expiresAt)) : undefined,
@@ -260,12 +265,11 @@ const RESPONSE_TYPE = VerifyResponseSchema.typeName as VerifyResponse["$typeName
  * against the schema.
  */
 function message(a: Answer, t: TokenLookup | undefined, cursor: string): VerifyResponse {
-  const reveal = t !== undefined && a.status !== VerifyStatus.NOT_FOUND;
   const m = {
     $typeName: RESPONSE_TYPE,
     allowed: a.allowed,
     status: a.status,
-    principal: reveal ? principalOf(t) : undefined,
+    principal: reveals(t, a.status) ? principalOf(t) : undefined,
     permissions: a.permissions,
     role: a.role,
     expireTime: a.expireTime,

@@ -1,8 +1,8 @@
 /**
  * Shared copies of the values that many Verify lookups repeat. A cache of a million lookups
- * holds a million rows' worth of organization ids, identifiers and permission objects, yet an
- * organization has many tokens and most tokens of a kind grant the same: one copy each keeps
- * the cache smaller, and a smaller heap is what keeps garbage collection cheap under load.
+ * holds a million rows' worth of kind names, organization ids, identifiers and permission
+ * objects, yet an organization has many tokens and most tokens of a kind grant the same: one
+ * copy each keeps the cache smaller, and a smaller heap keeps garbage collection cheap under load.
  *
  * Each table is bounded and simply starts over when full, so an unusual workload costs copies,
  * never unbounded memory. Shared permission objects are deeply frozen: nothing may change what
@@ -10,11 +10,18 @@
  */
 import pg from "pg";
 import { deepFreeze } from "../../domain/deep-freeze.js";
+import { TOKEN_PREFIXES, type TokenKind } from "../../domain/token-format.js";
 
 const MAX_STRINGS = 65_536;
 const MAX_PERMISSIONS = 4_096;
 
 const strings = new Map<string, string>();
+
+/** The six kind names as constants: a cache of a million lookups need not hold a million copies of "INGESTION". */
+const KINDS = new Map<string, TokenKind>((Object.keys(TOKEN_PREFIXES) as TokenKind[]).map((k) => [k, k]));
+
+/** The constant for a kind name read from a row. */
+export const internKind = (kind: TokenKind): TokenKind => KINDS.get(kind) ?? kind;
 
 /** The shared copy of an organization id or identifier (null stays null). */
 export function internString<T extends string | null>(s: T): T {

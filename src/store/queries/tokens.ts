@@ -5,11 +5,11 @@
  */
 import type pg from "pg";
 import type { NewToken, Permissions, TokenLookup, TokenRecord } from "../../domain/model.js";
-import { TOKEN_PREFIXES, type TokenKind } from "../../domain/token-format.js";
+import type { TokenKind } from "../../domain/token-format.js";
 import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
-import { LOOKUP_TYPES, internString } from "./lookup-interning.js";
+import { LOOKUP_TYPES, internKind, internString } from "./lookup-interning.js";
 import { appendEvent } from "./revocations.js";
 
 // Every column but the digest: digests never leave the store through a listing.
@@ -228,9 +228,6 @@ export async function lookupByDigests(
   return out;
 }
 
-/** The six kind names as constants: a cache of a million lookups need not hold a million copies of "INGESTION". */
-const KINDS = new Map<string, TokenKind>((Object.keys(TOKEN_PREFIXES) as TokenKind[]).map((k) => [k, k]));
-
 function toLookup(x: LookupRow): TokenLookup {
   return {
     tokenId: x.token_id,
@@ -238,7 +235,7 @@ function toLookup(x: LookupRow): TokenLookup {
     orgIdentifier: internString(x.org_identifier),
     orgEnabled: x.org_enabled,
     name: x.name,
-    kind: KINDS.get(x.kind) ?? x.kind,
+    kind: internKind(x.kind),
     keyId: x.key_id,
     enabled: x.enabled,
     expiresAt: x.expires_at,
