@@ -42,6 +42,8 @@ export interface GrpcServer {
 
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  // channelz stays on although nothing serves it: grpc-js 1.14's forceShutdown only destroys the
+  // sessions channelz tracks, so without it close() would wait on any client holding a stream open.
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxBytes,
     'grpc.max_send_message_length': maxBytes,
