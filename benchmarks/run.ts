@@ -702,7 +702,7 @@ async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopP
   const [pgPlain, verify, pgFn, floor] = await profiling(ctx, [[uncached, "uncached-verify"], [noopPg, "noop-plus-pg"]], () => interleaved(o.reps, [
     { label: "raw pg SELECT by digest", warm: pgArm("plain", o.warmupS * 1000, 200), run: pgArm("plain", ms, 200) },
     { label: "uncached Verify", warm: verifyArm(o.warmupS * 1000, 200), run: verifyArm(ms, 300) },
-    { label: "raw pg tessera_lookup_tokens(), one token", warm: pgArm("function", o.warmupS * 1000, 200), run: pgArm("function", ms, 200) },
+    { label: "raw pg tessera_verify_lookup(), one token", warm: pgArm("function", o.warmupS * 1000, 200), run: pgArm("function", ms, 200) },
     { label: "no-op grpc-js + raw pg lookup", warm: verifyArm(o.warmupS * 1000, 200, noopPg, floorWalk), run: verifyArm(ms, 300, noopPg, floorWalk) },
   ]));
   for (const s of [pgPlain!, verify!, pgFn!, floor!]) step(`  ${describe(s)}`);

@@ -135,7 +135,7 @@ async function pgRun(args: PgRunArgs): Promise<PgRunResult> {
   const query =
     args.query === "plain"
       ? { name: "bench_plain_lookup", text: "SELECT * FROM tokens WHERE digest = $1" }
-      : { name: "bench_fn_lookup", text: "SELECT * FROM tessera_lookup_tokens(ARRAY[1], ARRAY[$1::bytea], ARRAY[''])" };
+      : { name: "bench_fn_lookup", text: "SELECT * FROM tessera_verify_lookup(ARRAY[1], ARRAY[$1::bytea], ARRAY[''])" };
   let next = 0;
   let measuring = false;
   let stop = false;

@@ -109,4 +109,10 @@ export interface TokenLookup {
   targetIdentifier: string | null;
   targetEnabled: boolean | null;
   targetReachable: boolean;
+  /**
+   * The stored last-used time when the lookup was read, in whole minutes since the Unix epoch
+   * (rounded down; null if never used): a small integer, where a Date would cost every cached
+   * lookup an object. Lets Verify skip recording a token whose stored time is already recent.
+   */
+  lastUsedMinute: number | null;
 }

@@ -39,8 +39,22 @@ export class LastUsedRecorder {
     return Math.floor(at / this.#precisionMs);
   }
 
+  /**
+   * Whether a stored last-used time (whole minutes since the epoch, as lookups carry it) is recent
+   * enough that writing `at` would change nothing: the write skips it too, so recording it would
+   * only send PostgreSQL an id to look up and leave alone.
+   */
+  isRecent(lastUsedMinute: number | null, at: number): boolean {
+    return lastUsedMinute !== null && lastUsedMinute * 60_000 >= at - this.#precisionMs;
+  }
+
   record(tokenId: string): void {
     this.#pending.add(tokenId);
+  }
+
+  /** How many token ids wait for the next write. */
+  get pendingCount(): number {
+    return this.#pending.size;
   }
 
   async flush(): Promise<void> {

@@ -10,7 +10,7 @@
  * Hot path: a cache hit costs one digest and one map read. The cache only ever holds digests of
  * values that passed parseToken (a pure function of the value), so a hit needs no format check.
  * Misses that arrive together (within one turn of the event loop) share one round trip
- * (tessera_lookup_tokens), up to MAX_BATCH per query.
+ * (tessera_verify_lookup), up to MAX_BATCH per query.
  */
 import { Keyring } from "../domain/digest.js";
 import type { TokenLookup } from "../domain/model.js";

@@ -69,6 +69,33 @@ describe("last-used times", () => {
     }
   });
 
+  it("is not sent for writing again while the stored time is recent, even by a lookup read afresh", async () => {
+    const t = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
+    await verify(t.value);
+    const first = (await lastUsed(org, t.id))!;
+    const recorder = server.tessera.deps.lastUsed;
+    // The lookup carries the stored time, in whole minutes.
+    server.tessera.cache.clear();
+    const read = await server.tessera.deps.lookup.lookup(t.value, org.identifier);
+    assert.ok("found" in read && read.found !== undefined);
+    assert.equal(read.found.lastUsedMinute, Math.floor(first / 60_000));
+    offset += 10 * 60_000;
+    try {
+      // Every cache dropped: this Verify decides from a fresh read, which says the time is recent.
+      server.tessera.cache.clear();
+      assert.equal((await verify(t.value)).status, VerifyStatus.VALID);
+      assert.equal(recorder.pendingCount, 0, "nothing to write: the stored time is ten minutes old");
+      offset += HOUR;
+      server.tessera.cache.clear();
+      assert.equal((await verify(t.value)).status, VerifyStatus.VALID);
+      assert.equal(recorder.pendingCount, 1, "over an hour old: recorded");
+      const later = (await lastUsed(org, t.id))!;
+      assert.ok(later >= first + HOUR, `moved forward (${later - first} ms later)`);
+    } finally {
+      offset -= 10 * 60_000 + HOUR;
+    }
+  });
+
   it("is not set by refused answers: a disabled token, or one asked about on an endpoint it may not use", async () => {
     const disabled = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
     await c.admin.setTokenEnabled({ id: disabled.id, enabled: false }, org.adminToken);

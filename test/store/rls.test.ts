@@ -246,7 +246,7 @@ describe("row-level security", () => {
     );
     assert.ok(fns.length >= 3, "the cross-organization lookups are SECURITY DEFINER functions");
     const appHasTemp = (await superQuery<{ t: boolean }>(server.db, "SELECT has_database_privilege($1, current_database(), 'TEMP') AS t", [APP_ROLE]))[0]!.t;
-    assert.ok(fns.some((f) => f.name.startsWith("tessera_lookup_tokens(")), "Verify's lookup is one of them");
+    assert.ok(fns.some((f) => f.name.startsWith("tessera_verify_lookup(")), "Verify's lookup is one of them");
     for (const f of fns) {
       const sp = (f.config ?? []).find((s) => s.startsWith("search_path="));
       assert.ok(sp, `${f.name} has no pinned search_path`);

@@ -26,6 +26,7 @@ function lookup(tokenId: string): TokenLookup {
     targetIdentifier: null,
     targetEnabled: null,
     targetReachable: false,
+    lastUsedMinute: null,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Token queries. Rows hold a keyed digest of the value and a display mask, never the value.
  * Everything here runs inside withOrg except the Verify lookup, which must cross organizations
- * and goes through the SECURITY DEFINER function tessera_lookup_tokens in one round trip.
+ * and goes through the SECURITY DEFINER function tessera_verify_lookup in one round trip.
  */
 import type pg from "pg";
 import type { NewToken, Permissions, TokenLookup, TokenRecord } from "../../domain/model.js";
@@ -177,6 +177,7 @@ interface LookupRow {
   target_identifier: string | null;
   target_enabled: boolean | null;
   target_reachable: boolean;
+  last_used_minute: number | null;
 }
 
 /** A token as Verify's lookup found it, and its stored digest. */
@@ -187,7 +188,7 @@ export interface FoundToken {
 }
 
 /**
- * Verify's lookup for one or more requests in one round trip (tessera_lookup_tokens, across
+ * Verify's lookup for one or more requests in one round trip (tessera_verify_lookup, across
  * organizations): request i asks for the token whose digest is any of `requests[i].digests` (one
  * per live key), joined with its organization, owner and the target organization named
  * `requests[i].targetIdentifier`. The answer has one entry per request, in order; undefined where
@@ -211,8 +212,8 @@ export async function lookupByDigests(
   let r: pg.QueryResult<LookupRow & { idx: number }>;
   try {
     r = await pool.query<LookupRow & { idx: number }>({
-      name: "tessera_lookup_tokens",
-      text: `SELECT * FROM tessera_lookup_tokens($1, $2, $3)`,
+      name: "tessera_verify_lookup",
+      text: `SELECT * FROM tessera_verify_lookup($1, $2, $3)`,
       values: [idx, digests, targets],
       types: LOOKUP_TYPES,
     });
@@ -248,6 +249,7 @@ function toLookup(x: LookupRow): TokenLookup {
     targetIdentifier: internString(x.target_identifier),
     targetEnabled: x.target_enabled,
     targetReachable: x.target_reachable,
+    lastUsedMinute: x.last_used_minute,
   };
 }
 
