@@ -54,7 +54,7 @@ interface Options {
   watchdogMs: number;
   /** Sections to run (cached, flood, uncached, worker, workers, many); all by default. */
   only: Set<string> | undefined;
-  /** Extra node flags for the Tessera children (--tessera-node-flags "--max-semi-space-size=128"). */
+  /** Extra node flags for the Tessera children (--tessera-node-flags "--max-semi-space-size=64"). */
   tesseraNodeFlags: string[];
 }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * The `tessera` command: finds the command, parses its flags, runs it, and turns whatever it
  * throws into one line on stderr and an exit code — 2 for a wrong command line, 1 for a failed
