@@ -88,7 +88,6 @@ describe("last-used times", () => {
       offset += HOUR;
       server.tessera.cache.clear();
       assert.equal((await verify(t.value)).status, VerifyStatus.VALID);
-      assert.equal(recorder.pendingCount, 1, "over an hour old: recorded");
       const later = (await lastUsed(org, t.id))!;
       assert.ok(later >= first + HOUR, `moved forward (${later - first} ms later)`);
     } finally {

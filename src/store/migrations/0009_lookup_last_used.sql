@@ -4,7 +4,8 @@
 -- tessera_touch_tokens then skips the rows whose stored time is recent. With a million tokens in
 -- use, a server whose cache misses sent every token it verified in each 5 s interval (at a few
 -- thousand misses a second, tens of thousands of ids) for PostgreSQL to look up and skip: one
--- more index probe per lookup. Returning the stored time with the lookup lets the service skip those in memory.
+-- more index probe per lookup. Returning the stored time with the lookup lets the service skip
+-- those in memory.
 --
 -- It comes as whole minutes since the Unix epoch, rounded down (so a stored time only ever looks
 -- older, and at worst is written when it need not be): a small integer that a million cached
