@@ -40,15 +40,12 @@ export class LastUsedRecorder {
   }
 
   /**
-   * Whether a stored last-used time (whole minutes since the epoch, as lookups carry it) is recent
-   * enough that writing `at` would change nothing: the write skips it too, so recording it would
-   * only send PostgreSQL an id to look up and leave alone.
+   * Records a use of the token at `at`, unless the stored last-used time the lookup read (whole
+   * minutes since the epoch) is already recent: the write would skip it anyway, so recording it
+   * would only send PostgreSQL an id to look up and leave alone.
    */
-  isRecent(lastUsedMinute: number | null, at: number): boolean {
-    return lastUsedMinute !== null && lastUsedMinute * 60_000 >= at - this.#precisionMs;
-  }
-
-  record(tokenId: string): void {
+  record(tokenId: string, storedMinute: number | null, at: number): void {
+    if (storedMinute !== null && storedMinute * 60_000 >= at - this.#precisionMs) return;
     this.#pending.add(tokenId);
   }
 

@@ -99,13 +99,13 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
         const period = deps.lastUsed.period(at);
         if (m.touched !== period) {
           m.touched = period;
-          if (!deps.lastUsed.isRecent(t!.lastUsedMinute, at)) deps.lastUsed.record(t!.tokenId);
+          deps.lastUsed.record(t!.tokenId, t!.lastUsedMinute, at);
         }
       }
       return message(m, t, cursor);
     }
     const d = decide(t, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, at);
-    if (d.allowed && t && !deps.lastUsed.isRecent(t.lastUsedMinute, at)) deps.lastUsed.record(t.tokenId);
+    if (d.allowed && t) deps.lastUsed.record(t.tokenId, t.lastUsedMinute, at);
     const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
     const a = answerFor(t, d.status, d.allowed, d.role, q, notAfter, deps.lastUsed.period(at));
     // Only answers decided before the expiry are kept: they hold for any earlier time too.

@@ -36,8 +36,6 @@ export interface EmbeddedOptions {
   port?: number;
   database?: string;
   log?: (line: string) => void;
-  /** PostgreSQL's shared_buffers in MiB; sized from the machine's memory by default (sharedBuffersMb). */
-  sharedBuffersMb?: number;
 }
 
 /**
@@ -78,7 +76,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     postgresFlags: [
       "-c", "listen_addresses=127.0.0.1",
       "-c", "max_connections=200",
-      "-c", `shared_buffers=${opts.sharedBuffersMb ?? sharedBuffersMb()}MB`,
+      "-c", `shared_buffers=${sharedBuffersMb()}MB`,
     ],
     onLog: (m) => log(String(m).trim()),
     onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
