@@ -95,9 +95,8 @@ export function parseCredential(raw: string): ParsedCredential {
   const param = value.slice(space + 1).replace(/^ +/, '');
   const lower = scheme.toLowerCase();
   if (!SCHEMES.has(lower)) {
-    // Quote the scheme only if it cannot be part of a token (tokens always contain '_').
-    const shown = /^[A-Za-z]{1,20}$/.test(scheme) ? `"${scheme}" ` : '';
-    return fail(`unsupported authorization scheme ${shown}(use Bearer, Token or Basic)`);
+    // Never quoted: whatever the client sent may be a secret of its own.
+    return fail('unsupported authorization scheme (use Bearer, Token or Basic)');
   }
   if (param.includes(' ')) return fail(`the ${scheme} credential must be a single word`);
   if (lower === 'basic') return parseBasic(param);

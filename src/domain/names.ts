@@ -63,6 +63,13 @@ export function validateIdentifier(field: IdentifierField, value: string): strin
 }
 
 export const validateOrgIdentifier = (value: string): string => validateIdentifier('organization identifier', value);
+
+/**
+ * Whether `value` could name an organization. Verify and authentication take identifiers from
+ * clients (the request's organization, the user part of Basic credentials) and send them to the
+ * database: anything that no organization can have is refused before it gets there.
+ */
+export const isOrgIdentifier = (value: string): boolean => IDENTIFIER_RULES['organization identifier'].re.test(value);
 export const validateBucketName = (value: string): string => validateIdentifier('bucket name', value);
 export const validateUserName = (value: string): string => validateIdentifier('user name', value);
 

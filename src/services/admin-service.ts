@@ -7,6 +7,7 @@ import type { TokenAdminService } from "../gen/tessera/v1/token_admin_service_pb
 import { adminCaller } from "./access.js";
 import type { Caller } from "./caller.js";
 import type { ServiceDeps } from "./deps.js";
+import { checkRequestText } from "./request-text.js";
 import { createBucket, listBuckets } from "./admin/buckets.js";
 import { createOrganization, getOrganization, listOrgs, setOrganizationEnabled } from "./admin/organizations.js";
 import { setup } from "./admin/setup.js";
@@ -26,11 +27,17 @@ type Handler<I, O> = (deps: ServiceDeps, caller: Caller, req: I) => Promise<O>;
 
 export function createTokenAdminService(deps: ServiceDeps): ServiceImpl<typeof TokenAdminService> {
   const authed =
-    <I, O>(h: Handler<I, O>) =>
-    (req: I, ctx: HandlerContext): Promise<O> =>
-      h(deps, adminCaller(ctx), req);
+    <I extends object, O>(h: Handler<I, O>) =>
+    async (req: I, ctx: HandlerContext): Promise<O> => {
+      const caller = adminCaller(ctx);
+      checkRequestText(req);
+      return h(deps, caller, req);
+    };
   return {
-    setup: (req) => setup(deps, req),
+    setup: async (req) => {
+      checkRequestText(req);
+      return setup(deps, req);
+    },
     createOrganization: authed(createOrganization),
     getOrganization: authed(getOrganization),
     listOrganizations: authed(listOrgs),

@@ -8,11 +8,18 @@
  * The memo answers only while the lookup cache may (revocation hub fresh), is dropped by any feed
  * event or flush, and never outlives the token's expiry or the cache's positive TTL.
  */
-import { unauthenticated } from "../domain/errors.js";
+import { unauthenticated, type TesseraError } from "../domain/errors.js";
 import { parseAuthorizationHeader } from "../domain/credential.js";
 import { standing } from "../domain/decide.js";
 import type { Authenticator, Caller } from "./caller.js";
 import type { TokenLookupService } from "./token-lookup.js";
+
+/**
+ * Refusal of a request with several `authorization` values. A proxy in front may act on the last
+ * where Tessera would act on the first: two parties would disagree about who is calling.
+ */
+export const severalCredentials = (): TesseraError =>
+  unauthenticated("the request carries several authorization headers; send exactly one");
 
 export function createAuthenticator(lookup: TokenLookupService, now: () => number): Authenticator {
   const memo = lookup.memo;

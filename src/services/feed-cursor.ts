@@ -7,6 +7,8 @@ import { invalidArgument } from "../domain/errors.js";
 import type { FeedPosition } from "../store/queries/revocations.js";
 
 export const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
+/** xid8 is an unsigned 64-bit number: a larger one cannot be compared in SQL. */
+const MAX_XID = 18_446_744_073_709_551_615n;
 
 export function comparePositions(a: FeedPosition, b: FeedPosition): number {
   if (a.xid !== b.xid) return a.xid < b.xid ? -1 : 1;
@@ -23,6 +25,6 @@ export function parseCursor(feedId: string, cursor: string): FeedPosition {
   if (m === null) throw invalidArgument("after_cursor is not a revocation cursor; pass a cursor received from WatchRevocations or Verify, or nothing to start from now");
   if (m[1] !== feedId) throw invalidArgument("after_cursor belongs to another Tessera database; restart from now with an empty cursor");
   const p = { xid: BigInt(m[2]!), id: BigInt(m[3]!) };
-  if (p.id > MAX_EVENT_ID) throw invalidArgument("after_cursor is out of bounds");
+  if (p.id > MAX_EVENT_ID || p.xid > MAX_XID) throw invalidArgument("after_cursor is out of bounds");
   return p;
 }

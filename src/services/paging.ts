@@ -3,9 +3,12 @@
  * decode, or belongs to another listing, is INVALID_ARGUMENT rather than a silent first page.
  */
 import { invalidArgument } from "../domain/errors.js";
+import { textProblem } from "../domain/text.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
+/** Positions are sort keys (identifiers, sequence numbers): far shorter than this. */
+const MAX_POSITION_LENGTH = 256;
 
 export function pageSize(requested: number): number {
   if (requested < 0) throw invalidArgument("page_size must not be negative");
@@ -22,6 +25,8 @@ export function decodePageToken(token: string, kind: string): string {
     if (token.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("shape");
     const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { k?: unknown; p?: unknown };
     if (v.k !== kind || typeof v.p !== "string") throw new Error("kind");
+    // The position goes to SQL: a forged token must not carry a NUL or broken text there.
+    if (textProblem(v.p, MAX_POSITION_LENGTH) !== undefined) throw new Error("position");
     return v.p;
   } catch {
     throw invalidArgument("page_token is not valid for this listing; pass the next_page_token of a previous response");

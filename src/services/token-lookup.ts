@@ -10,14 +10,17 @@
  * Hot path: a cache hit costs one digest and one map read. The cache only ever holds digests of
  * values that passed parseToken (a pure function of the value), so a hit needs no format check.
  * Misses that arrive together (within one turn of the event loop) share one round trip
- * (tessera_verify_lookup), up to MAX_BATCH per query.
+ * (tessera_verify_lookup), up to MAX_BATCH per query (batcher.ts).
  */
 import { Keyring } from "../domain/digest.js";
+import { TesseraError } from "../domain/errors.js";
+import { isOrgIdentifier } from "../domain/names.js";
 import type { TokenLookup } from "../domain/model.js";
 import { parseToken } from "../domain/token-format.js";
 import type { Database } from "../store/database.js";
 import { lookupByDigests, redigest, type FoundToken } from "../store/queries/tokens.js";
 import type { Log } from "./deps.js";
+import { createBatcher } from "./batcher.js";
 import type { VerifyCache } from "./verify-cache.js";
 
 export type LookupResult = { malformed: string } | { found: TokenLookup | undefined };
@@ -59,60 +62,24 @@ export interface TokenLookupOptions {
   maxQueries?: number;
 }
 
-interface Pending {
-  digests: Buffer[];
-  targetIdentifier: string;
-  resolve: (found: FoundToken | undefined) => void;
-  reject: (err: unknown) => void;
-}
-
+const NONE_FOUND: LookupResult = Object.freeze({ found: undefined });
 const MAX_BATCH = 64;
 const MAX_QUERIES = 4;
 
 export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService {
   const { db, keyring, log, cache } = opts;
   const fresh = opts.cacheFresh ?? (() => true);
-  const maxBatch = Math.max(1, opts.maxBatch ?? MAX_BATCH);
-  const maxQueries = Math.max(1, opts.maxQueries ?? MAX_QUERIES);
   const currentKeyId = keyring.currentKeyId;
   const oldKeyIds = keyring.keyIds.filter((id) => id !== currentKeyId);
 
-  let queue: Pending[] = [];
-  let scheduled = false;
-  let inFlight = 0;
-
-  function flush(): void {
-    scheduled = false;
-    while (queue.length > 0 && inFlight < maxQueries) {
-      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-      queue = batch === queue ? [] : queue.slice(maxBatch);
-      inFlight++;
-      opts.onQuery?.();
-      lookupByDigests(db.pool, batch).then(
-        (rows) => {
-          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(rows[i]);
-        },
-        (err: unknown) => {
-          for (const p of batch) p.reject(err);
-        },
-      ).finally(() => {
-        inFlight--;
-        // What queued up while every query slot was taken goes now, as one batch.
-        if (queue.length > 0 && !scheduled) flush();
-      });
-    }
-  }
-
-  function query(digests: Buffer[], targetIdentifier: string): Promise<FoundToken | undefined> {
-    return new Promise((resolve, reject) => {
-      queue.push({ digests, targetIdentifier, resolve, reject });
-      if (queue.length >= maxBatch && inFlight < maxQueries) flush();
-      else if (!scheduled && inFlight < maxQueries) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-    });
-  }
+  const query = createBatcher<{ digests: Buffer[]; targetIdentifier: string }, FoundToken | undefined>({
+    run: (batch) => lookupByDigests(db.pool, batch),
+    // With the database unreachable every member fails alike; any other failure may be one member's.
+    failsAll: (err) => err instanceof TesseraError && err.code === "UNAVAILABLE",
+    maxBatch: opts.maxBatch ?? MAX_BATCH,
+    maxInFlight: opts.maxQueries ?? MAX_QUERIES,
+    onRun: opts.onQuery,
+  });
 
   const memo: DerivedMemo | undefined =
     cache === undefined
@@ -133,6 +100,9 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
   return {
     memo,
     async lookup(token, targetIdentifier) {
+      // An identifier no organization can have (a NUL, a space, 10 kB of text) matches nothing,
+      // and must not reach the database in a batch with other callers' lookups.
+      if (targetIdentifier !== "" && !isOrgIdentifier(targetIdentifier)) return NONE_FOUND;
       const currentKey = keyring.digestString(token);
       const useCache = cache !== undefined && fresh();
       let key = "";
@@ -148,7 +118,7 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       const current = Buffer.from(currentKey, "latin1");
       const digests: Buffer[] = [current];
       for (const keyId of oldKeyIds) digests.push(keyring.digest(token, keyId));
-      const hit = await query(digests, targetIdentifier);
+      const hit = await query({ digests, targetIdentifier });
       let found: TokenLookup | undefined;
       if (hit !== undefined) {
         const j = hit.lookup.keyId === currentKeyId ? 0 : oldKeyIds.indexOf(hit.lookup.keyId) + 1;

@@ -55,7 +55,6 @@ const STATUS: Record<VerifyStatusName, VerifyStatus> = {
 
 /** How long a cache following WatchRevocations may keep an answer. */
 const CACHE_TTL_MS = 60_000;
-const MAX_IDENTIFIER = 256;
 
 export function requireVerifier(ctx: HandlerContext): void {
   const caller = ctx.values.get(kCaller);
@@ -75,7 +74,6 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     if (endpoint === undefined) return malformed();
     const cred = parseCredential(req.credential);
     if (!cred.ok) return malformed();
-    if (req.organization.length > MAX_IDENTIFIER) return notFound();
     // A Basic credential names its organization too; two different names can match nothing.
     const orgIdentifier = req.organization !== "" ? req.organization : (cred.orgIdentifier ?? "");
     if (cred.orgIdentifier !== undefined && req.organization !== "" && cred.orgIdentifier !== req.organization) {

@@ -7,9 +7,13 @@
 // error arrives while the response is iterated, so the message iterable is wrapped too.
 // The grpc-js twin of this file is grpc-adapter.ts.
 
-import type { Interceptor, StreamResponse } from '@connectrpc/connect';
+import { createContextKey, type Interceptor, type StreamResponse } from '@connectrpc/connect';
+import { severalCredentials } from '../services/authenticate.js';
 import { kCaller, type Authenticator } from '../services/caller.js';
 import { toConnectError, type LogFn } from './errors.js';
+
+/** Set by the HTTP listener when the request's raw headers hold more than one `authorization`. */
+export const kSeveralCredentials = createContextKey(false, { description: 'several authorization headers' });
 
 export interface AuthInterceptorOptions {
   /** Receives the causes of internal errors. */
@@ -20,6 +24,7 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
   const log = options.log;
   return (next) => async (req) => {
     try {
+      if (req.contextValues.get(kSeveralCredentials)) throw severalCredentials();
       const caller = await authenticate(req.header.get('authorization') ?? undefined);
       req.contextValues.set(kCaller, caller);
       const res = await next(req);

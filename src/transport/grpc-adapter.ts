@@ -21,6 +21,7 @@ import {
   type HandlerContext,
   type ServiceImpl,
 } from '@connectrpc/connect';
+import { severalCredentials } from '../services/authenticate.js';
 import { kCaller, type Authenticator, type Caller } from '../services/caller.js';
 import { toGrpcStatus, type LogFn } from './errors.js';
 import { MALFORMED, grpcPath, grpcServiceDefinition } from './grpc-codec.js';
@@ -151,12 +152,12 @@ function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<voi
   });
 }
 
-/** The single value of the `authorization` metadata; several are joined as Headers.get does. */
+/** The single value of the `authorization` metadata; several are refused (see grpc-stream-gate.ts). */
 function authorization(metadata: grpc.Metadata): string | undefined {
   const values = metadata.get('authorization');
   if (values.length === 0) return undefined;
   if (values.length === 1) return String(values[0]);
-  return values.map(String).join(', ');
+  throw severalCredentials();
 }
 
 /** Connect's HandlerContext over a grpc-js call, with everything costly built on first use. */

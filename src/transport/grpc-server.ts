@@ -15,6 +15,7 @@ import type { ServiceImpl } from '@connectrpc/connect';
 import type { Authenticator } from '../services/caller.js';
 import type { LogFn } from './errors.js';
 import { createGrpcService } from './grpc-adapter.js';
+import { gateGrpcStreams } from './grpc-stream-gate.js';
 import { HEALTH_FILE_NAME, healthFileDescriptor } from './health-descriptor.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -67,6 +68,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
+  gateGrpcStreams(server);
   opts.log?.('grpc_listening', { host, port });
 
   const grace = opts.shutdownGraceMs ?? 2000;

@@ -9,8 +9,17 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
+import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from '@connectrpc/connect-node';
+import { kSeveralCredentials } from './auth-interceptor.js';
+import { withClientFaultsAsInvalidArgument } from './client-faults.js';
+import { countRawHeader } from './raw-headers.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -40,17 +49,7 @@ export interface HttpServer {
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const handler = connectNodeAdapter({
-    routes: opts.routes,
-    interceptors: opts.interceptors,
-    connect: true,
-    grpc: true,
-    grpcWeb: true,
-    readMaxBytes: maxBytes,
-    writeMaxBytes: maxBytes,
-    ...(opts.fallback === undefined ? {} : { fallback: opts.fallback as Parameters<typeof connectNodeAdapter>[0]['fallback'] }),
-  });
+  const handler = createRpcHandler(opts);
   // HTTP/1.1: a request refused before its body was read (over the size cap) leaves unread bytes
   // on the connection, which Node then closes. Say so in the response, so the client does not
   // reuse the connection for its next request and see it reset.
@@ -131,6 +130,54 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }));
 
   return { port, close };
+}
+
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/**
+ * What connect-node's connectNodeAdapter does, plus two things it cannot: every method's handler
+ * reports the request's own faults as INVALID_ARGUMENT (client-faults.ts), and a request that
+ * carries several `authorization` headers is marked for the auth interceptor to refuse (Node
+ * keeps only the first in `headers`; `rawHeaders` has them all).
+ */
+function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: NodeResponse) => void {
+  const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const router = createConnectRouter({
+    interceptors: opts.interceptors,
+    connect: true,
+    grpc: true,
+    grpcWeb: true,
+    readMaxBytes: maxBytes,
+    writeMaxBytes: maxBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  opts.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const h of router.handlers) paths.set(h.requestPath, withClientFaultsAsInvalidArgument(h));
+  const fallback =
+    opts.fallback ??
+    ((_req: NodeRequest, res: NodeResponse) => {
+      res.writeHead(404);
+      res.end();
+    });
+  return (req, res) => {
+    const h = paths.get(req.url?.split('?', 2)[0] ?? '');
+    if (h === undefined) {
+      fallback(req, res);
+      return;
+    }
+    const values = createContextValues();
+    if (countRawHeader(req.rawHeaders, 'authorization') > 1) values.set(kSeveralCredentials, true);
+    h(universalRequestFromNodeRequest(req, res, undefined, values))
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch(() => {
+        // The client went away mid-response, or the response could not be written: nothing to
+        // tell anyone, and the request's own errors were already answered.
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+  };
 }
 
 /** Past this many unread request bytes, the response ends and the stream is reset (CANCEL). */

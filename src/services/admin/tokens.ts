@@ -39,6 +39,9 @@ import { decodePageToken, encodePageToken, pageSize } from "../paging.js";
 import { issueToken, mint } from "../token-issue.js";
 import { checkIngestionBuckets, parseCreateToken, requireKind, resolveOwner } from "./token-spec.js";
 
+/** Token sequence numbers are PostgreSQL bigints. */
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
 export async function createToken(deps: ServiceDeps, caller: Caller, req: CreateTokenRequest): Promise<CreateTokenResponse> {
   const spec = parseCreateToken(req, deps.now());
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
@@ -67,7 +70,7 @@ export async function listTokens(deps: ServiceDeps, caller: Caller, req: ListTok
   let afterKey: [number, string] | undefined;
   if (req.pageToken !== "") {
     const pos = decodePageToken(req.pageToken, "t").split(":");
-    if (pos.length !== 2 || !/^[01]$/.test(pos[0]!) || !/^\d{1,19}$/.test(pos[1]!)) {
+    if (pos.length !== 2 || !/^[01]$/.test(pos[0]!) || !/^\d{1,19}$/.test(pos[1]!) || BigInt(pos[1]!) > MAX_BIGINT) {
       throw invalidArgument("page_token is not valid for this listing");
     }
     afterKey = [Number(pos[0]), pos[1]!];

@@ -1,0 +1,124 @@
+// A gate in front of grpc-js on the gRPC port, for the client mistakes grpc-js itself answers
+// badly. Each one, with the grpc-js 1.14 code path it replaces:
+//
+// - Several `authorization` headers. Node keeps only the first in the headers object
+//   (util.js toHeaderObject: authorization is a single-value header); the raw list has them all.
+//   The gate hands every value on, so the adapter refuses the call as UNAUTHENTICATED.
+// - A malformed `grpc-timeout`. BaseServerInterceptingCall.handleTimeoutHeader answers
+//   INTERNAL `Invalid grpc-timeout value "<the header>"`, echoing the input; its regex is not
+//   anchored, so it also accepts values the protocol does not ("abc1S"). The gate answers
+//   INVALID_ARGUMENT for any value outside the protocol's `1*8DIGIT unit`.
+// - A compressed frame that does not decompress. decompressMessage answers INTERNAL "Failed to
+//   decompress message"; an unknown grpc-encoding answers UNIMPLEMENTED quoting the encoding.
+//   Those statuses are sent from inside the call, past any interceptor, so for the few streams
+//   that declare a compression the gate rewrites them as they are written.
+// - An unknown method. _streamHandler answers UNIMPLEMENTED "The server does not implement the
+//   method <path>", echoing the path; the gate answers the same code without it.
+//
+// The HTTP/2 servers and the handler table are private to grpc-js: gateGrpcStreams fails loudly
+// (and the transport tests with it) if a grpc-js upgrade moves them.
+
+import * as http2 from 'node:http2';
+import type * as grpc from '@grpc/grpc-js';
+import { countRawHeader, rawHeaderValues } from './raw-headers.js';
+
+const GRPC_TIMEOUT = /^\d{1,8}[HMSmun]$/;
+const INVALID_ARGUMENT = 3;
+const UNIMPLEMENTED = 12;
+const INTERNAL = 13;
+
+/** Statuses grpc-js writes for compressed requests, and what the client is told instead. */
+const COMPRESSION_FAULTS: ReadonlyArray<{ code: number; message: RegExp; replace: { code: number; message: string } }> = [
+  {
+    code: INTERNAL,
+    message: /^Failed to decompress message$/,
+    replace: { code: INVALID_ARGUMENT, message: 'request message could not be decompressed' },
+  },
+  {
+    code: UNIMPLEMENTED,
+    message: /^Received message compressed with unsupported encoding/,
+    replace: { code: UNIMPLEMENTED, message: 'request message uses an unsupported grpc-encoding; use identity, gzip or deflate' },
+  },
+];
+
+interface GrpcJsInternals {
+  http2Servers?: unknown;
+  handlers?: unknown;
+}
+
+type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => void;
+
+/** Puts the gate in front of every HTTP/2 server of a bound grpc-js server. */
+export function gateGrpcStreams(server: grpc.Server): void {
+  const internals = server as unknown as GrpcJsInternals;
+  const servers = internals.http2Servers;
+  const handlers = internals.handlers;
+  if (!(servers instanceof Map) || servers.size === 0 || !(handlers instanceof Map)) {
+    throw new Error('grpc-js internals changed: grpc-stream-gate.ts cannot reach its HTTP/2 servers');
+  }
+  for (const h2 of servers.keys() as IterableIterator<http2.Http2Server>) {
+    const inner = h2.listeners('stream') as StreamListener[];
+    if (inner.length === 0) throw new Error('grpc-js internals changed: no stream handler to gate');
+    h2.removeAllListeners('stream');
+    h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
+      if (!admit(stream, headers, raw, handlers)) return;
+      for (const l of inner) l(stream, headers, flags, raw);
+    });
+  }
+}
+
+/** False when the gate answered the stream itself. */
+function admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[], handlers: Map<unknown, unknown>): boolean {
+  const contentType = headers['content-type'];
+  // Not gRPC at all: grpc-js answers 415, which is right.
+  if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) return true;
+  if (!handlers.has(headers[':path'])) return refuse(stream, UNIMPLEMENTED, 'unknown service or method');
+  const timeout = headers['grpc-timeout'];
+  if (timeout !== undefined && (typeof timeout !== 'string' || !GRPC_TIMEOUT.test(timeout))) {
+    return refuse(stream, INVALID_ARGUMENT, 'grpc-timeout must be 1 to 8 digits followed by a unit (H, M, S, m, u or n)');
+  }
+  if (countRawHeader(raw, 'authorization') > 1) (headers as Record<string, unknown>)['authorization'] = rawHeaderValues(raw, 'authorization');
+  const encoding = headers['grpc-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') rewriteCompressionFaults(stream);
+  return true;
+}
+
+/** A trailers-only response; the request body, if any, is read and dropped. */
+function refuse(stream: http2.ServerHttp2Stream, code: number, message: string): false {
+  stream.on('error', () => undefined);
+  stream.resume();
+  if (!stream.destroyed && !stream.headersSent) {
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(code), 'grpc-message': encodeURI(message) },
+      { endStream: true },
+    );
+  }
+  return false;
+}
+
+function rewriteCompressionFaults(stream: http2.ServerHttp2Stream): void {
+  const respond = stream.respond.bind(stream);
+  const sendTrailers = stream.sendTrailers.bind(stream);
+  stream.respond = (headers, options) => respond(rewriteStatus(headers), options);
+  stream.sendTrailers = (trailers) => sendTrailers(rewriteStatus(trailers) ?? {});
+}
+
+function rewriteStatus<T extends http2.OutgoingHttpHeaders | undefined>(headers: T): T {
+  if (headers === undefined || headers['grpc-status'] === undefined) return headers;
+  const code = Number(headers['grpc-status']);
+  const message = decode(String(headers['grpc-message'] ?? ''));
+  for (const f of COMPRESSION_FAULTS) {
+    if (f.code === code && f.message.test(message)) {
+      return { ...headers, 'grpc-status': String(f.replace.code), 'grpc-message': encodeURI(f.replace.message) };
+    }
+  }
+  return headers;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURI(s);
+  } catch {
+    return s;
+  }
+}
