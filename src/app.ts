@@ -82,7 +82,6 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     cleanups.push(() => hub.close());
     const cache = new VerifyCache({ ...config.cache, now });
     hub.onEvents((events) => cache.apply(events));
-    hub.onFlush(() => cache.clear());
     const metrics = createInstanceMetrics({ cache, hub });
     const onQuery = opts.onQuery;
     const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());

@@ -6,7 +6,7 @@
  * Every Verify authenticates its caller, almost always with the same verifier token, so an
  * accepted Caller is memoized under a keyed digest of the authorization value (never the value).
  * The memo answers only while the lookup cache may (revocation hub fresh), is dropped by any feed
- * event or flush, and never outlives the token's expiry or the cache's positive TTL.
+ * event of the caller's token, and never outlives the token's expiry or the cache's positive TTL.
  */
 import { unauthenticated, type TesseraError } from "../domain/errors.js";
 import { parseAuthorizationHeader } from "../domain/credential.js";
@@ -47,7 +47,7 @@ export function createAuthenticator(lookup: TokenLookupService, now: () => numbe
       role: s ?? undefined,
     });
     // standing() refuses from expiresAt on, so the memo holds the caller only until then.
-    if (slot !== undefined) memo!.set(slot, caller, t.expiresAt === null ? Infinity : t.expiresAt.getTime());
+    if (slot !== undefined) memo!.set(slot, caller, t.tokenId, t.expiresAt === null ? Infinity : t.expiresAt.getTime());
     return caller;
   };
 }

@@ -51,9 +51,8 @@ export class RevocationHub {
   #lastReadOk = 0;
   #timer: NodeJS.Timeout | undefined;
   #waiters = new Set<() => void>();
-  #listeners: Array<(events: ReadonlyArray<{ tokenId: string; reason: string }>) => void> = [];
+  #listeners: Array<(events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>) => void> = [];
   #closed = false;
-  #flushListeners: Array<() => void> = [];
   #connected = false;
 
   constructor(opts: HubOptions) {
@@ -85,26 +84,15 @@ export class RevocationHub {
 
   /**
    * Applies a change this instance just committed to local listeners at once, without waiting
-   * for the feed (which will deliver it again; applying twice is harmless).
+   * for the feed (which will deliver it again; applying twice is harmless). Only after the commit:
+   * a change that failed must evict nothing, or a loop of failing calls would empty caches.
    */
-  applyLocal(events: ReadonlyArray<{ tokenId: string; reason: string }>): void {
+  applyLocal(events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>): void {
     for (const fn of this.#listeners) fn(events);
   }
 
-  /**
-   * Drops everything local listeners cached, for changes whose tokens this instance cannot name
-   * cheaply (a user's removal or role change). The feed still announces each token to others.
-   */
-  flushLocal(): void {
-    for (const fn of this.#flushListeners) fn();
-  }
-
-  onFlush(fn: () => void): void {
-    this.#flushListeners.push(fn);
-  }
-
   /** Called with each batch of new events, before subscribers are woken. */
-  onEvents(fn: (events: ReadonlyArray<{ tokenId: string; reason: string }>) => void): void {
+  onEvents(fn: (events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>) => void): void {
     this.#listeners.push(fn);
   }
 

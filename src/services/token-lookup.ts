@@ -28,13 +28,13 @@ export type LookupResult = { malformed: string } | { found: TokenLookup | undefi
 /**
  * Memoizes values derived from this service's answers (the authenticated Caller of an
  * authorization value), keyed by a keyed digest of what they were derived from, never the value.
- * A slot is open only while the cache may answer; its value is dropped by any feed event or flush.
+ * A slot is open only while the cache may answer; its value is dropped by any event of its token.
  */
 export interface DerivedMemo {
   /** The slot for `value`, with its memoized value if any; undefined when the cache may not answer. */
   open(value: string): { key: string; generation: number; hit: unknown } | undefined;
-  /** Stores `derived` for the slot, unless an event arrived since it was opened; never beyond `notAfter` (ms). */
-  set(slot: { key: string; generation: number }, derived: unknown, notAfter: number): void;
+  /** Stores `derived` (from `tokenId`'s lookup) for the slot, unless an event for that token arrived since it was opened; never beyond `notAfter` (ms). */
+  set(slot: { key: string; generation: number }, derived: unknown, tokenId: string, notAfter: number): void;
 }
 
 export interface TokenLookupService {
@@ -92,8 +92,8 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
             const key = keyring.digestString(value);
             return { key, generation: cache.generation, hit: cache.getDerived(key) };
           },
-          set(slot, derived, notAfter) {
-            cache.setDerived(slot.key, derived, slot.generation, notAfter);
+          set(slot, derived, tokenId, notAfter) {
+            cache.setDerived(slot.key, derived, tokenId, slot.generation, notAfter);
           },
         };
 

@@ -67,16 +67,41 @@ describe("Verify cache", () => {
     assert.equal(c.size, 0);
   });
 
-  it("drops a fill whose lookup began before an event, and negative answers on ENABLED", () => {
+  it("drops a fill whose lookup began before an event of its token, and only then", () => {
     const c = make();
     const before = c.generation;
     c.apply([{ tokenId: "X", reason: "DISABLED" }]);
     c.set("x", lookup("X"), before);
-    assert.equal(c.get("x"), undefined, "a fill that raced an event is not kept");
+    assert.equal(c.get("x"), undefined, "a fill that raced an event of its token is not kept");
+    c.set("y", lookup("Y"), before);
+    assert.equal(c.get("y")?.value?.tokenId, "Y", "an event of another token does not cost this fill");
+    const long = c.generation;
+    for (let i = 0; i < 300; i++) c.apply([{ tokenId: `other-${i}`, reason: "DISABLED" }]);
+    c.set("z", lookup("Z"), long);
+    assert.equal(c.get("z"), undefined, "past what the cache remembers, a raced fill is dropped to be safe");
+  });
+
+  it("keeps negative answers through events, ENABLED included: no event makes a missing digest appear", () => {
+    const c = make();
     c.set("missing", undefined, c.generation);
-    assert.deepEqual(c.get("missing"), { value: undefined, expiresAt: now + 1_000 });
+    const raced = c.generation;
     c.apply([{ tokenId: "Y", reason: "ENABLED" }]);
-    assert.equal(c.get("missing"), undefined, "a token enabled anywhere may be the one asked about");
+    c.set("also-missing", undefined, raced);
+    assert.deepEqual(c.get("missing"), { value: undefined, expiresAt: now + 1_000 });
+    assert.ok(c.get("also-missing") !== undefined);
+  });
+
+  it("drops a derived value only for events of the token it came from", () => {
+    const c = make();
+    c.setDerived("caller-a", "A's caller", "A", c.generation, Infinity);
+    c.setDerived("caller-b", "B's caller", "B", c.generation, Infinity);
+    c.apply([{ tokenId: "B", reason: "DISABLED" }]);
+    assert.equal(c.getDerived("caller-a"), "A's caller");
+    assert.equal(c.getDerived("caller-b"), undefined);
+    const before = c.generation;
+    c.apply([{ tokenId: "A", reason: "OWNER_REMOVED" }]);
+    c.setDerived("caller-a", "A's stale caller", "A", before, Infinity);
+    assert.equal(c.getDerived("caller-a"), undefined, "a derived fill that raced its token's event is not kept");
   });
 
   it("holds at most maxEntries, evicting the oldest fill", () => {

@@ -95,8 +95,8 @@ export async function setOrganizationEnabled(
   const r = await deps.db.withOrg(orgId, (tx) => setOrgEnabledRow(tx, req.enabled));
   if (r === undefined) throw notFound("organization");
   if (r.changed) {
-    // Every token of the organization changes at once: drop this instance's cache before returning.
-    deps.hub.flushLocal();
+    // Every token of the organization changes at once: this instance evicts them before returning.
+    deps.hub.applyLocal(r.events);
     deps.log(req.enabled ? "organization_enabled" : "organization_disabled", { orgId, by: caller.tokenId });
   }
   return create(SetOrganizationEnabledResponseSchema, { organization: organizationToPb(r.organization) });

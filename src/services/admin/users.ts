@@ -44,7 +44,8 @@ export async function createUser(deps: ServiceDeps, caller: Caller, req: CreateU
   requireRole(caller, "ADMIN", "creating users");
   return deps.db.withOrg(orgId, async (tx) => {
     const user = await insertUser(tx, { id: randomUUID(), name: req.name, root: req.root });
-    const membership = role === undefined ? undefined : await upsertMembership(tx, user.id, role);
+    // A new user owns no tokens yet: its membership announces nothing.
+    const membership = role === undefined ? undefined : (await upsertMembership(tx, user.id, role)).membership;
     return create(CreateUserResponseSchema, {
       user: userToPb(user),
       membership: membership ? membershipToPb(membership) : undefined,
@@ -56,10 +57,11 @@ export async function deleteUser(deps: ServiceDeps, caller: Caller, req: DeleteU
   const id = requireUuid("id", req.id);
   requireOperator(caller, "delete users; organization admins use RemoveMembership");
   if (id === caller.userId) throw failedPrecondition("an operator cannot delete the user its own token belongs to");
-  if (!(await deleteUserRow(deps.db.pool, id))) throw notFound("user");
+  const ended = await deleteUserRow(deps.db.pool, id);
+  if (ended === undefined) throw notFound("user");
   // This instance stops accepting the user's tokens before the call returns (the feed may be held
   // back by another open transaction); other instances follow the feed.
-  deps.hub.flushLocal();
+  deps.hub.applyLocal(ended);
   deps.log("user_deleted", { userId: id, by: caller.tokenId });
   return create(DeleteUserResponseSchema, {});
 }
@@ -69,15 +71,17 @@ export async function setMembership(deps: ServiceDeps, caller: Caller, req: SetM
   const role = requireRoleField(req.role);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "changing memberships");
-  return deps.db.withOrg(orgId, async (tx) => {
+  const { membership, events } = await deps.db.withOrg(orgId, async (tx) => {
     // Only operators may bring a user in from outside; admins change roles of their members.
     const existing = await getMembership(tx, userId);
     if (existing === undefined) {
       if (!caller.operator || (await getUser(deps.db.pool, userId)) === undefined) throw notFound("user");
     }
-    const membership = await upsertMembership(tx, userId, role);
-    return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
-  }).finally(() => deps.hub.flushLocal());
+    return upsertMembership(tx, userId, role);
+  });
+  // Committed: this instance re-reads the user's tokens in this organization at once.
+  deps.hub.applyLocal(events);
+  return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
 }
 
 export async function removeMembership(
@@ -88,8 +92,8 @@ export async function removeMembership(
   const userId = requireUuid("user_id", req.userId);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "changing memberships");
-  const removed = await deps.db.withOrg(orgId, (tx) => deleteMembership(tx, userId));
-  if (!removed) throw notFound("membership");
-  deps.hub.flushLocal();
+  const ended = await deps.db.withOrg(orgId, (tx) => deleteMembership(tx, userId));
+  if (ended === undefined) throw notFound("membership");
+  deps.hub.applyLocal(ended);
   return create(RemoveMembershipResponseSchema, {});
 }

@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { Organization } from "../../domain/model.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
+import type { TokenEvent } from "./revocations.js";
 
 interface OrgRow {
   id: string;
@@ -107,12 +108,13 @@ export async function organizationExists(pool: pg.Pool, id: string): Promise<boo
 /**
  * Enables or disables the context organization. Disabling announces every token of the
  * organization on the revocation feed (ORG_DISABLED); re-enabling announces them as ENABLED.
+ * The events come back, for this instance's cache to apply once the change commits.
  * Returns undefined when there is no such organization in context.
  */
 export async function setOrganizationEnabled(
   tx: Tx,
   enabled: boolean,
-): Promise<{ organization: Organization; changed: boolean } | undefined> {
+): Promise<{ organization: Organization; changed: boolean; events: TokenEvent[] } | undefined> {
   const r = await tx.query<OrgRow & { was: boolean }>(
     `WITH old AS (SELECT enabled FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
      UPDATE organizations SET enabled = $1 WHERE id = tessera_current_org()
@@ -121,13 +123,17 @@ export async function setOrganizationEnabled(
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  const changed = row.was !== enabled;
-  if (changed) {
-    await tx.query(
-      `INSERT INTO revocation_events (org_id, token_id, reason)
-       SELECT org_id, id, $1 FROM tokens`,
-      [enabled ? "ENABLED" : "ORG_DISABLED"],
-    );
-  }
-  return { organization: toOrganization(row), changed };
+  const reason = enabled ? "ENABLED" : "ORG_DISABLED";
+  const events =
+    row.was === enabled
+      ? []
+      : (
+          await tx.query<{ org_id: string; token_id: string }>(
+            `INSERT INTO revocation_events (org_id, token_id, reason)
+             SELECT org_id, id, $1 FROM tokens
+             RETURNING org_id, token_id`,
+            [reason],
+          )
+        ).rows.map((x): TokenEvent => ({ orgId: x.org_id, tokenId: x.token_id, reason }));
+  return { organization: toOrganization(row), changed: row.was !== enabled, events };
 }

@@ -29,6 +29,13 @@ export interface StoredEvent {
   createdAt: Date;
 }
 
+/** What a change announced for one token: what a cache must evict once the change commits. */
+export interface TokenEvent {
+  orgId: string;
+  tokenId: string;
+  reason: RevocationReasonName;
+}
+
 /** Appends an event for one token of the context organization. */
 export async function appendEvent(tx: Tx, tokenId: string, reason: RevocationReasonName): Promise<void> {
   await tx.query(`INSERT INTO revocation_events (org_id, token_id, reason) VALUES (tessera_current_org(), $1, $2)`, [
@@ -37,13 +44,15 @@ export async function appendEvent(tx: Tx, tokenId: string, reason: RevocationRea
   ]);
 }
 
-/** Appends `reason` for every token a user owns in the context organization. */
-export async function appendOwnerEvents(tx: Tx, userId: string, reason: RevocationReasonName): Promise<void> {
-  await tx.query(
+/** Appends `reason` for every token a user owns in the context organization; returns them. */
+export async function appendOwnerEvents(tx: Tx, userId: string, reason: RevocationReasonName): Promise<TokenEvent[]> {
+  const r = await tx.query<{ org_id: string; token_id: string }>(
     `INSERT INTO revocation_events (org_id, token_id, reason)
-     SELECT org_id, id, $2 FROM tokens WHERE owner_user_id = $1`,
+     SELECT org_id, id, $2 FROM tokens WHERE owner_user_id = $1
+     RETURNING org_id, token_id`,
     [userId, reason],
   );
+  return r.rows.map((x) => ({ orgId: x.org_id, tokenId: x.token_id, reason }));
 }
 
 export interface FeedState {

@@ -4,7 +4,7 @@ import type { Membership, User } from "../../domain/model.js";
 import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
-import { appendOwnerEvents } from "./revocations.js";
+import { appendOwnerEvents, type TokenEvent } from "./revocations.js";
 
 interface UserRow {
   id: string;
@@ -36,11 +36,17 @@ export async function getUser(pool: pg.Pool, id: string): Promise<User | undefin
   }
 }
 
-/** Marks a user deleted and ends all its memberships; false if there was no such live user. */
-export async function deleteUser(pool: pg.Pool, id: string): Promise<boolean> {
+/**
+ * Marks a user deleted and ends all its memberships, in every organization; returns the events
+ * of the tokens that ended, or undefined if there was no such live user.
+ */
+export async function deleteUser(pool: pg.Pool, id: string): Promise<TokenEvent[] | undefined> {
   try {
-    const r = await pool.query<{ ok: boolean }>(`SELECT tessera_delete_user($1) AS ok`, [id]);
-    return r.rows[0]?.ok === true;
+    const r = await pool.query<{ org_id: string | null; token_id: string | null }>(`SELECT * FROM tessera_remove_user($1)`, [id]);
+    if (r.rows.length === 0) return undefined;
+    const events: TokenEvent[] = [];
+    for (const x of r.rows) if (x.org_id !== null && x.token_id !== null) events.push({ orgId: x.org_id, tokenId: x.token_id, reason: "OWNER_REMOVED" });
+    return events;
   } catch (err) {
     mapPgError(err);
   }
@@ -58,9 +64,9 @@ export async function getMembership(tx: Tx, userId: string): Promise<Membership 
 
 /**
  * Adds the user to the context organization or changes its role there. A role change changes
- * what the user's tokens may do, so it is announced on the revocation feed.
+ * what the user's tokens may do, so it is announced on the revocation feed; the events come back.
  */
-export async function upsertMembership(tx: Tx, userId: string, role: RoleName): Promise<Membership> {
+export async function upsertMembership(tx: Tx, userId: string, role: RoleName): Promise<{ membership: Membership; events: TokenEvent[] }> {
   const before = await getMembership(tx, userId);
   const r = await tx.query<{ org_id: string; user_id: string; role: RoleName }>(
     `INSERT INTO memberships (org_id, user_id, role) VALUES (tessera_current_org(), $1, $2)
@@ -68,15 +74,14 @@ export async function upsertMembership(tx: Tx, userId: string, role: RoleName): 
      RETURNING org_id, user_id, role`,
     [userId, role],
   );
-  if (before !== undefined && before.role !== role) await appendOwnerEvents(tx, userId, "OWNER_REMOVED");
+  const events = before !== undefined && before.role !== role ? await appendOwnerEvents(tx, userId, "OWNER_REMOVED") : [];
   const row = r.rows[0]!;
-  return { orgId: row.org_id, userId: row.user_id, role: row.role };
+  return { membership: { orgId: row.org_id, userId: row.user_id, role: row.role }, events };
 }
 
-/** Removes the user from the context organization; false if it was not a member. */
-export async function deleteMembership(tx: Tx, userId: string): Promise<boolean> {
+/** Removes the user from the context organization; the events of its tokens there, or undefined if it was not a member. */
+export async function deleteMembership(tx: Tx, userId: string): Promise<TokenEvent[] | undefined> {
   const r = await tx.query(`DELETE FROM memberships WHERE user_id = $1`, [userId]);
-  if (r.rowCount !== 1) return false;
-  await appendOwnerEvents(tx, userId, "OWNER_REMOVED");
-  return true;
+  if (r.rowCount !== 1) return undefined;
+  return appendOwnerEvents(tx, userId, "OWNER_REMOVED");
 }
