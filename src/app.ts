@@ -26,6 +26,7 @@ import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import { startGrpcServer } from "./transport/grpc-server.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createHttpFallback } from "./transport/http-fallback.js";
+import { createUnavailableLog } from "./transport/unavailable-log.js";
 import { createInstanceMetrics } from "./services/instance-metrics.js";
 
 export interface TesseraOptions {
@@ -37,6 +38,8 @@ export interface TesseraOptions {
   appRole?: string;
   /** Called on every Verify database lookup (benchmarks count queries per request). */
   onQuery?: () => void;
+  /** How often the log counts calls refused while the database is down (10 s). */
+  unavailableLogIntervalMs?: number;
 }
 
 export interface Tessera {
@@ -97,12 +100,15 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       { desc: TokenVerifyService, impl: createTokenVerifyService(deps) },
     ];
 
+    const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
+    cleanups.push(async () => unavailable.close());
     const grpcServer = await startGrpcServer({
       host: config.host,
       port: config.grpcPort,
       services,
       authenticate,
       log,
+      unavailable,
       maxMessageBytes: config.maxMessageBytes,
     });
     cleanups.push(() => grpcServer.close());
@@ -113,7 +119,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       routes: (router) => {
         for (const s of services) router.service(s.desc, s.impl as never);
       },
-      interceptors: [createAuthInterceptor(authenticate, { log })],
+      interceptors: [createAuthInterceptor(authenticate, { log, unavailable })],
       fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render }),
       maxMessageBytes: config.maxMessageBytes,
     });

@@ -17,6 +17,7 @@ export interface FeedMaintenanceOptions {
 
 export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Promise<void>; stop(): void } {
   let running = false;
+  let failing = false;
   const runOnce = async () => {
     if (running) return;
     running = true;
@@ -24,8 +25,12 @@ export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Pr
       const expired = await announceExpiries(o.db.pool, new Date(o.now()));
       if (expired > 0) o.log("expiries_announced", { count: expired });
       await pruneEvents(o.db.pool, new Date(o.now() - o.retentionMs));
+      if (failing) o.log("feed_maintenance_recovered", {});
+      failing = false;
     } catch (err) {
-      o.log("feed_maintenance_failed", { error: (err as Error).message });
+      // Once per streak of failures, not once per interval while the database is down.
+      if (!failing) o.log("feed_maintenance_failed", { error: (err as Error).message });
+      failing = true;
     } finally {
       running = false;
     }

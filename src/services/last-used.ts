@@ -21,6 +21,7 @@ export interface LastUsedOptions {
 export class LastUsedRecorder {
   #pending = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #failing = false;
   readonly #precisionMs: number;
 
   constructor(
@@ -61,8 +62,12 @@ export class LastUsedRecorder {
     const at = this.now();
     try {
       await touchTokens(this.db.pool, ids, new Date(at), new Date(at - this.#precisionMs));
+      if (this.#failing) this.log("last_used_flush_recovered", {});
+      this.#failing = false;
     } catch (err) {
-      this.log("last_used_flush_failed", { count: ids.length, error: (err as Error).message });
+      // Once per streak: the flush retries every interval while the database is down.
+      if (!this.#failing) this.log("last_used_flush_failed", { count: ids.length, error: (err as Error).message });
+      this.#failing = true;
     }
   }
 

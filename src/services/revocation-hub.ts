@@ -54,6 +54,9 @@ export class RevocationHub {
   #listeners: Array<(events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>) => void> = [];
   #closed = false;
   #connected = false;
+  /** When the listener was lost, 0 while it is connected. */
+  #downSince = 0;
+  #readFailing = false;
 
   constructor(opts: HubOptions) {
     this.#opts = { pollMs: 1000, ringSize: 50_000, freshMs: 5000, ...opts };
@@ -108,7 +111,9 @@ export class RevocationHub {
       channel: CHANNEL,
       onNotify: () => this.wake(),
       onConnect: () => {
-        this.#opts.log("revocation_listener_connected", {});
+        // Logged once per outage, not per reconnect attempt (every 2 s while the database is down).
+        this.#opts.log("revocation_listener_connected", this.#downSince === 0 ? {} : { downMs: this.#opts.now() - this.#downSince });
+        this.#downSince = 0;
         // Fresh again only after the first read from the last position succeeds.
         void this.wake().then(() => {
           if (this.#conn?.client() !== undefined) this.#connected = true;
@@ -117,6 +122,8 @@ export class RevocationHub {
       onDisconnect: (err) => {
         // Notifications may be lost from now on: stop answering from caches at once.
         this.#connected = false;
+        if (this.#downSince !== 0) return;
+        this.#downSince = this.#opts.now();
         this.#opts.log("revocation_listener_disconnected", { error: err?.message ?? "closed" });
       },
     });
@@ -159,8 +166,12 @@ export class RevocationHub {
       if (comparePositions(idle, this.#position) > 0) this.#position = idle;
       this.#lastReadOk = this.#opts.now();
       this.#notifyWaiters();
+      if (this.#readFailing) this.#opts.log("revocation_read_recovered", {});
+      this.#readFailing = false;
     } catch (err) {
-      this.#opts.log("revocation_read_failed", { error: (err as Error).message });
+      // Once per streak of failed reads: the poll retries every second.
+      if (!this.#readFailing) this.#opts.log("revocation_read_failed", { error: (err as Error).message });
+      this.#readFailing = true;
     }
   }
 

@@ -11,6 +11,7 @@ import { createContextKey, type Interceptor, type StreamResponse } from '@connec
 import { severalCredentials } from '../services/authenticate.js';
 import { kCaller, type Authenticator } from '../services/caller.js';
 import { toConnectError, type LogFn } from './errors.js';
+import type { UnavailableLog } from './unavailable-log.js';
 
 /** Set by the HTTP listener when the request's raw headers hold more than one `authorization`. */
 export const kSeveralCredentials = createContextKey(false, { description: 'several authorization headers' });
@@ -18,10 +19,12 @@ export const kSeveralCredentials = createContextKey(false, { description: 'sever
 export interface AuthInterceptorOptions {
   /** Receives the causes of internal errors. */
   log?: LogFn | undefined;
+  /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
+  unavailable?: UnavailableLog | undefined;
 }
 
 export function createAuthInterceptor(authenticate: Authenticator, options: AuthInterceptorOptions = {}): Interceptor {
-  const log = options.log;
+  const { log, unavailable } = options;
   return (next) => async (req) => {
     try {
       if (req.contextValues.get(kSeveralCredentials)) throw severalCredentials();
@@ -29,17 +32,17 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
       req.contextValues.set(kCaller, caller);
       const res = await next(req);
       if (!res.stream) return res;
-      return { ...res, message: mapStreamErrors(res, log) };
+      return { ...res, message: mapStreamErrors(res, log, unavailable) };
     } catch (err) {
-      throw toConnectError(err, { log, procedure: `/${req.service.typeName}/${req.method.name}` });
+      throw toConnectError(err, { log, unavailable, procedure: `/${req.service.typeName}/${req.method.name}` });
     }
   };
 }
 
-async function* mapStreamErrors<T>(res: StreamResponse, log: LogFn | undefined): AsyncGenerator<T> {
+async function* mapStreamErrors<T>(res: StreamResponse, log: LogFn | undefined, unavailable: UnavailableLog | undefined): AsyncGenerator<T> {
   try {
     yield* res.message as AsyncIterable<T>;
   } catch (err) {
-    throw toConnectError(err, { log, procedure: `/${res.service.typeName}/${res.method.name}` });
+    throw toConnectError(err, { log, unavailable, procedure: `/${res.service.typeName}/${res.method.name}` });
   }
 }

@@ -8,6 +8,7 @@
 
 import { Code, ConnectError } from '@connectrpc/connect';
 import { TesseraError, type ErrorCode } from '../domain/errors.js';
+import type { UnavailableLog } from './unavailable-log.js';
 
 /** Structured log sink; formatting and output belong to the logging module. */
 export type LogFn = (event: string, fields: Record<string, unknown>) => void;
@@ -17,6 +18,8 @@ export interface ErrorMappingOptions {
   log?: LogFn | undefined;
   /** `/package.Service/Method`, logged beside the cause. */
   procedure?: string | undefined;
+  /** Where UNAVAILABLE answers are counted instead of logged one by one. */
+  unavailable?: UnavailableLog | undefined;
 }
 
 const CODES: Readonly<Record<ErrorCode, Code>> = {
@@ -39,8 +42,9 @@ export function toConnectError(err: unknown, options?: ErrorMappingOptions): Con
   if (err instanceof ConnectError) return err;
   if (err instanceof TesseraError) {
     // A TesseraError's message is public by contract; still log its cause when it hides one
-    // (INTERNAL, or UNAVAILABLE wrapping a database error).
-    if (err.code === 'INTERNAL' || err.cause !== undefined) reportInternal(err, options);
+    // (INTERNAL, or UNAVAILABLE wrapping a database error: those are counted, not logged each).
+    if (err.code === 'UNAVAILABLE' && options?.unavailable !== undefined) options.unavailable.refused(options.procedure, err);
+    else if (err.code === 'INTERNAL' || err.cause !== undefined) reportInternal(err, options);
     return new ConnectError(err.publicMessage, CODES[err.code] ?? Code.Internal);
   }
   if (err instanceof Error && err.name === 'AbortError') {

@@ -23,7 +23,8 @@ import {
 } from '@connectrpc/connect';
 import { severalCredentials } from '../services/authenticate.js';
 import { kCaller, type Authenticator, type Caller } from '../services/caller.js';
-import { toGrpcStatus, type LogFn } from './errors.js';
+import { toGrpcStatus, type ErrorMappingOptions, type LogFn } from './errors.js';
+import type { UnavailableLog } from './unavailable-log.js';
 import { MALFORMED, grpcPath, grpcServiceDefinition } from './grpc-codec.js';
 
 export { createGrpcClient, type GrpcCallOptions, type GrpcClient, type GrpcClientOptions } from './grpc-client.js';
@@ -32,6 +33,8 @@ export { grpcServiceDefinition } from './grpc-codec.js';
 export interface GrpcServiceOptions {
   authenticate: Authenticator;
   log?: LogFn | undefined;
+  /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
+  unavailable?: UnavailableLog | undefined;
 }
 
 export interface GrpcService {
@@ -47,7 +50,7 @@ interface MethodEntry {
   readonly path: string;
   readonly impl: AnyImpl;
   readonly authenticate: Authenticator;
-  readonly mapping: { log: LogFn | undefined; procedure: string };
+  readonly mapping: ErrorMappingOptions;
 }
 
 const MALFORMED_ERROR = new ConnectError('request is not a valid protobuf message', Code.InvalidArgument);
@@ -67,7 +70,7 @@ export function createGrpcService<D extends DescService>(
       path,
       impl: spec.methods[method.localName]!.impl as AnyImpl,
       authenticate: options.authenticate,
-      mapping: { log: options.log, procedure: path },
+      mapping: { log: options.log, unavailable: options.unavailable, procedure: path },
     };
     switch (method.methodKind) {
       case 'unary':

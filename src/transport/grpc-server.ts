@@ -14,6 +14,7 @@ import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { Authenticator } from '../services/caller.js';
 import type { LogFn } from './errors.js';
+import type { UnavailableLog } from './unavailable-log.js';
 import { createGrpcService } from './grpc-adapter.js';
 import { gateGrpcStreams } from './grpc-stream-gate.js';
 import { HEALTH_FILE_NAME, healthFileDescriptor } from './health-descriptor.js';
@@ -29,6 +30,8 @@ export interface GrpcServerOptions {
   services: Array<{ desc: DescService; impl: object }>;
   authenticate: Authenticator;
   log?: LogFn | undefined;
+  /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
+  unavailable?: UnavailableLog | undefined;
   /** Largest request and response; bigger requests fail with RESOURCE_EXHAUSTED. 4 MiB default. */
   maxMessageBytes?: number;
   /** How long close() waits for calls in flight before cutting them. 2 s default. */
@@ -55,6 +58,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     const svc = createGrpcService(desc, impl as Partial<ServiceImpl<DescService>>, {
       authenticate: opts.authenticate,
       log: opts.log,
+      unavailable: opts.unavailable,
     });
     server.addService(svc.definition, svc.implementation);
     statuses[desc.typeName] = 'NOT_SERVING';

@@ -1,6 +1,6 @@
 /** A real Tessera instance on ports 0 over a fresh database, and seed helpers that use its API. */
 import { createKeyring, newKey, type Keyring } from "../../src/domain/digest.js";
-import { startTessera, type Tessera } from "../../src/app.js";
+import { startTessera, type Tessera, type TesseraOptions } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { silentLog, type Log } from "../../src/log.js";
 import { freshDatabase, type TestDatabase } from "./db.js";
@@ -14,7 +14,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { keyring?: Keyring; now?: () => number; db?: TestDatabase; configure?: (c: Config) => Config } = {},
+  opts: { keyring?: Keyring; now?: () => number; db?: TestDatabase; configure?: (c: Config) => Config; options?: TesseraOptions } = {},
 ): Promise<TestServer> {
   const db = opts.db ?? (await freshDatabase());
   const keyring = opts.keyring ?? createKeyring({ 1: newKey() }, 1);
@@ -31,7 +31,7 @@ export async function startTestServer(
     ownerDatabaseUrl: db.ownerUrl,
     poolSize: 8,
   };
-  const tessera = await startTessera(opts.configure ? opts.configure(config) : config, { keyring, log, ...(opts.now && { now: opts.now }) });
+  const tessera = await startTessera(opts.configure ? opts.configure(config) : config, { ...opts.options, keyring, log, ...(opts.now && { now: opts.now }) });
   return {
     tessera,
     db,
