@@ -174,8 +174,12 @@ function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: Node
       .catch(() => {
         // The client went away mid-response, or the response could not be written: nothing to
         // tell anyone, and the request's own errors were already answered.
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
+        try {
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        } catch {
+          // Already destroyed.
+        }
       });
   };
 }
