@@ -13,7 +13,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { useSetUpServer } from "../helpers/fixture.js";
 import { createOrg, issue, type SeededOrg } from "../helpers/seed.js";
 import { assertCleanMessage, byName, rejects, transportNames } from "../service/support.js";
-import { curl, frame, grpcStatus, grpcWebStatus, h1, h2 } from "./raw.js";
+import { curl, endStreamError, frame, grpcStatus, grpcWebStatus, h1, h2 } from "./raw.js";
 
 const ADMIN = "/tessera.v1.TokenAdminService";
 const VERIFY = "/tessera.v1.TokenVerifyService";
@@ -280,16 +280,3 @@ describe("hostile input", function () {
     });
   });
 });
-
-/** The error of a Connect stream's end-of-stream frame. */
-function endStreamError(body: Buffer): { code: string; message: string } | undefined {
-  let at = 0;
-  while (at + 5 <= body.length) {
-    const flags = body[at]!;
-    const len = body.readUInt32BE(at + 1);
-    const data = body.subarray(at + 5, at + 5 + len);
-    at += 5 + len;
-    if (flags & 0x02) return (JSON.parse(data.toString()) as { error?: { code: string; message: string } }).error;
-  }
-  return undefined;
-}

@@ -68,14 +68,19 @@ export function grpcStatus(res: RawResponse): { code: number; message: string } 
   return { code: Number(src["grpc-status"]), message: decodeURIComponent(String(src["grpc-message"] ?? "")) };
 }
 
-/** The status in a gRPC-web body's trailer frame. */
-export function grpcWebStatus(body: Buffer): { code: number; message: string } {
+/** The frames of a gRPC, gRPC-web or Connect streaming body: flags and data of each. */
+export function* frames(body: Buffer): Generator<{ flags: number; data: Buffer }> {
   let at = 0;
   while (at + 5 <= body.length) {
-    const flags = body[at]!;
     const len = body.readUInt32BE(at + 1);
-    const data = body.subarray(at + 5, at + 5 + len);
+    yield { flags: body[at]!, data: body.subarray(at + 5, at + 5 + len) };
     at += 5 + len;
+  }
+}
+
+/** The status in a gRPC-web body's trailer frame. */
+export function grpcWebStatus(body: Buffer): { code: number; message: string } {
+  for (const { flags, data } of frames(body)) {
     if ((flags & 0x80) === 0) continue;
     const fields = Object.fromEntries(
       data
@@ -87,6 +92,14 @@ export function grpcWebStatus(body: Buffer): { code: number; message: string } {
     return { code: Number(fields["grpc-status"]), message: decodeURIComponent(fields["grpc-message"] ?? "") };
   }
   throw new Error("no gRPC-web trailer frame in the response");
+}
+
+/** The error of a Connect stream's end-of-stream frame. */
+export function endStreamError(body: Buffer): { code: string; message: string } | undefined {
+  for (const { flags, data } of frames(body)) {
+    if (flags & 0x02) return (JSON.parse(data.toString()) as { error?: { code: string; message: string } }).error;
+  }
+  return undefined;
 }
 
 /** Runs curl; resolves with what it printed (headers with -i / -D -). */
