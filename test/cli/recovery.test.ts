@@ -155,7 +155,9 @@ describe("tessera recovery create-operator", function () {
   it("starts a stopped server's embedded PostgreSQL for the duration, and stops it again", async function () {
     this.timeout(180_000);
     const dataDir = path.join(tmp.dir, "stopped");
-    await chmod(tmp.dir, 0o711); // as root, PostgreSQL runs as `postgres` and must traverse to its cluster
+    // As root, PostgreSQL runs as `postgres`: a data dir it can traverse to keeps the cluster in
+    // it, rather than in /var/lib/tessera (which this test would then have to clean up).
+    await chmod(tmp.dir, 0o711);
     const embedded = await startEmbeddedPostgres({ dataDir });
     try {
       await migrate({ ownerUrl: embedded.ownerUrl, appRole: APP_ROLE });
