@@ -39,6 +39,8 @@ export interface EmbeddedDatabase {
   /** Service connection to the Tessera database: tessera_app. */
   appUrl: string;
   port: number;
+  /** The data directory: credentials, keys, and `pg`. */
+  dataDir: string;
   /** Where the cluster really is: `<dataDir>/pg`, or the target of that symlink. */
   clusterDir: string;
   stop(): Promise<void>;
@@ -123,6 +125,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       ownerUrl: withDatabase(superuserUrl, database, OWNER_ROLE, creds.owner),
       appUrl: withDatabase(superuserUrl, database, APP_ROLE, creds.app),
       port,
+      dataDir,
       clusterDir,
       stop: () => running.stop(),
       start: () => running.start(),

@@ -116,7 +116,9 @@ describe("tessera recovery create-operator", function () {
     await su.end();
     const dataDir = path.join(tmp.dir, "data");
     await mkdir(path.join(dataDir, "pg"), { recursive: true, mode: 0o700 });
-    await copyFile(path.join(clusterDir, "..", "pg-credentials.json"), path.join(dataDir, "pg-credentials.json"));
+    // From the test cluster's data directory, which is not the cluster's parent when, as root in
+    // a private checkout, the cluster lives in /var/lib/tessera.
+    await copyFile(path.join(cluster.dataDir, "pg-credentials.json"), path.join(dataDir, "pg-credentials.json"));
     for (const f of ["PG_VERSION", "postmaster.pid"]) await copyFile(path.join(clusterDir, f), path.join(dataDir, "pg", f));
     assert.equal(Number((await readFile(path.join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[3]), cluster.port);
 
