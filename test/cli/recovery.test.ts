@@ -116,7 +116,9 @@ describe("tessera recovery create-operator", function () {
     await su.end();
     const dataDir = path.join(tmp.dir, "data");
     await mkdir(path.join(dataDir, "pg"), { recursive: true, mode: 0o700 });
-    await copyFile(path.join(clusterDir, "..", "pg-credentials.json"), path.join(dataDir, "pg-credentials.json"));
+    // From the test cluster's data directory, which is not the cluster's parent when, as root in
+    // a private checkout, the cluster lives in /var/lib/tessera.
+    await copyFile(path.join(cluster.dataDir, "pg-credentials.json"), path.join(dataDir, "pg-credentials.json"));
     for (const f of ["PG_VERSION", "postmaster.pid"]) await copyFile(path.join(clusterDir, f), path.join(dataDir, "pg", f));
     assert.equal(Number((await readFile(path.join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[3]), cluster.port);
 
@@ -155,7 +157,9 @@ describe("tessera recovery create-operator", function () {
   it("starts a stopped server's embedded PostgreSQL for the duration, and stops it again", async function () {
     this.timeout(180_000);
     const dataDir = path.join(tmp.dir, "stopped");
-    await chmod(tmp.dir, 0o711); // as root, PostgreSQL runs as `postgres` and must traverse to its cluster
+    // As root, PostgreSQL runs as `postgres`: a data dir it can traverse to keeps the cluster in
+    // it, rather than in /var/lib/tessera (which this test would then have to clean up).
+    await chmod(tmp.dir, 0o711);
     const embedded = await startEmbeddedPostgres({ dataDir });
     try {
       await migrate({ ownerUrl: embedded.ownerUrl, appRole: APP_ROLE });
