@@ -10,8 +10,12 @@
 //   INVALID_ARGUMENT for any value outside the protocol's `1*8DIGIT unit`.
 // - A compressed frame that does not decompress. decompressMessage answers INTERNAL "Failed to
 //   decompress message"; an unknown grpc-encoding answers UNIMPLEMENTED quoting the encoding.
-//   Those statuses are sent from inside the call, past any interceptor, so for the few streams
-//   that declare a compression the gate rewrites them as they are written.
+// - A body with no complete message (a cut-off frame) or two messages for a unary method.
+//   handleUnary answers UNIMPLEMENTED "Received no request message for server streaming method
+//   …", where the HTTP port answers INVALID_ARGUMENT for the same bytes.
+//   These statuses are sent from inside the call, past any interceptor, so the gate rewrites them
+//   as they are written: each stream's respond and sendTrailers pass through rewriteStatus, which
+//   returns at once for the statuses calls end with normally.
 // - An unknown method. _streamHandler answers UNIMPLEMENTED "The server does not implement the
 //   method <path>", echoing the path; the gate answers the same code without it.
 //
@@ -27,8 +31,8 @@ const INVALID_ARGUMENT = 3;
 const UNIMPLEMENTED = 12;
 const INTERNAL = 13;
 
-/** Statuses grpc-js writes for compressed requests, and what the client is told instead. */
-const COMPRESSION_FAULTS: ReadonlyArray<{ code: number; message: RegExp; replace: { code: number; message: string } }> = [
+/** Statuses grpc-js writes for faults of the request body, and what the client is told instead. */
+const BODY_FAULTS: ReadonlyArray<{ code: number; message: RegExp; replace: { code: number; message: string } }> = [
   {
     code: INTERNAL,
     message: /^Failed to decompress message$/,
@@ -38,6 +42,16 @@ const COMPRESSION_FAULTS: ReadonlyArray<{ code: number; message: RegExp; replace
     code: UNIMPLEMENTED,
     message: /^Received message compressed with unsupported encoding/,
     replace: { code: UNIMPLEMENTED, message: 'request message uses an unsupported grpc-encoding; use identity, gzip or deflate' },
+  },
+  {
+    code: UNIMPLEMENTED,
+    message: /^Received no request message for /,
+    replace: { code: INVALID_ARGUMENT, message: 'request body holds no complete message' },
+  },
+  {
+    code: UNIMPLEMENTED,
+    message: /^Received a second request message for /,
+    replace: { code: INVALID_ARGUMENT, message: 'request body holds more than the one message this method takes' },
   },
 ];
 
@@ -78,9 +92,23 @@ function admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
     return refuse(stream, INVALID_ARGUMENT, 'grpc-timeout must be 1 to 8 digits followed by a unit (H, M, S, m, u or n)');
   }
   if (countRawHeader(raw, 'authorization') > 1) (headers as Record<string, unknown>)['authorization'] = rawHeaderValues(raw, 'authorization');
-  const encoding = headers['grpc-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') rewriteCompressionFaults(stream);
+  // Shared functions, not closures: every call passes here.
+  original ??= Object.getPrototypeOf(stream) as StreamMethods;
+  stream.respond = respondGated;
+  stream.sendTrailers = sendTrailersGated;
   return true;
+}
+
+type StreamMethods = Pick<http2.ServerHttp2Stream, 'respond' | 'sendTrailers'>;
+/** Node's own methods (ServerHttp2Stream's class is not exported: taken from the first stream). */
+let original: StreamMethods | undefined;
+
+function respondGated(this: http2.ServerHttp2Stream, headers?: http2.OutgoingHttpHeaders, options?: http2.ServerStreamResponseOptions): void {
+  original!.respond.call(this, rewriteStatus(headers), options);
+}
+
+function sendTrailersGated(this: http2.ServerHttp2Stream, trailers: http2.OutgoingHttpHeaders): void {
+  original!.sendTrailers.call(this, rewriteStatus(trailers));
 }
 
 /** A trailers-only response; the request body, if any, is read and dropped. */
@@ -96,18 +124,12 @@ function refuse(stream: http2.ServerHttp2Stream, code: number, message: string):
   return false;
 }
 
-function rewriteCompressionFaults(stream: http2.ServerHttp2Stream): void {
-  const respond = stream.respond.bind(stream);
-  const sendTrailers = stream.sendTrailers.bind(stream);
-  stream.respond = (headers, options) => respond(rewriteStatus(headers), options);
-  stream.sendTrailers = (trailers) => sendTrailers(rewriteStatus(trailers) ?? {});
-}
-
 function rewriteStatus<T extends http2.OutgoingHttpHeaders | undefined>(headers: T): T {
-  if (headers === undefined || headers['grpc-status'] === undefined) return headers;
-  const code = Number(headers['grpc-status']);
-  const message = decode(String(headers['grpc-message'] ?? ''));
-  for (const f of COMPRESSION_FAULTS) {
+  const status = headers?.['grpc-status'];
+  if (status === undefined || status === 0 || status === '0') return headers;
+  const code = Number(status);
+  const message = decode(String(headers!['grpc-message'] ?? ''));
+  for (const f of BODY_FAULTS) {
     if (f.code === code && f.message.test(message)) {
       return { ...headers, 'grpc-status': String(f.replace.code), 'grpc-message': encodeURI(f.replace.message) };
     }

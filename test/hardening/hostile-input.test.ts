@@ -201,6 +201,23 @@ describe("hostile input", function () {
       assert.equal(answer.status, VerifyStatus.VALID);
     });
 
+    it("answers INVALID_ARGUMENT for a cut-off frame, an empty body and two messages to a unary method", async () => {
+      const one = frame(verifyBody());
+      for (const [what, body] of [
+        ["a frame header cut short", Buffer.from([0, 0])],
+        ["a frame promising more than it holds", one.subarray(0, one.length - 3)],
+        ["no body at all", Buffer.alloc(0)],
+        ["two messages", Buffer.concat([one, one])],
+      ] as const) {
+        const r = await h2(port(), `${VERIFY}/Verify`, grpcHeaders(), body);
+        const s = grpcStatus(r);
+        assert.equal(s.code, Code.InvalidArgument, `${what}: ${JSON.stringify(s)}`);
+        assertCleanMessage(s.message, what);
+        assert.doesNotMatch(s.message, /tessera\.v1|Verify/, `${what}: the message names the method`);
+      }
+      await stillServes();
+    });
+
     it("answers UNIMPLEMENTED for an unknown encoding or method without quoting either", async () => {
       const br = await h2(port(), `${VERIFY}/Verify`, grpcHeaders({ "grpc-encoding": "zz-marker" }), frame(Buffer.from([1, 2, 3]), 1));
       assert.equal(grpcStatus(br).code, Code.Unimplemented);
