@@ -23,6 +23,8 @@ export interface Context {
   /** Everything addressed to the person at the terminal: progress, warnings, errors. */
   err(text: string): void;
   stdinIsTTY: boolean;
+  /** The clock, for commands that record when they ran; absent: the system clock. */
+  now?: () => Date;
 }
 
 export interface Command {

@@ -6,6 +6,7 @@
  * It never creates a digest key: a token digested under a key the server does not hold would
  * never verify, so a missing key file is an error, not a reason to make a new one.
  */
+import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { keyringFromEnv, loadOrCreateKeyFile, type Keyring } from "../domain/digest.js";
 import { loadConfig, type Config } from "../config.js";
@@ -44,8 +45,13 @@ function explain(outcome: Extract<RecoveryOutcome, { ok: false }>): string {
   }
 }
 
-/** `recovery-20260131T120000Z`: token names allow only [A-Za-z0-9_-]. */
-const recoveryName = (now: Date) => `recovery-${now.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "")}`;
+/**
+ * `recovery-20260131T120000Z-3f9a1c07`: when it ran, to the second, and 32 random bits, because
+ * names are unique per organization and two runs in the same second must not clash (the store
+ * also asks for another name if one ever does). Token names allow only [A-Za-z0-9_-]{1,256}.
+ */
+const recoveryName = (now: Date): string =>
+  `recovery-${now.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "")}-${randomBytes(4).toString("hex")}`;
 
 const createOperator: Command = {
   name: "create-operator",
@@ -91,13 +97,13 @@ Run it on the server's machine, with the server's key. The value is printed once
       }
     }
 
-    const now = new Date();
+    const now = ctx.now?.() ?? new Date();
     const m = mint(keyring, "OPERATOR");
     let outcome: RecoveryOutcome;
     try {
       outcome = await createRecoveryOperatorToken(conn.ownerUrl, {
         ...(str(flags, "user") === undefined ? {} : { userName: str(flags, "user")! }),
-        name: recoveryName(now),
+        name: () => recoveryName(now),
         description: `Operator token minted by tessera recovery at ${now.toISOString()}`,
         material: { digest: m.digest, keyId: m.keyId, mask: m.mask },
       });

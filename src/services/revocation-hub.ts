@@ -233,7 +233,7 @@ export class RevocationHub {
     yield { checkpoint: formatCursor(this.#feedId, pos) };
     let lastSent = this.#opts.now();
     while (!signal.aborted && !this.#closed) {
-      const batch = await this.#eventsAfter(pos, live);
+      const { events: batch, upTo } = await this.#eventsAfter(pos, live);
       for (const e of batch) {
         pos = e.position;
         yield { event: e, cursor: formatCursor(this.#feedId, e.position) };
@@ -243,7 +243,11 @@ export class RevocationHub {
         continue;
       }
       live = true;
-      if (comparePositions(this.#position, pos) > 0) pos = this.#position;
+      // Nothing after `pos` up to `upTo`, the hub's position when the batch was taken. Not the
+      // hub's position now: a catch-up read from the database awaits, and whatever the hub
+      // published meanwhile lies beyond `upTo` and is still to be sent.
+      if (comparePositions(upTo, pos) > 0) pos = upTo;
+      if (comparePositions(this.#position, pos) > 0) continue;
       const quiet = this.#opts.now() - lastSent;
       // A checkpoint promises "nothing else happened up to here": only a fresh hub can say so.
       // While it is stale the stream stays silent and clients' staleness bounds take over.
@@ -256,18 +260,21 @@ export class RevocationHub {
     }
   }
 
-  /** Events after `pos` up to the hub's position: from the ring, or from the database. */
-  async #eventsAfter(pos: FeedPosition, live: boolean): Promise<StoredEvent[]> {
-    if (comparePositions(pos, this.#position) >= 0) return [];
+  /**
+   * Events after `pos` up to the hub's position, from the ring or from the database, with that
+   * position (`upTo`): when there are none, nothing happened after `pos` up to `upTo`.
+   */
+  async #eventsAfter(pos: FeedPosition, live: boolean): Promise<{ events: StoredEvent[]; upTo: FeedPosition }> {
+    const upTo = this.#position;
+    if (comparePositions(pos, upTo) >= 0) return { events: [], upTo };
     if (comparePositions(pos, this.#ringFloor) >= 0) {
       const i = this.#indexAfter(pos);
-      return this.#ring.slice(i, i + READ_BATCH);
+      return { events: this.#ring.slice(i, i + READ_BATCH), upTo };
     }
     // Before the ring. A subscriber that was already live fell behind by more than the ring holds.
     if (live) throw resourceExhausted("this consumer fell too far behind the revocation feed; resume from your last cursor");
-    const upTo = this.#position;
     const { events } = await readFeed(this.#opts.pool, pos, READ_BATCH);
-    return events.filter((e) => comparePositions(e.position, upTo) <= 0);
+    return { events: events.filter((e) => comparePositions(e.position, upTo) <= 0), upTo };
   }
 
   #indexAfter(pos: FeedPosition): number {

@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { isTesseraError } from "../domain/errors.js";
 import type { TokenRecord } from "../domain/model.js";
 import { startEmbeddedPostgres } from "./embedded.js";
 import { insertToken } from "./queries/tokens.js";
@@ -33,7 +34,11 @@ export interface RecoveryMaterial {
 export interface RecoveryRequest {
   /** A root user's name; absent: the oldest live root user. */
   userName?: string;
-  name: string;
+  /**
+   * The token's name, asked for again (a fresh one each time) when the one before is already
+   * taken in the organization, up to NAME_ATTEMPTS times: recovery must work however often it runs.
+   */
+  name: () => string;
   description: string;
   material: RecoveryMaterial;
 }
@@ -77,6 +82,9 @@ async function findAdminOrganization(pool: pg.Pool, userId: string): Promise<{ i
   return r.rows[0];
 }
 
+/** Names asked for before a clash is reported (with the CLI's 32 random bits, a second one is almost never needed). */
+export const NAME_ATTEMPTS = 5;
+
 /** Finds the root user and its organization and inserts the OPERATOR token, as tessera_owner. */
 export async function createRecoveryOperatorToken(ownerUrl: string, req: RecoveryRequest): Promise<RecoveryOutcome> {
   const pool = new pg.Pool({ connectionString: ownerUrl, max: 1, connectionTimeoutMillis: 10_000 });
@@ -95,24 +103,32 @@ export async function createRecoveryOperatorToken(ownerUrl: string, req: Recover
     const org = await findAdminOrganization(pool, user.id);
     if (org === undefined) return { ok: false, problem: "no-admin-organization", userName: user.name };
     const owner = user.id;
-    const token = await withOrg(pool, org.id, (tx) =>
-      insertToken(tx, {
-        id: randomUUID(),
-        orgId: org.id,
-        name: req.name,
-        description: req.description,
-        kind: "OPERATOR",
-        isDefault: false,
-        digest: req.material.digest,
-        keyId: req.material.keyId,
-        mask: req.material.mask,
-        ownerUserId: owner,
-        createdBy: null,
-        permissions: {},
-        expiresAt: null,
-      }),
-    );
-    return { ok: true, token, user: { id: user.id, name: user.name }, org };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const token = await withOrg(pool, org.id, (tx) =>
+          insertToken(tx, {
+            id: randomUUID(),
+            orgId: org.id,
+            name: req.name(),
+            description: req.description,
+            kind: "OPERATOR",
+            isDefault: false,
+            digest: req.material.digest,
+            keyId: req.material.keyId,
+            mask: req.material.mask,
+            ownerUserId: owner,
+            createdBy: null,
+            permissions: {},
+            expiresAt: null,
+          }),
+        );
+        return { ok: true, token, user: { id: user.id, name: user.name }, org };
+      } catch (err) {
+        // insertToken reports a taken name as ALREADY_EXISTS (the transaction rolled back):
+        // try again under a fresh name rather than fail a recovery over what it is called.
+        if (!(isTesseraError(err) && err.code === "ALREADY_EXISTS") || attempt >= NAME_ATTEMPTS) throw err;
+      }
+    }
   } catch (err) {
     if ((err as { code?: string }).code === "42P01") return { ok: false, problem: "not-migrated" }; // undefined_table
     throw err;

@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { chmod, copyFile, mkdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { group as recoveryGroup } from "../../src/cli/recovery.js";
+import { parseFlags, type Context } from "../../src/cli/command.js";
 import { createKeyring, newKey } from "../../src/domain/digest.js";
+import { isTesseraError } from "../../src/domain/errors.js";
 import { TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
+import { mint } from "../../src/services/token-issue.js";
 import { startEmbeddedPostgres } from "../../src/store/embedded.js";
+import { createRecoveryOperatorToken, NAME_ATTEMPTS } from "../../src/store/recovery.js";
 import { migrate } from "../../src/store/migrate.js";
 import { APP_ROLE, withDatabase } from "../../src/store/roles.js";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
@@ -12,7 +17,7 @@ import { getCluster } from "../helpers/cluster.js";
 import { superQuery, type TestDatabase } from "../helpers/db.js";
 import { setupInstance } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, writeKeyFile } from "./run-cli.js";
+import { ANY_TOKEN_VALUE, assertNoStack, cleanEnv, printedValue, runCli, tempDir, writeKeyFile, type CliResult } from "./run-cli.js";
 
 describe("tessera recovery create-operator", function () {
   this.timeout(120_000); // every step spawns a node process; shared CI machines can be slow
@@ -29,10 +34,11 @@ describe("tessera recovery create-operator", function () {
     let server: TestServer;
     let c: Clients;
     let keyFile: string;
+    let operatorToken: string;
     before(async () => {
       server = await startTestServer({ keyring: createKeyring({ 1: key }, 1) });
       c = grpcJsClients(server.tessera.grpcPort);
-      await setupInstance(c);
+      operatorToken = (await setupInstance(c)).operatorToken;
       keyFile = path.join(tmp.dir, "digest-keys.json");
       await writeKeyFile(keyFile, { 1: key }, 1);
     });
@@ -60,7 +66,7 @@ describe("tessera recovery create-operator", function () {
       );
       assert.equal(rows.length, 1);
       const row = rows[0]!;
-      assert.match(row.name, /^recovery-\d{8}T\d{6}Z$/);
+      assert.match(row.name, /^recovery-\d{8}T\d{6}Z-[0-9a-f]{8}$/);
       assert.equal(row.kind, "OPERATOR");
       assert.equal(row.mask, `tsop_…${value.slice(-4)}`);
       assert.equal(row.key_id, 1);
@@ -75,6 +81,54 @@ describe("tessera recovery create-operator", function () {
       const named = await runCli(["recovery", "create-operator", "--owner-database-url", server.db.ownerUrl, "--key-file", keyFile, "--user", "root"]);
       assert.equal(named.code, 0, named.stderr);
       await c.admin.listOrganizations({}, printedValue(named));
+    });
+
+    it("succeeds every time, with distinct names, however many runs share the same second", async () => {
+      // The command in-process with a stopped clock, so every run is in the same second for
+      // certain (as child processes they only usually are), started together so they also race.
+      const cmd = recoveryGroup.commands.find((x) => x.name === "create-operator")!;
+      const at = new Date("2026-12-01T19:46:35.123Z");
+      const once = async (): Promise<CliResult> => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const ctx: Context = { env: cleanEnv(), out: (t) => void out.push(t), err: (t) => void err.push(t), stdinIsTTY: false, now: () => at };
+        const flags = parseFlags(["--owner-database-url", server.db.ownerUrl, "--key-file", keyFile], cmd.options);
+        const code = await cmd.run(flags, ctx);
+        return { code, stdout: out.map((t) => `${t}\n`).join(""), stderr: err.join("\n") };
+      };
+      const runs = await Promise.all(Array.from({ length: 6 }, once));
+      for (const r of runs) assert.equal(r.code, 0, r.stderr);
+      const values = runs.map(printedValue);
+      assert.equal(new Set(values).size, runs.length);
+      for (const v of values) await c.admin.listOrganizations({}, v);
+      const rows = await superQuery<{ name: string }>(server.db, `SELECT name FROM tokens WHERE name LIKE 'recovery-20261201T194635Z-%'`);
+      assert.equal(rows.length, runs.length);
+      assert.equal(new Set(rows.map((r) => r.name)).size, runs.length, "every run has a name of its own");
+      for (const r of rows) assert.match(r.name, /^recovery-20261201T194635Z-[0-9a-f]{8}$/);
+    });
+
+    it("asks for another name when the one it was given is taken, and reports ALREADY_EXISTS only when every one is", async () => {
+      // What the random suffix makes vanishingly rare, forced: names that are already taken.
+      await c.admin.createToken({ name: "taken-name", kind: TokenKind.VERIFIER }, operatorToken);
+      const names = ["taken-name", "taken-name", "fresh-name"];
+      let asked = 0;
+      const made = await createRecoveryOperatorToken(server.db.ownerUrl, {
+        name: () => names[asked++]!,
+        description: "retry test",
+        material: mint(server.keyring, "OPERATOR"),
+      });
+      assert.ok(made.ok);
+      assert.equal(made.token.name, "fresh-name");
+      assert.equal(asked, 3);
+
+      asked = 0;
+      await assert.rejects(
+        createRecoveryOperatorToken(server.db.ownerUrl, { name: () => (asked++, "taken-name"), description: "", material: mint(server.keyring, "OPERATOR") }),
+        (err: unknown) => isTesseraError(err) && err.code === "ALREADY_EXISTS",
+      );
+      assert.equal(asked, NAME_ATTEMPTS, "it gives up after a bounded number of names");
+      const rows = await superQuery<{ n: string }>(server.db, `SELECT count(*)::text AS n FROM tokens WHERE name IN ('taken-name', 'fresh-name')`);
+      assert.equal(rows[0]!.n, "2", "nothing else was inserted");
     });
 
     it("refuses to create a digest key file, since a new key would not verify on the server", async () => {

@@ -132,7 +132,7 @@ describe("tessera serve --workers 2", function () {
     }
   });
 
-  it("a token disabled while cached in both workers answers DISABLED on every connection within 2 s", async () => {
+  it("a token disabled while cached in both workers answers DISABLED on every connection within 2 s", async function () {
     // Warm: ten connections, spread over both workers, each Verify VALID twice (the second from the cache).
     const warm = Array.from({ length: 10 }, () => ownConnection(grpcPort));
     open.push(...warm);
@@ -141,12 +141,17 @@ describe("tessera serve --workers 2", function () {
     }
     await assertSpread("warm-up connections");
 
+    // Fresh connections, connected now (a call with a malformed credential, which nothing caches)
+    // so that the 2 s below measure how long the revocation takes to reach the workers, not how
+    // long twenty connections take to be set up on a loaded machine.
+    const fresh = Array.from({ length: 20 }, () => ownConnection(grpcPort));
+    open.push(...fresh);
+    for (const c of fresh) assert.equal((await verify(c, "not-a-token")).status, VerifyStatus.MALFORMED);
+
     await admin.admin.setTokenEnabled({ id: token.id, enabled: false }, org.adminToken);
     const disabledAt = Date.now();
 
-    // Fresh connections (and the warm ones, which stay on their workers) until each says DISABLED.
-    const fresh = Array.from({ length: 20 }, () => ownConnection(grpcPort));
-    open.push(...fresh);
+    // Every connection, fresh and warm (each stays on its worker), until each says DISABLED.
     const took = await Promise.all(
       [...warm, ...fresh].map(async (c) => {
         for (;;) {
@@ -159,6 +164,7 @@ describe("tessera serve --workers 2", function () {
       }),
     );
     assert.ok(Math.max(...took) < 2_000, `slowest connection saw DISABLED after ${Math.max(...took)} ms`);
+    this.test!.title += ` [slowest connection: ${Math.max(...took)} ms]`;
     await assertSpread("fresh connections");
 
     // And it stays so: every connection, first try.
@@ -166,14 +172,18 @@ describe("tessera serve --workers 2", function () {
     // Re-enabled: every worker's cached DISABLED is invalidated as well.
     await admin.admin.setTokenEnabled({ id: token.id, enabled: true }, org.adminToken);
     const enabledAt = Date.now();
-    for (const c of [...warm, ...fresh]) {
-      for (;;) {
-        const r = await verify(c, token.value);
-        if (r.status === VerifyStatus.VALID) break;
-        assert.ok(Date.now() - enabledAt < 2_000, "still DISABLED 2 s after the token was enabled again");
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
+    // All connections at once, as above: one after another, the 2 s would also count every
+    // other connection's calls.
+    await Promise.all(
+      [...warm, ...fresh].map(async (c) => {
+        for (;;) {
+          const r = await verify(c, token.value);
+          if (r.status === VerifyStatus.VALID) break;
+          assert.ok(Date.now() - enabledAt < 2_000, "still DISABLED 2 s after the token was enabled again");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }),
+    );
   });
 
   it("restarts a worker that dies", async function () {

@@ -16,6 +16,7 @@ import {
   type WatchRevocationsResponseSchema,
 } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { grpcServiceDefinition } from "../../src/transport/grpc-codec.js";
+import { PATIENCE_MS } from "../helpers/wait.js";
 
 /** The fields of a VerifyResponse a script sets (plain data; made a message on the way out). */
 export interface VerifyInit {
@@ -92,7 +93,7 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     verifies: [],
     onVerify: () => allowed("t1"),
     onWatch: (w) => w.checkpoint(cursorAt(0)),
-    async nthWatch(n, timeoutMs = 5000) {
+    async nthWatch(n, timeoutMs = PATIENCE_MS) {
       const deadline = Date.now() + timeoutMs;
       while (s.watches.length < n) {
         if (Date.now() > deadline) throw new Error(`stream #${n} was never opened (${s.watches.length} so far)`);

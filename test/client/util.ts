@@ -1,20 +1,18 @@
 /** Small helpers for the worker client's tests. */
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value (which is returned) or `timeoutMs` passes. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 2000, what = "condition", everyMs = 5): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export { eventually, sleep } from "../helpers/wait.js";
 
 /** A clock that follows real time plus an offset the test moves. */
 export function skewedClock(): { now: () => number; advance(ms: number): void } {
   let skew = 0;
   return { now: () => Date.now() + skew, advance: (ms) => void (skew += ms) };
+}
+
+/**
+ * A clock that moves only when the test moves it, for staleness bounds far shorter than a loaded
+ * machine may take between two steps of a test: nothing computed from it depends on that time.
+ */
+export function manualClock(start = Date.UTC(2026, 0, 1)): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
 }

@@ -17,6 +17,7 @@ import { freshDatabase, superQuery, type TestDatabase } from "../helpers/db.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
 import { startInstance } from "./instance.js";
+import { PATIENCE_MS } from "../helpers/wait.js";
 import { eventually, skewedClock, sleep } from "./util.js";
 
 const ingest = (credential: string, organization?: string): WorkerVerifyRequest => ({
@@ -42,6 +43,9 @@ async function newIngestToken(c: Clients, inst: Instance, org: SeededOrg, name: 
 /**
  * Polls verify until it refuses; returns how long that took and how many allowed answers were
  * given before (each of which must have been within the revocation's propagation window).
+ * The 2 s bound is wall-clock and kept: it is what "a short bound" means in the tests' titles,
+ * and propagation to a worker client on this in-process server takes milliseconds even on a
+ * loaded machine (the first test prints its p50 and max), hundreds of times less.
  */
 async function untilRefused(w: WorkerClient, req: WorkerVerifyRequest, timeoutMs = 2000): Promise<{ ms: number; decision: Decision; allowedBefore: number }> {
   const start = performance.now();
@@ -64,7 +68,7 @@ async function primed(w: WorkerClient, req: WorkerVerifyRequest): Promise<Decisi
   return eventually(async () => {
     const d = await w.verify(req);
     return d.fromCache ? d : undefined;
-  }, 2000, "a cached answer");
+  }, undefined, "a cached answer");
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -137,7 +141,7 @@ describe("the worker client against a real Tessera", () => {
         // Cached refusal now; ENABLED drops it.
         assert.equal((await primed(w, req)).status, VerifyStatus.DISABLED);
         await c.admin.setTokenEnabled({ id: t.id, enabled: true }, inst.operatorToken);
-        await eventually(async () => (await w.verify(req)).allowed, 2000, "re-enabled token accepted", 1);
+        await eventually(async () => (await w.verify(req)).allowed, undefined, "re-enabled token accepted", 1);
       }
       this.test!.title += ` [disable→refused p50 ${pct(times, 50).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms]`;
       assert.ok(w.stats().evictions >= 10);
@@ -250,7 +254,7 @@ describe("the worker client against a real Tessera", () => {
       const w = createWorkerClient({ address: `127.0.0.1:${a!.grpcPort}`, verifierToken: inst.verifierToken, stalenessMs });
       workers.push(w);
       await w.ready();
-      await eventually(() => w.stats().healthy, 2000, "health");
+      await eventually(() => w.stats().healthy, undefined, "health");
       const t = await newIngestToken(ca!, inst, org, "stale");
       const req = ingest(t.value, org.identifier);
       await primed(w, req);
@@ -260,25 +264,31 @@ describe("the worker client against a real Tessera", () => {
       const stopMs = performance.now() - stopStart;
       // From here on nothing arrives. Every allowed answer must come while the last message is
       // at most stalenessMs old; after that, UNAVAILABLE.
+      // Each call is judged by how old the last message was when it began (agoBefore), not by
+      // the wall clock of this loop, which a loaded machine may stall for any length of time.
       let served = 0;
       let unavailableAt: number | undefined;
-      const deadline = Date.now() + 5000;
+      let firstAfterBound: { agoBefore: number; status: string } | undefined;
+      const deadline = Date.now() + PATIENCE_MS;
       while (Date.now() < deadline) {
         const agoBefore = w.stats().lastHeardAgoMs;
         const d = await w.verify(req);
+        if (agoBefore > stalenessMs) firstAfterBound ??= { agoBefore, status: String(d.status) };
         if (d.allowed) {
           assert.equal(d.fromCache, true);
           assert.ok(agoBefore <= stalenessMs, `allowed from cache ${agoBefore} ms after the stream was last heard`);
           served++;
         } else {
           assert.equal(d.status, "UNAVAILABLE");
-          unavailableAt ??= w.stats().lastHeardAgoMs;
-          if (w.stats().lastHeardAgoMs > stalenessMs + 300) break;
+          unavailableAt ??= agoBefore;
+          if (firstAfterBound !== undefined) break;
         }
         await sleep(10);
       }
       assert.ok(unavailableAt !== undefined, "never failed closed");
-      assert.ok(unavailableAt <= stalenessMs + 250, `failed closed only ${unavailableAt} ms after the stream was last heard`);
+      // The first call begun after the bound failed closed (as every later one did, above).
+      assert.ok(firstAfterBound !== undefined, "no call began after the staleness bound");
+      assert.equal(firstAfterBound.status, "UNAVAILABLE", `the first call ${firstAfterBound.agoBefore} ms after the stream was last heard`);
       assert.equal((await w.verify(req)).status, "UNAVAILABLE");
       assert.equal(w.stats().healthy, false);
       // `served` may be 0 if shutting the server down took longer than stalenessMs.
@@ -291,7 +301,7 @@ describe("the worker client against a real Tessera", () => {
       const w = createWorkerClient({ address: `127.0.0.1:${a!.grpcPort}`, verifierToken: inst.verifierToken, stalenessMs: 1500 });
       workers.push(w);
       await w.ready();
-      await eventually(() => w.stats().healthy, 2000, "health");
+      await eventually(() => w.stats().healthy, undefined, "health");
       const revoked = await newIngestToken(ca!, inst, org, "revoked-while-away");
       const kept = await newIngestToken(ca!, inst, org, "kept");
       const rRevoked = ingest(revoked.value, org.identifier);
@@ -304,7 +314,7 @@ describe("the worker client against a real Tessera", () => {
       const port = await stopA();
       const admin = await startB();
       await admin.admin.setTokenEnabled({ id: revoked.id, enabled: false }, inst.operatorToken);
-      await eventually(() => !w.stats().healthy, 3000, "the worker to go stale");
+      await eventually(() => !w.stats().healthy, undefined, "the worker to go stale");
       assert.equal((await w.verify(rRevoked)).status, "UNAVAILABLE");
       const reconnectsBefore = w.stats().reconnects;
 
@@ -317,10 +327,11 @@ describe("the worker client against a real Tessera", () => {
         d = await w.verify(rRevoked);
         assert.equal(d.allowed, false, "a token revoked while the worker was away was allowed");
         if (d.status === VerifyStatus.DISABLED) break;
-        assert.ok(performance.now() - start < 8000, `still ${String(d.status)} 8 s after the restart`);
+        // How long the resume takes is the machine's business; that it never allows is the test's.
+        assert.ok(performance.now() - start < PATIENCE_MS, `still ${String(d.status)} ${PATIENCE_MS / 1000} s after the restart`);
         await sleep(5);
       }
-      await eventually(() => w.stats().healthy, 5000, "health after the resume");
+      await eventually(() => w.stats().healthy, undefined, "health after the resume");
       const s = w.stats();
       assert.equal(s.flushes, flushesBefore, "the cache was flushed on an ordinary reconnect");
       assert.ok(s.reconnects > reconnectsBefore);
@@ -337,7 +348,7 @@ describe("the worker client against a real Tessera", () => {
       const w = createWorkerClient({ address: `127.0.0.1:${a!.grpcPort}`, verifierToken: inst.verifierToken, stalenessMs: 600 });
       workers.push(w);
       await w.ready();
-      await eventually(() => w.stats().healthy, 2000, "health");
+      await eventually(() => w.stats().healthy, undefined, "health");
       const revoked = await newIngestToken(ca!, inst, org, "revoked");
       const kept = await newIngestToken(ca!, inst, org, "kept");
       await primed(w, ingest(revoked.value, org.identifier));
@@ -352,8 +363,8 @@ describe("the worker client against a real Tessera", () => {
       assert.ok(pruned >= 1);
       a = await startInstance({ db, keyring, grpcPort: port });
       ca = grpcJsClients(a.grpcPort);
-      await eventually(() => w.stats().flushes === 1, 8000, "the flush");
-      await eventually(() => w.stats().healthy, 5000, "health after the restart from now");
+      await eventually(() => w.stats().flushes === 1, undefined, "the flush");
+      await eventually(() => w.stats().healthy, undefined, "health after the restart from now");
       const k = await w.verify(ingest(kept.value, org.identifier));
       assert.equal(k.fromCache, false, "served from a cache that should have been flushed");
       assert.equal(k.allowed, true);
@@ -367,7 +378,7 @@ describe("the worker client against a real Tessera", () => {
       const w = createWorkerClient({ address: `127.0.0.1:${a!.grpcPort}`, verifierToken: inst.operatorToken, stalenessMs: 600 });
       workers.push(w);
       await w.ready();
-      await eventually(() => w.stats().healthy, 2000, "health");
+      await eventually(() => w.stats().healthy, undefined, "health");
       const t = await newIngestToken(ca!, inst, org, "old-db");
       await primed(w, ingest(t.value, org.identifier));
       const oldFeed = w.stats().cursor.split(".")[0];
@@ -381,8 +392,8 @@ describe("the worker client against a real Tessera", () => {
       a = await startInstance({ db, keyring, grpcPort: port });
       ca = grpcJsClients(a.grpcPort);
       await ca.admin.setup({ userName: "root", organizationIdentifier: "acme", bucketName: "main", tokenValue: inst.operatorToken });
-      await eventually(() => w.stats().flushes === 1, 8000, "the flush");
-      await eventually(() => w.stats().healthy, 5000, "health on the new database");
+      await eventually(() => w.stats().flushes === 1, undefined, "the flush");
+      await eventually(() => w.stats().healthy, undefined, "health on the new database");
       assert.notEqual(w.stats().cursor.split(".")[0], oldFeed);
       const d = await w.verify(ingest(t.value, org.identifier));
       assert.equal(d.fromCache, false);
@@ -432,7 +443,7 @@ describe("the worker client against a real Tessera", () => {
         assert.equal(at.fromCache, false);
         assert.equal(at.status, VerifyStatus.EXPIRED);
         assert.equal(w.stats().expirations, 1);
-        await eventually(() => w.stats().events > eventsBefore, 5000, "the EXPIRED event");
+        await eventually(() => w.stats().events > eventsBefore, undefined, "the EXPIRED event");
         assert.equal((await w.verify(req)).allowed, false);
       } finally {
         await w.close();

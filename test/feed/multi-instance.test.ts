@@ -10,6 +10,7 @@ import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { freshDatabase, type TestDatabase } from "../helpers/db.js";
 import { startInstanceProcess, type InstanceProcess } from "../helpers/instances.js";
 import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { eventually } from "../helpers/wait.js";
 import { watch, type Watcher } from "../helpers/watch.js";
 import { createWorkerClient, type WorkerClient } from "../../src/client/worker-client.js";
 
@@ -57,19 +58,24 @@ describe("three instances sharing one database", function () {
         assert.equal((await ask(c)).allowed, true);
         assert.equal((await ask(c)).allowed, true);
       }
+      // A worker client rightly caches no answer whose RPC overlapped the token's ENABLED event
+      // reaching it; how long that takes depends on the machine, so wait for it, don't count tries.
       for (const w of workers) {
-        for (let tries = 0; ; tries++) {
+        await eventually(async () => {
           const d = await askWorker(w);
           assert.equal(d.allowed, true);
-          if (d.fromCache) break;
-          assert.ok(tries < 100, "the worker client never cached the answer");
-          await new Promise((r) => setTimeout(r, 5));
-        }
+          return d.fromCache;
+        }, undefined, "the worker client to cache the answer");
       }
       await clients[0]!.admin.setTokenEnabled({ id: t.token!.id, enabled: false }, org.adminToken);
       const acked = performance.now();
       // Instance 1 refuses at once: its own write invalidated its cache before the call returned.
       assert.equal((await ask(clients[0]!)).allowed, false);
+      // Wall-clock bounds, kept: they are what "soon" means here, each loop below measures only
+      // the revocation's way to an instance, a worker client or a stream (all connected and
+      // warm), and that takes milliseconds even with two CPU hogs beside the suite (see the
+      // figures this test prints), two orders of magnitude below 5 s. The latency goal itself
+      // is npm run bench:propagation's.
       let last = 0;
       await Promise.all(
         clients.map(async (c, i) => {
@@ -94,7 +100,8 @@ describe("three instances sharing one database", function () {
         watchers.map((w) => w.until(() => w.events.some((e) => e.tokenId === t.token!.id && e.reason === RevocationReason.DISABLED), 5000)),
       );
       for (const w of watchers) {
-        const e = w.events.find((x) => x.tokenId === t.token!.id)!;
+        // The DISABLED event: the stream also carries the token's ENABLED event from its creation.
+        const e = w.events.find((x) => x.tokenId === t.token!.id && x.reason === RevocationReason.DISABLED)!;
         last = Math.max(last, e.at - acked);
       }
       times.push(last);

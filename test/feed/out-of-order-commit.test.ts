@@ -31,8 +31,10 @@ describe("the revocation feed under out-of-order commits", () => {
       await t1.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [f.inst.orgId, early]);
       await t2.query("INSERT INTO revocation_events (org_id, token_id, reason) VALUES ($1, $2, 'DISABLED')", [f.inst.orgId, late]);
       await t2.query("COMMIT");
-      // Give the feed time to (wrongly) move its cursor past T1's id.
-      await new Promise((r) => setTimeout(r, 400));
+      // Let the instance read the feed after T2's commit (wake() resolves after a read begun
+      // after the call): the read in which an "id > cursor" feed would deliver T2's event and
+      // move past T1's lower id for good.
+      await f.server.tessera.deps.hub.wake();
       await t1.query("COMMIT");
       await w.until(() => w.events.some((e) => e.tokenId === early) && w.events.some((e) => e.tokenId === late));
     } finally {

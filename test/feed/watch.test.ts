@@ -9,6 +9,11 @@ describe("WatchRevocations on one instance", () => {
 
   it("streams a DISABLED event for a token disabled after the stream started", async () => {
     const org = await createOrg(f.c, f.inst.operatorToken);
+    // A stream from "now" starts at the position up to which the instance has read the feed,
+    // which may lag the organization's creation by a few milliseconds; its tokens' ENABLED
+    // events would then come first. Let the instance read past them (wake() resolves after a
+    // read begun after the call), so that the first event is the one this test makes.
+    await f.server.tessera.deps.hub.wake();
     const ac = new AbortController();
     const stream = f.c.verify.watchRevocations({ afterCursor: "" }, f.inst.verifierToken) as AsyncIterable<WatchRevocationsResponse>;
     const it = stream[Symbol.asyncIterator]();

@@ -1,4 +1,5 @@
 /** Seeding through the public API, so tests exercise the same paths users do. */
+import { randomBytes } from "node:crypto";
 import { Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import type { Clients } from "./clients.js";
 
@@ -36,10 +37,16 @@ export async function setupInstance(c: Clients, identifier = "acme"): Promise<In
   };
 }
 
+/**
+ * Default names: a counter (unique within the run) and a few random characters (so a name is
+ * distinctive in a dump or a log, and unlike its neighbours), never the clock.
+ */
+const tag = (): string => randomBytes(3).toString("hex");
+
 let counter = 0;
 
 /** A new organization with an ADMIN user holding an ALL_ACCESS token. */
-export async function createOrg(c: Clients, operatorToken: string, identifier = `org-${++counter}-${Date.now() % 100000}`): Promise<SeededOrg> {
+export async function createOrg(c: Clients, operatorToken: string, identifier = `org-${++counter}-${tag()}`): Promise<SeededOrg> {
   const o = await c.admin.createOrganization({ identifier }, operatorToken);
   const orgId = o.organization!.id;
   const u = await c.admin.createUser({ name: `${identifier}-admin`, organizationId: orgId, role: Role.ADMIN }, operatorToken);
@@ -61,7 +68,7 @@ export async function createOrg(c: Clients, operatorToken: string, identifier = 
 let userCounter = 0;
 
 /** A new user who is a member of `orgId` with `role`; returns its id. */
-export async function addMember(c: Clients, callerToken: string, orgId: string, role: Role, name = `user-${++userCounter}-${Date.now() % 100000}`): Promise<string> {
+export async function addMember(c: Clients, callerToken: string, orgId: string, role: Role, name = `user-${++userCounter}-${tag()}`): Promise<string> {
   const u = await c.admin.createUser({ name, organizationId: orgId, role }, callerToken);
   return u.user!.id;
 }
@@ -79,6 +86,6 @@ export async function issue(
   callerToken: string,
   req: Parameters<Clients["admin"]["createToken"]>[0],
 ): Promise<IssuedToken> {
-  const r = await c.admin.createToken({ name: `tok-${++tokenCounter}-${Date.now() % 100000}`, ...req }, callerToken);
+  const r = await c.admin.createToken({ name: `tok-${++tokenCounter}-${tag()}`, ...req }, callerToken);
   return { id: r.token!.id, value: r.value };
 }

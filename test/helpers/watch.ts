@@ -1,6 +1,7 @@
 /** Collects a WatchRevocations stream in the background, for tests that compare what arrived. */
 import type { WatchRevocationsResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { RevocationReason } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { PATIENCE_MS } from "./wait.js";
 
 export interface Watcher {
   events: Array<{ tokenId: string; reason: RevocationReason; cursor: string; at: number }>;
@@ -8,7 +9,7 @@ export interface Watcher {
   cursor: string;
   error: unknown;
   ended: boolean;
-  /** Resolves when `pred` holds (checked on every message), or rejects after `ms`. */
+  /** Resolves when `pred` holds (checked on every message), or rejects after `ms` (a bound on failing, see wait.ts). */
   until(pred: () => boolean, ms?: number): Promise<void>;
   stop(): void;
 }
@@ -22,7 +23,7 @@ export function watch(open: (signal: AbortSignal) => AsyncIterable<WatchRevocati
     cursor: "",
     error: undefined,
     ended: false,
-    until(pred, ms = 10_000) {
+    until(pred, ms = PATIENCE_MS) {
       if (pred()) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -6,6 +6,7 @@
  * parent. Through every client.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { EndpointClass, Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
@@ -117,7 +118,7 @@ describe("the cross-tenant matrix", () => {
     clients = allClients({ grpcPort: server.tessera.grpcPort, httpPort: server.tessera.httpPort });
     const c = clients[0]!;
     inst = await setupInstance(c);
-    const stamp = Date.now() % 100000;
+    const stamp = randomBytes(3).toString("hex"); // distinctive in every response searched below
     const org = await createOrg(c, inst.operatorToken, `victim-${stamp}`);
     const sub = await c.admin.createOrganization({ identifier: `victim-${stamp}-child`, parentId: org.orgId }, org.adminToken);
     const extra = await issue(c, org.adminToken, { kind: TokenKind.INGESTION, name: `victim-extra-${stamp}`, description: "victim's" });

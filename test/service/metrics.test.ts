@@ -20,6 +20,10 @@ describe("GET /metrics", () => {
 
   it("counts Verify answers by status and cache use, in Prometheus text, without token values", async () => {
     const org = await createOrg(f.c, f.inst.operatorToken);
+    // The organization's ENABLED events reach the cache a little after createOrg returns and
+    // evict what it holds for their tokens: let the instance read them first (wake() resolves
+    // after a read begun after the call), so that the cache hits counted below stay hits.
+    await f.server.tessera.deps.hub.wake();
     const before = await scrape();
     const valid0 = value(before, 'tessera_verify_total{status="VALID"}');
     const notFound0 = value(before, 'tessera_verify_total{status="NOT_FOUND"}');

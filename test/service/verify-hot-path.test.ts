@@ -18,6 +18,7 @@ import { createTokenLookup } from "../../src/services/token-lookup.js";
 import { createTokenVerifyService } from "../../src/services/verify-service.js";
 import { allClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
+import { eventually } from "../helpers/wait.js";
 import { createOrg, issue, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { byName, rejects, transportNames } from "./support.js";
@@ -155,7 +156,7 @@ describe("Verify hot path", () => {
       await check("first answers");
       const before = server.tessera.deps.hub.cursor;
       await c.admin.setTokenEnabled({ id: other.id, enabled: false }, org.adminToken);
-      for (let i = 0; i < 100 && server.tessera.deps.hub.cursor === before; i++) await new Promise((r) => setTimeout(r, 20));
+      await server.tessera.deps.hub.wake(); // a read begun after the change committed
       assert.notEqual(server.tessera.deps.hub.cursor, before, "the unrelated revocation moved the cursor");
       await check("after the cursor moved");
       const r = await call(other.value, org.identifier);
@@ -261,6 +262,9 @@ describe("Verify hot path", () => {
           await new Promise((r) => setImmediate(r));
           rest.push(lookup.lookup(t.value, org.identifier));
         }
+        // Time for a wrong second query to go out. This cannot fail spuriously: the first query
+        // is held by the lock until COMMIT below, so the one slot stays taken however long the
+        // wait lasts; a slower machine only gives a wrong query less time to show.
         await new Promise((r) => setTimeout(r, 50));
         assert.equal(queries, 1, "nothing more is sent while the one slot is taken");
         await hold.query("COMMIT");
@@ -291,12 +295,11 @@ describe("Verify hot path", () => {
       // The re-digest is best effort in the background: wait for it.
       const ids = some.map((t) => t.id);
       let keyIds: number[] = [];
-      for (let i = 0; i < 50; i++) {
+      await eventually(async () => {
         const rows = await superQuery<{ key_id: number }>(server.db, `SELECT key_id FROM tokens WHERE id = ANY($1::uuid[])`, [ids]);
         keyIds = rows.map((r) => r.key_id);
-        if (keyIds.every((k) => k === 2)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+        return keyIds.length === ids.length && keyIds.every((k) => k === 2);
+      }, undefined, "the background re-digest", 50).catch(() => undefined); // the assertion below says what is missing
       assert.deepEqual(keyIds, ids.map(() => 2), "re-digested under key 2");
       const again = await Promise.all(some.map((t) => lookup.lookup(t.value, org.identifier)));
       again.forEach((r, i) => assert.ok("found" in r && r.found?.tokenId === some[i]!.id && r.found.keyId === 2, `token ${i} under the new key`));

@@ -312,10 +312,11 @@ describe("Verify", () => {
           const other = await createOrg(c, f.inst.operatorToken);
           const disabled = await issue(c, other.adminToken, { kind: TokenKind.INGESTION });
           await c.admin.setTokenEnabled({ id: disabled.id, enabled: false }, other.adminToken);
-          const expiring = await issue(c, other.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + clockOffset + 1000) });
+          // A minute ahead, not a second: creating it must not take longer than its lifetime.
+          const expiring = await issue(c, other.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + clockOffset + 60_000) });
           const saved = clockOffset;
           try {
-            clockOffset += 5_000;
+            clockOffset += 61_000;
             for (const [label, value, e] of [
               ["default", other.defaultTokenValue, EndpointClass.INGEST],
               ["all-access", other.adminToken, EndpointClass.QUERY],

@@ -76,6 +76,9 @@ describe('the gRPC listener', () => {
     const it = stream[Symbol.asyncIterator]();
     const first = await it.next();
     assert.equal(first.done, false);
+    // Time for a service that ignores backpressure to run ahead. This can only pass more slowly,
+    // never fail spuriously: a service that waits for the reader produces no more however long
+    // this lasts (a slower machine only gives a wrong one less time to show).
     await sleep(300);
     // 200 messages of 64 KiB are 12.5 MiB; flow control plus the writable's buffer hold far less.
     assert.ok(state.produced < 200, `the service ran ahead to ${state.produced} messages`);
@@ -142,7 +145,7 @@ describe('the gRPC listener', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > until) assert.fail(`timed out waiting until ${what}`);
