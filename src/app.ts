@@ -3,7 +3,7 @@
  * keys, the two services, and both listeners. `serve` and the tests both come through here.
  */
 import type { Keyring } from "./domain/digest.js";
-import { keyringFromEnv, loadOrCreateKeyFile } from "./domain/digest.js";
+import { keyringFromEnv } from "./domain/digest.js";
 import { TokenAdminService } from "./gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "./gen/tessera/v1/token_verify_service_pb.js";
 import type { Config } from "./config.js";
@@ -19,7 +19,9 @@ import { VerifyCache } from "./services/verify-cache.js";
 import { createTokenVerifyService } from "./services/verify-service.js";
 import { createDatabase, type Database } from "./store/database.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded.js";
+import { loadOrCreateKeyFile } from "./store/key-file.js";
 import { migrate } from "./store/migrate.js";
+import { isSetupDone } from "./store/queries/organizations.js";
 import { postureProblem, servicePosture } from "./store/posture.js";
 import { APP_ROLE } from "./store/roles.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
@@ -48,7 +50,53 @@ export interface Tessera {
   db: Database;
   deps: ServiceDeps;
   cache: VerifyCache;
+  /** Whether Setup has run on this instance's database. */
+  isSetUp(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** The database an instance serves from, ready: started if embedded, migrated if an owner URL is known. */
+export interface PreparedDatabase {
+  /** The service role's connection string. */
+  appUrl: string;
+  /** Stops the embedded PostgreSQL, if this started one. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What must happen once per database before anything serves from it: the embedded PostgreSQL
+ * started (when no DATABASE_URL is given) and the migrations applied (when an owner connection
+ * is known). startTessera runs it for itself; `serve --workers` runs it once in the primary and
+ * hands its workers the app URL alone, so they find nothing left to do.
+ */
+export async function prepareDatabase(config: Config, log: Log, appRole = APP_ROLE): Promise<PreparedDatabase> {
+  let appUrl = config.databaseUrl;
+  let ownerUrl = config.ownerDatabaseUrl;
+  let embedded: EmbeddedDatabase | undefined;
+  if (appUrl === undefined) {
+    log("embedded_postgres_starting", { dataDir: config.dataDir });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
+    appUrl = embedded.appUrl;
+    ownerUrl = embedded.ownerUrl;
+  }
+  const stop = async (): Promise<void> => {
+    await embedded?.stop();
+  };
+  try {
+    if (ownerUrl !== undefined) {
+      const { applied } = await migrate({ ownerUrl, appRole });
+      if (applied.length > 0) log("migrations_applied", { applied });
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { appUrl, stop };
+}
+
+/** The digest keys: TESSERA_DIGEST_KEYS if given, else the key file, created on first start. */
+export function loadKeyring(config: Config): Promise<Keyring> {
+  return config.digestKeys !== undefined ? Promise.resolve(keyringFromEnv(config.digestKeys)) : loadOrCreateKeyFile(config.keyFile);
 }
 
 export async function startTessera(config: Config, opts: TesseraOptions = {}): Promise<Tessera> {
@@ -59,28 +107,17 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
   };
   try {
-    let appUrl = config.databaseUrl;
-    let ownerUrl = config.ownerDatabaseUrl;
-    let embedded: EmbeddedDatabase | undefined;
-    if (appUrl === undefined) {
-      log("embedded_postgres_starting", { dataDir: config.dataDir });
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
-      cleanups.push(() => embedded!.stop());
-      appUrl = embedded.appUrl;
-      ownerUrl = embedded.ownerUrl;
-    }
-    if (ownerUrl !== undefined) {
-      const { applied } = await migrate({ ownerUrl, appRole: opts.appRole ?? APP_ROLE });
-      if (applied.length > 0) log("migrations_applied", { applied });
-    }
-    const keyring = opts.keyring ?? (config.digestKeys ? keyringFromEnv(config.digestKeys) : await loadOrCreateKeyFile(config.keyFile));
+    const prepared = await prepareDatabase(config, log, opts.appRole);
+    cleanups.push(prepared.stop);
+    const appUrl = prepared.appUrl;
+    const keyring = opts.keyring ?? (await loadKeyring(config));
 
     const db = createDatabase({ url: appUrl, poolSize: config.poolSize, onError: (err) => log("db_idle_error", { error: err.message }) });
     cleanups.push(() => db.close());
     const problem = postureProblem(await servicePosture(db.pool));
     if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
 
-    const hub = new RevocationHub({ url: appUrl, pool: db.pool, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
+    const hub = new RevocationHub({ url: appUrl, db, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
     await hub.start();
     cleanups.push(() => hub.close());
     const cache = new VerifyCache({ ...config.cache, now });
@@ -129,8 +166,10 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     ready = true;
     grpcServer.health.setStatus("", "SERVING");
     for (const s of services) grpcServer.health.setStatus(s.desc.typeName, "SERVING");
-    log("serving", { grpcPort: grpcServer.port, httpPort: httpServer.port, embedded: embedded !== undefined });
-    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, close };
+    log("serving", { grpcPort: grpcServer.port, httpPort: httpServer.port, embedded: config.databaseUrl === undefined });
+    // Unknown counts as set up: the answer only decides whether to print a hint.
+    const isSetUp = () => isSetupDone(db.pool).catch(() => true);
+    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, isSetUp, close };
   } catch (err) {
     await close();
     throw err;

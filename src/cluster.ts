@@ -20,14 +20,9 @@
 import cluster, { type Worker } from "node:cluster";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { startTessera, type Tessera } from "./app.js";
+import { loadKeyring, prepareDatabase, startTessera, type PreparedDatabase, type Tessera } from "./app.js";
 import type { Config } from "./config.js";
-import { keyringFromEnv, loadOrCreateKeyFile } from "./domain/digest.js";
 import { createJsonLog, type Log } from "./log.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded.js";
-import { migrate } from "./store/migrate.js";
-import { isSetupDone } from "./store/queries/organizations.js";
-import { APP_ROLE } from "./store/roles.js";
 
 /** Messages between primary and workers; tagged so nothing else on the channel is mistaken for one. */
 type ToPrimary =
@@ -59,27 +54,16 @@ export interface TesseraCluster {
 export async function startCluster(config: Config, opts: { log?: Log } = {}): Promise<TesseraCluster> {
   if (!cluster.isPrimary) throw new Error("startCluster runs in the primary process");
   const log = opts.log ?? createJsonLog();
-  let embedded: EmbeddedDatabase | undefined;
+  let prepared: PreparedDatabase | undefined;
   const stopDatabase = async () => {
-    await embedded?.stop().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
-    embedded = undefined;
+    await prepared?.stop().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
+    prepared = undefined;
   };
-  let appUrl = config.databaseUrl;
-  let ownerUrl = config.ownerDatabaseUrl;
   try {
-    if (appUrl === undefined) {
-      log("embedded_postgres_starting", { dataDir: config.dataDir });
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
-      appUrl = embedded.appUrl;
-      ownerUrl = embedded.ownerUrl;
-    }
-    if (ownerUrl !== undefined) {
-      const { applied } = await migrate({ ownerUrl, appRole: APP_ROLE });
-      if (applied.length > 0) log("migrations_applied", { applied });
-    }
+    prepared = await prepareDatabase(config, log);
+    const appUrl = prepared.appUrl;
     // Created (or checked) once here; every worker then reads the same file or variable.
-    if (config.digestKeys) keyringFromEnv(config.digestKeys);
-    else await loadOrCreateKeyFile(config.keyFile);
+    await loadKeyring(config);
     const grpcPort = config.grpcPort || (await freePortOn(config.host));
     let httpPort = config.httpPort || (await freePortOn(config.host));
     while (httpPort === grpcPort) httpPort = await freePortOn(config.host);
@@ -234,7 +218,7 @@ function runWorker(): void {
     starting = startTessera(config, { log });
     starting.then(
       async (t) => {
-        const setUp = await isSetupDone(t.db.pool).catch(() => true);
+        const setUp = await t.isSetUp();
         send({ tessera: "ready", grpcPort: t.grpcPort, httpPort: t.httpPort, setUp });
       },
       (err: unknown) => {

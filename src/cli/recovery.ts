@@ -8,7 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
-import { keyringFromEnv, loadOrCreateKeyFile, type Keyring } from "../domain/digest.js";
+import { keyringFromEnv, type Keyring } from "../domain/digest.js";
+import { loadOrCreateKeyFile } from "../store/key-file.js";
 import { loadConfig, type Config } from "../config.js";
 import { mint } from "../services/token-issue.js";
 import { connectEmbeddedOwner, createRecoveryOperatorToken, EmbeddedDataMissing, type OwnerConnection, type RecoveryOutcome } from "../store/recovery.js";

@@ -15,7 +15,6 @@
 import os from "node:os";
 import { startTessera } from "../app.js";
 import { loadConfig, MAX_WORKERS, type Config } from "../config.js";
-import { isSetupDone } from "../store/queries/organizations.js";
 import { EXIT_OK, str, type Command, type Context } from "./command.js";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -48,7 +47,7 @@ async function start(config: Config): Promise<Server> {
     return { grpcPort: c.grpcPort, httpPort: c.httpPort, setUp: async () => c.setUp, close: (sig) => c.close(sig) };
   }
   const t = await startTessera(config);
-  return { grpcPort: t.grpcPort, httpPort: t.httpPort, setUp: () => isSetupDone(t.db.pool).catch(() => true), close: () => t.close() };
+  return { grpcPort: t.grpcPort, httpPort: t.httpPort, setUp: () => t.isSetUp(), close: () => t.close() };
 }
 
 async function announce(t: Server, host: string, ctx: Context): Promise<void> {

@@ -5,8 +5,7 @@
  * of checks is part of the contract: anything that would reveal a token of another organization
  * comes first and answers NOT_FOUND, whatever state that token is in.
  */
-import type { Permissions, SignalName, TokenLookup } from "./model.js";
-import type { RoleName } from "../services/caller.js";
+import type { Permissions, RoleName, SignalName, TokenLookup } from "./model.js";
 
 export type EndpointClassName = "INGEST" | "QUERY" | "ADMIN" | "SHARED_VIEW";
 

@@ -8,8 +8,6 @@
 // Key file format: {"current": 2, "keys": {"1": "<base64 of 32 bytes>", "2": "..."}}
 
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import sodium from 'sodium-native';
 
 export const KEY_BYTES = 32;
@@ -120,9 +118,9 @@ export function newKey(): Buffer {
   return key;
 }
 
-// ---- key file / environment variable ----
+// ---- key JSON (the key file's and the environment variable's format) ----
 
-interface KeyMaterial {
+export interface KeyMaterial {
   current: number;
   keys: Map<number, Buffer>;
 }
@@ -131,7 +129,7 @@ interface KeyMaterial {
  * Parses and validates the key JSON. `source` names where it came from, for messages; messages
  * never include the content (JSON.parse errors in Node 20 quote the input, so they are dropped).
  */
-function parseKeyJson(text: string, source: string): KeyMaterial {
+export function parseKeyJson(text: string, source: string): KeyMaterial {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -166,7 +164,7 @@ function parseKeyJson(text: string, source: string): KeyMaterial {
   return { current, keys: map };
 }
 
-function serialize(material: KeyMaterial): string {
+export function serializeKeys(material: KeyMaterial): string {
   const keys: Record<string, string> = {};
   for (const id of [...material.keys.keys()].sort((a, b) => a - b)) keys[String(id)] = material.keys.get(id)!.toString('base64');
   return `${JSON.stringify({ current: material.current, keys }, null, 2)}\n`;
@@ -175,99 +173,5 @@ function serialize(material: KeyMaterial): string {
 /** Parses the key JSON from an environment variable's value (e.g. TESSERA_DIGEST_KEYS). */
 export function keyringFromEnv(value: string): Keyring {
   const m = parseKeyJson(value, 'digest key environment variable');
-  return new Keyring(m.keys, m.current);
-}
-
-async function readKeyFile(path: string): Promise<KeyMaterial> {
-  // fstat the open handle rather than stat-then-read, so the checked file is the file read.
-  const fh = await open(path, 'r');
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error(`digest key file ${path} is not a regular file`);
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      throw new Error(
-        `digest key file ${path} has mode ${mode}; it must not be accessible to group or others. ` +
-          `Run: chmod 600 ${path}`,
-      );
-    }
-    return parseKeyJson(await fh.readFile('utf8'), `digest key file ${path}`);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes a complete 0600 temp file next to `path`, flushed to disk; returns its name. */
-async function writeTempKeyFile(path: string, material: KeyMaterial): Promise<string> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(serialize(material), 'utf8');
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
-  return tmp;
-}
-
-/** fsync the directory so a new or renamed key file survives a crash (losing a key loses its tokens). */
-async function syncDir(dir: string): Promise<void> {
-  // Some platforms/filesystems cannot open or fsync a directory; the file itself is already synced.
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close();
-}
-
-/**
- * Loads the key file, creating it (and its directory, mode 0700) with one fresh key if missing.
- * Refuses files readable by group/others, malformed JSON, and keys that are not 32 bytes.
- */
-export async function loadOrCreateKeyFile(path: string): Promise<Keyring> {
-  try {
-    const m = await readKeyFile(path);
-    return new Keyring(m.keys, m.current);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const material: KeyMaterial = { current: 1, keys: new Map([[1, newKey()]]) };
-  // Complete temp file, then link(): atomic and fails if the file appeared meanwhile (another
-  // process starting at the same time), in which case we use theirs. Readers never see a
-  // half-written file.
-  const tmp = await writeTempKeyFile(path, material);
-  try {
-    await link(tmp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const m = await readKeyFile(path);
-    return new Keyring(m.keys, m.current);
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  await syncDir(dirname(path));
-  return new Keyring(material.keys, material.current);
-}
-
-/**
- * Adds a key with id max+1 and makes it current; old keys stay so existing tokens keep working.
- * Run it from one place at a time (the CLI): concurrent rotations of one file may lose a key.
- */
-export async function rotateKeyFile(path: string): Promise<Keyring> {
-  const m = await readKeyFile(path);
-  const next = Math.max(...m.keys.keys()) + 1;
-  m.keys.set(next, newKey());
-  m.current = next;
-  const tmp = await writeTempKeyFile(path, m);
-  try {
-    await rename(tmp, path); // atomic replace: readers see the old or the new file, never a mix
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await syncDir(dirname(path));
   return new Keyring(m.keys, m.current);
 }

@@ -3,7 +3,9 @@
  * token values: only digests ever reach the store, and digests never leave it.
  */
 import type { TokenKind } from "./token-format.js";
-import type { RoleName } from "../services/caller.js";
+
+/** A member's role in an organization, lowest first. */
+export type RoleName = "VIEWER" | "EDITOR" | "ADMIN";
 
 export type SignalName = "LOGS" | "METRICS" | "TRACES";
 

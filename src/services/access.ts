@@ -10,7 +10,8 @@ import { roleAtLeast } from "../domain/decide.js";
 import type { Database } from "../store/database.js";
 import { isReachable, organizationExists } from "../store/queries/organizations.js";
 import { tokenOrganization } from "../store/queries/tokens.js";
-import { kCaller, type Caller, type RoleName } from "./caller.js";
+import type { RoleName } from "../domain/model.js";
+import { kCaller, type Caller } from "./caller.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

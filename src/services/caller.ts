@@ -6,9 +6,9 @@
  * the service through `kCaller`. Handlers never parse headers themselves.
  */
 import { createContextKey } from "@connectrpc/connect";
+import type { RoleName } from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
 
-export type RoleName = "VIEWER" | "EDITOR" | "ADMIN";
 
 /** Who is calling, resolved from the caller's token at the edge. */
 export interface Caller {

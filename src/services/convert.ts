@@ -18,9 +18,8 @@ import {
   type TokenPermissions as PbPermissions,
   type User as PbUser,
 } from "../gen/tessera/v1/resources_pb.js";
-import type { Bucket, Membership, Organization, Permissions, SignalName, TokenRecord, User } from "../domain/model.js";
+import type { Bucket, Membership, Organization, Permissions, RoleName, SignalName, TokenRecord, User } from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
-import type { RoleName } from "./caller.js";
 
 const ts = (d: Date | null | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
 

@@ -10,7 +10,7 @@
  * listener down), caches built on it must not answer.
  */
 import { outOfRange, resourceExhausted } from "../domain/errors.js";
-import type pg from "pg";
+import type { Database } from "../store/database.js";
 import { openFeedConnection, type FeedConnection } from "../store/listener.js";
 import { feedState, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
 import { MAX_EVENT_ID, comparePositions, formatCursor, parseCursor } from "./feed-cursor.js";
@@ -19,8 +19,8 @@ import type { Log } from "./deps.js";
 export interface HubOptions {
   /** The service's connection string (role tessera_app); the hub opens its own connection. */
   url: string;
-  /** For catch-up reads of subscribers that resume from before the ring. */
-  pool: pg.Pool;
+  /** For the feed's state and catch-up reads of subscribers that resume from before the ring. */
+  db: Database;
   log: Log;
   now: () => number;
   /** Re-read at least this often even without a wake-up. */
@@ -37,7 +37,7 @@ const CHANNEL = "tessera_revocations";
 const READ_BATCH = 1000;
 
 export class RevocationHub {
-  readonly #opts: Required<Omit<HubOptions, "pool">> & { pool: pg.Pool };
+  readonly #opts: Required<HubOptions>;
   #conn: FeedConnection | undefined;
   #feedId = "";
   #position: FeedPosition = { xid: 0n, id: 0n };
@@ -100,7 +100,7 @@ export class RevocationHub {
   }
 
   async start(): Promise<void> {
-    const state = await feedState(this.#opts.pool);
+    const state = await feedState(this.#opts.db.pool);
     this.#feedId = state.feedId;
     // "Now": everything below the horizon is final; everything from it on is still to come.
     this.#position = { xid: state.horizon - 1n, id: MAX_EVENT_ID };
@@ -116,7 +116,7 @@ export class RevocationHub {
         this.#downSince = 0;
         // Fresh again only after the first read from the last position succeeds.
         void this.wake().then(() => {
-          if (this.#conn?.client() !== undefined) this.#connected = true;
+          if (this.#conn?.connected()) this.#connected = true;
         });
       },
       onDisconnect: (err) => {
@@ -152,12 +152,13 @@ export class RevocationHub {
   }
 
   async #readOnce(): Promise<void> {
-    const client = this.#conn?.client();
-    if (client === undefined) return;
+    const conn = this.#conn;
+    if (conn === undefined || !conn.connected()) return;
     try {
       let horizon: bigint;
       for (;;) {
-        const r = await readFeed(client, this.#position, READ_BATCH);
+        const r = await conn.read(this.#position, READ_BATCH);
+        if (r === undefined) return; // lost meanwhile; the reconnect reads again
         horizon = r.horizon;
         if (r.events.length > 0) this.#publish(r.events);
         if (r.events.length < READ_BATCH) break;
@@ -225,7 +226,7 @@ export class RevocationHub {
 
   async *#subscribe(afterCursor: string, signal: AbortSignal, checkpointMs: number): AsyncGenerator<HubItem> {
     let pos = afterCursor === "" ? this.#position : parseCursor(this.#feedId, afterCursor);
-    const state = await feedState(this.#opts.pool);
+    const state = await feedState(this.#opts.db.pool);
     if (afterCursor !== "" && comparePositions(pos, state.floor) < 0) {
       throw outOfRange("after_cursor is older than the feed's retention; flush caches and restart from now");
     }
@@ -273,7 +274,7 @@ export class RevocationHub {
     }
     // Before the ring. A subscriber that was already live fell behind by more than the ring holds.
     if (live) throw resourceExhausted("this consumer fell too far behind the revocation feed; resume from your last cursor");
-    const { events } = await readFeed(this.#opts.pool, pos, READ_BATCH);
+    const { events } = await readFeed(this.#opts.db.pool, pos, READ_BATCH);
     return { events: events.filter((e) => comparePositions(e.position, upTo) <= 0), upTo };
   }
 

@@ -4,10 +4,13 @@
  * re-reads the feed from its cursor, so a notification lost while disconnected loses nothing.
  */
 import pg from "pg";
+import { readFeed, type FeedPosition, type StoredEvent } from "./queries/revocations.js";
 
 export interface FeedConnection {
-  /** The connected client, or undefined while (re)connecting. */
-  client(): pg.Client | undefined;
+  /** Whether the connection is up (LISTEN in place). */
+  connected(): boolean;
+  /** Reads the feed on this connection; undefined while (re)connecting. */
+  read(after: FeedPosition, limit: number): Promise<{ horizon: bigint; events: StoredEvent[] }> | undefined;
   close(): Promise<void>;
 }
 
@@ -71,7 +74,8 @@ export function openFeedConnection(opts: FeedConnectionOptions): FeedConnection 
   void connect();
 
   return {
-    client: () => current,
+    connected: () => current !== undefined,
+    read: (after, limit) => (current === undefined ? undefined : readFeed(current, after, limit)),
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);

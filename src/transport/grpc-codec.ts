@@ -9,6 +9,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from '@bufbuild/protobuf';
+import { wireEncodingOf } from '../services/wire-encoding.js';
 
 /** What the server sees instead of a request whose bytes are not a valid message. */
 export const MALFORMED: unique symbol = Symbol('tessera.malformed-request');
@@ -42,21 +43,13 @@ export function grpcServiceDefinition(desc: DescService): grpc.ServiceDefinition
   return def;
 }
 
-/**
- * A service may attach a message's complete binary encoding, as a latin1 string, under this key
- * (a registered symbol, so services need not import the transport) when it already has it at
- * hand (Verify's memoized answers); it must equal toBinary of that message. A string, not a Buffer,
- * because services keep these by the million and a Buffer costs several objects; copying it
- * out costs less than encoding. Only the grpc-js serializer reads it.
- */
-export const kWire: symbol = Symbol.for('tessera.wire-encoding');
-
 /** Accepts a message or its init shape (what a ServiceImpl may return). */
 function serializer(schema: DescMessage): (value: unknown) => Buffer {
   return (value) => {
     if (isMessage(value, schema)) {
-      const wire = (value as unknown as Record<symbol, unknown>)[kWire];
-      if (typeof wire === 'string') return Buffer.from(wire, 'latin1');
+      // A service that holds the encoding already attached it (services/wire-encoding.ts).
+      const wire = wireEncodingOf(value);
+      if (wire !== undefined) return Buffer.from(wire, 'latin1');
     }
     const msg = isMessage(value, schema) ? value : create(schema, value as never);
     const bytes = toBinary(schema, msg);

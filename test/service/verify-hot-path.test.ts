@@ -16,6 +16,7 @@ import { generateToken } from "../../src/domain/token-format.js";
 import { kCaller, type Caller } from "../../src/services/caller.js";
 import { createTokenLookup } from "../../src/services/token-lookup.js";
 import { createTokenVerifyService } from "../../src/services/verify-service.js";
+import { kWireEncoding } from "../../src/services/wire-encoding.js";
 import { allClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
 import { eventually } from "../helpers/wait.js";
@@ -105,7 +106,7 @@ describe("Verify hot path", () => {
   });
 
   describe("memoized answers", () => {
-    const kWire = Symbol.for("tessera.wire-encoding");
+    const kWire = kWireEncoding;
     type Res = VerifyResponse & Record<symbol, unknown>;
     let call: (credential: string, organization: string) => Promise<Res>;
     let org: SeededOrg;

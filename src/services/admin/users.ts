@@ -23,7 +23,8 @@ import { failedPrecondition, invalidArgument, notFound } from "../../domain/erro
 import { validateUserName } from "../../domain/names.js";
 import { deleteMembership, deleteUser as deleteUserRow, getMembership, getUser, insertUser, upsertMembership } from "../../store/queries/users.js";
 import { requireOperator, requireRole, requireUuid, targetOrg } from "../access.js";
-import type { Caller, RoleName } from "../caller.js";
+import type { RoleName } from "../../domain/model.js";
+import type { Caller } from "../caller.js";
 import { membershipToPb, roleFromPb, userToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 

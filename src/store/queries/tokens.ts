@@ -4,9 +4,8 @@
  * and goes through the SECURITY DEFINER function tessera_verify_lookup in one round trip.
  */
 import type pg from "pg";
-import type { NewToken, Permissions, TokenLookup, TokenRecord } from "../../domain/model.js";
+import type { NewToken, Permissions, RoleName, TokenLookup, TokenRecord } from "../../domain/model.js";
 import type { TokenKind } from "../../domain/token-format.js";
-import type { RoleName } from "../../services/caller.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
 import { LOOKUP_TYPES, internKind, internString } from "./lookup-interning.js";

@@ -1,7 +1,6 @@
 /** User and membership queries. Users are global; memberships are organization rows under RLS. */
 import type pg from "pg";
-import type { Membership, User } from "../../domain/model.js";
-import type { RoleName } from "../../services/caller.js";
+import type { Membership, RoleName, User } from "../../domain/model.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
 import { appendOwnerEvents, type TokenEvent } from "./revocations.js";
