@@ -29,6 +29,9 @@ export interface Memory {
   rssAfterSecondHalf: number;
   heapAfterFirstHalf: number;
   heapAfterSecondHalf: number;
+  /** Memory outside the JS heap (Buffers, native objects V8 knows of). */
+  externalAfterFirstHalf: number;
+  externalAfterSecondHalf: number;
 }
 
 export interface Verdict {
@@ -99,7 +102,14 @@ async function check(server: { ports: Ports; logs: string[] }, seeded: Seeded, o
     const second = await runFuzz({ ...base, count: o.count - half, from: half, ...progress(half) });
     collectGarbage();
     const m2 = process.memoryUsage();
-    memory = { rssAfterFirstHalf: m1.rss, rssAfterSecondHalf: m2.rss, heapAfterFirstHalf: m1.heapUsed, heapAfterSecondHalf: m2.heapUsed };
+    memory = {
+      rssAfterFirstHalf: m1.rss,
+      rssAfterSecondHalf: m2.rss,
+      heapAfterFirstHalf: m1.heapUsed,
+      heapAfterSecondHalf: m2.heapUsed,
+      externalAfterFirstHalf: m1.external,
+      externalAfterSecondHalf: m2.external,
+    };
     report = merge(first, second);
   }
   await replayAlone(report, base, server.logs);
@@ -124,7 +134,10 @@ async function check(server: { ports: Ports; logs: string[] }, seeded: Seeded, o
     formatCounts(report),
     ...(memory === undefined
       ? []
-      : [`memory after a full GC, end of first half → end of second: RSS ${mib(memory.rssAfterFirstHalf)} → ${mib(memory.rssAfterSecondHalf)} MiB, heap ${mib(memory.heapAfterFirstHalf)} → ${mib(memory.heapAfterSecondHalf)} MiB`]),
+      : [
+          `memory after a full GC, end of first half → end of second: RSS ${mib(memory.rssAfterFirstHalf)} → ${mib(memory.rssAfterSecondHalf)} MiB, ` +
+            `heap ${mib(memory.heapAfterFirstHalf)} → ${mib(memory.heapAfterSecondHalf)} MiB, external ${mib(memory.externalAfterFirstHalf)} → ${mib(memory.externalAfterSecondHalf)} MiB`,
+        ]),
     probeProblems.length === 0 ? "probe: Verify of a good token is VALID on both ports" : `probe: ${probeProblems.join("; ")}`,
     internal.length === 0 ? "server log: no internal errors" : `server log: ${internal.length} internal error(s)`,
     ...(grpcLogLines() > 0 ? [`(grpc-js logged ${grpcLogLines()} error line(s) about the inputs, e.g. metadata values with illegal characters, which it drops)`] : []),

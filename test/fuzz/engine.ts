@@ -22,11 +22,17 @@ export interface Seeded {
   probe: { token: string; identifier: string };
 }
 
-/** Seeds what the cases use: an organization of their own to change, and callers they cannot touch. */
+/**
+ * Seeds what the cases use. The callers (operator, verifier, the fuzz organization's ADMIN) and
+ * their organizations are never among the ids the cases name, so no case can disable, rotate or
+ * delete them and change how the cases after it are answered. The cases change the fuzz
+ * organization's other tokens and users, its sub-organization and a top-level victim organization.
+ */
 export async function seedServer(c: Clients): Promise<Seeded> {
   const inst = await setupInstance(c);
   const org = await createOrg(c, inst.operatorToken, "fuzz-org");
   const sub = await c.admin.createOrganization({ identifier: "fuzz-sub", parentId: org.orgId }, inst.operatorToken);
+  const victim = await c.admin.createOrganization({ identifier: "fuzz-victim" }, inst.operatorToken);
   await c.admin.createBucket({ organizationId: org.orgId, name: "fuzz-bucket" }, inst.operatorToken);
   const viewer = await addMember(c, inst.operatorToken, org.orgId, Role.VIEWER, "fuzz-viewer");
   const editor = await addMember(c, inst.operatorToken, org.orgId, Role.EDITOR, "fuzz-editor");
@@ -39,11 +45,11 @@ export async function seedServer(c: Clients): Promise<Seeded> {
       operatorToken: inst.operatorToken,
       verifierToken: inst.verifierToken,
       adminToken: org.adminToken,
-      knownTokens: [org.defaultTokenValue, t1.value, t2.value, sub.defaultTokenValue],
-      identifiers: [inst.identifier, org.identifier, "fuzz-sub"],
-      orgIds: [org.orgId, sub.organization!.id],
+      knownTokens: [org.defaultTokenValue, t1.value, t2.value, sub.defaultTokenValue, victim.defaultTokenValue],
+      identifiers: [inst.identifier, org.identifier, "fuzz-sub", "fuzz-victim"],
+      orgIds: [sub.organization!.id, victim.organization!.id],
       userIds: [viewer, editor],
-      tokenIds: [org.defaultTokenId, t1.id, t2.id, sub.defaultToken!.id],
+      tokenIds: [org.defaultTokenId, t1.id, t2.id, sub.defaultToken!.id, victim.defaultToken!.id],
       bucketNames: ["fuzz-bucket", inst.bucketName],
       cursor: v.cursor,
     },

@@ -1,8 +1,8 @@
 /**
  * Issue 10, "no caller can hurt another": a bounded fuzz run against a real server, on both
  * listeners and every protocol. Seeded: the seed is printed, FUZZ_SEED replays it, FUZZ_COUNT
- * changes the number of inputs (4,000 by default: 15–40 s). `npm run fuzz` is the
- * long version. The run happens once, in `before`; each `it` judges one property of it.
+ * changes the number of inputs (4,000 by default: 15–40 s on two busy cores). `npm run fuzz` is
+ * the long version. The run happens once, in `before`; each `it` judges one property of it.
  */
 import assert from "node:assert/strict";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
@@ -13,17 +13,25 @@ import { randomSeed } from "./prng.js";
 import { formatKinds } from "./report.js";
 import { fuzzServerConfig } from "./server-config.js";
 
-const seed = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== "" ? Number(process.env.FUZZ_SEED) >>> 0 : randomSeed();
-const count = Number(process.env.FUZZ_COUNT ?? 4000);
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{1,10}$/.test(raw)) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+const seed = (envInt("FUZZ_SEED") ?? randomSeed()) >>> 0;
+const count = envInt("FUZZ_COUNT") ?? 4000;
 /**
- * What RSS may grow by over the second half of the run. Loose on purpose: RSS moves with the
- * allocator and the machine; a leak of even a few hundred bytes per input shows as far more over
- * a long `npm run fuzz`, which uses the same bound.
+ * What RSS may grow by over the second half of the run (measured after a full GC). Loose on
+ * purpose: with the heap flat to 1 MiB, RSS still moved by 1–31 MiB between halves in ten runs
+ * here (native allocations: HTTP/2 sessions, zlib, the allocator's arenas). Here it catches gross
+ * leaks; `npm run fuzz` allows 64 MiB over 50,000 inputs, where 1 KiB kept per input would cross it.
  */
-const RSS_GROWTH_LIMIT = 64 * MiB;
+const RSS_GROWTH_LIMIT = 96 * MiB;
 
 describe(`fuzz (seed ${seed}; replay with FUZZ_SEED=${seed})`, function () {
-  // A hang guard, not a performance assertion: the run takes 15–30 s on two busy cores.
+  // A hang guard, not a performance assertion.
   this.timeout(10 * 60_000);
   let server: TestServer;
   let c: Clients;

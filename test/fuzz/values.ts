@@ -239,7 +239,7 @@ const b64url = (s: string): string => Buffer.from(s, "utf8").toString("base64url
  */
 export function pageToken(rng: Rng, listing: "o" | "t"): { value: string; note: string } {
   const kind = rng.chance(0.7) ? listing : rng.pick<unknown>(["o", "t", "b", "x", "", 1, null, ["o"]]);
-  const goodPosition = listing === "o" ? rng.pick(["acme", "fuzz-org", "fuzz-sub", "a", "zzzz"]) : `${rng.int(0, 1)}:${rng.int(0, 500)}`;
+  const goodPosition = listing === "o" ? rng.pick(["acme", "fuzz-org", "fuzz-sub", "fuzz-victim", "a", "zzzz"]) : `${rng.int(0, 1)}:${rng.int(0, 500)}`;
   const position = rng.weighted<() => unknown>([
     [2, () => goodPosition],
     [5, () => evil(rng, Buffer.from(goodPosition)).b.toString("utf8")],
