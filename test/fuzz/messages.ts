@@ -5,13 +5,13 @@
  * and a JSON form for Connect, from the same values.
  */
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import type { Rng } from "./prng.js";
+import { Rng } from "./prng.js";
 import { stringFor, type FuzzContext } from "./values.js";
 import { WT_I32, WT_I64, WT_LEN, WT_VARINT, lenField, tag, varint } from "./wire.js";
 
 type Value =
   | { t: "str"; b: Buffer }
-  | { t: "int"; v: bigint; jsonEnum?: string }
+  | { t: "int"; v: bigint; jsonEnum?: string; jsonBool?: boolean }
   | { t: "f64"; v: number }
   | { t: "msg"; desc: DescMessage; fields: FieldValue[] }
   | { t: "entry"; key: Value; value: Value };
@@ -42,9 +42,12 @@ export interface GenOptions {
 export function generateMessage(rng: Rng, ctx: FuzzContext, desc: DescMessage, opts: GenOptions): Generated {
   const notes: string[] = [];
   const fields = genFields(rng, ctx, desc, opts, notes, 0);
+  // The JSON rendering draws from a generator of its own, so how it renders never shifts the
+  // draws of everything after it (the binary cases stay the same when it changes).
+  const jsonRng = new Rng(rng.u32());
   return {
     binary: encodeFields(fields),
-    json: JSON.stringify(fieldsToJson(fields, rng)),
+    json: JSON.stringify(fieldsToJson(fields, jsonRng, opts.wildRate)),
     notes,
   };
 }
@@ -118,8 +121,11 @@ function scalarValue(rng: Rng, ctx: FuzzContext, name: string, scalar: ScalarTyp
     }
     case ScalarType.BYTES:
       return { t: "str", b: rng.bytes(rng.size(64)) };
-    case ScalarType.BOOL:
-      return { t: "int", v: rng.chance(opts.wildRate) ? BigInt(rng.pick([2, 255, 2 ** 32])) : BigInt(rng.int(0, 1)) };
+    case ScalarType.BOOL: {
+      // On the wire a bool is a varint, and any non-zero one reads as true; in JSON only true and false are.
+      const v = rng.chance(opts.wildRate) ? BigInt(rng.pick([2, 255, 2 ** 32])) : BigInt(rng.int(0, 1));
+      return { t: "int", v, jsonBool: v !== 0n };
+    }
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT:
       return { t: "f64", v: rng.pick([0, 1.5, -1, Number.MAX_VALUE, Number.NaN, Infinity]) };
@@ -216,41 +222,44 @@ export function encodeFields(fields: FieldValue[]): Buffer {
 
 // ---- JSON ----
 
-function fieldsToJson(fields: FieldValue[], rng: Rng): Record<string, unknown> {
+/** JSON for `fields`; at `wildRate` a timestamp is rendered as something that is not one. */
+function fieldsToJson(fields: FieldValue[], rng: Rng, wildRate: number): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const fv of fields) {
-    const js = fv.values.map((v) => valueToJson(v, rng));
+    const js = fv.values.map((v) => valueToJson(v, rng, wildRate));
     if (fv.field.fieldKind === "map") {
       const m: Record<string, unknown> = {};
-      for (const v of fv.values) if (v.t === "entry") m[String(valueToJson(v.key, rng))] = valueToJson(v.value, rng);
+      for (const v of fv.values) if (v.t === "entry") m[String(valueToJson(v.key, rng, wildRate))] = valueToJson(v.value, rng, wildRate);
       o[fv.field.jsonName] = m;
     } else if (fv.field.fieldKind === "list") {
       o[fv.field.jsonName] = js;
     } else {
+      // Proto field names are valid JSON keys too.
       o[rng.chance(0.1) ? fv.field.name : fv.field.jsonName] = js[0];
     }
   }
   return o;
 }
 
-function valueToJson(v: Value, rng: Rng): unknown {
+function valueToJson(v: Value, rng: Rng, wildRate: number): unknown {
   switch (v.t) {
     case "str":
       return v.b.toString("utf8");
     case "f64":
       return Number.isFinite(v.v) ? v.v : String(v.v);
     case "int":
+      if (v.jsonBool !== undefined) return v.jsonBool;
       if (v.jsonEnum !== undefined && rng.chance(0.7)) return v.jsonEnum;
       return v.v >= -(2n ** 31n) && v.v < 2n ** 31n && rng.chance(0.8) ? Number(v.v) : v.v.toString();
     case "entry":
-      return valueToJson(v.value, rng);
+      return valueToJson(v.value, rng, wildRate);
     case "msg":
       if (v.desc.typeName === "google.protobuf.Timestamp") {
         const secs = (v.fields[0]!.values[0] as { v: bigint }).v;
         const ms = Number(secs) * 1000;
         const d = new Date(ms);
-        return Number.isFinite(d.getTime()) && rng.chance(0.8) ? d.toISOString() : rng.pick(["10000-01-01T00:00:00Z", "garbage", "2024-13-45T25:61:61Z", "0000-00-00T00:00:00Z", 12345, "1970-01-01T00:00:00.1234567891Z"]);
+        return Number.isFinite(d.getTime()) && !rng.chance(wildRate) ? d.toISOString() : rng.pick(["10000-01-01T00:00:00Z", "garbage", "2024-13-45T25:61:61Z", "0000-00-00T00:00:00Z", 12345, "1970-01-01T00:00:00.1234567891Z"]);
       }
-      return fieldsToJson(v.fields, rng);
+      return fieldsToJson(v.fields, rng, wildRate);
   }
 }
