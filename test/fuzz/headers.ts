@@ -38,6 +38,11 @@ const CONTENT_TYPES = [
   `application/${MARKER}`, "multipart/form-data; boundary=x",
 ];
 
+/** RFC 9113 §8.2.1: no NUL, CR, LF or other control characters, no leading or trailing whitespace. */
+function validH2FieldValue(v: string): boolean {
+  return !/[\x00-\x08\x0a-\x1f\x7f]/.test(v) && !/^[ \t]|[ \t]$/.test(v);
+}
+
 /** Header damage; some of it (two authorization values) has an expected outcome. */
 export const HEADER_MUTATIONS: ReadonlyArray<readonly [number, string]> = [
   [4, "dup-auth"], [3, "content-type"], [3, "grpc-timeout"], [1, "connect-timeout"], [1, "protocol-version"], [1, "no-content-type"],
@@ -66,6 +71,12 @@ export function headerMutation(rng: Rng, ctx: FuzzContext, c: FuzzCase, headers:
       const name2 = rng.pick(["authorization", "Authorization", "AUTHORIZATION"]);
       headers.push(["authorization", first], [name2, second]);
       notes.push(`headers: two authorization values (${name2} second)`);
+      if (c.wire === "h2" && (!validH2FieldValue(first) || !validH2FieldValue(second))) {
+        // Node's HTTP/2 server (nghttp2) drops a field value RFC 9113 forbids before any code
+        // sees it, so the server receives one authorization value: nothing to expect here.
+        notes.push("one value is not a valid HTTP/2 field value (dropped by the transport)");
+        return;
+      }
       c.expect = { codes: ["UNAUTHENTICATED", ...TRANSPORT_REFUSALS], why: "two authorization values must not let either one win" };
       return;
     }
