@@ -3,7 +3,9 @@
 //
 // - Several `authorization` headers. Node keeps only the first in the headers object
 //   (util.js toHeaderObject: authorization is a single-value header); the raw list has them all.
-//   The gate hands every value on, so the adapter refuses the call as UNAUTHENTICATED.
+//   The gate refuses the call as UNAUTHENTICATED, as the HTTP port does. It also refuses an
+//   authorization value grpc-js would silently drop (not printable ASCII), which would
+//   otherwise make the call anonymous.
 // - A malformed `grpc-timeout`. BaseServerInterceptingCall.handleTimeoutHeader answers
 //   INTERNAL `Invalid grpc-timeout value "<the header>"`, echoing the input; its regex is not
 //   anchored, so it also accepts values the protocol does not ("abc1S"). The gate answers
@@ -24,10 +26,14 @@
 
 import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
+import { severalCredentials } from '../services/authenticate.js';
 import { countRawHeader, rawHeaderValues } from './raw-headers.js';
 
 const GRPC_TIMEOUT = /^\d{1,8}[HMSmun]$/;
 const INVALID_ARGUMENT = 3;
+const UNAUTHENTICATED = 16;
+/** What grpc-js accepts as a metadata value (metadata.ts isLegalNonBinaryValue). */
+const PRINTABLE = /^[ -~]*$/;
 const UNIMPLEMENTED = 12;
 const INTERNAL = 13;
 
@@ -91,7 +97,13 @@ function admit(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
   if (timeout !== undefined && (typeof timeout !== 'string' || !GRPC_TIMEOUT.test(timeout))) {
     return refuse(stream, INVALID_ARGUMENT, 'grpc-timeout must be 1 to 8 digits followed by a unit (H, M, S, m, u or n)');
   }
-  if (countRawHeader(raw, 'authorization') > 1) (headers as Record<string, unknown>)['authorization'] = rawHeaderValues(raw, 'authorization');
+  // grpc-js drops metadata values it cannot carry (anything outside printable ASCII), so the
+  // adapter could see one value where two were sent, or none where one was: judge the raw list.
+  const authorizations = countRawHeader(raw, 'authorization');
+  if (authorizations > 1) return refuse(stream, UNAUTHENTICATED, severalCredentials().publicMessage);
+  if (authorizations === 1 && !PRINTABLE.test(rawHeaderValues(raw, 'authorization')[0]!)) {
+    return refuse(stream, UNAUTHENTICATED, 'malformed authorization header: it may contain only printable ASCII characters');
+  }
   // Shared functions, not closures: every call passes here.
   original ??= Object.getPrototypeOf(stream) as StreamMethods;
   stream.respond = respondGated;
@@ -111,18 +123,34 @@ function sendTrailersGated(this: http2.ServerHttp2Stream, trailers: http2.Outgoi
   original!.sendTrailers.call(this, rewriteStatus(trailers));
 }
 
-/** A trailers-only response; the request body, if any, is read and dropped. */
+/**
+ * A trailers-only response, sent once the request body has been read and dropped: answering a
+ * stream whose client is still sending left curl, now and then, waiting for an answer it never
+ * saw. A client that never finishes sending is answered after REFUSE_WAIT_MS all the same.
+ */
 function refuse(stream: http2.ServerHttp2Stream, code: number, message: string): false {
   stream.on('error', () => undefined);
-  stream.resume();
-  if (!stream.destroyed && !stream.headersSent) {
+  let timer: NodeJS.Timeout | undefined;
+  const respond = (): void => {
+    clearTimeout(timer);
+    if (stream.destroyed || stream.headersSent) return;
     stream.respond(
       { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(code), 'grpc-message': encodeURI(message) },
       { endStream: true },
     );
+  };
+  if (stream.readableEnded) {
+    respond();
+    return false;
   }
+  timer = setTimeout(respond, REFUSE_WAIT_MS);
+  stream.once('end', respond);
+  stream.once('close', () => clearTimeout(timer));
+  stream.resume();
   return false;
 }
+
+const REFUSE_WAIT_MS = 5000;
 
 function rewriteStatus<T extends http2.OutgoingHttpHeaders | undefined>(headers: T): T {
   const status = headers?.['grpc-status'];

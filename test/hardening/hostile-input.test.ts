@@ -113,8 +113,9 @@ describe("hostile input", function () {
       assert.equal(surrogate.status, 400);
       const body = JSON.parse(surrogate.body.toString()) as { code: string; message: string };
       assert.equal(body.code, "invalid_argument");
-      // protobuf-es refuses it while decoding; request-text.ts would refuse it after.
-      assert.match(body.message, /\bname\b.*(invalid UTF8|not valid Unicode)/);
+      // protobuf-es refuses it while decoding (request-text.ts would, after); its message names
+      // the field, and the part that quoted the value is cut (client-faults.ts).
+      assert.equal(body.message, "cannot decode field tessera.v1.CreateBucketRequest.name from JSON");
       assert.ok(!body.message.includes("\ud800") && !body.message.includes("b\\ud800"), "the message quotes the input");
       const long = await h1(f.server.tessera.httpPort, url, headers, Buffer.from(JSON.stringify({ name: "b".repeat(5000) })));
       assert.equal(long.status, 400);
@@ -168,6 +169,36 @@ describe("hostile input", function () {
       assert.equal((JSON.parse(r.body.toString()) as { code: string }).code, "invalid_argument");
       const g = await h2(port(), `${ADMIN}/Setup`, { "content-type": "application/grpc", "grpc-encoding": "gzip" }, frame(truncated, 1));
       assert.equal(grpcStatus(g).code, Code.InvalidArgument);
+    });
+  });
+
+  describe("what connect-es would quote or misname on the HTTP port", () => {
+    const port = () => f.server.tessera.httpPort;
+    const MARK = "zz-marker-77";
+
+    it("answers an unknown encoding or a malformed timeout without quoting it", async () => {
+      const connect = { "content-type": "application/json", "connect-protocol-version": "1" };
+      const enc = await h1(port(), `${ADMIN}/Setup`, { ...connect, "content-encoding": MARK }, Buffer.from("{}"));
+      assert.equal((JSON.parse(enc.body.toString()) as { code: string }).code, "unimplemented");
+      const timeout = await h1(port(), `${ADMIN}/Setup`, { ...connect, "connect-timeout-ms": MARK }, Buffer.from("{}"));
+      assert.equal((JSON.parse(timeout.body.toString()) as { code: string }).code, "invalid_argument");
+      const grpcTimeout = await h2(port(), `${ADMIN}/Setup`, { "content-type": "application/grpc", "grpc-timeout": MARK }, frame(Buffer.alloc(0)));
+      assert.equal(grpcStatus(grpcTimeout).code, Code.InvalidArgument);
+      for (const r of [enc.body.toString(), timeout.body.toString(), grpcStatus(grpcTimeout).message]) assert.ok(!r.includes(MARK), `quoted: ${r}`);
+    });
+
+    it("answers INVALID_ARGUMENT, not UNIMPLEMENTED, for a cut-off frame", async () => {
+      const r = await h2(port(), `${ADMIN}/Setup`, { "content-type": "application/grpc" }, Buffer.from([0, 0, 0, 0, 1]));
+      assert.deepEqual(grpcStatus(r), { code: Code.InvalidArgument, message: "request body holds no complete message" });
+    });
+
+    it("answers a JSON body with a lone surrogate in gRPC and gRPC-web framing with INVALID_ARGUMENT", async () => {
+      const body = frame(Buffer.from('{"pageSize":"\\ud800"}'));
+      const web = await h1(port(), `${ADMIN}/ListOrganizations`, { "content-type": "application/grpc-web+json", authorization: `Bearer ${f.inst.operatorToken}` }, body);
+      assert.equal(grpcWebStatus(web.body).code, Code.InvalidArgument);
+      const grpc = await h2(port(), `${ADMIN}/ListOrganizations`, { "content-type": "application/grpc+json", authorization: `Bearer ${f.inst.operatorToken}` }, body);
+      assert.equal(grpcStatus(grpc).code, Code.InvalidArgument);
+      await stillServes();
     });
   });
 
@@ -285,6 +316,14 @@ describe("hostile input", function () {
         assert.match(out, /grpc-status: 16/, out.slice(0, 400));
       });
     }
+
+    it("refuse on the gRPC port an authorization value grpc-js would drop, rather than serve the call as anonymous", async () => {
+      const out = await curl(
+        ["--http2-prior-knowledge", "-i", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "authorization: Bearer \u00ff\u00fe", "--data-binary", "@-", `http://127.0.0.1:${f.server.tessera.grpcPort}${ADMIN}/GetOrganization`],
+        frame(getOrg),
+      );
+      assert.match(out, /grpc-status: 16/, out.slice(0, 400));
+    });
 
     it("still accepts one authorization header through curl on both ports", async () => {
       const http = await curl(["-i", "-X", "POST", "-H", "content-type: application/json", "-H", good(), "--data", "{}", `http://127.0.0.1:${f.server.tessera.httpPort}${ADMIN}/GetOrganization`]);
