@@ -32,17 +32,33 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
       req.contextValues.set(kCaller, caller);
       const res = await next(req);
       if (!res.stream) return res;
-      return { ...res, message: mapStreamErrors(res, log, unavailable) };
+      return { ...res, message: mapStreamErrors(res, req.signal, log, unavailable) };
     } catch (err) {
       throw toConnectError(err, { log, unavailable, procedure: `/${req.service.typeName}/${req.method.name}` });
     }
   };
 }
 
-async function* mapStreamErrors<T>(res: StreamResponse, log: LogFn | undefined, unavailable: UnavailableLog | undefined): AsyncGenerator<T> {
+async function* mapStreamErrors<T>(
+  res: StreamResponse,
+  signal: AbortSignal,
+  log: LogFn | undefined,
+  unavailable: UnavailableLog | undefined,
+): AsyncGenerator<T> {
   try {
     yield* res.message as AsyncIterable<T>;
   } catch (err) {
+    // A client that leaves mid-stream makes the next write fail ("Cannot call write after a
+    // stream was destroyed"), and connect-node hands that failure back into the stream: nobody
+    // is there to receive an answer, and nothing went wrong here.
+    if (signal.aborted || isClientGone(err)) throw err;
     throw toConnectError(err, { log, unavailable, procedure: `/${res.service.typeName}/${res.method.name}` });
   }
+}
+
+const CLIENT_GONE = new Set(['ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'EPIPE', 'ECONNRESET', 'ERR_HTTP2_INVALID_STREAM', 'ERR_HTTP2_STREAM_ERROR']);
+
+function isClientGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CLIENT_GONE.has(code);
 }
