@@ -43,7 +43,8 @@ import { deepFreeze } from '../domain/deep-freeze.js';
 import { compareCursors } from './cursor.js';
 import { DecisionCache } from './decision-cache.js';
 
-export { EndpointClass, Signal } from '../gen/tessera/v1/resources_pb.js';
+// Role too: Decision.role is one, and the generated modules are not an entry of the package.
+export { EndpointClass, Role, Signal } from '../gen/tessera/v1/resources_pb.js';
 export { VerifyStatus, RevocationReason } from '../gen/tessera/v1/token_verify_service_pb.js';
 export type { Principal } from '../gen/tessera/v1/token_verify_service_pb.js';
 export type { TokenPermissions } from '../gen/tessera/v1/resources_pb.js';

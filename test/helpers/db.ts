@@ -1,4 +1,4 @@
-/** A fresh database per test file, cloned from the migrated template. */
+/** A fresh database per test file, cloned from the migrated template (or empty, for testing migrations). */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { withDatabase } from "../../src/store/roles.js";
@@ -15,15 +15,30 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(): Promise<TestDatabase> {
+/**
+ * `migrated: false` gives an empty database laid out like the one src/store/roles.ts creates (its
+ * public schema owned by tessera_owner), so whoever starts Tessera on it runs every migration.
+ */
+export async function freshDatabase(opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const c = getCluster();
   const name = "t_" + randomBytes(6).toString("hex");
   const su = new pg.Client({ connectionString: c.superuserUrl });
   await su.connect();
   try {
-    await su.query(`CREATE DATABASE ${name} TEMPLATE tessera_template OWNER tessera_owner`);
+    const template = opts.migrated === false ? "template0" : "tessera_template";
+    await su.query(`CREATE DATABASE ${name} TEMPLATE ${template} OWNER tessera_owner`);
   } finally {
     await su.end();
+  }
+  if (opts.migrated === false) {
+    const db = new pg.Client({ connectionString: withDatabase(c.superuserUrl, name) });
+    await db.connect();
+    try {
+      await db.query("ALTER SCHEMA public OWNER TO tessera_owner");
+      await db.query("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+    } finally {
+      await db.end();
+    }
   }
   const swap = (url: string) => {
     const u = new URL(url);
