@@ -81,8 +81,8 @@ type Call = (c: Clients, token?: string) => Promise<unknown>;
 /**
  * Registers the tests every authenticated admin RPC shares: UNAUTHENTICATED without or with bad
  * credentials (absent, malformed, unknown, disabled, owner gone), PERMISSION_DENIED for every
- * token kind that is not OPERATOR or ALL_ACCESS. `call` must succeed for the org's admin, so the
- * refusals are about the caller and nothing else.
+ * token kind that is not OPERATOR or ALL_ACCESS. `call` is a well-formed request, so the refusals
+ * are about the caller and nothing else.
  */
 export function itRefusesBadCallers(rpc: string, get: () => { t: InMemoryTessera; callers: Callers }, call: Call): void {
   it(`${rpc} answers UNAUTHENTICATED without credentials`, async () => {
