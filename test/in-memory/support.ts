@@ -8,12 +8,12 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
-import { TokenVerifyService, VerifyStatus, type VerifyResponse, type WatchRevocationsResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { RevocationReason, TokenVerifyService, VerifyStatus, type VerifyResponse, type WatchRevocationsResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
 import type { Clients } from "../helpers/clients.js";
 import type { InMemoryFixture, InMemoryTessera } from "../helpers/in-memory.js";
 import { addMember, createOrg, issue, type SeededOrg } from "../helpers/seed.js";
-import { watch, type Watcher } from "../helpers/watch.js";
+import { eventually, PATIENCE_MS } from "../helpers/wait.js";
 import { flipOne, rejects } from "../service/support.js";
 
 export { rejects };
@@ -155,11 +155,6 @@ export function openStream(t: InMemoryTessera, afterCursor: string, authorizatio
   return v.watchRevocations({ afterCursor }, { ...(authorization !== undefined && { headers: { authorization } }), ...(signal && { signal }) });
 }
 
-/** A stream collected in the background (watch.ts); `stop()` cancels the call, which ends it on the server too. */
-export function watchFrom(t: InMemoryTessera, verifierToken: string, afterCursor = ""): Watcher {
-  return watch((signal) => openStream(t, afterCursor, `Bearer ${verifierToken}`, signal));
-}
-
 /** The first message of a stream, which is then cancelled; throws what the stream throws. */
 export async function firstMessage(t: InMemoryTessera, afterCursor: string, authorization: string | undefined): Promise<WatchRevocationsResponse> {
   const ac = new AbortController();
@@ -169,4 +164,65 @@ export async function firstMessage(t: InMemoryTessera, afterCursor: string, auth
   } finally {
     ac.abort();
   }
+}
+
+/** One message of a revocation stream, as recorded. */
+export interface FeedItem {
+  kind: "event" | "checkpoint";
+  cursor: string;
+  tokenId: string;
+  organizationId: string;
+  reason: RevocationReason;
+}
+
+/** A stream recorded message by message, checkpoints included; `stop()` cancels the call. */
+export interface Recording {
+  items: FeedItem[];
+  events(): FeedItem[];
+  error: unknown;
+  ended: boolean;
+  /** Waits for `pred` to hold (a bound on failing, never on passing: see wait.ts). */
+  until(pred: (r: Recording) => boolean, what?: string): Promise<void>;
+  stop(): void;
+}
+
+export function record(t: InMemoryTessera, authorization: string, afterCursor = ""): Recording {
+  const ac = new AbortController();
+  const r: Recording = {
+    items: [],
+    events: () => r.items.filter((i) => i.kind === "event"),
+    error: undefined,
+    ended: false,
+    async until(pred, what = "the stream's condition") {
+      await eventually(() => pred(r) || r.ended, PATIENCE_MS, what);
+      if (!pred(r)) throw new Error(`the stream ended before ${what}: ${String(r.error)}`);
+    },
+    stop: () => ac.abort(),
+  };
+  void (async () => {
+    try {
+      for await (const m of openStream(t, afterCursor, authorization, ac.signal)) {
+        if (m.item.case === "event") {
+          const e = m.item.value;
+          r.items.push({ kind: "event", cursor: e.cursor, tokenId: e.tokenId, organizationId: e.organizationId, reason: e.reason });
+        } else if (m.item.case === "checkpoint") {
+          r.items.push({ kind: "checkpoint", cursor: m.item.value.cursor, tokenId: "", organizationId: "", reason: RevocationReason.UNSPECIFIED });
+        }
+      }
+    } catch (err) {
+      if (!ac.signal.aborted) r.error = err;
+    } finally {
+      r.ended = true;
+    }
+  })();
+  return r;
+}
+
+/** Orders two cursors of one feed by position (xid, then event id). */
+export function compareCursors(a: string, b: string): number {
+  const [fa, xa, ia] = a.split(".");
+  const [fb, xb, ib] = b.split(".");
+  assert.equal(fa, fb, "cursors of one feed");
+  const d = BigInt(xa!) - BigInt(xb!) || BigInt(ia!) - BigInt(ib!);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }

@@ -10,6 +10,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus, type VerifyResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import pg from "pg";
 import { generateToken } from "../../src/domain/token-format.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
 import { addMember, createOrg, issue, type SeededOrg } from "../helpers/seed.js";
@@ -331,6 +332,67 @@ describe("Verify, in memory", () => {
       await f.t.c.admin.setTokenEnabled({ id: o.defaultTokenId, enabled: false }, o.adminToken);
       await f.t.c.admin.setOrganizationEnabled({ id: o.orgId, enabled: false }, f.inst.operatorToken);
       expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.ORGANIZATION_DISABLED, "both disabled");
+    });
+  });
+
+  describe("while another transaction holds the revocation feed back", () => {
+    // An open write transaction anywhere keeps the feed from delivering later events, so these
+    // answers can only come from the change's own eviction on this instance, before it returned.
+    let hold: pg.Client;
+    let o: SeededOrg;
+    before(async () => {
+      o = await createOrg(f.t.c, f.inst.operatorToken);
+      await f.t.c.admin.createBucket({ name: bucket }, o.adminToken);
+      hold = new pg.Client({ connectionString: f.t.db.superuserUrl });
+      await hold.connect();
+      await hold.query("BEGIN");
+      await hold.query("SELECT pg_current_xact_id()");
+    });
+    after(async () => {
+      await hold?.query("ROLLBACK").catch(() => undefined);
+      await hold?.end();
+    });
+
+    it("answers DISABLED, VALID, NOT_FOUND and NOT_FOUND right after a token is disabled, enabled, rotated and deleted", async () => {
+      const t = await issue(f.t.c, o.adminToken, { kind: TokenKind.INGESTION });
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "before");
+      await f.t.c.admin.setTokenEnabled({ id: t.id, enabled: false }, o.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.DISABLED, "right after disabling");
+      await f.t.c.admin.setTokenEnabled({ id: t.id, enabled: true }, o.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "right after enabling");
+      const r = await f.t.c.admin.rotateToken({ id: t.id }, o.adminToken);
+      expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.NOT_FOUND, "the old value right after rotation");
+      expectStatus(await verify(r.value, EndpointClass.INGEST), VerifyStatus.VALID, "the new value right after rotation");
+      await f.t.c.admin.deleteToken({ id: t.id }, o.adminToken);
+      expectStatus(await verify(r.value, EndpointClass.INGEST), VerifyStatus.NOT_FOUND, "right after deletion");
+    });
+
+    it("answers FORBIDDEN and OWNER_INACTIVE right after an owner is demoted, removed or deleted, and refuses it as a caller", async () => {
+      const demoted = await addMember(f.t.c, o.adminToken, o.orgId, Role.EDITOR);
+      const rw = await issue(f.t.c, o.adminToken, { kind: TokenKind.READ_WRITE, userId: demoted, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+      const removed = await adminDemotedTo(f.t.c, o.adminToken, o.orgId, Role.ADMIN);
+      const deleted = await adminDemotedTo(f.t.c, o.adminToken, o.orgId, Role.ADMIN);
+      expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.VALID, "the EDITOR's write, before");
+      for (const x of [removed, deleted]) assert.ok((await f.t.c.admin.listTokens({}, x.token)).tokens.length > 0, "an admin call, before");
+      await f.t.c.admin.setMembership({ userId: demoted, role: Role.VIEWER }, o.adminToken);
+      await f.t.c.admin.removeMembership({ userId: removed.userId }, o.adminToken);
+      await f.t.c.admin.deleteUser({ id: deleted.userId }, f.inst.operatorToken);
+      expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.FORBIDDEN, "right after the demotion");
+      for (const [label, x] of [["removed", removed], ["deleted", deleted]] as const) {
+        expectStatus(await verify(x.token, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, `right after the owner was ${label}`);
+        await rejects(f.t.c.admin.listTokens({}, x.token), Code.Unauthenticated, `an admin call right after the owner was ${label}`);
+      }
+    });
+
+    it("answers ORGANIZATION_DISABLED and VALID right after an organization is disabled and enabled", async () => {
+      const sub = await createSubOrg(f.t.c, f.inst.operatorToken, o);
+      expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.VALID, "before");
+      expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }), VerifyStatus.VALID, "the parent's token for the child, before");
+      await f.t.c.admin.setOrganizationEnabled({ id: sub.orgId, enabled: false }, o.adminToken);
+      expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.ORGANIZATION_DISABLED, "right after disabling");
+      expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }), VerifyStatus.ORGANIZATION_DISABLED, "the parent's token for the child, right after");
+      await f.t.c.admin.setOrganizationEnabled({ id: sub.orgId, enabled: true }, o.adminToken);
+      expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.VALID, "right after enabling");
     });
   });
 
