@@ -1,0 +1,208 @@
+/**
+ * Tessera's two services in-process, behind Connect's in-memory transport: the middle level of
+ * the test pyramid (issue 11, item 7). The real services over a real (fresh, migrated) database,
+ * the real Authenticator and the real auth interceptor, and Connect clients whose calls run the
+ * router's handlers, interceptors included, without a socket. A change to a service can be checked
+ * in seconds; the transport suites (test/service, test/feed) still cover the listeners.
+ *
+ * `createInMemoryServices` is the one place this file wires services. It follows src/app.ts
+ * `startTessera` step for step from the database to the service list, minus the listeners (which
+ * is all app.ts offers today: it has no function that builds the services without binding ports).
+ * When app.ts exposes its own `createServices(...)`, replace this function's body with a call to it.
+ */
+import type { DescService } from "@bufbuild/protobuf";
+import { createClient, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createKeyring, newKey, type Keyring } from "../../src/domain/digest.js";
+import { loadConfig, type Config } from "../../src/config.js";
+import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
+import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { silentLog, type Log } from "../../src/log.js";
+import { createTokenAdminService } from "../../src/services/admin-service.js";
+import { createAuthenticator } from "../../src/services/authenticate.js";
+import type { Authenticator } from "../../src/services/caller.js";
+import type { ServiceDeps } from "../../src/services/deps.js";
+import { startFeedMaintenance } from "../../src/services/feed-maintenance.js";
+import { createInstanceMetrics } from "../../src/services/instance-metrics.js";
+import { LastUsedRecorder } from "../../src/services/last-used.js";
+import { RevocationHub } from "../../src/services/revocation-hub.js";
+import { createTokenLookup } from "../../src/services/token-lookup.js";
+import { VerifyCache } from "../../src/services/verify-cache.js";
+import { createTokenVerifyService } from "../../src/services/verify-service.js";
+import { createDatabase, type Database } from "../../src/store/database.js";
+import { postureProblem, servicePosture } from "../../src/store/posture.js";
+import { createAuthInterceptor } from "../../src/transport/auth-interceptor.js";
+import { createUnavailableLog } from "../../src/transport/unavailable-log.js";
+import type { Authed, Clients } from "./clients.js";
+import { freshDatabase, type TestDatabase } from "./db.js";
+import { setupInstance, type Instance } from "./seed.js";
+
+/** What app.ts builds between "the database is migrated" and "bind the listeners". */
+export interface InMemoryServices {
+  admin: ReturnType<typeof createTokenAdminService>;
+  verify: ReturnType<typeof createTokenVerifyService>;
+  authenticate: Authenticator;
+  /** The HTTP listener's interceptors, exactly as app.ts passes them. */
+  interceptors: Interceptor[];
+  db: Database;
+  deps: ServiceDeps;
+  cache: VerifyCache;
+  hub: RevocationHub;
+  close(): Promise<void>;
+}
+
+/**
+ * The services over `appUrl`, wired as src/app.ts `startTessera` wires them (same order, same
+ * options, same clean-ups), without the listeners. Migrations are the caller's business here:
+ * test databases are cloned from a migrated template.
+ */
+export async function createInMemoryServices(
+  config: Config,
+  opts: { appUrl: string; keyring: Keyring; log: Log; now: () => number },
+): Promise<InMemoryServices> {
+  const { appUrl, keyring, log, now } = opts;
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
+  };
+  try {
+    const db = createDatabase({ url: appUrl, poolSize: config.poolSize, onError: (err) => log("db_idle_error", { error: err.message }) });
+    cleanups.push(() => db.close());
+    const problem = postureProblem(await servicePosture(db.pool));
+    if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
+
+    const hub = new RevocationHub({ url: appUrl, pool: db.pool, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
+    await hub.start();
+    cleanups.push(() => hub.close());
+    const cache = new VerifyCache({ ...config.cache, now });
+    hub.onEvents((events) => cache.apply(events));
+    const metrics = createInstanceMetrics({ cache, hub });
+    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: metrics.onQuery });
+    const lastUsed = new LastUsedRecorder(db, now, log, { precisionMs: config.lastUsedPrecisionMs });
+    cleanups.push(() => lastUsed.close());
+    const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
+    cleanups.push(async () => maintenance.stop());
+    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs, onVerify: metrics.onVerify };
+    const authenticate = createAuthenticator(lookup, now);
+    const admin = createTokenAdminService(deps);
+    const verify = createTokenVerifyService(deps);
+    const unavailable = createUnavailableLog(log);
+    cleanups.push(async () => unavailable.close());
+    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable })];
+    return { admin, verify, authenticate, interceptors, db, deps, cache, hub, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Connect's in-memory transport over the services: the router runs their handlers and the interceptors. */
+export function createInMemoryTransport(s: InMemoryServices): Transport {
+  return createRouterTransport(
+    (router) => {
+      router.service(TokenAdminService, s.admin);
+      router.service(TokenVerifyService, s.verify);
+    },
+    { router: { interceptors: s.interceptors } },
+  );
+}
+
+/** A Clients-shaped pair over `transport`; `authorization(token)` is the header each call sends. */
+function clientsOver(name: string, transport: Transport, authorization: (token: string) => string): Clients {
+  const wrap = <D extends DescService>(desc: D): Authed<D> => {
+    const c = createClient(desc, transport) as unknown as Record<string, (req: unknown, opts?: unknown) => unknown>;
+    const out: Record<string, unknown> = {};
+    for (const m of desc.methods) {
+      out[m.localName] = (req: unknown, token?: string) =>
+        c[m.localName]!(req, token === undefined ? {} : { headers: { authorization: authorization(token) } });
+    }
+    return out as Authed<D>;
+  };
+  return { name, admin: wrap(TokenAdminService), verify: wrap(TokenVerifyService), close: () => undefined };
+}
+
+export interface InMemoryTessera {
+  db: TestDatabase;
+  keyring: Keyring;
+  services: InMemoryServices;
+  transport: Transport;
+  /** Calls send `authorization: Bearer <token>`; works with the seed helpers (seed.ts). */
+  c: Clients;
+  /** Calls send the second argument as the whole `authorization` value (`Basic …`, garbage, …). */
+  raw: Clients;
+  /** Every log line, as JSON. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface InMemoryOptions {
+  now?: () => number;
+  keyring?: Keyring;
+  /** Changes the configuration (loadConfig's defaults, pool size 4, checkpoints every 50 ms). */
+  configure?: (c: Config) => Config;
+  /** Another instance's database (not dropped on close): several instances over one database. */
+  db?: TestDatabase;
+}
+
+export async function startInMemoryTessera(opts: InMemoryOptions = {}): Promise<InMemoryTessera> {
+  const db = opts.db ?? (await freshDatabase());
+  const keyring = opts.keyring ?? createKeyring({ 1: newKey() }, 1);
+  const logs: string[] = [];
+  const log: Log = (event, fields) => {
+    logs.push(JSON.stringify({ event, ...fields }));
+    silentLog(event, fields);
+  };
+  const defaults = loadConfig({}, {});
+  // Checkpoints every 50 ms rather than every second: a test waiting for one waits that long.
+  const config = { ...defaults, poolSize: 4, feed: { ...defaults.feed, checkpointMs: 50 } };
+  let services: InMemoryServices;
+  try {
+    services = await createInMemoryServices(opts.configure ? opts.configure(config) : config, {
+      appUrl: db.appUrl,
+      keyring,
+      log,
+      now: opts.now ?? Date.now,
+    });
+  } catch (err) {
+    if (opts.db === undefined) await db.drop();
+    throw err;
+  }
+  const transport = createInMemoryTransport(services);
+  return {
+    db,
+    keyring,
+    services,
+    transport,
+    c: clientsOver("Connect in memory", transport, (t) => `Bearer ${t}`),
+    raw: clientsOver("Connect in memory, raw authorization", transport, (v) => v),
+    logs,
+    async close() {
+      await services.close();
+      if (opts.db === undefined) await db.drop();
+    },
+  };
+}
+
+export interface InMemoryFixture {
+  t: InMemoryTessera;
+  /** Setup's operator, organization and bucket, and a VERIFIER token (undefined with `setup: false`). */
+  inst: Instance;
+}
+
+/**
+ * Mocha hooks for a test file: an in-memory Tessera on a fresh database, Setup done unless
+ * `setup: false`. After the file, everything is closed and the database dropped; the file fails
+ * if any call was answered INTERNAL (which only ever means a bug).
+ */
+export function useInMemoryTessera(opts: InMemoryOptions & { setup?: boolean } = {}): InMemoryFixture {
+  const f = {} as InMemoryFixture;
+  before(async () => {
+    f.t = await startInMemoryTessera(opts);
+    if (opts.setup !== false) f.inst = await setupInstance(f.t.c);
+  });
+  after(async () => {
+    const internal = f.t?.logs.filter((l) => l.includes('"event":"rpc_internal_error"')) ?? [];
+    await f.t?.close();
+    if (internal.length > 0) throw new Error(`calls answered INTERNAL: ${internal.join("\n")}`);
+  });
+  return f;
+}
