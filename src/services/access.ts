@@ -40,10 +40,10 @@ export function requireRole(caller: Caller, min: RoleName, action: string): void
   if (!roleAtLeast(caller.role, min)) throw permissionDenied(`${action} requires the ${min} role`);
 }
 
-/** The organization an RPC acts on, checked for reach. */
-export async function targetOrg(db: Database, caller: Caller, requested: string): Promise<string> {
+/** The organization an RPC acts on, checked for reach; `field` names it in errors. */
+export async function targetOrg(db: Database, caller: Caller, requested: string, field = "organization_id"): Promise<string> {
   if (requested === "") return caller.orgId;
-  const id = requireUuid("organization_id", requested);
+  const id = requireUuid(field, requested);
   if (id === caller.orgId) return id;
   const ok = caller.operator ? await organizationExists(db.pool, id) : await isReachable(db.pool, caller.orgId, id);
   if (!ok) throw notFound("organization");

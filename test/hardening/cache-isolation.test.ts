@@ -77,7 +77,8 @@ describe("Verify cache isolation between organizations", function () {
     assert.equal((await ask()).status, VerifyStatus.VALID);
     await f.c.admin.removeMembership({ userId: user }, org.adminToken);
     assert.notEqual((await ask()).status, VerifyStatus.VALID, "a removed member's token, on the very next Verify");
-    await f.c.admin.setMembership({ userId: user, role: Role.VIEWER }, f.inst.operatorToken);
+    await f.c.admin.setMembership({ organizationId: org.orgId, userId: user, role: Role.ADMIN }, f.inst.operatorToken);
+    assert.equal((await ask()).status, VerifyStatus.VALID, "a member brought back: its token, on the very next Verify");
     const other = await addMember(f.c, org.adminToken, org.orgId, Role.ADMIN);
     const t2 = await issue(f.c, f.inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.ALL_ACCESS, userId: other });
     const ask2 = () => f.c.verify.verify({ credential: t2.value, organization: org.identifier, endpoint: EndpointClass.ADMIN }, f.inst.verifierToken);

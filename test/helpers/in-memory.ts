@@ -70,7 +70,7 @@ export async function createInMemoryServices(
     const problem = postureProblem(await servicePosture(db.pool));
     if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
 
-    const hub = new RevocationHub({ url: appUrl, pool: db.pool, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
+    const hub = new RevocationHub({ url: appUrl, db, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
     await hub.start();
     cleanups.push(() => hub.close());
     const cache = new VerifyCache({ ...config.cache, now });

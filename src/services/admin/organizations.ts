@@ -42,7 +42,7 @@ export async function createOrganization(
   if (req.parentId === "") {
     requireOperator(caller, "create a top-level organization");
   } else {
-    parentId = await targetOrg(deps.db, caller, req.parentId);
+    parentId = await targetOrg(deps.db, caller, req.parentId, "parent_id");
     requireRole(caller, "ADMIN", "creating a sub-organization");
   }
   const id = randomUUID();
@@ -64,7 +64,7 @@ export async function createOrganization(
 }
 
 export async function getOrganization(deps: ServiceDeps, caller: Caller, req: GetOrganizationRequest): Promise<GetOrganizationResponse> {
-  const orgId = await targetOrg(deps.db, caller, req.id);
+  const orgId = await targetOrg(deps.db, caller, req.id, "id");
   const org = await deps.db.withOrg(orgId, (tx) => getCurrentOrganization(tx));
   if (org === undefined) throw notFound("organization");
   return create(GetOrganizationResponseSchema, { organization: organizationToPb(org) });
@@ -88,7 +88,7 @@ export async function setOrganizationEnabled(
   req: SetOrganizationEnabledRequest,
 ): Promise<SetOrganizationEnabledResponse> {
   if (req.id === "") throw invalidArgument("id is required");
-  const orgId = await targetOrg(deps.db, caller, req.id);
+  const orgId = await targetOrg(deps.db, caller, req.id, "id");
   // An organization cannot switch itself off: that would lock out the very caller doing it.
   if (orgId === caller.orgId) throw failedPrecondition("an organization cannot disable itself; ask an operator or a parent organization's admin");
   requireRole(caller, "ADMIN", "enabling or disabling organizations");

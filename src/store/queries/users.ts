@@ -62,8 +62,8 @@ export async function getMembership(tx: Tx, userId: string): Promise<Membership 
 }
 
 /**
- * Adds the user to the context organization or changes its role there. A role change changes
- * what the user's tokens may do, so it is announced on the revocation feed; the events come back.
+ * Adds the user to the context organization or changes its role there. Either changes what the
+ * user's tokens may do, so it is announced on the revocation feed; the events come back.
  */
 export async function upsertMembership(tx: Tx, userId: string, role: RoleName): Promise<{ membership: Membership; events: TokenEvent[] }> {
   const before = await getMembership(tx, userId);
@@ -73,7 +73,14 @@ export async function upsertMembership(tx: Tx, userId: string, role: RoleName): 
      RETURNING org_id, user_id, role`,
     [userId, role],
   );
-  const events = before !== undefined && before.role !== role ? await appendOwnerEvents(tx, userId, "OWNER_REMOVED") : [];
+  // A role change narrows or widens what the user's tokens may do; a member coming back makes
+  // its tokens (refused as OWNER_INACTIVE while it was away) good again: caches must re-read them.
+  const events =
+    before === undefined
+      ? await appendOwnerEvents(tx, userId, "ENABLED")
+      : before.role !== role
+        ? await appendOwnerEvents(tx, userId, "OWNER_REMOVED")
+        : [];
   const row = r.rows[0]!;
   return { membership: { orgId: row.org_id, userId: row.user_id, role: row.role }, events };
 }
