@@ -13,9 +13,9 @@ import { createAuthenticator } from "./services/authenticate.js";
 import type { ServiceDeps } from "./services/deps.js";
 import { createTokenLookup } from "./services/token-lookup.js";
 import { startFeedMaintenance } from "./services/feed-maintenance.js";
-import { LastUsedRecorder } from "./services/last-used.js";
-import { RevocationHub } from "./services/revocation-hub.js";
-import { VerifyCache } from "./services/verify-cache.js";
+import { createLastUsedRecorder } from "./services/last-used.js";
+import { createRevocationHub } from "./services/revocation-hub.js";
+import { createVerifyCache, type VerifyCache } from "./services/verify-cache.js";
 import { createTokenVerifyService } from "./services/verify-service.js";
 import { createDatabase, type Database } from "./store/database.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded.js";
@@ -28,8 +28,10 @@ import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import { startGrpcServer } from "./transport/grpc-server.js";
 import { startHttpServer } from "./transport/http-server.js";
 import { createHttpFallback } from "./transport/http-fallback.js";
-import { createUnavailableLog } from "./transport/unavailable-log.js";
-import { createInstanceMetrics } from "./services/instance-metrics.js";
+import { createUnavailableLog, type UnavailableLog } from "./transport/unavailable-log.js";
+import type { Interceptor } from "@connectrpc/connect";
+import type { Authenticator } from "./services/caller.js";
+import { createInstanceMetrics, type InstanceMetrics } from "./services/instance-metrics.js";
 
 export interface TesseraOptions {
   log?: Log;
@@ -99,6 +101,78 @@ export function loadKeyring(config: Config): Promise<Keyring> {
   return config.digestKeys !== undefined ? Promise.resolve(keyringFromEnv(config.digestKeys)) : loadOrCreateKeyFile(config.keyFile);
 }
 
+/** What an instance serves, built between "the database is migrated" and "bind the listeners". */
+export interface Services {
+  services: Array<{ desc: typeof TokenAdminService | typeof TokenVerifyService; impl: object }>;
+  authenticate: Authenticator;
+  /** The HTTP listener's interceptors (the gRPC listener runs the same through its adapter). */
+  interceptors: Interceptor[];
+  /** Counts UNAVAILABLE answers on both listeners. */
+  unavailable: UnavailableLog;
+  metrics: InstanceMetrics;
+  db: Database;
+  deps: ServiceDeps;
+  cache: VerifyCache;
+  close(): Promise<void>;
+}
+
+export interface ServicesOptions {
+  /** The service role's connection string (prepareDatabase's appUrl). */
+  appUrl: string;
+  keyring: Keyring;
+  log: Log;
+  now: () => number;
+  onQuery?: (() => void) | undefined;
+  unavailableLogIntervalMs?: number | undefined;
+}
+
+/**
+ * The two services and everything they own, over a migrated database: pool (with its posture
+ * checked), revocation hub, Verify cache, lookups, last-used recorder, feed upkeep, the
+ * authenticator and the interceptors. startTessera puts listeners in front of it; the in-memory
+ * tests put Connect's router transport.
+ */
+export async function createServices(config: Config, opts: ServicesOptions): Promise<Services> {
+  const { appUrl, keyring, log, now } = opts;
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
+  };
+  try {
+    const db = createDatabase({ url: appUrl, poolSize: config.poolSize, onError: (err) => log("db_idle_error", { error: err.message }) });
+    cleanups.push(() => db.close());
+    const problem = postureProblem(await servicePosture(db.pool));
+    if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
+
+    const hub = createRevocationHub({ url: appUrl, db, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
+    await hub.start();
+    cleanups.push(() => hub.close());
+    const cache = createVerifyCache({ ...config.cache, now });
+    hub.onEvents((events) => cache.apply(events));
+    const metrics = createInstanceMetrics({ cache, hub });
+    const onQuery = opts.onQuery;
+    const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());
+    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery });
+    const lastUsed = createLastUsedRecorder({ db, now, log, precisionMs: config.lastUsedPrecisionMs });
+    cleanups.push(() => lastUsed.close());
+    const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
+    cleanups.push(async () => maintenance.stop());
+    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs, onVerify: metrics.onVerify };
+    const authenticate = createAuthenticator(lookup, now);
+    const services = [
+      { desc: TokenAdminService, impl: createTokenAdminService(deps) },
+      { desc: TokenVerifyService, impl: createTokenVerifyService(deps) },
+    ];
+    const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
+    cleanups.push(async () => unavailable.close());
+    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable })];
+    return { services, authenticate, interceptors, unavailable, metrics, db, deps, cache, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
 export async function startTessera(config: Config, opts: TesseraOptions = {}): Promise<Tessera> {
   const log = opts.log ?? createJsonLog();
   const now = opts.now ?? Date.now;
@@ -112,33 +186,9 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     const appUrl = prepared.appUrl;
     const keyring = opts.keyring ?? (await loadKeyring(config));
 
-    const db = createDatabase({ url: appUrl, poolSize: config.poolSize, onError: (err) => log("db_idle_error", { error: err.message }) });
-    cleanups.push(() => db.close());
-    const problem = postureProblem(await servicePosture(db.pool));
-    if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
-
-    const hub = new RevocationHub({ url: appUrl, db, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
-    await hub.start();
-    cleanups.push(() => hub.close());
-    const cache = new VerifyCache({ ...config.cache, now });
-    hub.onEvents((events) => cache.apply(events));
-    const metrics = createInstanceMetrics({ cache, hub });
-    const onQuery = opts.onQuery;
-    const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());
-    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery });
-    const lastUsed = new LastUsedRecorder(db, now, log, { precisionMs: config.lastUsedPrecisionMs });
-    cleanups.push(() => lastUsed.close());
-    const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
-    cleanups.push(async () => maintenance.stop());
-    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs, onVerify: metrics.onVerify };
-    const authenticate = createAuthenticator(lookup, now);
-    const services = [
-      { desc: TokenAdminService, impl: createTokenAdminService(deps) },
-      { desc: TokenVerifyService, impl: createTokenVerifyService(deps) },
-    ];
-
-    const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
-    cleanups.push(async () => unavailable.close());
+    const core = await createServices(config, { appUrl, keyring, log, now, onQuery: opts.onQuery, unavailableLogIntervalMs: opts.unavailableLogIntervalMs });
+    cleanups.push(core.close);
+    const { db, deps, cache, metrics, services, authenticate, interceptors, unavailable } = core;
     const grpcServer = await startGrpcServer({
       host: config.host,
       port: config.grpcPort,
@@ -156,7 +206,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       routes: (router) => {
         for (const s of services) router.service(s.desc, s.impl as never);
       },
-      interceptors: [createAuthInterceptor(authenticate, { log, unavailable })],
+      interceptors,
       fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render }),
       maxMessageBytes: config.maxMessageBytes,
     });

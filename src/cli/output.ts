@@ -4,7 +4,7 @@
  * on stderr — and are never written anywhere else: not to a log, not into a table.
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { Role, Signal, TokenKind } from "../gen/tessera/v1/resources_pb.js";
+import { Role, TokenKind } from "../gen/tessera/v1/resources_pb.js";
 import type { Context } from "./command.js";
 
 /** Server text shown in a terminal: control characters could forge lines or move the cursor. */
@@ -31,10 +31,6 @@ export function kindName(k: TokenKind): string {
 
 export function roleName(r: Role): string {
   return (Role[r] ?? String(r)).toLowerCase();
-}
-
-export function signalName(s: Signal): string {
-  return (Signal[s] ?? String(s)).toLowerCase();
 }
 
 /** Prints a token value once: the value alone on stdout, the reminder on stderr. */

@@ -47,12 +47,8 @@ export const alreadyExists = (msg: string): TesseraError => new TesseraError('AL
 
 export const failedPrecondition = (msg: string): TesseraError => new TesseraError('FAILED_PRECONDITION', msg);
 
-export const unavailable = (msg: string, cause?: unknown): TesseraError =>
-  new TesseraError('UNAVAILABLE', msg, { cause });
 
 export const resourceExhausted = (msg: string): TesseraError => new TesseraError('RESOURCE_EXHAUSTED', msg);
 
 export const outOfRange = (msg: string): TesseraError => new TesseraError('OUT_OF_RANGE', msg);
 
-/** For invariants that should never break; the message still reaches clients, so keep it generic. */
-export const internal = (msg: string, cause?: unknown): TesseraError => new TesseraError('INTERNAL', msg, { cause });

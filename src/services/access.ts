@@ -7,16 +7,15 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { notFound, permissionDenied, unauthenticated, invalidArgument } from "../domain/errors.js";
 import { roleAtLeast } from "../domain/decide.js";
+import { isUuid } from "../domain/ids.js";
 import type { Database } from "../store/database.js";
 import { isReachable, organizationExists } from "../store/queries/organizations.js";
 import { tokenOrganization } from "../store/queries/tokens.js";
 import type { RoleName } from "../domain/model.js";
 import { kCaller, type Caller } from "./caller.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function requireUuid(field: string, value: string): string {
-  if (!UUID.test(value)) throw invalidArgument(`${field} must be a UUID, for example 3f1c…; got ${value === "" ? "nothing" : "a malformed value"}`);
+  if (!isUuid(value)) throw invalidArgument(`${field} must be a UUID, for example 3f1c…; got ${value === "" ? "nothing" : "a malformed value"}`);
   return value.toLowerCase();
 }
 

@@ -1,11 +1,12 @@
 /** What the services need, passed in once at start-up (tests pass their own). */
 import type { Keyring } from "../domain/digest.js";
+import type { Log } from "../log.js";
 import type { Database } from "../store/database.js";
 import type { LastUsedRecorder } from "./last-used.js";
 import type { RevocationHub } from "./revocation-hub.js";
 import type { TokenLookupService } from "./token-lookup.js";
 
-export type Log = (event: string, fields: Record<string, unknown>) => void;
+export type { Log } from "../log.js";
 
 export interface ServiceDeps {
   db: Database;

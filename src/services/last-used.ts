@@ -12,10 +12,17 @@ import { touchTokens } from "../store/queries/tokens.js";
 import type { Log } from "./deps.js";
 
 export interface LastUsedOptions {
+  db: Database;
+  now: () => number;
+  log: Log;
   /** How often pending ids are written. 5 s by default. */
   intervalMs?: number;
   /** A stored last-used time is replaced only once it is at least this old. 1 h by default. */
   precisionMs?: number;
+}
+
+export function createLastUsedRecorder(opts: LastUsedOptions): LastUsedRecorder {
+  return new LastUsedRecorder(opts);
 }
 
 export class LastUsedRecorder {
@@ -24,12 +31,14 @@ export class LastUsedRecorder {
   #failing = false;
   readonly #precisionMs: number;
 
-  constructor(
-    private readonly db: Database,
-    private readonly now: () => number,
-    private readonly log: Log,
-    opts: LastUsedOptions = {},
-  ) {
+  private readonly db: Database;
+  private readonly now: () => number;
+  private readonly log: Log;
+
+  constructor(opts: LastUsedOptions) {
+    this.db = opts.db;
+    this.now = opts.now;
+    this.log = opts.log;
     this.#precisionMs = opts.precisionMs ?? 3_600_000;
     this.#timer = setInterval(() => void this.flush(), opts.intervalMs ?? 5000);
     this.#timer.unref();

@@ -36,6 +36,10 @@ export type HubItem = { event: StoredEvent; cursor: string } | { checkpoint: str
 const CHANNEL = "tessera_revocations";
 const READ_BATCH = 1000;
 
+export function createRevocationHub(opts: HubOptions): RevocationHub {
+  return new RevocationHub(opts);
+}
+
 export class RevocationHub {
   readonly #opts: Required<HubOptions>;
   #conn: FeedConnection | undefined;

@@ -38,6 +38,10 @@ export interface VerifyCacheOptions {
   now: () => number;
 }
 
+export function createVerifyCache(opts: VerifyCacheOptions): VerifyCache {
+  return new VerifyCache(opts);
+}
+
 export class VerifyCache {
   readonly #opts: VerifyCacheOptions;
   readonly #entries = new Map<string, Entry>();

@@ -11,16 +11,15 @@
  * runs outside withOrg sees none.
  */
 import type pg from "pg";
+import { isUuid } from "../domain/ids.js";
 import { mapPgError } from "./pg-errors.js";
 
 /** A connection inside a transaction whose organization context is set. */
 export type Tx = pg.PoolClient;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   // Defence in depth: the id comes from a verified token or a reachability check, never raw input.
-  if (!UUID.test(orgId)) throw new Error("withOrg: organization id is not a UUID");
+  if (!isUuid(orgId)) throw new Error("withOrg: organization id is not a UUID");
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

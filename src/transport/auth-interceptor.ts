@@ -10,7 +10,8 @@
 import { createContextKey, type Interceptor, type StreamResponse } from '@connectrpc/connect';
 import { severalCredentials } from '../services/authenticate.js';
 import { kCaller, type Authenticator } from '../services/caller.js';
-import { toConnectError, type LogFn } from './errors.js';
+import type { Log } from '../log.js';
+import { toConnectError } from './errors.js';
 import type { UnavailableLog } from './unavailable-log.js';
 
 /** Set by the HTTP listener when the request's raw headers hold more than one `authorization`. */
@@ -18,7 +19,7 @@ export const kSeveralCredentials = createContextKey(false, { description: 'sever
 
 export interface AuthInterceptorOptions {
   /** Receives the causes of internal errors. */
-  log?: LogFn | undefined;
+  log?: Log | undefined;
   /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
   unavailable?: UnavailableLog | undefined;
 }
@@ -42,7 +43,7 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
 async function* mapStreamErrors<T>(
   res: StreamResponse,
   signal: AbortSignal,
-  log: LogFn | undefined,
+  log: Log | undefined,
   unavailable: UnavailableLog | undefined,
 ): AsyncGenerator<T> {
   try {

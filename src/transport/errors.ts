@@ -8,14 +8,13 @@
 
 import { Code, ConnectError } from '@connectrpc/connect';
 import { TesseraError, type ErrorCode } from '../domain/errors.js';
+import type { Log } from '../log.js';
 import type { UnavailableLog } from './unavailable-log.js';
 
-/** Structured log sink; formatting and output belong to the logging module. */
-export type LogFn = (event: string, fields: Record<string, unknown>) => void;
 
 export interface ErrorMappingOptions {
   /** Where the cause of an internal error goes. Without it causes are dropped. */
-  log?: LogFn | undefined;
+  log?: Log | undefined;
   /** `/package.Service/Method`, logged beside the cause. */
   procedure?: string | undefined;
   /** Where UNAVAILABLE answers are counted instead of logged one by one. */

@@ -23,7 +23,8 @@ import {
 } from '@connectrpc/connect';
 import { severalCredentials } from '../services/authenticate.js';
 import { kCaller, type Authenticator, type Caller } from '../services/caller.js';
-import { toGrpcStatus, type ErrorMappingOptions, type LogFn } from './errors.js';
+import type { Log } from '../log.js';
+import { toGrpcStatus, type ErrorMappingOptions } from './errors.js';
 import type { UnavailableLog } from './unavailable-log.js';
 import { MALFORMED, grpcPath, grpcServiceDefinition } from './grpc-codec.js';
 
@@ -32,7 +33,7 @@ export { grpcServiceDefinition } from './grpc-codec.js';
 
 export interface GrpcServiceOptions {
   authenticate: Authenticator;
-  log?: LogFn | undefined;
+  log?: Log | undefined;
   /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
   unavailable?: UnavailableLog | undefined;
 }

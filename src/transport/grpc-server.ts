@@ -13,7 +13,7 @@ import { toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import type { Authenticator } from '../services/caller.js';
-import type { LogFn } from './errors.js';
+import type { Log } from '../log.js';
 import type { UnavailableLog } from './unavailable-log.js';
 import { createGrpcService } from './grpc-adapter.js';
 import { gateGrpcStreams } from './grpc-stream-gate.js';
@@ -29,7 +29,7 @@ export interface GrpcServerOptions {
   /** Each service once; `impl` is its Connect ServiceImpl. */
   services: Array<{ desc: DescService; impl: object }>;
   authenticate: Authenticator;
-  log?: LogFn | undefined;
+  log?: Log | undefined;
   /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
   unavailable?: UnavailableLog | undefined;
   /** Largest request and response; bigger requests fail with RESOURCE_EXHAUSTED. 4 MiB default. */

@@ -4,7 +4,7 @@
 // (with a stack) per refused call once wrote 23,000 entries in 13 s. The refused calls themselves
 // are visible per status in /metrics.
 
-import type { LogFn } from './errors.js';
+import type { Log } from '../log.js';
 
 export interface UnavailableLog {
   /** One call answered UNAVAILABLE; `cause` is the hidden reason (logged once per episode). */
@@ -12,7 +12,7 @@ export interface UnavailableLog {
   close(): void;
 }
 
-export function createUnavailableLog(log: LogFn, intervalMs = 10_000, now: () => number = Date.now): UnavailableLog {
+export function createUnavailableLog(log: Log, intervalMs = 10_000, now: () => number = Date.now): UnavailableLog {
   let timer: NodeJS.Timeout | undefined;
   let since = 0;
   let total = 0;

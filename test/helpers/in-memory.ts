@@ -5,94 +5,40 @@
  * router's handlers, interceptors included, without a socket. A change to a service can be checked
  * in seconds; the transport suites (test/service, test/feed) still cover the listeners.
  *
- * `createInMemoryServices` is the one place this file wires services. It follows src/app.ts
- * `startTessera` step for step from the database to the service list, minus the listeners (which
- * is all app.ts offers today: it has no function that builds the services without binding ports).
- * When app.ts exposes its own `createServices(...)`, replace this function's body with a call to it.
+ * The services come from src/app.ts `createServices`, the same function startTessera puts its
+ * listeners in front of, so the two cannot drift apart.
  */
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createClient, createRouterTransport, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { createServices, type Services } from "../../src/app.js";
 import { createKeyring, newKey, type Keyring } from "../../src/domain/digest.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { silentLog, type Log } from "../../src/log.js";
-import { createTokenAdminService } from "../../src/services/admin-service.js";
-import { createAuthenticator } from "../../src/services/authenticate.js";
-import type { Authenticator } from "../../src/services/caller.js";
-import type { ServiceDeps } from "../../src/services/deps.js";
-import { startFeedMaintenance } from "../../src/services/feed-maintenance.js";
-import { createInstanceMetrics } from "../../src/services/instance-metrics.js";
-import { LastUsedRecorder } from "../../src/services/last-used.js";
-import { RevocationHub } from "../../src/services/revocation-hub.js";
-import { createTokenLookup } from "../../src/services/token-lookup.js";
-import { VerifyCache } from "../../src/services/verify-cache.js";
-import { createTokenVerifyService } from "../../src/services/verify-service.js";
-import { createDatabase, type Database } from "../../src/store/database.js";
-import { postureProblem, servicePosture } from "../../src/store/posture.js";
-import { createAuthInterceptor } from "../../src/transport/auth-interceptor.js";
-import { createUnavailableLog } from "../../src/transport/unavailable-log.js";
 import type { Authed, Clients } from "./clients.js";
 import { freshDatabase, type TestDatabase } from "./db.js";
 import { setupInstance, type Instance } from "./seed.js";
 
-/** What app.ts builds between "the database is migrated" and "bind the listeners". */
-export interface InMemoryServices {
-  admin: ReturnType<typeof createTokenAdminService>;
-  verify: ReturnType<typeof createTokenVerifyService>;
-  authenticate: Authenticator;
-  /** The HTTP listener's interceptors, exactly as app.ts passes them. */
-  interceptors: Interceptor[];
-  db: Database;
-  deps: ServiceDeps;
-  cache: VerifyCache;
-  hub: RevocationHub;
-  close(): Promise<void>;
+/** What app.ts builds between "the database is migrated" and "bind the listeners", split by service. */
+export interface InMemoryServices extends Services {
+  admin: ServiceImpl<typeof TokenAdminService>;
+  verify: ServiceImpl<typeof TokenVerifyService>;
+  hub: Services["deps"]["hub"];
 }
 
 /**
- * The services over `appUrl`, wired as src/app.ts `startTessera` wires them (same order, same
- * options, same clean-ups), without the listeners. Migrations are the caller's business here:
- * test databases are cloned from a migrated template.
+ * The services over `appUrl`, built by app.ts's own createServices (what startTessera puts its
+ * listeners in front of). Migrations are the caller's business here: test databases are cloned
+ * from a migrated template.
  */
 export async function createInMemoryServices(
   config: Config,
   opts: { appUrl: string; keyring: Keyring; log: Log; now: () => number },
 ): Promise<InMemoryServices> {
-  const { appUrl, keyring, log, now } = opts;
-  const cleanups: Array<() => Promise<void>> = [];
-  const close = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
-  };
-  try {
-    const db = createDatabase({ url: appUrl, poolSize: config.poolSize, onError: (err) => log("db_idle_error", { error: err.message }) });
-    cleanups.push(() => db.close());
-    const problem = postureProblem(await servicePosture(db.pool));
-    if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
-
-    const hub = new RevocationHub({ url: appUrl, db, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
-    await hub.start();
-    cleanups.push(() => hub.close());
-    const cache = new VerifyCache({ ...config.cache, now });
-    hub.onEvents((events) => cache.apply(events));
-    const metrics = createInstanceMetrics({ cache, hub });
-    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: metrics.onQuery });
-    const lastUsed = new LastUsedRecorder(db, now, log, { precisionMs: config.lastUsedPrecisionMs });
-    cleanups.push(() => lastUsed.close());
-    const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
-    cleanups.push(async () => maintenance.stop());
-    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs, onVerify: metrics.onVerify };
-    const authenticate = createAuthenticator(lookup, now);
-    const admin = createTokenAdminService(deps);
-    const verify = createTokenVerifyService(deps);
-    const unavailable = createUnavailableLog(log);
-    cleanups.push(async () => unavailable.close());
-    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable })];
-    return { admin, verify, authenticate, interceptors, db, deps, cache, hub, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  const s = await createServices(config, opts);
+  const impl = <D extends DescService>(desc: D): ServiceImpl<D> => s.services.find((x) => x.desc === (desc as unknown))!.impl as ServiceImpl<D>;
+  return { ...s, admin: impl(TokenAdminService), verify: impl(TokenVerifyService), hub: s.deps.hub };
 }
 
 /** Connect's in-memory transport over the services: the router runs their handlers and the interceptors. */

@@ -34,7 +34,7 @@ describe('toConnectError', () => {
   it('turns anything else into INTERNAL "internal error" and logs the cause', () => {
     const logged: Array<Record<string, unknown>> = [];
     const err = toConnectError(new Error('secret internal detail /path'), {
-      log: (_event, fields) => logged.push(fields),
+      log: (_event, fields = {}) => logged.push(fields),
       procedure: '/tessera.v1.TokenVerifyService/Verify',
     });
     assert.equal(err.code, Code.Internal);
@@ -54,7 +54,7 @@ describe('toConnectError', () => {
   it('logs the hidden cause of a public TesseraError', () => {
     const logged: Array<Record<string, unknown>> = [];
     const err = toConnectError(new TesseraError('UNAVAILABLE', 'database unavailable', { cause: new Error('ECONNREFUSED 10.0.0.5') }), {
-      log: (_e, f) => logged.push(f),
+      log: (_e, f = {}) => logged.push(f),
     });
     assert.equal(err.rawMessage, 'database unavailable');
     assert.match(JSON.stringify(logged), /ECONNREFUSED/);

@@ -26,7 +26,7 @@ describe('the gRPC listener', () => {
       port: 0,
       services: [{ desc: TokenVerifyService, impl: createStubVerifyService(state) }],
       authenticate: stubAuthenticate,
-      log: (event, fields) => logs.push({ event, fields }),
+      log: (event, fields = {}) => logs.push({ event, fields }),
     });
     client = createGrpcClient(TokenVerifyService, `127.0.0.1:${server.port}`);
   });

@@ -23,7 +23,7 @@ describe('the HTTP listener', () => {
       host: '127.0.0.1',
       port: 0,
       routes: (router) => router.service(TokenVerifyService, createStubVerifyService(createStubState())),
-      interceptors: [createAuthInterceptor(stubAuthenticate, { log: (event, fields) => logs.push({ event, fields }) })],
+      interceptors: [createAuthInterceptor(stubAuthenticate, { log: (event, fields = {}) => logs.push({ event, fields }) })],
       fallback: (req, res) => {
         if (req.url === '/healthz') {
           res.writeHead(200, { 'content-type': 'text/plain' });

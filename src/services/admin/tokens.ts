@@ -27,7 +27,7 @@ import {
   type UpdateTokenResponse,
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
 import { TokenKind as PbTokenKind } from "../../gen/tessera/v1/resources_pb.js";
-import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
+import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { validateDescription } from "../../domain/names.js";
 import { getCurrentOrganization } from "../../store/queries/organizations.js";
 import * as tokens from "../../store/queries/tokens.js";
@@ -41,6 +41,12 @@ import { checkIngestionBuckets, parseCreateToken, requireKind, resolveOwner } fr
 
 /** Token sequence numbers are PostgreSQL bigints. */
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
+/** A ListTokens position: `<0 for the default token, else 1>:<sequence number>`. */
+function tokenPosition(p: string): [number, string] | undefined {
+  const m = /^([01]):(\d{1,19})$/.exec(p);
+  return m !== null && BigInt(m[2]!) <= MAX_BIGINT ? [Number(m[1]), m[2]!] : undefined;
+}
 
 export async function createToken(deps: ServiceDeps, caller: Caller, req: CreateTokenRequest): Promise<CreateTokenResponse> {
   const spec = parseCreateToken(req, deps.now());
@@ -56,9 +62,10 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
 }
 
 export async function getToken(deps: ServiceDeps, caller: Caller, req: GetTokenRequest): Promise<GetTokenResponse> {
-  const orgId = await tokenOrg(deps.db, caller, req.id);
+  const id = requireUuid("id", req.id);
+  const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "VIEWER", "reading tokens");
-  const t = await deps.db.withOrg(orgId, (tx) => tokens.getToken(tx, req.id.toLowerCase()));
+  const t = await deps.db.withOrg(orgId, (tx) => tokens.getToken(tx, id));
   if (t === undefined) throw notFound("token");
   return create(GetTokenResponseSchema, { token: tokenToPb(t) });
 }
@@ -67,14 +74,7 @@ export async function listTokens(deps: ServiceDeps, caller: Caller, req: ListTok
   const limit = pageSize(req.pageSize);
   const kind = req.kind === PbTokenKind.UNSPECIFIED ? undefined : requireKind(req.kind);
   const ownerUserId = req.ownerUserId === "" ? undefined : requireUuid("owner_user_id", req.ownerUserId);
-  let afterKey: [number, string] | undefined;
-  if (req.pageToken !== "") {
-    const pos = decodePageToken(req.pageToken, "t").split(":");
-    if (pos.length !== 2 || !/^[01]$/.test(pos[0]!) || !/^\d{1,19}$/.test(pos[1]!) || BigInt(pos[1]!) > MAX_BIGINT) {
-      throw invalidArgument("page_token is not valid for this listing");
-    }
-    afterKey = [Number(pos[0]), pos[1]!];
-  }
+  const afterKey = req.pageToken === "" ? undefined : decodePageToken(req.pageToken, "t", tokenPosition);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "VIEWER", "listing tokens");
   const rows = await deps.db.withOrg(orgId, (tx) =>
@@ -90,9 +90,10 @@ export async function listTokens(deps: ServiceDeps, caller: Caller, req: ListTok
 
 export async function updateToken(deps: ServiceDeps, caller: Caller, req: UpdateTokenRequest): Promise<UpdateTokenResponse> {
   validateDescription(req.description);
-  const orgId = await tokenOrg(deps.db, caller, req.id);
+  const id = requireUuid("id", req.id);
+  const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "changing tokens");
-  const t = await deps.db.withOrg(orgId, (tx) => tokens.updateDescription(tx, req.id.toLowerCase(), req.description));
+  const t = await deps.db.withOrg(orgId, (tx) => tokens.updateDescription(tx, id, req.description));
   if (t === undefined) throw notFound("token");
   return create(UpdateTokenResponseSchema, { token: tokenToPb(t) });
 }
@@ -102,9 +103,10 @@ export async function setTokenEnabled(
   caller: Caller,
   req: SetTokenEnabledRequest,
 ): Promise<SetTokenEnabledResponse> {
-  const orgId = await tokenOrg(deps.db, caller, req.id);
+  const id = requireUuid("id", req.id);
+  const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "enabling or disabling tokens");
-  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, req.id.toLowerCase(), req.enabled));
+  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, id, req.enabled));
   if (r === undefined) throw notFound("token");
   // This instance stops (or resumes) accepting it before the call returns; others via the feed.
   if (r.changed) deps.hub.applyLocal([{ tokenId: r.token.id, reason: req.enabled ? "ENABLED" : "DISABLED" }]);
@@ -113,10 +115,11 @@ export async function setTokenEnabled(
 }
 
 export async function rotateToken(deps: ServiceDeps, caller: Caller, req: RotateTokenRequest): Promise<RotateTokenResponse> {
-  const orgId = await tokenOrg(deps.db, caller, req.id);
+  const id = requireUuid("id", req.id);
+  const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "rotating tokens");
   const out = await deps.db.withOrg(orgId, async (tx) => {
-    const current = await tokens.getToken(tx, req.id.toLowerCase());
+    const current = await tokens.getToken(tx, id);
     if (current === undefined) throw notFound("token");
     const m = mint(deps.keyring, current.kind);
     const t = await tokens.replaceDigest(tx, current.id, m.digest, m.keyId, m.mask);
@@ -129,18 +132,19 @@ export async function rotateToken(deps: ServiceDeps, caller: Caller, req: Rotate
 }
 
 export async function deleteToken(deps: ServiceDeps, caller: Caller, req: DeleteTokenRequest): Promise<DeleteTokenResponse> {
-  const orgId = await tokenOrg(deps.db, caller, req.id);
+  const id = requireUuid("id", req.id);
+  const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "deleting tokens");
   await deps.db.withOrg(orgId, async (tx) => {
-    const current = await tokens.getToken(tx, req.id.toLowerCase());
+    const current = await tokens.getToken(tx, id);
     if (current === undefined) throw notFound("token");
     if (current.isDefault) {
       throw failedPrecondition("the default ingestion token cannot be deleted; disable or rotate it instead");
     }
     await tokens.deleteToken(tx, current.id);
   });
-  deps.hub.applyLocal([{ tokenId: req.id.toLowerCase(), reason: "DELETED" }]);
-  deps.log("token_deleted", { tokenId: req.id, orgId, by: caller.tokenId });
+  deps.hub.applyLocal([{ tokenId: id, reason: "DELETED" }]);
+  deps.log("token_deleted", { tokenId: id, orgId, by: caller.tokenId });
   return create(DeleteTokenResponseSchema, {});
 }
 
