@@ -111,7 +111,7 @@ export function createVerifyAnswers(): VerifyAnswers {
   /**
    * The message for an answer with the current cursor, and (once memoized) its encoding. Literals,
    * not create(): with a million cached tokens, per-call messages made by create() went with
-   * young-generation pauses that grew through the run (10 to 40 µs per call); with literals they
+   * young-generation pauses that grew through the run; with literals they
    * stay flat. The likely cause is V8 pretenuring create()'s allocations once enough of them
    * survive, which puts short-lived copies in the old generation. Tests check both field lists
    * against the schema.

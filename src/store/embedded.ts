@@ -69,9 +69,8 @@ export interface EmbeddedOptions {
  * shared_buffers for the embedded cluster: an eighth of the memory this process may use (the
  * cgroup limit in a container, else the machine's), at least PostgreSQL's own 128 MiB and at
  * most 1 GiB. With PostgreSQL's default of 128 MiB, a million tokens' rows and indexes do not fit,
- * and uncached lookups read their pages through the kernel's page cache: in the benchmark,
- * uncached Verify over a million tokens ran at 0.73-0.77 of its rate over a thousand, and at
- * 0.84-0.99 (0.99 in three runs of five) with 1 GiB.
+ * and uncached lookups read their pages through the kernel's page cache, which slows uncached
+ * Verify over many tokens (benchmarks/README.md).
  */
 export function sharedBuffersMb(total = os.totalmem(), constrained = process.constrainedMemory?.() ?? 0): number {
   const usable = constrained > 0 ? Math.min(total, constrained) : total;
