@@ -33,6 +33,7 @@ const layer = {
   gen: "^src/gen/",
   base: "^src/(log|config|node-flags)\\.ts$",
   client: "^src/client/",
+  wire: "^src/wire/",
   console: "^src/console/",
 };
 
@@ -68,26 +69,26 @@ module.exports = {
     onlyImports(
       "cli-imports-only-lower-layers",
       "cli",
-      ["cli", "app", "transport", "services", "store", "domain", "gen", "base"],
+      ["cli", "app", "transport", "services", "store", "domain", "gen", "base", "wire"],
       "The CLI sits on top: it may import app, transport, services, store, domain, gen and base — not the worker client package.",
     ),
     onlyImports(
       "app-imports-only-lower-layers",
       "app",
-      ["app", "transport", "services", "store", "domain", "gen", "base"],
+      ["app", "transport", "services", "store", "domain", "gen", "base", "wire"],
       "app (app.ts, cluster.ts, index.ts) wires transport, services and store together; it must not import the CLI or the worker client.",
     ),
     onlyImports(
       "transport-imports-only-lower-layers",
       "transport",
-      ["transport", "services", "store", "domain", "gen", "base"],
+      ["transport", "services", "store", "domain", "gen", "base", "wire"],
       "transport may import services, store, domain, gen and base — never app, cli or the worker client.",
     ),
     onlyImports(
       "services-import-only-store-domain-gen-base",
       "services",
-      ["services", "store", "domain", "gen", "base"],
-      "services may import store, domain, gen and base. Nothing below the service knows which transport called.",
+      ["services", "store", "domain", "gen", "base", "wire"],
+      "services may import store, domain, gen, base and wire. Nothing below the service knows which transport called.",
     ),
     onlyImports(
       "store-imports-only-domain-gen-base",
@@ -111,8 +112,14 @@ module.exports = {
     onlyImports(
       "client-imports-only-gen-and-domain",
       "client",
-      ["client", "gen", "domain"],
-      "The worker client is a separate package entry: it may import gen and domain only, nothing of the server.",
+      ["client", "gen", "domain", "wire"],
+      "The worker client is a separate package entry: it may import gen, domain and wire only, nothing of the server.",
+    ),
+    onlyImports(
+      "wire-imports-only-gen-and-domain",
+      "wire",
+      ["wire", "gen", "domain"],
+      "src/wire/ is what server and worker client share about the gRPC wire (the codec, the client, the encoding contract): gen and domain only.",
     ),
     {
       name: "domain-does-no-io",

@@ -10,7 +10,7 @@ import type { Keyring } from "../src/domain/digest.js";
 import { generateToken, maskToken } from "../src/domain/token-format.js";
 import { TokenKind } from "../src/gen/tessera/v1/resources_pb.js";
 import { TokenAdminService } from "../src/gen/tessera/v1/token_admin_service_pb.js";
-import { createGrpcClient } from "../src/transport/grpc-client.js";
+import { createGrpcClient } from "../src/wire/grpc-client.js";
 
 export interface Instance {
   operatorToken: string;

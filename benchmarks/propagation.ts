@@ -22,7 +22,7 @@ import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 import { startEmbeddedPostgres } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
 import { APP_ROLE } from "../src/store/roles.js";
-import { createGrpcClient } from "../src/transport/grpc-client.js";
+import { createGrpcClient } from "../src/wire/grpc-client.js";
 import { percentiles } from "./stats.js";
 
 const args = process.argv.slice(2);

@@ -27,7 +27,7 @@ import { TokenVerifyService, VerifyResponseSchema, VerifyStatus, type VerifyResp
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
 import { withDatabase } from "../src/store/roles.js";
-import { createGrpcClient } from "../src/transport/grpc-client.js";
+import { createGrpcClient } from "../src/wire/grpc-client.js";
 import { forkChild, killAllChildren, spawnServe, type Child, type ServeChild } from "./children.js";
 import { insertTokens, setupInstance, type Instance } from "./dataset.js";
 import { VERIFY_PATH, statusName, verifyBody } from "./grpc-body.js";

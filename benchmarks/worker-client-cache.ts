@@ -23,7 +23,7 @@ import { createKeyring, newKey } from "../src/domain/digest.js";
 import { TokenKind } from "../src/gen/tessera/v1/resources_pb.js";
 import { TokenAdminService } from "../src/gen/tessera/v1/token_admin_service_pb.js";
 import { silentLog } from "../src/log.js";
-import { createGrpcClient } from "../src/transport/grpc-client.js";
+import { createGrpcClient } from "../src/wire/grpc-client.js";
 
 interface Target {
   address: string;

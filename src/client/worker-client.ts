@@ -38,7 +38,7 @@ import {
   type VerifyResponse,
   type WatchRevocationsResponse,
 } from '../gen/tessera/v1/token_verify_service_pb.js';
-import { createGrpcClient, type GrpcClient } from '../transport/grpc-client.js';
+import { createGrpcClient, type GrpcClient } from '../wire/grpc-client.js';
 import { deepFreeze } from '../domain/deep-freeze.js';
 import { compareCursors } from './cursor.js';
 import { DecisionCache } from './decision-cache.js';

@@ -9,7 +9,7 @@
  */
 import type { Database } from "../store/database.js";
 import { touchTokens } from "../store/queries/tokens.js";
-import type { Log } from "./deps.js";
+import type { Log } from "../log.js";
 
 export interface LastUsedOptions {
   db: Database;

@@ -14,7 +14,7 @@ import type { Database } from "../store/database.js";
 import { openFeedConnection, type FeedConnection } from "../store/listener.js";
 import { feedState, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
 import { MAX_EVENT_ID, comparePositions, formatCursor, parseCursor } from "./feed-cursor.js";
-import type { Log } from "./deps.js";
+import type { Log } from "../log.js";
 
 export interface HubOptions {
   /** The service's connection string (role tessera_app); the hub opens its own connection. */

@@ -19,7 +19,7 @@ import type { TokenLookup } from "../domain/model.js";
 import { parseToken } from "../domain/token-format.js";
 import type { Database } from "../store/database.js";
 import { lookupByDigests, redigest, type FoundToken } from "../store/queries/tokens.js";
-import type { Log } from "./deps.js";
+import type { Log } from "../log.js";
 import { createBatcher } from "./batcher.js";
 import type { VerifyCache } from "./verify-cache.js";
 

@@ -20,7 +20,7 @@ import { deepFreeze } from "../domain/deep-freeze.js";
 import { effectivePermissions, type Decision, type VerifyStatusName } from "../domain/decide.js";
 import type { Permissions, TokenLookup } from "../domain/model.js";
 import { KIND_TO_PB, ROLE_TO_PB, permissionsToPb } from "./convert.js";
-import { kWireEncoding } from "./wire-encoding.js";
+import { kWireEncoding } from "../wire/wire-encoding.js";
 
 /** How long a cache following WatchRevocations may keep an answer. */
 const CACHE_TTL_MS = 60_000;

@@ -26,10 +26,10 @@ import { kCaller, type Authenticator, type Caller } from '../services/caller.js'
 import type { Log } from '../log.js';
 import { toGrpcStatus, type ErrorMappingOptions } from './errors.js';
 import type { UnavailableLog } from './unavailable-log.js';
-import { MALFORMED, grpcPath, grpcServiceDefinition } from './grpc-codec.js';
+import { MALFORMED, grpcPath, grpcServiceDefinition } from '../wire/grpc-codec.js';
 
-export { createGrpcClient, type GrpcCallOptions, type GrpcClient, type GrpcClientOptions } from './grpc-client.js';
-export { grpcServiceDefinition } from './grpc-codec.js';
+export { createGrpcClient, type GrpcCallOptions, type GrpcClient, type GrpcClientOptions } from '../wire/grpc-client.js';
+export { grpcServiceDefinition } from '../wire/grpc-codec.js';
 
 export interface GrpcServiceOptions {
   authenticate: Authenticator;

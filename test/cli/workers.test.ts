@@ -12,7 +12,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { TokenVerifyService, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { createGrpcClient, type GrpcClient } from "../../src/transport/grpc-client.js";
+import { createGrpcClient, type GrpcClient } from "../../src/wire/grpc-client.js";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { freshDatabase, type TestDatabase } from "../helpers/db.js";
 import { createOrg, issue, setupInstance, type Instance, type IssuedToken, type SeededOrg } from "../helpers/seed.js";

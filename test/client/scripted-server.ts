@@ -15,7 +15,7 @@ import {
   type WatchRevocationsRequest,
   type WatchRevocationsResponseSchema,
 } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { grpcServiceDefinition } from "../../src/transport/grpc-codec.js";
+import { grpcServiceDefinition } from "../../src/wire/grpc-codec.js";
 import { PATIENCE_MS } from "../helpers/wait.js";
 
 /** The fields of a VerifyResponse a script sets (plain data; made a message on the way out). */

@@ -8,7 +8,7 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { createGrpcClient } from "../../src/transport/grpc-client.js";
+import { createGrpcClient } from "../../src/wire/grpc-client.js";
 
 /** A client whose every method takes (request, bearer token?) and returns a promise or stream. */
 export type Authed<D extends DescService> = {

@@ -13,7 +13,7 @@ import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
-import { createGrpcClient } from "../../src/transport/grpc-client.js";
+import { createGrpcClient } from "../../src/wire/grpc-client.js";
 import { type Clients } from "../helpers/clients.js";
 import { addMember, createOrg, type SeededOrg } from "../helpers/seed.js";
 import { assertCleanMessage, basic, byName, flipOne, rejects, transportNames } from "./support.js";

@@ -16,7 +16,7 @@ import { generateToken } from "../../src/domain/token-format.js";
 import { kCaller, type Caller } from "../../src/services/caller.js";
 import { createTokenLookup } from "../../src/services/token-lookup.js";
 import { createTokenVerifyService } from "../../src/services/verify-service.js";
-import { kWireEncoding } from "../../src/services/wire-encoding.js";
+import { kWireEncoding } from "../../src/wire/wire-encoding.js";
 import { allClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
 import { eventually } from "../helpers/wait.js";

@@ -9,7 +9,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from '@bufbuild/protobuf';
-import { wireEncodingOf } from '../services/wire-encoding.js';
+import { wireEncodingOf } from './wire-encoding.js';
 
 /** What the server sees instead of a request whose bytes are not a valid message. */
 export const MALFORMED: unique symbol = Symbol('tessera.malformed-request');
@@ -47,7 +47,7 @@ export function grpcServiceDefinition(desc: DescService): grpc.ServiceDefinition
 function serializer(schema: DescMessage): (value: unknown) => Buffer {
   return (value) => {
     if (isMessage(value, schema)) {
-      // A service that holds the encoding already attached it (services/wire-encoding.ts).
+      // A service that holds the encoding already attached it (wire-encoding.ts).
       const wire = wireEncodingOf(value);
       if (wire !== undefined) return Buffer.from(wire, 'latin1');
     }

@@ -2,7 +2,7 @@
  * The contract between a service that already holds a response's encoding and the gRPC codec
  * that would otherwise encode it again: a service may attach a message's complete binary
  * encoding under `kWireEncoding`, as a latin1 string, and it must equal toBinary of that message.
- * Verify's memoized answers do (verify-answers.ts); the grpc-js serializer (transport/grpc-codec.ts)
+ * Verify's memoized answers do (services/verify-answers.ts); the grpc-js serializer (grpc-codec.ts)
  * copies it out. A string, not a Buffer, because answers are kept by the million and a Buffer
  * costs several objects each; copying one out costs less than encoding.
  */
