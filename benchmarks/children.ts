@@ -47,12 +47,16 @@ export async function forkChild(spec: ChildSpec, opts: ForkOptions = {}): Promis
     stderr = (stderr + c.toString()).slice(-4000);
   });
   // V8 tracing flags (--trace-gc) print to stdout: kept per child when asked, else discarded.
-  if (process.env.TESSERA_BENCH_CHILD_LOGS) proc.stdout!.pipe(createWriteStream(path.join(process.env.TESSERA_BENCH_CHILD_LOGS, `${spec.name}.log`)));
+  if (process.env.TESSERA_BENCH_CHILD_LOGS)
+    proc.stdout!.pipe(createWriteStream(path.join(process.env.TESSERA_BENCH_CHILD_LOGS, `${spec.name}.log`)));
   else proc.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => (live.delete(proc), resolve(code))));
 
   const ready = await new Promise<Ready>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${spec.name}: no ready message within ${opts.startTimeoutMs ?? 60_000} ms`)), opts.startTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${spec.name}: no ready message within ${opts.startTimeoutMs ?? 60_000} ms`)),
+      opts.startTimeoutMs ?? 60_000,
+    );
     proc.on("message", function onMsg(m: Ready | Failed) {
       if (m.type === "ready") {
         clearTimeout(timer);
@@ -161,7 +165,22 @@ export async function spawnServe(o: ServeOptions): Promise<ServeChild> {
   Object.assign(env, { TESSERA_DIGEST_KEYS: o.keysJson, TESSERA_POOL_SIZE: String(o.poolSize) });
   const proc = spawn(
     process.execPath,
-    [...SERVER_NODE_FLAGS, ...(o.nodeFlags ?? []), CLI, "serve", "--workers", String(o.workers), "--grpc-port", "0", "--http-port", "0", "--database-url", o.appUrl, "--data-dir", o.dataDir],
+    [
+      ...SERVER_NODE_FLAGS,
+      ...(o.nodeFlags ?? []),
+      CLI,
+      "serve",
+      "--workers",
+      String(o.workers),
+      "--grpc-port",
+      "0",
+      "--http-port",
+      "0",
+      "--database-url",
+      o.appUrl,
+      "--data-dir",
+      o.dataDir,
+    ],
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );
   live.add(proc);
@@ -171,7 +190,10 @@ export async function spawnServe(o: ServeOptions): Promise<ServeChild> {
   });
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => (live.delete(proc), resolve(code))));
   const ports = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${o.name}: not listening within ${o.startTimeoutMs ?? 60_000} ms: ${stderr}`)), o.startTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${o.name}: not listening within ${o.startTimeoutMs ?? 60_000} ms: ${stderr}`)),
+      o.startTimeoutMs ?? 60_000,
+    );
     createInterface({ input: proc.stdout }).once("line", (line) => {
       clearTimeout(timer);
       const m = /^listening grpc=\S+:(\d+) http=\S+:(\d+)/.exec(line);

@@ -1,12 +1,17 @@
 /** gRPC wire bodies for the load generators: length-prefixed frames around protobuf-es bytes. */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EndpointClass } from "../src/gen/tessera/v1/resources_pb.js";
-import { VerifyRequestSchema, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../src/gen/tessera/v1/token_verify_service_pb.js";
+import {
+  VerifyRequestSchema,
+  VerifyResponseSchema,
+  VerifyStatus,
+  type VerifyResponse,
+} from "../src/gen/tessera/v1/token_verify_service_pb.js";
 
 export const VERIFY_PATH = "/tessera.v1.TokenVerifyService/Verify";
 
 /** 5-byte gRPC message header (0 = uncompressed, 4-byte big-endian length) + the message. */
-export function grpcFrame(message: Uint8Array): Buffer {
+function grpcFrame(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.byteLength);
   out[0] = 0;
   out.writeUInt32BE(message.byteLength, 1);

@@ -12,10 +12,17 @@ export function findH2load(log: (line: string) => void): string {
   if (which.status === 0 && which.stdout.trim() !== "") return which.stdout.trim();
   const isRoot = process.getuid?.() === 0;
   const sudo = isRoot ? [] : ["sudo", "-n"];
-  for (const cmd of [[...sudo, "apt-get", "update"], [...sudo, "apt-get", "install", "-y", "nghttp2-client"]]) {
+  for (const cmd of [
+    [...sudo, "apt-get", "update"],
+    [...sudo, "apt-get", "install", "-y", "nghttp2-client"],
+  ]) {
     log(`h2load not found; running: ${cmd.join(" ")}`);
-    const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    if (r.status !== 0) throw new Error(`"${cmd.join(" ")}" failed (${r.status ?? r.signal}); install h2load (Debian/Ubuntu: nghttp2-client) and rerun`);
+    const r = spawnSync(cmd[0]!, cmd.slice(1), {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (r.status !== 0)
+      throw new Error(`"${cmd.join(" ")}" failed (${r.status ?? r.signal}); install h2load (Debian/Ubuntu: nghttp2-client) and rerun`);
   }
   const again = spawnSync("sh", ["-c", "command -v h2load"], { encoding: "utf8" });
   if (again.status !== 0) throw new Error("h2load is still not on PATH after installing nghttp2-client");
@@ -52,14 +59,22 @@ export interface H2loadResult {
 
 export async function runH2load(bin: string, r: H2loadRun): Promise<H2loadResult> {
   const args = [
-    "-c", String(r.connections),
-    "-m", String(r.streamsPerConnection),
-    "-D", `${Math.round(r.durationS * 1000)}ms`,
-    "-d", r.bodyFile,
-    "-H", "content-type: application/grpc",
-    "-H", "te: trailers",
-    "-H", `authorization: ${r.authorization}`,
-    "--log-file", r.logFile,
+    "-c",
+    String(r.connections),
+    "-m",
+    String(r.streamsPerConnection),
+    "-D",
+    `${Math.round(r.durationS * 1000)}ms`,
+    "-d",
+    r.bodyFile,
+    "-H",
+    "content-type: application/grpc",
+    "-H",
+    "te: trailers",
+    "-H",
+    `authorization: ${r.authorization}`,
+    "--log-file",
+    r.logFile,
     `http://127.0.0.1:${r.port}${r.path}`,
   ];
   const out = await new Promise<string>((resolve, reject) => {

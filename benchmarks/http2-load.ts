@@ -156,7 +156,12 @@ class Connection {
     const id = this.#nextStream;
     this.#nextStream += 2;
     this.#streams.set(id, { t0: performance.now(), data: [] });
-    const frames = Buffer.concat([frameHeader(this.#headerBlock.length, HEADERS, END_HEADERS, id), this.#headerBlock, frameHeader(body.length, DATA, END_STREAM, id), body]);
+    const frames = Buffer.concat([
+      frameHeader(this.#headerBlock.length, HEADERS, END_HEADERS, id),
+      this.#headerBlock,
+      frameHeader(body.length, DATA, END_STREAM, id),
+      body,
+    ]);
     if (this.#sendWindow >= body.length && this.#waiting.length === 0) {
       this.#sendWindow -= body.length;
       this.#out.push(frames);
@@ -190,7 +195,6 @@ class Connection {
       this.#frame(type, flags, stream, payload);
     }
     this.#buf = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
-
   }
 
   #frame(type: number, flags: number, id: number, payload: Buffer): void {

@@ -55,7 +55,6 @@ function verifier(t: Tessera, verifierToken: string): (body: Uint8Array) => Prom
   };
 }
 
-
 /** `concurrency` loops of `op` for `ms`: operations per second and this process's CPU per operation. */
 async function measure(op: () => Promise<unknown>, concurrency: number, ms: number): Promise<{ rps: number; cpuUs: number }> {
   let stop = false;
@@ -92,7 +91,13 @@ async function coldCalls(op: () => Promise<unknown>, n: number): Promise<number>
 }
 
 async function start(pgdb: EmbeddedDatabase, keyring: Keyring, dir: string, maxEntries?: number): Promise<Tessera> {
-  const config = benchTesseraConfig({ dataDir: dir, appUrl: pgdb.appUrl, ownerUrl: pgdb.ownerUrl, poolSize: 16, cache: maxEntries === undefined ? {} : { maxEntries } });
+  const config = benchTesseraConfig({
+    dataDir: dir,
+    appUrl: pgdb.appUrl,
+    ownerUrl: pgdb.ownerUrl,
+    poolSize: 16,
+    cache: maxEntries === undefined ? {} : { maxEntries },
+  });
   return startTessera(config, { keyring, log: silentLog });
 }
 
@@ -115,12 +120,16 @@ async function main(): Promise<void> {
     await measure(() => verify(one), 1, 1000);
     const decodeOnly = await measure(async () => fromBinary(VerifyRequestSchema, one), 1, 1000);
     const c = await measure(() => verify(one), 1, 2000);
-    say(`cached Verify, in-process, sequential: ${Math.round(c.rps).toLocaleString("en-US")}/s, ${c.cpuUs.toFixed(1)} µs CPU per call (of which request decoding ${decodeOnly.cpuUs.toFixed(1)} µs)`);
+    say(
+      `cached Verify, in-process, sequential: ${Math.round(c.rps).toLocaleString("en-US")}/s, ${c.cpuUs.toFixed(1)} µs CPU per call (of which request decoding ${decodeOnly.cpuUs.toFixed(1)} µs)`,
+    );
     // A server at one call in flight runs each call after the kernel and the client have had the
     // CPU: its caches are cold. Touching 16 MiB between calls approximates that.
     const cold = await coldCalls(() => verify(one), 2000);
     const coldDecode = await coldCalls(async () => fromBinary(VerifyRequestSchema, one), 2000);
-    say(`cached Verify, in-process, cold CPU caches (16 MiB touched between calls): ${cold.toFixed(1)} µs per call (of which request decoding ${coldDecode.toFixed(1)} µs)`);
+    say(
+      `cached Verify, in-process, cold CPU caches (16 MiB touched between calls): ${cold.toFixed(1)} µs per call (of which request decoding ${coldDecode.toFixed(1)} µs)`,
+    );
 
     // Uncached vs raw pg, interleaved.
     const uncached = await start(pgdb, keyring, path.join(tmp, "b"), 500);
@@ -159,7 +168,13 @@ async function main(): Promise<void> {
       say("memory: skipped (run with node --expose-gc)");
       return;
     }
-    const many = await insertTokens({ ownerUrl: pgdb.ownerUrl, keyring, organizations: Math.max(1, memoryTokens / 100), tokensPerOrganization: 100, prefix: "many" });
+    const many = await insertTokens({
+      ownerUrl: pgdb.ownerUrl,
+      keyring,
+      organizations: Math.max(1, memoryTokens / 100),
+      tokensPerOrganization: 100,
+      prefix: "many",
+    });
     const fresh = await start(pgdb, keyring, path.join(tmp, "c"));
     servers.push(fresh);
     const fill = verifier(fresh, inst.verifierToken);
@@ -173,7 +188,9 @@ async function main(): Promise<void> {
     gc();
     const m1 = process.memoryUsage();
     const n = fresh.cache.size - n0;
-    say(`memory: ${n.toLocaleString("en-US")} more cache entries (each with its memoized answer): ${Math.round((m1.heapUsed - m0.heapUsed) / n)} B heap and ${Math.round((m1.external - m0.external) / n)} B outside the heap per entry`);
+    say(
+      `memory: ${n.toLocaleString("en-US")} more cache entries (each with its memoized answer): ${Math.round((m1.heapUsed - m0.heapUsed) / n)} B heap and ${Math.round((m1.external - m0.external) / n)} B outside the heap per entry`,
+    );
 
     // The same cached Verify over the whole set in random order, against a 1,000-token subset:
     // what a big cache costs per call in memory latency alone.
@@ -192,7 +209,9 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < 3; rep++) {
       const x = await measure(overSmall, 1, 1500);
       const y = await measure(overAll, 1, 1500);
-      say(`cached Verify in random order, in-process: ${y.cpuUs.toFixed(1)} µs per call over ${n.toLocaleString("en-US")} tokens, ${x.cpuUs.toFixed(1)} µs over 1,000 of them (ratio of rates ${(y.rps / x.rps).toFixed(2)})`);
+      say(
+        `cached Verify in random order, in-process: ${y.cpuUs.toFixed(1)} µs per call over ${n.toLocaleString("en-US")} tokens, ${x.cpuUs.toFixed(1)} µs over 1,000 of them (ratio of rates ${(y.rps / x.rps).toFixed(2)})`,
+      );
     }
   } finally {
     for (const s of servers) await s.close();

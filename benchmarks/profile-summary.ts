@@ -22,7 +22,11 @@ function area(url: string, fn: string): string {
   if (url === "") return fn.startsWith("(") ? fn : "(native)";
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
-  if (url.startsWith("node:")) return url.split("/").slice(0, url.startsWith("node:internal/") ? 2 : 1).join("/");
+  if (url.startsWith("node:"))
+    return url
+      .split("/")
+      .slice(0, url.startsWith("node:internal/") ? 2 : 1)
+      .join("/");
   const src = /\/dist\/(src\/[^/]+|benchmarks)\//.exec(url);
   if (src) return `tessera ${src[1]}`;
   return url;
@@ -45,7 +49,8 @@ export async function summarizeProfile(file: string, top = 25): Promise<string[]
       continue;
     }
     total += us;
-    const name = `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, "$1/")}:${lineNumber + 1}` : ""}`.trim();
+    const name =
+      `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|dist)\//, "$1/")}:${lineNumber + 1}` : ""}`.trim();
     fns.set(name, (fns.get(name) ?? 0) + us);
     const a = area(url, functionName);
     areas.set(a, (areas.get(a) ?? 0) + us);

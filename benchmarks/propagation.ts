@@ -110,7 +110,9 @@ async function main(): Promise<void> {
       goalP99Ms: 50,
     };
     console.log(`revocation propagation over ${N} revocations (acknowledged disable → refused)`);
-    console.log(`  3 instances + 3 worker clients: ${fmt(result.allTargets)}   goal p99 < 50 ms: ${result.allTargets.p99 < 50 ? "PASS" : "FAIL"}`);
+    console.log(
+      `  3 instances + 3 worker clients: ${fmt(result.allTargets)}   goal p99 < 50 ms: ${result.allTargets.p99 < 50 ? "PASS" : "FAIL"}`,
+    );
     console.log(`  3 instances (Verify):           ${fmt(result.instances)}`);
     console.log(`  3 worker clients:               ${fmt(result.workerClients)}`);
     await mkdir(path.join(ROOT, "benchmarks/results"), { recursive: true });

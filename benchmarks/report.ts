@@ -19,7 +19,11 @@ export function printTable(figures: Figure[], out: (line: string) => void): void
   const head = ["figure", "value", "baseline", "ratio", "goal", "result"];
   const rows = figures.map((f) => [f.figure, f.value, f.baseline, f.ratio, f.goal, f.pass === null ? "—" : f.pass ? "PASS" : "FAIL"]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(" | ")
+      .trimEnd();
   out(line(head));
   out(widths.map((w) => "-".repeat(w)).join("-|-"));
   for (const r of rows) out(line(r));

@@ -23,7 +23,12 @@ import pg from "pg";
 import { createKeyring, newKey } from "../src/domain/digest.js";
 import { generateToken } from "../src/domain/token-format.js";
 import { EndpointClass } from "../src/gen/tessera/v1/resources_pb.js";
-import { TokenVerifyService, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../src/gen/tessera/v1/token_verify_service_pb.js";
+import {
+  TokenVerifyService,
+  VerifyResponseSchema,
+  VerifyStatus,
+  type VerifyResponse,
+} from "../src/gen/tessera/v1/token_verify_service_pb.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
 import { withDatabase } from "../src/store/roles.js";
@@ -151,7 +156,11 @@ function describe(s: SeriesSummary): string {
 const cpuUs = (a: ChildStats, b: ChildStats) => b.cpuUserUs + b.cpuSystemUs - (a.cpuUserUs + a.cpuSystemUs);
 
 /** What a server child spent per completed request between two of its reports. */
-function serverCosts(s0: ChildStats, s1: ChildStats, requests: number): Pick<Sample, "cpuUsPerReq" | "sysUsPerReq" | "faultsPerReq" | "gcUsPerReq" | "majorGcMs"> {
+function serverCosts(
+  s0: ChildStats,
+  s1: ChildStats,
+  requests: number,
+): Pick<Sample, "cpuUsPerReq" | "sysUsPerReq" | "faultsPerReq" | "gcUsPerReq" | "majorGcMs"> {
   return {
     cpuUsPerReq: cpuUs(s0, s1) / requests,
     sysUsPerReq: (s1.cpuSystemUs - s0.cpuSystemUs) / requests,
@@ -162,7 +171,10 @@ function serverCosts(s0: ChildStats, s1: ChildStats, requests: number): Pick<Sam
 }
 
 /** h2load sending a prebuilt Verify body (`bodyFile`) to `port`, authorized by the benchmark's verifier. */
-function h2loadVerify(ctx: Context, o: { port: number; bodyFile: string; verifierToken: string; conns: number; perConn: number; durationS: number; logName: string }) {
+function h2loadVerify(
+  ctx: Context,
+  o: { port: number; bodyFile: string; verifierToken: string; conns: number; perConn: number; durationS: number; logName: string },
+) {
   return runH2load(ctx.h2load, {
     port: o.port,
     path: VERIFY_PATH,
@@ -181,8 +193,16 @@ function h2loadVerify(ctx: Context, o: { port: number; bodyFile: string; verifie
  * run weighs on every arm alike, and arms listed next to each other are always measured
  * back to back: see pairedRatio.
  */
-async function interleaved(reps: number, arms: Array<{ label: string; warm: () => Promise<unknown>; run: () => Promise<Sample> }>): Promise<SeriesSummary[]> {
-  step(`  (load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")})`);
+async function interleaved(
+  reps: number,
+  arms: Array<{ label: string; warm: () => Promise<unknown>; run: () => Promise<Sample> }>,
+): Promise<SeriesSummary[]> {
+  step(
+    `  (load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")})`,
+  );
   for (const a of arms) await a.warm();
   const samples: Sample[][] = arms.map(() => []);
   for (let r = 0; r < reps; r++) {
@@ -192,7 +212,9 @@ async function interleaved(reps: number, arms: Array<{ label: string; warm: () =
       samples[i]!.push(s);
       const sys = s.sysUsPerReq === undefined ? "" : ` (kernel ${fmt.us(s.sysUsPerReq)}, ${s.faultsPerReq!.toFixed(2)} page faults)`;
       const gc = s.gcUsPerReq === undefined ? "" : `, gc pauses ${fmt.us(s.gcUsPerReq)}/req (full GCs ${s.majorGcMs!.toFixed(0)} ms)`;
-      step(`  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req${sys}${gc}`);
+      step(
+        `  ${a.label} rep ${r + 1}/${reps}: ${fmt.rps(s.rps)}, p99 ${fmt.ms(s.latencyUs.p99)}, cpu ${fmt.us(s.cpuUsPerReq)}/req${sys}${gc}`,
+      );
     }
   }
   return arms.map((a, i) => summarizeSeries(a.label, samples[i]!));
@@ -270,7 +292,8 @@ async function main(): Promise<number> {
       loadAverageAtStart: os.loadavg(),
     };
     const [l1] = os.loadavg();
-    if (l1! > os.cpus().length * 0.5) step(`warning: load average ${l1!.toFixed(1)} on ${os.cpus().length} CPUs before the run: other processes will disturb the figures`);
+    if (l1! > os.cpus().length * 0.5)
+      step(`warning: load average ${l1!.toFixed(1)} on ${os.cpus().length} CPUs before the run: other processes will disturb the figures`);
     ctx.tmp = await mkdtemp(path.join(os.tmpdir(), "tessera-bench-"));
     cleanups.push(() => rm(ctx.tmp, { recursive: true, force: true }));
     // As root, PostgreSQL runs as the `postgres` OS user, which must traverse this directory.
@@ -321,7 +344,10 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   //     cannot expire mid-run; the uncached ones keep 500 entries while the load cycles through
   //     ≥ 1,000 distinct tokens, so every lookup of a token misses (FIFO eviction).
   const tessera = (name: string, db: { appUrl: string; ownerUrl: string }, cache: CacheOverrides) =>
-    forkChild({ kind: "tessera", name, ...db, keysJson, dataDir: path.join(ctx.tmp, name), poolSize: 16, cache }, { execArgv: o.tesseraNodeFlags });
+    forkChild(
+      { kind: "tessera", name, ...db, keysJson, dataDir: path.join(ctx.tmp, name), poolSize: 16, cache },
+      { execArgv: o.tesseraNodeFlags },
+    );
   const UNCACHED: CacheOverrides = { maxEntries: UNCACHED_MAX };
   step("starting Tessera servers (child processes)");
   const [smallCached, smallUncached, bigCached, bigUncached, pgChild] = await Promise.all([
@@ -338,12 +364,21 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   const inst = await setupInstance(smallCached.grpcPort, "bench");
   const instBig = await setupInstance(bigCached.grpcPort, "bench");
   step(`inserting ${o.smallOrgs * o.smallTokensPerOrg} tokens in ${o.smallOrgs} organizations (SQL as the owner role)`);
-  const smallTokens = await insertTokens({ ownerUrl: small.ownerUrl, keyring, organizations: o.smallOrgs, tokensPerOrganization: o.smallTokensPerOrg, prefix: "small" });
+  const smallTokens = await insertTokens({
+    ownerUrl: small.ownerUrl,
+    keyring,
+    organizations: o.smallOrgs,
+    tokensPerOrganization: o.smallTokensPerOrg,
+    prefix: "small",
+  });
   // --- Outcome checks before any load: Verify once with grpc-js.
   const sampleVerify = async (port: number, verifier: string, token: string): Promise<VerifyResponse> => {
     const c = createGrpcClient(TokenVerifyService, `127.0.0.1:${port}`);
     try {
-      return await c.verify({ credential: `Bearer ${token}`, endpoint: EndpointClass.INGEST }, { metadata: { authorization: `Bearer ${verifier}` } });
+      return await c.verify(
+        { credential: `Bearer ${token}`, endpoint: EndpointClass.INGEST },
+        { metadata: { authorization: `Bearer ${verifier}` } },
+      );
     } finally {
       c.close();
     }
@@ -364,7 +399,14 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   cleanups.push(() => noop.close());
   const noopCheck = await sampleVerify(noop.grpcPort, inst.verifierToken, inst.ingestToken);
   if (!noopCheck.allowed) throw new Error("the no-op server did not answer the constant response");
-  const noopPg = await forkChild({ kind: "noop-pg", name: "noop-grpc-js+pg", responseBase64: Buffer.from(responseBytes).toString("base64"), ownerUrl: small.ownerUrl, keysJson, poolSize: 16 });
+  const noopPg = await forkChild({
+    kind: "noop-pg",
+    name: "noop-grpc-js+pg",
+    responseBase64: Buffer.from(responseBytes).toString("base64"),
+    ownerUrl: small.ownerUrl,
+    keysJson,
+    poolSize: 16,
+  });
   cleanups.push(() => noopPg.close());
   await expectValid(noopPg.grpcPort, inst.verifierToken, smallTokens[2]!, "no-op + pg lookup server");
 
@@ -389,7 +431,9 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
   if (section("many")) {
     // The big set is inserted only now: the aftermath of writing a million rows (checkpoint,
     // WAL, page cache) must not overlap the figures above, which do not use it.
-    step(`inserting ${bigTotal.toLocaleString("en-US")} tokens in ${o.bigOrgs.toLocaleString("en-US")} organizations (SQL as the owner role)`);
+    step(
+      `inserting ${bigTotal.toLocaleString("en-US")} tokens in ${o.bigOrgs.toLocaleString("en-US")} organizations (SQL as the owner role)`,
+    );
     const t0 = Date.now();
     let lastReport = 0;
     const bigTokens = await insertTokens({
@@ -413,7 +457,6 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
     await expectValid(bigUncached.grpcPort, instBig.verifierToken, bigTokens[0]!, "SQL-inserted token (big, uncached server)");
     await manyTokens(ctx, { smallCached, smallUncached, bigCached, bigUncached }, { inst, instBig, smallTokens, bigTokens, smallWalk });
   }
-
 }
 
 /** One statement on its own superuser connection (CREATE DATABASE and CHECKPOINT need one). */
@@ -460,7 +503,15 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
   let logN = 0;
   const h2 = async (child: Child, conns: number, perConn: number, durationS: number): Promise<Sample> => {
     const s0 = await child.stats();
-    const r = await h2loadVerify(ctx, { port: child.grpcPort, bodyFile, verifierToken: inst.verifierToken, conns, perConn, durationS, logName: `h2load-${logN++}.log` });
+    const r = await h2loadVerify(ctx, {
+      port: child.grpcPort,
+      bodyFile,
+      verifierToken: inst.verifierToken,
+      conns,
+      perConn,
+      durationS,
+      logName: `h2load-${logN++}.log`,
+    });
     const s1 = await child.stats();
     checkH2(child.name, r, expectedBytes);
     return {
@@ -475,11 +526,25 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
     const conns = Math.min(4, inFlight);
     const perConn = inFlight / conns;
     step(`cached Verify vs no-op grpc-js, ${inFlight} in flight (h2load -c ${conns} -m ${perConn})`);
-    const targets: Array<[Child, string]> = inFlight === 1 ? [] : [[noop, `noop-${inFlight}-in-flight`], [tessera, `cached-verify-${inFlight}-in-flight`]];
+    const targets: Array<[Child, string]> =
+      inFlight === 1
+        ? []
+        : [
+            [noop, `noop-${inFlight}-in-flight`],
+            [tessera, `cached-verify-${inFlight}-in-flight`],
+          ];
     const [base, tess] = await profiling(ctx, targets, () =>
       interleaved(o.reps, [
-        { label: `noop c${conns}m${perConn}`, warm: () => h2(noop, conns, perConn, o.warmupS), run: () => h2(noop, conns, perConn, o.durationS) },
-        { label: `tessera c${conns}m${perConn}`, warm: () => h2(tessera, conns, perConn, o.warmupS), run: () => h2(tessera, conns, perConn, o.durationS) },
+        {
+          label: `noop c${conns}m${perConn}`,
+          warm: () => h2(noop, conns, perConn, o.warmupS),
+          run: () => h2(noop, conns, perConn, o.durationS),
+        },
+        {
+          label: `tessera c${conns}m${perConn}`,
+          warm: () => h2(tessera, conns, perConn, o.warmupS),
+          run: () => h2(tessera, conns, perConn, o.durationS),
+        },
       ]),
     );
     ctx.series[`noop-${inFlight}`] = base!;
@@ -496,7 +561,14 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
       ratio: fmt.ratio(ratio),
       goal: "≥ 0.95",
       pass: ratio >= 0.95,
-      data: { ratio, ratioRange: [paired.min, paired.max], pairRatios: paired.values, ratioOfMedians: tess!.rps.median / base!.rps.median, tessera: strip(tess!), noop: strip(base!) },
+      data: {
+        ratio,
+        ratioRange: [paired.min, paired.max],
+        pairRatios: paired.values,
+        ratioOfMedians: tess!.rps.median / base!.rps.median,
+        tessera: strip(tess!),
+        noop: strip(base!),
+      },
     });
     if (inFlight === 16) {
       const p99 = tess!.latencyUs.p99 / base!.latencyUs.p99;
@@ -526,12 +598,15 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
 /** h2load says nothing about grpc-status; a gRPC error is an HTTP 200 without a body, so count bytes. */
 function checkH2(name: string, r: Awaited<ReturnType<typeof runH2load>>, expectedBytes: number): void {
   if (r.succeeded === 0) throw new Error(`${name}: h2load completed no request`);
-  if (r.failed > 0 || r.errored > 0 || r.non2xx > 0) throw new Error(`${name}: h2load saw ${r.failed} failed, ${r.errored} errored, ${r.non2xx} non-2xx requests`);
+  if (r.failed > 0 || r.errored > 0 || r.non2xx > 0)
+    throw new Error(`${name}: h2load saw ${r.failed} failed, ${r.errored} errored, ${r.non2xx} non-2xx requests`);
   // Responses still arriving when the duration ended add bytes (at most one per stream in flight);
   // a call that failed takes a whole response away.
   const missing = (r.succeeded * expectedBytes - r.dataBytes) / expectedBytes;
   if (missing >= 1) {
-    throw new Error(`${name}: ${r.dataBytes} response bytes for ${r.succeeded} responses of ${expectedBytes} bytes: about ${Math.round(missing)} calls did not answer the expected message (gRPC errors?)`);
+    throw new Error(
+      `${name}: ${r.dataBytes} response bytes for ${r.succeeded} responses of ${expectedBytes} bytes: about ${Math.round(missing)} calls did not answer the expected message (gRPC errors?)`,
+    );
   }
 }
 
@@ -541,22 +616,40 @@ async function unknownTokenFlood(ctx: Context, tessera: Child, inst: Instance): 
   const c = createGrpcClient(TokenVerifyService, `127.0.0.1:${tessera.grpcPort}`);
   let r: VerifyResponse;
   try {
-    r = await c.verify({ credential: `Bearer ${unknown}`, endpoint: EndpointClass.INGEST }, { metadata: { authorization: `Bearer ${inst.verifierToken}` } });
+    r = await c.verify(
+      { credential: `Bearer ${unknown}`, endpoint: EndpointClass.INGEST },
+      { metadata: { authorization: `Bearer ${inst.verifierToken}` } },
+    );
   } finally {
     c.close();
   }
-  if (r.allowed || r.status !== VerifyStatus.NOT_FOUND) throw new Error(`unknown token: Verify answered ${statusName(r.status)}, expected NOT_FOUND`);
+  if (r.allowed || r.status !== VerifyStatus.NOT_FOUND)
+    throw new Error(`unknown token: Verify answered ${statusName(r.status)}, expected NOT_FOUND`);
   const expectedBytes = 5 + toBinary(VerifyResponseSchema, r).length;
   const bodyFile = path.join(ctx.tmp, "verify-unknown.bin");
   await writeFile(bodyFile, verifyBody(unknown));
   step("flood of one unknown well-formed token (h2load -c 4 -m 4)");
   const durationS = Math.max(2, o.durationS * 2);
   const s0 = await tessera.stats();
-  const h = await h2loadVerify(ctx, { port: tessera.grpcPort, bodyFile, verifierToken: inst.verifierToken, conns: 4, perConn: 4, durationS, logName: "h2load-flood.log" });
+  const h = await h2loadVerify(ctx, {
+    port: tessera.grpcPort,
+    bodyFile,
+    verifierToken: inst.verifierToken,
+    conns: 4,
+    perConn: 4,
+    durationS,
+    logName: "h2load-flood.log",
+  });
   const s1 = await tessera.stats();
   checkH2(tessera.name, h, expectedBytes);
   const qpr = (s1.queries - s0.queries) / h.succeeded;
-  const sample: Sample = { rps: h.rps, latencyUs: h.latencyUs, ...serverCosts(s0, s1, h.succeeded), queriesPerReq: qpr, requests: h.succeeded };
+  const sample: Sample = {
+    rps: h.rps,
+    latencyUs: h.latencyUs,
+    ...serverCosts(s0, s1, h.succeeded),
+    queriesPerReq: qpr,
+    requests: h.succeeded,
+  };
   ctx.series["unknown-flood"] = summarizeSeries("unknown-token flood", [sample]);
   step(`  ${describe(ctx.series["unknown-flood"])} (${s1.queries - s0.queries} queries for ${h.succeeded} requests)`);
   ctx.figures.push({
@@ -583,7 +676,15 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
   const conns = 8;
   const perConn = 8;
   const serve = (workers: number) =>
-    spawnServe({ name: `serve-workers-${workers}`, workers, appUrl: db.appUrl, keysJson: db.keysJson, dataDir: path.join(ctx.tmp, `serve-workers-${workers}`), poolSize: 16, nodeFlags: o.tesseraNodeFlags });
+    spawnServe({
+      name: `serve-workers-${workers}`,
+      workers,
+      appUrl: db.appUrl,
+      keysJson: db.keysJson,
+      dataDir: path.join(ctx.tmp, `serve-workers-${workers}`),
+      poolSize: 16,
+      nodeFlags: o.tesseraNodeFlags,
+    });
   step("starting `tessera serve --workers 1` and `--workers 2` (the CLI, on the 1k database)");
   const servers = await Promise.all([serve(1), serve(2)]);
   try {
@@ -595,8 +696,12 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
     for (const s of [one, two]) {
       const c = createGrpcClient(TokenVerifyService, `127.0.0.1:${s.grpcPort}`);
       try {
-        const r = await c.verify({ credential: `Bearer ${inst.ingestToken}`, endpoint: EndpointClass.INGEST }, { metadata: { authorization: `Bearer ${inst.verifierToken}` } });
-        if (!r.allowed || r.status !== VerifyStatus.VALID) throw new Error(`${s.name}: Verify answered ${statusName(r.status)}, expected VALID`);
+        const r = await c.verify(
+          { credential: `Bearer ${inst.ingestToken}`, endpoint: EndpointClass.INGEST },
+          { metadata: { authorization: `Bearer ${inst.verifierToken}` } },
+        );
+        if (!r.allowed || r.status !== VerifyStatus.VALID)
+          throw new Error(`${s.name}: Verify answered ${statusName(r.status)}, expected VALID`);
         expected.set(s, 5 + toBinary(VerifyResponseSchema, r).length);
       } finally {
         c.close();
@@ -610,7 +715,15 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
     const h2 = async (s: ServeChild, durationS: number): Promise<Sample> => {
       const byPid0 = await s.cpuByPid();
       const c0 = [...byPid0.values()].reduce((a, b) => a + b, 0);
-      const r = await h2loadVerify(ctx, { port: s.grpcPort, bodyFile, verifierToken: inst.verifierToken, conns, perConn, durationS, logName: `h2load-workers-${logN++}.log` });
+      const r = await h2loadVerify(ctx, {
+        port: s.grpcPort,
+        bodyFile,
+        verifierToken: inst.verifierToken,
+        conns,
+        perConn,
+        durationS,
+        logName: `h2load-workers-${logN++}.log`,
+      });
       const byPid1 = await s.cpuByPid();
       const c1 = [...byPid1.values()].reduce((a, b) => a + b, 0);
       checkH2(s.name, r, expected.get(s)!);
@@ -627,7 +740,11 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
     ]);
     step(`  ${describe(w1!)}`);
     step(`  ${describe(w2!)}`);
-    step(`  cores used per process (serve/primary first) in each 2-worker repetition: ${split[two.name]!.slice(-o.reps).map((r) => r.map((x) => x.toFixed(2)).join("+")).join(", ")}`);
+    step(
+      `  cores used per process (serve/primary first) in each 2-worker repetition: ${split[two.name]!.slice(-o.reps)
+        .map((r) => r.map((x) => x.toFixed(2)).join("+"))
+        .join(", ")}`,
+    );
     ctx.series["workers-1"] = w1!;
     ctx.series["workers-2"] = w2!;
     const paired = pairedRatio(w2!, w1!);
@@ -659,7 +776,16 @@ async function workersScaling(ctx: Context, db: { appUrl: string; keysJson: stri
 }
 
 /** Every request a token the server's cache does not hold: one database lookup each, RLS in force. */
-async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopPg: Child, inst: Instance, tokens: string[], walk: Walk, keyring: ReturnType<typeof createKeyring>): Promise<void> {
+async function uncachedVsPg(
+  ctx: Context,
+  uncached: Child,
+  pgChild: Child,
+  noopPg: Child,
+  inst: Instance,
+  tokens: string[],
+  walk: Walk,
+  keyring: ReturnType<typeof createKeyring>,
+): Promise<void> {
   const { o } = ctx;
   const bodies = tokens.map(verifyBody);
   const digests = tokens.map((t) => keyring.digest(t).toString("base64"));
@@ -667,25 +793,27 @@ async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopP
   // The floor server has no cache, so it walks the tokens on its own: sharing Tessera's walk would
   // move it past tokens Tessera never saw, and a later pass could then find some still cached.
   const floorWalk = new Walk(tokens.length);
-  const verifyArm = (durationMs: number, warmupMs: number, server = uncached, order = walk) => async (): Promise<Sample> => {
-    let s0: ChildStats | undefined;
-    let s1: ChildStats | undefined;
-    const r = await runHttp2Load({
-      port: server.grpcPort,
-      path: VERIFY_PATH,
-      authorization: `Bearer ${inst.verifierToken}`,
-      sessions: 4,
-      inFlight,
-      body: () => bodies[order.next()]!,
-      warmupMs,
-      durationMs,
-      onWindow: async (edge) => {
-        if (edge === "start") s0 = await server.stats();
-        else s1 = await server.stats();
-      },
-    });
-    return loadSample(server.name, r, s0!, s1!, VALID_NAME);
-  };
+  const verifyArm =
+    (durationMs: number, warmupMs: number, server = uncached, order = walk) =>
+    async (): Promise<Sample> => {
+      let s0: ChildStats | undefined;
+      let s1: ChildStats | undefined;
+      const r = await runHttp2Load({
+        port: server.grpcPort,
+        path: VERIFY_PATH,
+        authorization: `Bearer ${inst.verifierToken}`,
+        sessions: 4,
+        inFlight,
+        body: () => bodies[order.next()]!,
+        warmupMs,
+        durationMs,
+        onWindow: async (edge) => {
+          if (edge === "start") s0 = await server.stats();
+          else s1 = await server.stats();
+        },
+      });
+      return loadSample(server.name, r, s0!, s1!, VALID_NAME);
+    };
   const pgArm = (query: "plain" | "function", durationMs: number, warmupMs: number) => async (): Promise<Sample> => {
     const r = await pgChild.pgRun({ digests, query, concurrency: inFlight, warmupMs, durationMs });
     if (r.found !== r.completed) throw new Error(`raw pg: ${r.completed - r.found} lookups found no row`);
@@ -697,14 +825,32 @@ async function uncachedVsPg(ctx: Context, uncached: Child, pgChild: Child, noopP
       requests: r.completed,
     };
   };
-  step(`uncached Verify (${tokens.length} distinct tokens, cache of ${UNCACHED_MAX}) vs raw pg lookups by digest, pool 16, ${inFlight} in flight`);
+  step(
+    `uncached Verify (${tokens.length} distinct tokens, cache of ${UNCACHED_MAX}) vs raw pg lookups by digest, pool 16, ${inFlight} in flight`,
+  );
   const ms = o.durationS * 1000;
-  const [pgPlain, verify, pgFn, floor] = await profiling(ctx, [[uncached, "uncached-verify"], [noopPg, "noop-plus-pg"]], () => interleaved(o.reps, [
-    { label: "raw pg SELECT by digest", warm: pgArm("plain", o.warmupS * 1000, 200), run: pgArm("plain", ms, 200) },
-    { label: "uncached Verify", warm: verifyArm(o.warmupS * 1000, 200), run: verifyArm(ms, 300) },
-    { label: "raw pg tessera_verify_lookup(), one token", warm: pgArm("function", o.warmupS * 1000, 200), run: pgArm("function", ms, 200) },
-    { label: "no-op grpc-js + raw pg lookup", warm: verifyArm(o.warmupS * 1000, 200, noopPg, floorWalk), run: verifyArm(ms, 300, noopPg, floorWalk) },
-  ]));
+  const [pgPlain, verify, pgFn, floor] = await profiling(
+    ctx,
+    [
+      [uncached, "uncached-verify"],
+      [noopPg, "noop-plus-pg"],
+    ],
+    () =>
+      interleaved(o.reps, [
+        { label: "raw pg SELECT by digest", warm: pgArm("plain", o.warmupS * 1000, 200), run: pgArm("plain", ms, 200) },
+        { label: "uncached Verify", warm: verifyArm(o.warmupS * 1000, 200), run: verifyArm(ms, 300) },
+        {
+          label: "raw pg tessera_verify_lookup(), one token",
+          warm: pgArm("function", o.warmupS * 1000, 200),
+          run: pgArm("function", ms, 200),
+        },
+        {
+          label: "no-op grpc-js + raw pg lookup",
+          warm: verifyArm(o.warmupS * 1000, 200, noopPg, floorWalk),
+          run: verifyArm(ms, 300, noopPg, floorWalk),
+        },
+      ]),
+  );
   for (const s of [pgPlain!, verify!, pgFn!, floor!]) step(`  ${describe(s)}`);
   ctx.series["noop-plus-pg"] = floor!;
   ctx.series["pg-plain"] = pgPlain!;
@@ -771,7 +917,15 @@ async function workerClientRate(ctx: Context, tessera: Child, inst: Instance): P
   const exists = await import("node:fs").then((fs) => fs.existsSync(lib));
   if (!exists) {
     say("# worker client: not available (no src/client/worker-client.ts)");
-    ctx.figures.push({ id: "worker-client", figure: "worker client cached verify, in-process", value: "not available", baseline: "", ratio: "", goal: "≥ 500k/s", pass: null });
+    ctx.figures.push({
+      id: "worker-client",
+      figure: "worker client cached verify, in-process",
+      value: "not available",
+      baseline: "",
+      ratio: "",
+      goal: "≥ 500k/s",
+      pass: null,
+    });
     return;
   }
   step("worker client: cached verify rate in a process of its own");
@@ -786,7 +940,14 @@ async function workerClientRate(ctx: Context, tessera: Child, inst: Instance): P
         else reject(new Error(`worker client: ${m.error}`));
       });
       child.once("exit", (code) => reject(new Error(`worker client child exited (${code})`)));
-      child.send({ address: `127.0.0.1:${tessera.grpcPort}`, verifierToken: inst.verifierToken, token: inst.ingestToken, warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000, reps: o.reps });
+      child.send({
+        address: `127.0.0.1:${tessera.grpcPort}`,
+        verifierToken: inst.verifierToken,
+        token: inst.ingestToken,
+        warmupMs: o.warmupS * 1000,
+        durationMs: o.durationS * 1000,
+        reps: o.reps,
+      });
     });
     reps.push(...res);
   } finally {
@@ -794,7 +955,10 @@ async function workerClientRate(ctx: Context, tessera: Child, inst: Instance): P
   }
   const rates = summarize(reps.map((r) => r.rate));
   const perCpuSecond = summarize(reps.map((r) => r.rate / r.coreShare));
-  for (const r of reps) step(`  ${fmt.rps(r.rate)} (${((r.fromCache / r.verifies) * 100).toFixed(1)}% from cache, ${r.coreShare.toFixed(2)} cores busy: ${fmt.rps(r.rate / r.coreShare)} per CPU-second)`);
+  for (const r of reps)
+    step(
+      `  ${fmt.rps(r.rate)} (${((r.fromCache / r.verifies) * 100).toFixed(1)}% from cache, ${r.coreShare.toFixed(2)} cores busy: ${fmt.rps(r.rate / r.coreShare)} per CPU-second)`,
+    );
   ctx.figures.push({
     id: "worker-client",
     figure: "worker client cached verify, in-process, one core",
@@ -821,7 +985,10 @@ async function manyTokens(
     let progress: NodeJS.Timeout | undefined;
     const order = shuffled(tokens.length);
     let sent = 0;
-    progress = setInterval(() => step(`  ${child.name}: ${sent.toLocaleString("en-US")} / ${tokens.length.toLocaleString("en-US")}`), 15_000);
+    progress = setInterval(
+      () => step(`  ${child.name}: ${sent.toLocaleString("en-US")} / ${tokens.length.toLocaleString("en-US")}`),
+      15_000,
+    );
     try {
       const r = await runHttp2Load({
         port: child.grpcPort,
@@ -834,7 +1001,9 @@ async function manyTokens(
       });
       const bad = Object.entries(r.outcomes).filter(([k]) => k !== VALID_NAME);
       if (bad.length > 0) throw new Error(`${child.name} fill: unexpected outcomes ${JSON.stringify(r.outcomes)}`);
-      step(`  ${child.name}: ${tokens.length.toLocaleString("en-US")} tokens verified in ${((Date.now() - t0) / 1000).toFixed(1)} s (${fmt.rps(r.rps)})`);
+      step(
+        `  ${child.name}: ${tokens.length.toLocaleString("en-US")} tokens verified in ${((Date.now() - t0) / 1000).toFixed(1)} s (${fmt.rps(r.rps)})`,
+      );
     } finally {
       clearInterval(progress);
       progress = undefined;
@@ -861,7 +1030,14 @@ async function manyTokens(
     ratio: `${Math.round(heapPerEntry)} B heap/entry`,
     goal: "reported; ≤ cache.maxEntries",
     pass: after.cacheEntries <= after.cacheMaxEntries,
-    data: { before, after, entries, heapBytesPerEntry: heapPerEntry, rssBytesPerEntry: rssPerEntry, cacheMaxEntries: after.cacheMaxEntries },
+    data: {
+      before,
+      after,
+      entries,
+      heapBytesPerEntry: heapPerEntry,
+      rssBytesPerEntry: rssPerEntry,
+      cacheMaxEntries: after.cacheMaxEntries,
+    },
   });
 
   const arm = (child: Child, verifier: string, tokens: string[], expectQueries: "none" | "all", walk = new Walk(tokens.length)) => {
@@ -883,24 +1059,39 @@ async function manyTokens(
         },
       });
       const sample = loadSample(child.name, r, s0!, s1!, VALID_NAME);
-      if (expectQueries === "none" && sample.queriesPerReq > 0.01) throw new Error(`${child.name}: ${sample.queriesPerReq.toFixed(3)} queries/request on a warm cache`);
+      if (expectQueries === "none" && sample.queriesPerReq > 0.01)
+        throw new Error(`${child.name}: ${sample.queriesPerReq.toFixed(3)} queries/request on a warm cache`);
       // Concurrent misses share a round trip (batched lookups), so "defeated" is judged by misses.
-      if (expectQueries === "all" && (sample.missesPerReq ?? 0) < 0.95) throw new Error(`${child.name}: only ${(sample.missesPerReq ?? 0).toFixed(3)} cache misses/request with the cache defeated`);
+      if (expectQueries === "all" && (sample.missesPerReq ?? 0) < 0.95)
+        throw new Error(`${child.name}: only ${(sample.missesPerReq ?? 0).toFixed(3)} cache misses/request with the cache defeated`);
       return sample;
     };
     return { warm: go(0, ctx.o.warmupS * 1000), run: go(300, ctx.o.durationS * 1000) };
   };
   step(`cached and uncached Verify with ${label} tokens vs 1,000 tokens (random order, 4 sessions, 16 in flight)`);
-  const targets: Array<[Child, string]> = [[s.smallCached, "cached-verify-1k-tokens"], [s.bigCached, `cached-verify-${label}-tokens`]];
-  const [c1k, cBig, u1k, uBig] = await profiling(ctx, targets, () => interleaved(o.reps, [
-    { label: "cached, 1k tokens", ...arm(s.smallCached, d.inst.verifierToken, d.smallTokens, "none") },
-    { label: `cached, ${label} tokens`, ...arm(s.bigCached, d.instBig.verifierToken, d.bigTokens, "none") },
-    { label: "uncached, 1k tokens", ...arm(s.smallUncached, d.inst.verifierToken, d.smallTokens, "all", d.smallWalk) },
-    { label: `uncached, ${label} tokens`, ...arm(s.bigUncached, d.instBig.verifierToken, d.bigTokens, "all") },
-  ]));
+  const targets: Array<[Child, string]> = [
+    [s.smallCached, "cached-verify-1k-tokens"],
+    [s.bigCached, `cached-verify-${label}-tokens`],
+  ];
+  const [c1k, cBig, u1k, uBig] = await profiling(ctx, targets, () =>
+    interleaved(o.reps, [
+      { label: "cached, 1k tokens", ...arm(s.smallCached, d.inst.verifierToken, d.smallTokens, "none") },
+      { label: `cached, ${label} tokens`, ...arm(s.bigCached, d.instBig.verifierToken, d.bigTokens, "none") },
+      { label: "uncached, 1k tokens", ...arm(s.smallUncached, d.inst.verifierToken, d.smallTokens, "all", d.smallWalk) },
+      { label: `uncached, ${label} tokens`, ...arm(s.bigUncached, d.instBig.verifierToken, d.bigTokens, "all") },
+    ]),
+  );
   for (const x of [c1k!, cBig!, u1k!, uBig!]) step(`  ${describe(x)}`);
-  Object.assign(ctx.series, { "cached-1k-tokens": c1k, [`cached-${label}-tokens`]: cBig, "uncached-1k-tokens": u1k, [`uncached-${label}-tokens`]: uBig });
-  for (const [kind, a, b] of [["cached", cBig!, c1k!], ["uncached", uBig!, u1k!]] as const) {
+  Object.assign(ctx.series, {
+    "cached-1k-tokens": c1k,
+    [`cached-${label}-tokens`]: cBig,
+    "uncached-1k-tokens": u1k,
+    [`uncached-${label}-tokens`]: uBig,
+  });
+  for (const [kind, a, b] of [
+    ["cached", cBig!, c1k!],
+    ["uncached", uBig!, u1k!],
+  ] as const) {
     const paired = pairedRatio(a, b);
     const ratio = paired.median;
     ctx.figures.push({
@@ -911,7 +1102,14 @@ async function manyTokens(
       ratio: fmt.ratio(ratio),
       goal: "≥ 0.9",
       pass: ratio >= 0.9,
-      data: { ratio, ratioRange: [paired.min, paired.max], pairRatios: paired.values, ratioOfMedians: a.rps.median / b.rps.median, many: strip(a), thousand: strip(b) },
+      data: {
+        ratio,
+        ratioRange: [paired.min, paired.max],
+        pairRatios: paired.values,
+        ratioOfMedians: a.rps.median / b.rps.median,
+        many: strip(a),
+        thousand: strip(b),
+      },
     });
   }
 }

@@ -30,7 +30,8 @@ let gcMajorPauseMs = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcPauseMs += e.duration;
-    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcMajorPauseMs += e.duration;
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)
+      gcMajorPauseMs += e.duration;
   }
 }).observe({ entryTypes: ["gc"] });
 

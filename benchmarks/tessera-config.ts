@@ -5,7 +5,13 @@
 import { loadConfig, type Config } from "../src/config.js";
 import type { CacheOverrides } from "./protocol.js";
 
-export function benchTesseraConfig(o: { dataDir: string; appUrl: string; ownerUrl: string; poolSize: number; cache?: CacheOverrides }): Config {
+export function benchTesseraConfig(o: {
+  dataDir: string;
+  appUrl: string;
+  ownerUrl: string;
+  poolSize: number;
+  cache?: CacheOverrides;
+}): Config {
   const base = loadConfig({}, {});
   return {
     ...base,

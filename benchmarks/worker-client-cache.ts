@@ -37,7 +37,15 @@ async function ownServer(): Promise<Target> {
   let tessera: Tessera | undefined;
   try {
     tessera = await startTessera(
-      { ...loadConfig({}, {}), dataDir: dir, databaseUrl: undefined, ownerDatabaseUrl: undefined, grpcPort: 0, httpPort: 0, keyFile: path.join(dir, "keys.json") },
+      {
+        ...loadConfig({}, {}),
+        dataDir: dir,
+        databaseUrl: undefined,
+        ownerDatabaseUrl: undefined,
+        grpcPort: 0,
+        httpPort: 0,
+        keyFile: path.join(dir, "keys.json"),
+      },
       { keyring: createKeyring({ 1: newKey() }, 1), log: silentLog },
     );
     const address = `127.0.0.1:${tessera.grpcPort}`;

@@ -62,7 +62,14 @@ async function measure(a: Args): Promise<WorkerClientRate[]> {
       const { n, cached } = await run(a.durationMs);
       const ms = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
-      out.push({ verifies: n, durationMs: ms, rate: (n / ms) * 1000, coreShare: (cpu.user + cpu.system) / 1000 / ms, fromCache: cached, status: String(first.status) });
+      out.push({
+        verifies: n,
+        durationMs: ms,
+        rate: (n / ms) * 1000,
+        coreShare: (cpu.user + cpu.system) / 1000 / ms,
+        fromCache: cached,
+        status: String(first.status),
+      });
     }
     return out;
   } finally {

@@ -144,7 +144,15 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const problem = postureProblem(await servicePosture(db.pool));
     if (problem !== undefined) throw new Error(`refusing to serve: ${problem}`);
 
-    const hub = createRevocationHub({ url: appUrl, db, log, now, pollMs: config.feed.pollMs, freshMs: config.feed.freshMs, ringSize: config.feed.ringSize });
+    const hub = createRevocationHub({
+      url: appUrl,
+      db,
+      log,
+      now,
+      pollMs: config.feed.pollMs,
+      freshMs: config.feed.freshMs,
+      ringSize: config.feed.ringSize,
+    });
     await hub.start();
     cleanups.push(() => hub.close());
     const cache = createVerifyCache({ ...config.cache, now });
@@ -157,7 +165,17 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     cleanups.push(() => lastUsed.close());
     const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
     cleanups.push(async () => maintenance.stop());
-    const deps: ServiceDeps = { db, keyring, lookup, now, log, hub, lastUsed, checkpointMs: config.feed.checkpointMs, onVerify: metrics.onVerify };
+    const deps: ServiceDeps = {
+      db,
+      keyring,
+      lookup,
+      now,
+      log,
+      hub,
+      lastUsed,
+      checkpointMs: config.feed.checkpointMs,
+      onVerify: metrics.onVerify,
+    };
     const authenticate = createAuthenticator(lookup, now);
     const services = [
       { desc: TokenAdminService, impl: createTokenAdminService(deps) },
@@ -186,7 +204,14 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     const appUrl = prepared.appUrl;
     const keyring = opts.keyring ?? (await loadKeyring(config));
 
-    const core = await createServices(config, { appUrl, keyring, log, now, onQuery: opts.onQuery, unavailableLogIntervalMs: opts.unavailableLogIntervalMs });
+    const core = await createServices(config, {
+      appUrl,
+      keyring,
+      log,
+      now,
+      onQuery: opts.onQuery,
+      unavailableLogIntervalMs: opts.unavailableLogIntervalMs,
+    });
     cleanups.push(core.close);
     const { db, deps, cache, metrics, services, authenticate, interceptors, unavailable } = core;
     const grpcServer = await startGrpcServer({

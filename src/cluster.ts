@@ -77,12 +77,15 @@ export async function startCluster(config: Config, opts: { log?: Log } = {}): Pr
 
 async function runWorkers(workerConfig: Config, n: number, log: Log, stopDatabase: () => Promise<void>): Promise<TesseraCluster> {
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), args: [] });
-  const slots: Array<{ worker: Worker | undefined; failures: number; readyAt: number; timer: NodeJS.Timeout | undefined }> = Array.from({ length: n }, () => ({
-    worker: undefined,
-    failures: 0,
-    readyAt: 0,
-    timer: undefined,
-  }));
+  const slots: Array<{ worker: Worker | undefined; failures: number; readyAt: number; timer: NodeJS.Timeout | undefined }> = Array.from(
+    { length: n },
+    () => ({
+      worker: undefined,
+      failures: 0,
+      readyAt: 0,
+      timer: undefined,
+    }),
+  );
   let stopping = false;
   let allReady = false;
   let setUp = true;
@@ -201,7 +204,10 @@ function runWorker(): void {
     log("worker_stopping", { pid: process.pid, reason: why });
     setTimeout(() => process.exit(1), WORKER_DEADLINE_MS).unref();
     void (starting ?? Promise.reject(new Error("not started")))
-      .then((t) => t.close(), () => undefined)
+      .then(
+        (t) => t.close(),
+        () => undefined,
+      )
       .then(() => process.exit(0));
   };
   // A dependency's signal handler that exits with 128+signal would race close(); this process

@@ -36,18 +36,38 @@ ${CONNECTION_USAGE}`,
     const tokens: Token[] = [];
     let pageToken = "";
     do {
-      const page = await api.listTokens({ organizationId: str(flags, "org-id") ?? "", pageSize: 1000, pageToken, ...(kind === undefined ? {} : { kind }) });
+      const page = await api.listTokens({
+        organizationId: str(flags, "org-id") ?? "",
+        pageSize: 1000,
+        pageToken,
+        ...(kind === undefined ? {} : { kind }),
+      });
       tokens.push(...page.tokens);
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
     if (bool(flags, "json")) {
-      ctx.out(JSON.stringify(tokens.map((t) => toJson(TokenSchema, t)), null, 2));
+      ctx.out(
+        JSON.stringify(
+          tokens.map((t) => toJson(TokenSchema, t)),
+          null,
+          2,
+        ),
+      );
       return EXIT_OK;
     }
     ctx.out(
       table(
         ["ID", "NAME", "KIND", "MASKED VALUE", "ENABLED", "DESCRIPTION", "CREATED", "LAST USED"],
-        tokens.map((t) => [t.id, t.name, kindName(t.kind), t.maskedValue, t.enabled ? "yes" : "no", t.description, when(t.createTime), when(t.lastUsedTime)]),
+        tokens.map((t) => [
+          t.id,
+          t.name,
+          kindName(t.kind),
+          t.maskedValue,
+          t.enabled ? "yes" : "no",
+          t.description,
+          when(t.createTime),
+          when(t.lastUsedTime),
+        ]),
       ),
     );
     return EXIT_OK;

@@ -40,10 +40,21 @@ const list: Command = {
     const conn = await resolveConnection(flags, ctx.env, ctx.err);
     const res = await createAdminClient(conn.host, conn.token).listBuckets({ organizationId: str(flags, "org-id") ?? "" });
     if (bool(flags, "json")) {
-      ctx.out(JSON.stringify(res.buckets.map((b) => toJson(BucketSchema, b)), null, 2));
+      ctx.out(
+        JSON.stringify(
+          res.buckets.map((b) => toJson(BucketSchema, b)),
+          null,
+          2,
+        ),
+      );
       return EXIT_OK;
     }
-    ctx.out(table(["ID", "NAME", "DESCRIPTION", "CREATED"], res.buckets.map((b) => [b.id, b.name, b.description, when(b.createTime)])));
+    ctx.out(
+      table(
+        ["ID", "NAME", "DESCRIPTION", "CREATED"],
+        res.buckets.map((b) => [b.id, b.name, b.description, when(b.createTime)]),
+      ),
+    );
     return EXIT_OK;
   },
 };

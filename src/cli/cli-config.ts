@@ -53,7 +53,7 @@ export function normalizeHost(raw: string, source: string): string {
   return raw.replace(/\/+$/, "");
 }
 
-export async function readCliConfig(file: string, warn: (text: string) => void): Promise<Partial<CliConfigFile> | undefined> {
+async function readCliConfig(file: string, warn: (text: string) => void): Promise<Partial<CliConfigFile> | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -63,7 +63,8 @@ export async function readCliConfig(file: string, warn: (text: string) => void):
   }
   if (process.platform !== "win32") {
     const mode = (await stat(file)).mode & 0o777;
-    if ((mode & 0o077) !== 0) warn(`warning: ${file} holds a token but has mode ${mode.toString(8).padStart(4, "0")}; run: chmod 600 ${file}`);
+    if ((mode & 0o077) !== 0)
+      warn(`warning: ${file} holds a token but has mode ${mode.toString(8).padStart(4, "0")}; run: chmod 600 ${file}`);
   }
   let doc: unknown;
   try {

@@ -75,7 +75,11 @@ export function parseFlags(args: string[], options: Options): Flags {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const msg = (err as Error).message;
-    const flag = /'(-[^']*)'/.exec(msg)?.[1]?.split(" ").find((w) => w.startsWith("--")) ?? /'(-[^']*)'/.exec(msg)?.[1];
+    const flag =
+      /'(-[^']*)'/
+        .exec(msg)?.[1]
+        ?.split(" ")
+        .find((w) => w.startsWith("--")) ?? /'(-[^']*)'/.exec(msg)?.[1];
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown flag ${flag ?? msg}`, true);
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       const arg = /'([^']*)'/.exec(msg)?.[1];
@@ -83,7 +87,7 @@ export function parseFlags(args: string[], options: Options): Flags {
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       if (msg.includes("does not take an argument")) throw new UsageError(`flag ${flag ?? msg} takes no value`);
-      throw new UsageError(flag ? `flag ${flag} needs a value` : msg.split("\n")[0] ?? msg);
+      throw new UsageError(flag ? `flag ${flag} needs a value` : (msg.split("\n")[0] ?? msg));
     }
     throw err;
   }

@@ -28,7 +28,10 @@ interface Entry {
 
 const ENTRIES: Record<string, Entry> = {
   serve: { summary: "Run the server", load: async () => (await import("./serve.js")).command },
-  setup: { summary: "Set up a new instance and save its operator token for the CLI", load: async () => (await import("./setup.js")).command },
+  setup: {
+    summary: "Set up a new instance and save its operator token for the CLI",
+    load: async () => (await import("./setup.js")).command,
+  },
   auth: { summary: "Manage API tokens", load: async () => (await import("./auth.js")).group },
   org: { summary: "Manage organizations", load: async () => (await import("./org.js")).group },
   user: { summary: "Manage users", load: async () => (await import("./user.js")).group },
@@ -94,7 +97,8 @@ function report(err: unknown, cmd: { cmd: Command; path: string } | undefined, c
   }
   if (err instanceof ConnectError) {
     ctx.err(`error: ${err.rawMessage}`);
-    if (err.code === Code.Unavailable) ctx.err("Is the server running, and is --host (or TESSERA_URL, or the config file's host) its HTTP address?");
+    if (err.code === Code.Unavailable)
+      ctx.err("Is the server running, and is --host (or TESSERA_URL, or the config file's host) its HTTP address?");
     if (err.code === Code.Unauthenticated) ctx.err("Check the token: --token, TESSERA_TOKEN, or the config file written by tessera setup.");
     return EXIT_FAILED;
   }

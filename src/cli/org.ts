@@ -37,7 +37,9 @@ ${CONNECTION_USAGE}`,
       denyParentAccess: bool(flags, "deny-parent-access"),
     });
     const o = res.organization!;
-    ctx.err(`Created organization ${clean(o.identifier)} (id ${o.id}) with its default ingestion token (id ${res.defaultToken?.id ?? "?"}):`);
+    ctx.err(
+      `Created organization ${clean(o.identifier)} (id ${o.id}) with its default ingestion token (id ${res.defaultToken?.id ?? "?"}):`,
+    );
     showSecret(ctx, res.defaultTokenValue);
     return EXIT_OK;
   },
@@ -59,7 +61,13 @@ const list: Command = {
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
     if (bool(flags, "json")) {
-      ctx.out(JSON.stringify(orgs.map((o) => toJson(OrganizationSchema, o)), null, 2));
+      ctx.out(
+        JSON.stringify(
+          orgs.map((o) => toJson(OrganizationSchema, o)),
+          null,
+          2,
+        ),
+      );
       return EXIT_OK;
     }
     ctx.out(

@@ -16,13 +16,22 @@ export function clean(text: string): string {
 export function table(headers: string[], rows: string[][]): string {
   const all = [headers, ...rows.map((r) => r.map(clean))];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
+  return all
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** A timestamp as ISO 8601 to the second, or "-" when unset. */
 export function when(ts: Timestamp | undefined): string {
   if (ts === undefined) return "-";
-  return timestampDate(ts).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return timestampDate(ts)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 export function kindName(k: TokenKind): string {

@@ -12,7 +12,13 @@ import { keyringFromEnv, type Keyring } from "../domain/digest.js";
 import { loadOrCreateKeyFile } from "../store/key-file.js";
 import { loadConfig, type Config } from "../config.js";
 import { mint } from "../services/token-issue.js";
-import { connectEmbeddedOwner, createRecoveryOperatorToken, EmbeddedDataMissing, type OwnerConnection, type RecoveryOutcome } from "../store/recovery.js";
+import {
+  connectEmbeddedOwner,
+  createRecoveryOperatorToken,
+  EmbeddedDataMissing,
+  type OwnerConnection,
+  type RecoveryOutcome,
+} from "../store/recovery.js";
 import { CliError, EXIT_OK, UsageError, str, type Command, type Flags, type Group } from "./command.js";
 import { clean, showSecret } from "./output.js";
 
@@ -52,7 +58,10 @@ function explain(outcome: Extract<RecoveryOutcome, { ok: false }>): string {
  * also asks for another name if one ever does). Token names allow only [A-Za-z0-9_-]{1,256}.
  */
 const recoveryName = (now: Date): string =>
-  `recovery-${now.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "")}-${randomBytes(4).toString("hex")}`;
+  `recovery-${now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "")}-${randomBytes(4).toString("hex")}`;
 
 const createOperator: Command = {
   name: "create-operator",
@@ -75,14 +84,14 @@ Run it on the server's machine, with the server's key. The value is printed once
   async run(flags, ctx) {
     const dataDirFlag = str(flags, "data-dir");
     const ownerFlag = str(flags, "owner-database-url");
-    if (dataDirFlag !== undefined && ownerFlag !== undefined) throw new UsageError("give either --data-dir or --owner-database-url, not both");
-    const config = loadConfig(
-      { "data-dir": dataDirFlag, "owner-database-url": ownerFlag, "key-file": str(flags, "key-file") },
-      ctx.env,
-    );
+    if (dataDirFlag !== undefined && ownerFlag !== undefined)
+      throw new UsageError("give either --data-dir or --owner-database-url, not both");
+    const config = loadConfig({ "data-dir": dataDirFlag, "owner-database-url": ownerFlag, "key-file": str(flags, "key-file") }, ctx.env);
     const external = dataDirFlag === undefined ? config.ownerDatabaseUrl : undefined;
     if (external === undefined && dataDirFlag === undefined && config.databaseUrl !== undefined) {
-      throw new UsageError("DATABASE_URL is set, so the server uses an external PostgreSQL: pass its owner connection with --owner-database-url");
+      throw new UsageError(
+        "DATABASE_URL is set, so the server uses an external PostgreSQL: pass its owner connection with --owner-database-url",
+      );
     }
     const keyring = await recoveryKeyring(flags, config);
 
@@ -91,9 +100,12 @@ Run it on the server's machine, with the server's key. The value is printed once
       conn = { ownerUrl: external, startedHere: false, close: async () => undefined };
     } else {
       try {
-        conn = await connectEmbeddedOwner(config.dataDir, () => ctx.err(`PostgreSQL is not running; starting the embedded cluster in ${config.dataDir} for the duration…`));
+        conn = await connectEmbeddedOwner(config.dataDir, () =>
+          ctx.err(`PostgreSQL is not running; starting the embedded cluster in ${config.dataDir} for the duration…`),
+        );
       } catch (err) {
-        if (err instanceof EmbeddedDataMissing) throw new CliError(`${err.message}. Pass --data-dir (the server's), or --owner-database-url for an external PostgreSQL`);
+        if (err instanceof EmbeddedDataMissing)
+          throw new CliError(`${err.message}. Pass --data-dir (the server's), or --owner-database-url for an external PostgreSQL`);
         throw err;
       }
     }

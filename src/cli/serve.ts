@@ -93,7 +93,10 @@ Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
         deadline.unref();
         // A signal during start-up waits for it, then closes what it opened.
         void starting
-          .then((t) => t.close(sig), () => undefined)
+          .then(
+            (t) => t.close(sig),
+            () => undefined,
+          )
           .then(() => {
             clearTimeout(deadline);
             resolve(EXIT_OK);

@@ -57,7 +57,8 @@ At a terminal, missing values are asked for. The operator token is printed once,
   },
   async run(flags, ctx) {
     const hostFlag = str(flags, "host") ?? (ctx.env.TESSERA_URL || undefined);
-    const host = hostFlag === undefined ? DEFAULT_HOST : normalizeHost(hostFlag, str(flags, "host") !== undefined ? "--host" : "TESSERA_URL");
+    const host =
+      hostFlag === undefined ? DEFAULT_HOST : normalizeHost(hostFlag, str(flags, "host") !== undefined ? "--host" : "TESSERA_URL");
     const tokenValue = str(flags, "token") ?? "";
     if (tokenValue !== "") {
       const parsed = parseToken(tokenValue);
@@ -81,7 +82,9 @@ At a terminal, missing values are asked for. The operator token is printed once,
       });
     } catch (err) {
       if (err instanceof ConnectError && /already set up/i.test(err.rawMessage)) {
-        throw new CliError(`${err.rawMessage}: the operator token was shown by the first setup. If it is lost, run "tessera recovery create-operator" on the server`);
+        throw new CliError(
+          `${err.rawMessage}: the operator token was shown by the first setup. If it is lost, run "tessera recovery create-operator" on the server`,
+        );
       }
       throw err;
     }

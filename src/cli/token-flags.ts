@@ -30,25 +30,26 @@ function oneOf<T>(table: Readonly<Record<string, T>>, raw: string, what: string)
 }
 
 export const parseKind = (raw: string): TokenKind => oneOf(KINDS, raw, "token kind");
-export const parseSignal = (raw: string): Signal => oneOf(SIGNALS, raw, "signal");
+const parseSignal = (raw: string): Signal => oneOf(SIGNALS, raw, "signal");
 export const parseRole = (raw: string): Role => oneOf(ROLES, raw, "role");
 
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds. */
-export function parseDuration(raw: string): number {
+function parseDuration(raw: string): number {
   if (!/^(\d+[smhdw])+$/.test(raw)) {
     throw new UsageError(`--expires-in "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
   }
   let ms = 0;
   for (const [, n, unit] of raw.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (UNIT_MS[unit ?? ""] ?? 0);
   if (ms <= 0) throw new UsageError(`--expires-in must be longer than zero`);
-  if (!Number.isSafeInteger(ms) || ms > 100 * 365 * UNIT_MS["d"]!) throw new UsageError(`--expires-in "${raw}" is too long (at most 100 years)`);
+  if (!Number.isSafeInteger(ms) || ms > 100 * 365 * UNIT_MS["d"]!)
+    throw new UsageError(`--expires-in "${raw}" is too long (at most 100 years)`);
   return ms;
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
-export function parseExpiry(raw: string, now: number): Date {
+function parseExpiry(raw: string, now: number): Date {
   const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
   const d = new Date(raw);
   if (!rfc3339.test(raw) || Number.isNaN(d.getTime())) {
@@ -59,7 +60,7 @@ export function parseExpiry(raw: string, now: number): Date {
 }
 
 /** `key=value`; the value may itself contain "=". */
-export function parseFilter(raw: string): [string, string] {
+function parseFilter(raw: string): [string, string] {
   const i = raw.indexOf("=");
   if (i <= 0) throw new UsageError(`--filter "${raw}" must look like key=value, e.g. service=checkout`);
   return [raw.slice(0, i), raw.slice(i + 1)];
@@ -90,7 +91,8 @@ export function createTokenRequest(flags: Flags, now: number): MessageInitShape<
   const expires = str(flags, "expires");
   const expiresIn = str(flags, "expires-in");
   if (expires !== undefined && expiresIn !== undefined) throw new UsageError("give either --expires or --expires-in, not both");
-  const expireAt = expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDuration(expiresIn)) : undefined;
+  const expireAt =
+    expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDuration(expiresIn)) : undefined;
 
   const read = new Set(list(flags, "read-bucket"));
   const write = new Set(list(flags, "write-bucket"));

@@ -88,7 +88,7 @@ export class DecisionCache<D> {
     return e;
   }
 
-  set(entry: Omit<CacheEntry<D>, 'seq'>): void {
+  set(entry: Omit<CacheEntry<D>, "seq">): void {
     const b = entry.negative ? this.#neg : this.#pos;
     if (b.max === 0) return;
     const old = this.#pos.map.get(entry.key) ?? this.#neg.map.get(entry.key);
@@ -112,7 +112,7 @@ export class DecisionCache<D> {
    * Evicts every answer about `tokenId`; returns how many. `replace`, when given, may put a
    * refusal in place of each evicted answer (same key).
    */
-  evictToken(tokenId: string, replace?: (old: CacheEntry<D>) => Omit<CacheEntry<D>, 'seq'> | undefined): number {
+  evictToken(tokenId: string, replace?: (old: CacheEntry<D>) => Omit<CacheEntry<D>, "seq"> | undefined): number {
     const keys = this.#byToken.get(tokenId);
     if (keys === undefined) return 0;
     const evicted: CacheEntry<D>[] = [];

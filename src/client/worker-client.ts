@@ -25,11 +25,11 @@
  *   ones at most `negativeTtlMs`; MALFORMED answers and RPC errors are never cached.
  * - Concurrent lookups of the same request share one RPC.
  */
-import * as crypto from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
-import { Code, ConnectError } from '@connectrpc/connect';
-import type { Duration, Timestamp } from '@bufbuild/protobuf/wkt';
-import type { EndpointClass, Role, Signal, TokenPermissions } from '../gen/tessera/v1/resources_pb.js';
+import * as crypto from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import type { EndpointClass, Role, Signal, TokenPermissions } from "../gen/tessera/v1/resources_pb.js";
 import {
   RevocationReason,
   TokenVerifyService,
@@ -37,17 +37,17 @@ import {
   type Principal,
   type VerifyResponse,
   type WatchRevocationsResponse,
-} from '../gen/tessera/v1/token_verify_service_pb.js';
-import { createGrpcClient, type GrpcClient } from '../wire/grpc-client.js';
-import { deepFreeze } from '../domain/deep-freeze.js';
-import { compareCursors } from './cursor.js';
-import { DecisionCache } from './decision-cache.js';
+} from "../gen/tessera/v1/token_verify_service_pb.js";
+import { createGrpcClient, type GrpcClient } from "../wire/grpc-client.js";
+import { deepFreeze } from "../domain/deep-freeze.js";
+import { compareCursors } from "./cursor.js";
+import { DecisionCache } from "./decision-cache.js";
 
 // Role too: Decision.role is one, and the generated modules are not an entry of the package.
-export { EndpointClass, Role, Signal } from '../gen/tessera/v1/resources_pb.js';
-export { VerifyStatus, RevocationReason } from '../gen/tessera/v1/token_verify_service_pb.js';
-export type { Principal } from '../gen/tessera/v1/token_verify_service_pb.js';
-export type { TokenPermissions } from '../gen/tessera/v1/resources_pb.js';
+export { EndpointClass, Role, Signal } from "../gen/tessera/v1/resources_pb.js";
+export { VerifyStatus, RevocationReason } from "../gen/tessera/v1/token_verify_service_pb.js";
+export type { Principal } from "../gen/tessera/v1/token_verify_service_pb.js";
+export type { TokenPermissions } from "../gen/tessera/v1/resources_pb.js";
 
 export type WorkerLog = (event: string, fields?: Record<string, unknown>) => void;
 
@@ -109,7 +109,7 @@ export interface WorkerVerifyRequest {
 export interface Decision {
   readonly allowed: boolean;
   /** The server's status, or 'UNAVAILABLE' when no trustworthy answer could be had (fail closed). */
-  readonly status: VerifyStatus | 'UNAVAILABLE';
+  readonly status: VerifyStatus | "UNAVAILABLE";
   readonly principal?: Principal;
   readonly permissions?: TokenPermissions;
   readonly role?: Role;
@@ -161,7 +161,7 @@ export interface WorkerClient {
   close(): Promise<void>;
 }
 
-const UNAVAILABLE: Decision = Object.freeze({ allowed: false, status: 'UNAVAILABLE', fromCache: false });
+const UNAVAILABLE: Decision = Object.freeze({ allowed: false, status: "UNAVAILABLE", fromCache: false });
 const UNAVAILABLE_P = Promise.resolve(UNAVAILABLE);
 
 interface Flight {
@@ -175,14 +175,14 @@ const TRANSIENT = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.C
 // crypto.hash (Node ≥ 20.12) is a one-shot digest about twice as fast as createHash for short inputs.
 const oneShot: typeof crypto.hash | undefined = crypto.hash;
 const digest: (data: string) => string =
-  typeof oneShot === 'function'
-    ? (data) => oneShot('sha256', data, 'binary')
-    : (data) => crypto.createHash('sha256').update(data).digest('binary');
+  typeof oneShot === "function"
+    ? (data) => oneShot("sha256", data, "binary")
+    : (data) => crypto.createHash("sha256").update(data).digest("binary");
 
 /** Length-prefixed, so no two different requests share a key; the credential last. */
 function cacheKey(r: WorkerVerifyRequest): string {
-  const org = r.organization ?? '';
-  const bucket = r.bucket ?? '';
+  const org = r.organization ?? "";
+  const bucket = r.bucket ?? "";
   return digest(`${r.endpoint}|${r.signal ?? 0}|${org.length}|${org}|${bucket.length}|${bucket}|${r.credential}`);
 }
 
@@ -208,7 +208,6 @@ function refusal(old: Decision, status: VerifyStatus): Decision {
 
 const timestampMs = (t: Timestamp): number => Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6);
 const durationMs = (d: Duration): number => Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
-
 
 function toDecision(r: VerifyResponse, fromCache: boolean): Decision {
   const d: { -readonly [K in keyof Decision]: Decision[K] } = { allowed: r.allowed, status: r.status, fromCache };
@@ -240,7 +239,7 @@ class TesseraWorkerClient implements WorkerClient {
   /** RPCs in flight by cache key, with the event generation they started in. */
   readonly #flights = new Map<string, Flight>();
 
-  #cursor = '';
+  #cursor = "";
   #lastHeard = -Infinity;
   /** False while a resumed stream may still be replaying what was missed during a stale period. */
   #synced = false;
@@ -252,22 +251,37 @@ class TesseraWorkerClient implements WorkerClient {
   readonly #watchdog: NodeJS.Timeout;
   readonly #loop: Promise<void>;
   #ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void; settled: boolean };
-  #n = { hits: 0, misses: 0, coalesced: 0, rpcs: 0, uncachedStale: 0, uncachedRaces: 0, unavailable: 0, flushes: 0, reconnects: 0, events: 0, checkpoints: 0 };
+  #n = {
+    hits: 0,
+    misses: 0,
+    coalesced: 0,
+    rpcs: 0,
+    uncachedStale: 0,
+    uncachedRaces: 0,
+    unavailable: 0,
+    flushes: 0,
+    reconnects: 0,
+    events: 0,
+    checkpoints: 0,
+  };
 
   constructor(o: WorkerClientOptions) {
-    if (typeof o.verifierToken !== 'string' || o.verifierToken === '') throw new TypeError('createWorkerClient: verifierToken is required');
+    if (typeof o.verifierToken !== "string" || o.verifierToken === "") throw new TypeError("createWorkerClient: verifierToken is required");
     this.#now = o.now ?? Date.now;
     this.#log = o.log ?? (() => undefined);
-    this.#stalenessMs = positive('stalenessMs', o.stalenessMs, 5000);
-    this.#negativeTtlMs = nonNegative('negativeTtlMs', o.negativeTtlMs, 10_000);
-    this.#verifyTimeoutMs = positive('verifyTimeoutMs', o.verifyTimeoutMs, 2000);
-    this.#minBackoff = positive('reconnect.minMs', o.reconnect?.minMs, 50);
-    this.#maxBackoff = Math.max(this.#minBackoff, positive('reconnect.maxMs', o.reconnect?.maxMs, 2000));
-    this.#idleStreamMs = positive('idleStreamMs', o.idleStreamMs, Math.max(3 * this.#stalenessMs, 15_000));
+    this.#stalenessMs = positive("stalenessMs", o.stalenessMs, 5000);
+    this.#negativeTtlMs = nonNegative("negativeTtlMs", o.negativeTtlMs, 10_000);
+    this.#verifyTimeoutMs = positive("verifyTimeoutMs", o.verifyTimeoutMs, 2000);
+    this.#minBackoff = positive("reconnect.minMs", o.reconnect?.minMs, 50);
+    this.#maxBackoff = Math.max(this.#minBackoff, positive("reconnect.maxMs", o.reconnect?.maxMs, 2000));
+    this.#idleStreamMs = positive("idleStreamMs", o.idleStreamMs, Math.max(3 * this.#stalenessMs, 15_000));
     this.#refuseOnEvent = o.refuseOnEvent ?? true;
-    const maxEntries = positive('maxEntries', o.maxEntries, 100_000);
-    this.#cache = new DecisionCache(maxEntries, nonNegative('maxNegativeEntries', o.maxNegativeEntries, Math.max(1, Math.floor(maxEntries / 10))));
-    const token = o.verifierToken.replace(/^Bearer\s+/i, '');
+    const maxEntries = positive("maxEntries", o.maxEntries, 100_000);
+    this.#cache = new DecisionCache(
+      maxEntries,
+      nonNegative("maxNegativeEntries", o.maxNegativeEntries, Math.max(1, Math.floor(maxEntries / 10))),
+    );
+    const token = o.verifierToken.replace(/^Bearer\s+/i, "");
     this.#auth = { authorization: `Bearer ${token}` };
 
     if (o.channel !== undefined) {
@@ -277,19 +291,19 @@ class TesseraWorkerClient implements WorkerClient {
         channelOptions: { channelOverride: channel },
       });
       this.#ownsChannel = false;
-    } else if (o.address !== undefined && o.address !== '') {
+    } else if (o.address !== undefined && o.address !== "") {
       this.#client = createGrpcClient(TokenVerifyService, o.address, {
         ...(o.credentials && { credentials: o.credentials }),
         channelOptions: {
           // Come back quickly when the server does: the stream's own backoff is the policy.
-          'grpc.initial_reconnect_backoff_ms': this.#minBackoff,
-          'grpc.max_reconnect_backoff_ms': this.#maxBackoff,
+          "grpc.initial_reconnect_backoff_ms": this.#minBackoff,
+          "grpc.max_reconnect_backoff_ms": this.#maxBackoff,
           ...o.channelOptions,
         },
       });
       this.#ownsChannel = true;
     } else {
-      throw new TypeError('createWorkerClient: give an address (host:port) or a grpc-js channel');
+      throw new TypeError("createWorkerClient: give an address (host:port) or a grpc-js channel");
     }
 
     let resolve!: () => void;
@@ -302,7 +316,7 @@ class TesseraWorkerClient implements WorkerClient {
     this.#watchdog.unref();
     this.#loop = this.#run().catch((err: unknown) => {
       // Not expected; without its stream the client stays unhealthy and asks the server every time.
-      this.#log('tessera_watch_crashed', { error: String(err) });
+      this.#log("tessera_watch_crashed", { error: String(err) });
     });
   }
 
@@ -350,9 +364,9 @@ class TesseraWorkerClient implements WorkerClient {
         response = await this.#client.verify(
           {
             credential: request.credential,
-            organization: request.organization ?? '',
+            organization: request.organization ?? "",
             endpoint: request.endpoint,
-            bucket: request.bucket ?? '',
+            bucket: request.bucket ?? "",
             ...(request.signal !== undefined && { signal: request.signal }),
           },
           { metadata: this.#auth, deadline: Date.now() + this.#verifyTimeoutMs },
@@ -361,7 +375,7 @@ class TesseraWorkerClient implements WorkerClient {
         const e = ConnectError.from(err);
         if (TRANSIENT.has(e.code)) {
           this.#n.unavailable++;
-          this.#log('tessera_verify_unavailable', { code: Code[e.code], error: e.rawMessage });
+          this.#log("tessera_verify_unavailable", { code: Code[e.code], error: e.rawMessage });
           return UNAVAILABLE;
         }
         throw e;
@@ -383,7 +397,7 @@ class TesseraWorkerClient implements WorkerClient {
   /** Whether no event the client has applied (or is applying) can postdate this answer. */
   #overtakenSafe(r: VerifyResponse, generation: number): boolean {
     if (this.#closed) return false;
-    const c = r.cursor === '' ? undefined : compareCursors(r.cursor, this.#cursor);
+    const c = r.cursor === "" ? undefined : compareCursors(r.cursor, this.#cursor);
     if (c !== undefined) return c >= 0;
     return this.#generation === generation;
   }
@@ -430,17 +444,17 @@ class TesseraWorkerClient implements WorkerClient {
           firstMessage = false;
           attempt = 0;
         }
-        if (!this.#closed && !ac.signal.aborted) this.#log('tessera_watch_ended', { cursor: this.#cursor });
+        if (!this.#closed && !ac.signal.aborted) this.#log("tessera_watch_ended", { cursor: this.#cursor });
       } catch (err) {
         if (this.#closed) break;
         const e = ConnectError.from(err);
         if (e.code === Code.OutOfRange || e.code === Code.InvalidArgument) {
           const dropped = this.#flush();
-          this.#log('tessera_watch_flushed', { code: Code[e.code], error: e.rawMessage, dropped });
+          this.#log("tessera_watch_flushed", { code: Code[e.code], error: e.rawMessage, dropped });
         } else if (ac.signal.aborted) {
-          this.#log('tessera_watch_idle', { idleMs: this.#now() - this.#streamHeard });
+          this.#log("tessera_watch_idle", { idleMs: this.#now() - this.#streamHeard });
         } else {
-          this.#log('tessera_watch_failed', { code: Code[e.code], error: e.rawMessage, cursor: this.#cursor });
+          this.#log("tessera_watch_failed", { code: Code[e.code], error: e.rawMessage, cursor: this.#cursor });
         }
       } finally {
         this.#stream = undefined;
@@ -456,7 +470,7 @@ class TesseraWorkerClient implements WorkerClient {
     const t = this.#now();
     const item = message.item;
     if (firstMessage) {
-      if (from === '') {
+      if (from === "") {
         // Started from now over an empty (new or flushed) cache: nothing can have been missed.
         this.#synced = true;
       } else if (t - this.#lastHeard > this.#stalenessMs) {
@@ -464,14 +478,14 @@ class TesseraWorkerClient implements WorkerClient {
         // cache until a checkpoint says the replay is complete.
         this.#synced = false;
       }
-    } else if (item.case === 'checkpoint') {
+    } else if (item.case === "checkpoint") {
       this.#synced = true;
     }
-    if (item.case === 'event') {
+    if (item.case === "event") {
       const ev = item.value;
       this.#generation++;
       this.#n.events++;
-      if (ev.tokenId !== '') {
+      if (ev.tokenId !== "") {
         const status = this.#refuseOnEvent ? REFUSED_BY[ev.reason] : undefined;
         this.#cache.evictToken(
           ev.tokenId,
@@ -487,10 +501,10 @@ class TesseraWorkerClient implements WorkerClient {
         );
       }
       if (ev.reason === RevocationReason.ENABLED) this.#cache.dropNegatives();
-      if (ev.cursor !== '') this.#cursor = ev.cursor;
-    } else if (item.case === 'checkpoint') {
+      if (ev.cursor !== "") this.#cursor = ev.cursor;
+    } else if (item.case === "checkpoint") {
       this.#n.checkpoints++;
-      if (item.value.cursor !== '') this.#cursor = item.value.cursor;
+      if (item.value.cursor !== "") this.#cursor = item.value.cursor;
     }
     this.#lastHeard = t;
     this.#streamHeard = t;
@@ -503,7 +517,7 @@ class TesseraWorkerClient implements WorkerClient {
   #flush(): number {
     this.#n.flushes++;
     this.#generation++;
-    this.#cursor = '';
+    this.#cursor = "";
     this.#synced = false;
     return this.#cache.clear();
   }
@@ -554,7 +568,7 @@ class TesseraWorkerClient implements WorkerClient {
     }
     if (!this.#ready.settled) {
       this.#ready.settled = true;
-      this.#ready.reject(new Error('the worker client was closed before the revocation stream answered'));
+      this.#ready.reject(new Error("the worker client was closed before the revocation stream answered"));
     }
     await this.#loop;
     this.#cache.clear();

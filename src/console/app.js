@@ -97,7 +97,11 @@ function el(tag, text, attrs = {}) {
   return e;
 }
 
-const list = (s) => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
+const list = (s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 
 // ---- the one-time secret box ----------------------------------------------------------------
 
@@ -223,7 +227,11 @@ function editDescription(tr, t) {
   const id = `desc-${t.id}`;
   const input = el("input", undefined, { id, maxlength: "1024" });
   input.value = t.description ?? "";
-  form.append(el("label", `Description of ${t.name ?? ""}`, { for: id, class: "sr-only" }), input, el("button", "Save", { type: "submit" }));
+  form.append(
+    el("label", `Description of ${t.name ?? ""}`, { for: id, class: "sr-only" }),
+    input,
+    el("button", "Save", { type: "submit" }),
+  );
   const cancel = el("button", "Cancel", { type: "button" });
   cancel.addEventListener("click", () => cell.replaceChildren(document.createTextNode(t.description ?? "")));
   form.append(cancel);

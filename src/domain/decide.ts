@@ -36,8 +36,7 @@ export interface Decision {
 }
 
 const RANK: Record<RoleName, number> = { VIEWER: 1, EDITOR: 2, ADMIN: 3 };
-export const roleAtLeast = (role: RoleName | null | undefined, min: RoleName): boolean =>
-  role != null && RANK[role] >= RANK[min];
+export const roleAtLeast = (role: RoleName | null | undefined, min: RoleName): boolean => role != null && RANK[role] >= RANK[min];
 
 const deny = (status: VerifyStatusName, role?: RoleName): Decision => ({ allowed: false, status, role });
 

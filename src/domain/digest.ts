@@ -7,11 +7,10 @@
 //
 // Key file format: {"current": 2, "keys": {"1": "<base64 of 32 bytes>", "2": "..."}}
 
-import { randomBytes } from 'node:crypto';
-import sodium from 'sodium-native';
+import sodium from "sodium-native";
 
-export const KEY_BYTES = 32;
-export const DIGEST_BYTES = 32;
+const KEY_BYTES = 32;
+const DIGEST_BYTES = 32;
 
 export interface KeyDigest {
   keyId: number;
@@ -32,7 +31,7 @@ export class Keyring {
   readonly #views: Buffer[] = [];
 
   constructor(keys: ReadonlyMap<number, Buffer>, currentKeyId: number) {
-    if (keys.size === 0) throw new Error('keyring: at least one key is required');
+    if (keys.size === 0) throw new Error("keyring: at least one key is required");
     const copy = new Map<number, Buffer>();
     for (const [id, key] of keys) {
       if (!Number.isSafeInteger(id) || id < 1) throw new Error(`keyring: key id ${id} is not a positive integer`);
@@ -72,22 +71,22 @@ export class Keyring {
    */
   digestString(token: string): string {
     this.#hash(token, this.#current);
-    return this.#out.toString('latin1');
+    return this.#out.toString("latin1");
   }
 
   #hash(token: string, keyId: number): void {
     const key = this.#keys.get(keyId);
     if (key === undefined) throw new Error(`keyring: token digest key ${keyId} is not loaded`);
     // Up to 85 UTF-16 units fit the scratch buffer whatever they encode to (3 bytes at most each).
-    const len = token.length <= 85 ? this.#scratch.write(token, 0, 'utf8') : Buffer.byteLength(token, 'utf8');
+    const len = token.length <= 85 ? this.#scratch.write(token, 0, "utf8") : Buffer.byteLength(token, "utf8");
     if (len <= this.#scratch.length) {
       const input = (this.#views[len] ??= this.#scratch.subarray(0, len));
-      if (token.length > 85) this.#scratch.write(token, 0, 'utf8');
+      if (token.length > 85) this.#scratch.write(token, 0, "utf8");
       sodium.crypto_generichash(this.#out, input, key);
       input.fill(0);
     } else {
       const input = Buffer.alloc(len);
-      input.write(token, 0, 'utf8');
+      input.write(token, 0, "utf8");
       sodium.crypto_generichash(this.#out, input, key);
       input.fill(0);
     }
@@ -107,8 +106,7 @@ export class Keyring {
 
 /** Build a keyring from in-memory keys (tests, or callers that manage keys themselves). */
 export function createKeyring(keys: ReadonlyMap<number, Buffer> | Record<number, Buffer>, current: number): Keyring {
-  const map =
-    keys instanceof Map ? keys : new Map(Object.entries(keys).map(([id, key]) => [Number(id), key] as [number, Buffer]));
+  const map = keys instanceof Map ? keys : new Map(Object.entries(keys).map(([id, key]) => [Number(id), key] as [number, Buffer]));
   return new Keyring(map, current);
 }
 
@@ -136,24 +134,24 @@ export function parseKeyJson(text: string, source: string): KeyMaterial {
   } catch {
     throw new Error(`${source} is not valid JSON; expected {"current": 1, "keys": {"1": "<base64 of 32 bytes>"}}`);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new Error(`${source} must be a JSON object with "current" and "keys"`);
   }
   const { current, keys } = doc as { current?: unknown; keys?: unknown };
-  if (typeof current !== 'number' || !Number.isSafeInteger(current) || current < 1) {
+  if (typeof current !== "number" || !Number.isSafeInteger(current) || current < 1) {
     throw new Error(`${source}: "current" must be a positive integer key id`);
   }
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+  if (typeof keys !== "object" || keys === null || Array.isArray(keys)) {
     throw new Error(`${source}: "keys" must be an object mapping key ids to base64 keys`);
   }
   const map = new Map<number, Buffer>();
   for (const [idText, value] of Object.entries(keys)) {
     if (!/^[1-9][0-9]{0,8}$/.test(idText)) throw new Error(`${source}: key id "${idText}" is not a positive integer`);
     const id = Number(idText);
-    if (typeof value !== 'string') throw new Error(`${source}: key ${id} must be a base64 string`);
-    const key = Buffer.from(value, 'base64');
+    if (typeof value !== "string") throw new Error(`${source}: key ${id} must be a base64 string`);
+    const key = Buffer.from(value, "base64");
     // Buffer.from is lenient (skips junk, ignores padding); demand the canonical encoding.
-    if (key.toString('base64') !== value) throw new Error(`${source}: key ${id} is not valid base64`);
+    if (key.toString("base64") !== value) throw new Error(`${source}: key ${id} is not valid base64`);
     if (key.length !== KEY_BYTES) {
       throw new Error(`${source}: key ${id} is ${key.length} bytes, expected ${KEY_BYTES}`);
     }
@@ -166,12 +164,12 @@ export function parseKeyJson(text: string, source: string): KeyMaterial {
 
 export function serializeKeys(material: KeyMaterial): string {
   const keys: Record<string, string> = {};
-  for (const id of [...material.keys.keys()].sort((a, b) => a - b)) keys[String(id)] = material.keys.get(id)!.toString('base64');
+  for (const id of [...material.keys.keys()].sort((a, b) => a - b)) keys[String(id)] = material.keys.get(id)!.toString("base64");
   return `${JSON.stringify({ current: material.current, keys }, null, 2)}\n`;
 }
 
 /** Parses the key JSON from an environment variable's value (e.g. TESSERA_DIGEST_KEYS). */
 export function keyringFromEnv(value: string): Keyring {
-  const m = parseKeyJson(value, 'digest key environment variable');
+  const m = parseKeyJson(value, "digest key environment variable");
   return new Keyring(m.keys, m.current);
 }

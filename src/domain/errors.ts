@@ -7,19 +7,19 @@
 // transports and its message is not shown to clients.
 
 export type ErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'PERMISSION_DENIED'
-  | 'UNAUTHENTICATED'
-  | 'ALREADY_EXISTS'
-  | 'RESOURCE_EXHAUSTED'
-  | 'UNAVAILABLE'
-  | 'FAILED_PRECONDITION'
-  | 'OUT_OF_RANGE'
-  | 'INTERNAL';
+  | "INVALID_ARGUMENT"
+  | "NOT_FOUND"
+  | "PERMISSION_DENIED"
+  | "UNAUTHENTICATED"
+  | "ALREADY_EXISTS"
+  | "RESOURCE_EXHAUSTED"
+  | "UNAVAILABLE"
+  | "FAILED_PRECONDITION"
+  | "OUT_OF_RANGE"
+  | "INTERNAL";
 
 export class TesseraError extends Error {
-  override readonly name = 'TesseraError';
+  override readonly name = "TesseraError";
 
   constructor(
     readonly code: ErrorCode,
@@ -34,21 +34,19 @@ export function isTesseraError(err: unknown): err is TesseraError {
   return err instanceof TesseraError;
 }
 
-export const invalidArgument = (msg: string): TesseraError => new TesseraError('INVALID_ARGUMENT', msg);
+export const invalidArgument = (msg: string): TesseraError => new TesseraError("INVALID_ARGUMENT", msg);
 
 /** `what` names the missing thing, e.g. `token "ci-upload"` or `organization "acme"`. */
-export const notFound = (what: string): TesseraError => new TesseraError('NOT_FOUND', `${what} not found`);
+export const notFound = (what: string): TesseraError => new TesseraError("NOT_FOUND", `${what} not found`);
 
-export const permissionDenied = (msg: string): TesseraError => new TesseraError('PERMISSION_DENIED', msg);
+export const permissionDenied = (msg: string): TesseraError => new TesseraError("PERMISSION_DENIED", msg);
 
-export const unauthenticated = (msg: string): TesseraError => new TesseraError('UNAUTHENTICATED', msg);
+export const unauthenticated = (msg: string): TesseraError => new TesseraError("UNAUTHENTICATED", msg);
 
-export const alreadyExists = (msg: string): TesseraError => new TesseraError('ALREADY_EXISTS', msg);
+export const alreadyExists = (msg: string): TesseraError => new TesseraError("ALREADY_EXISTS", msg);
 
-export const failedPrecondition = (msg: string): TesseraError => new TesseraError('FAILED_PRECONDITION', msg);
+export const failedPrecondition = (msg: string): TesseraError => new TesseraError("FAILED_PRECONDITION", msg);
 
+export const resourceExhausted = (msg: string): TesseraError => new TesseraError("RESOURCE_EXHAUSTED", msg);
 
-export const resourceExhausted = (msg: string): TesseraError => new TesseraError('RESOURCE_EXHAUSTED', msg);
-
-export const outOfRange = (msg: string): TesseraError => new TesseraError('OUT_OF_RANGE', msg);
-
+export const outOfRange = (msg: string): TesseraError => new TesseraError("OUT_OF_RANGE", msg);

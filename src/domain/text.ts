@@ -5,7 +5,7 @@
 // form. Field-specific rules (names.ts) are stricter; this is the floor under all of them.
 
 /** The longest string any request field may carry, in UTF-16 code units. */
-export const MAX_FIELD_LENGTH = 4096;
+const MAX_FIELD_LENGTH = 4096;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

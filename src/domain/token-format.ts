@@ -10,27 +10,27 @@
 //
 // Nothing here hashes or stores tokens; see digest.ts.
 
-import { randomBytes } from 'node:crypto';
-import * as zlib from 'node:zlib';
-import { invalidArgument } from './errors.js';
+import { randomBytes } from "node:crypto";
+import * as zlib from "node:zlib";
+import { invalidArgument } from "./errors.js";
 
-export type TokenKind = 'INGESTION' | 'OPERATOR' | 'ALL_ACCESS' | 'READ_WRITE' | 'SHARED' | 'VERIFIER';
+export type TokenKind = "INGESTION" | "OPERATOR" | "ALL_ACCESS" | "READ_WRITE" | "SHARED" | "VERIFIER";
 
 export const TOKEN_PREFIXES: Readonly<Record<TokenKind, string>> = Object.freeze({
-  INGESTION: 'o2oi_',
-  OPERATOR: 'tsop_',
-  ALL_ACCESS: 'tsaa_',
-  READ_WRITE: 'tsrw_',
-  SHARED: 'tssh_',
-  VERIFIER: 'tsvf_',
+  INGESTION: "o2oi_",
+  OPERATOR: "tsop_",
+  ALL_ACCESS: "tsaa_",
+  READ_WRITE: "tsrw_",
+  SHARED: "tssh_",
+  VERIFIER: "tsvf_",
 });
 
-export const PREFIX_LENGTH = 5;
-export const SECRET_LENGTH = 32;
-export const CHECKSUM_LENGTH = 6;
+const PREFIX_LENGTH = 5;
+const SECRET_LENGTH = 32;
+const CHECKSUM_LENGTH = 6;
 export const TOKEN_LENGTH = PREFIX_LENGTH + SECRET_LENGTH + CHECKSUM_LENGTH; // 43
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BASE62_RE = /^[0-9A-Za-z]+$/;
 
 const KIND_BY_PREFIX: ReadonlyMap<string, TokenKind> = new Map(
@@ -59,14 +59,14 @@ export function crc32Fallback(data: Uint8Array): number {
 const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 
 function crc32(ascii: string): number {
-  const bytes = Buffer.from(ascii, 'latin1'); // callers pass ASCII only
+  const bytes = Buffer.from(ascii, "latin1"); // callers pass ASCII only
   return nativeCrc32 ? nativeCrc32(bytes) >>> 0 : crc32Fallback(bytes);
 }
 
 /** CRC32 of `body` as exactly 6 base62 chars, left-padded with '0' (62^6 > 2^32, so it always fits). */
 export function checksumOf(body: string): string {
   let n = crc32(body);
-  let out = '';
+  let out = "";
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
     out = BASE62[n % 62]! + out;
     n = Math.floor(n / 62);
@@ -78,7 +78,7 @@ export function checksumOf(body: string): string {
 
 /** Uniform base62 string: bytes >= 248 (= 4 * 62) are discarded, so `b % 62` carries no bias. */
 function randomBase62(length: number): string {
-  let out = '';
+  let out = "";
   while (out.length < length) {
     // ~3% of bytes are rejected; ask for a little more than needed to usually finish in one call.
     for (const b of randomBytes(length + 8)) {
@@ -107,18 +107,18 @@ export type ParsedToken = { ok: true; kind: TokenKind } | { ok: false; reason: s
  * Reasons never quote the value, so they are safe to return to clients and to log.
  */
 export function parseToken(value: string): ParsedToken {
-  if (typeof value !== 'string' || value.length !== TOKEN_LENGTH) {
+  if (typeof value !== "string" || value.length !== TOKEN_LENGTH) {
     return { ok: false, reason: `token must be exactly ${TOKEN_LENGTH} characters long` };
   }
   const kind = KIND_BY_PREFIX.get(value.slice(0, PREFIX_LENGTH));
-  if (kind === undefined) return { ok: false, reason: 'token has an unknown prefix' };
+  if (kind === undefined) return { ok: false, reason: "token has an unknown prefix" };
   const rest = value.slice(PREFIX_LENGTH);
   if (!BASE62_RE.test(rest)) {
-    return { ok: false, reason: 'token may contain only letters and digits after its prefix' };
+    return { ok: false, reason: "token may contain only letters and digits after its prefix" };
   }
   const body = value.slice(0, TOKEN_LENGTH - CHECKSUM_LENGTH);
   if (checksumOf(body) !== value.slice(TOKEN_LENGTH - CHECKSUM_LENGTH)) {
-    return { ok: false, reason: 'token checksum does not match (mistyped or truncated token?)' };
+    return { ok: false, reason: "token checksum does not match (mistyped or truncated token?)" };
   }
   return { ok: true, kind };
 }
@@ -132,7 +132,7 @@ export function isWellFormedToken(value: string): boolean {
  * mask reveals nothing of the secret. Values that are not well-formed show only '…'.
  */
 export function maskToken(value: string): string {
-  if (!isWellFormedToken(value)) return '…';
+  if (!isWellFormedToken(value)) return "…";
   return `${value.slice(0, PREFIX_LENGTH)}…${value.slice(-4)}`;
 }
 
@@ -148,10 +148,8 @@ export function tokenFromUserSupplied(value: string): string {
         `expected "${TOKEN_PREFIXES.OPERATOR}" followed by ${SECRET_LENGTH + CHECKSUM_LENGTH} letters and digits`,
     );
   }
-  if (parsed.kind !== 'OPERATOR') {
-    throw invalidArgument(
-      `the supplied token is a ${parsed.kind} token; an operator token starts with "${TOKEN_PREFIXES.OPERATOR}"`,
-    );
+  if (parsed.kind !== "OPERATOR") {
+    throw invalidArgument(`the supplied token is a ${parsed.kind} token; an operator token starts with "${TOKEN_PREFIXES.OPERATOR}"`);
   }
   return value;
 }

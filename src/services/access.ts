@@ -15,7 +15,8 @@ import type { RoleName } from "../domain/model.js";
 import { kCaller, type Caller } from "./caller.js";
 
 export function requireUuid(field: string, value: string): string {
-  if (!isUuid(value)) throw invalidArgument(`${field} must be a UUID, for example 3f1c…; got ${value === "" ? "nothing" : "a malformed value"}`);
+  if (!isUuid(value))
+    throw invalidArgument(`${field} must be a UUID, for example 3f1c…; got ${value === "" ? "nothing" : "a malformed value"}`);
   return value.toLowerCase();
 }
 
@@ -59,4 +60,3 @@ export async function tokenOrg(db: Database, caller: Caller, tokenId: string): P
   if (!ok) throw notFound("token");
   return org;
 }
-

@@ -11,16 +11,7 @@ import { checkRequestText } from "./request-text.js";
 import { createBucket, listBuckets } from "./admin/buckets.js";
 import { createOrganization, getOrganization, listOrgs, setOrganizationEnabled } from "./admin/organizations.js";
 import { setup } from "./admin/setup.js";
-import {
-  createToken,
-  deleteToken,
-  getPasscode,
-  getToken,
-  listTokens,
-  rotateToken,
-  setTokenEnabled,
-  updateToken,
-} from "./admin/tokens.js";
+import { createToken, deleteToken, getPasscode, getToken, listTokens, rotateToken, setTokenEnabled, updateToken } from "./admin/tokens.js";
 import { createUser, deleteUser, removeMembership, setMembership } from "./admin/users.js";
 
 type Handler<I, O> = (deps: ServiceDeps, caller: Caller, req: I) => Promise<O>;

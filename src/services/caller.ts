@@ -9,7 +9,6 @@ import { createContextKey } from "@connectrpc/connect";
 import type { RoleName } from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
 
-
 /** Who is calling, resolved from the caller's token at the edge. */
 export interface Caller {
   tokenId: string;

@@ -43,7 +43,7 @@ export function roleFromPb(r: Role): RoleName | undefined {
   return r === Role.VIEWER ? "VIEWER" : r === Role.EDITOR ? "EDITOR" : r === Role.ADMIN ? "ADMIN" : undefined;
 }
 
-export const SIGNAL_TO_PB: Record<SignalName, Signal> = { LOGS: Signal.LOGS, METRICS: Signal.METRICS, TRACES: Signal.TRACES };
+const SIGNAL_TO_PB: Record<SignalName, Signal> = { LOGS: Signal.LOGS, METRICS: Signal.METRICS, TRACES: Signal.TRACES };
 
 export function signalFromPb(s: Signal): SignalName | undefined {
   return s === Signal.LOGS ? "LOGS" : s === Signal.METRICS ? "METRICS" : s === Signal.TRACES ? "TRACES" : undefined;
@@ -61,8 +61,7 @@ export function organizationToPb(o: Organization): PbOrganization {
   });
 }
 
-export const userToPb = (u: User): PbUser =>
-  create(UserSchema, { id: u.id, name: u.name, root: u.root, createTime: ts(u.createdAt) });
+export const userToPb = (u: User): PbUser => create(UserSchema, { id: u.id, name: u.name, root: u.root, createTime: ts(u.createdAt) });
 
 export const membershipToPb = (m: Membership): PbMembership =>
   create(MembershipSchema, { organizationId: m.orgId, userId: m.userId, role: ROLE_TO_PB[m.role] });

@@ -22,7 +22,10 @@ export function formatCursor(feedId: string, p: FeedPosition): string {
 
 export function parseCursor(feedId: string, cursor: string): FeedPosition {
   const m = /^([0-9a-f]{8})\.(\d{1,20})\.(\d{1,19})$/.exec(cursor);
-  if (m === null) throw invalidArgument("after_cursor is not a revocation cursor; pass a cursor received from WatchRevocations or Verify, or nothing to start from now");
+  if (m === null)
+    throw invalidArgument(
+      "after_cursor is not a revocation cursor; pass a cursor received from WatchRevocations or Verify, or nothing to start from now",
+    );
   if (m[1] !== feedId) throw invalidArgument("after_cursor belongs to another Tessera database; restart from now with an empty cursor");
   const p = { xid: BigInt(m[2]!), id: BigInt(m[3]!) };
   if (p.id > MAX_EVENT_ID || p.xid > MAX_XID) throw invalidArgument("after_cursor is out of bounds");

@@ -22,7 +22,9 @@ export function createInstanceMetrics(o: { cache: VerifyCache; hub: RevocationHu
   m.counterFrom("tessera_verify_cache_misses_total", "Verify cache misses.", () => o.cache.misses);
   m.gauge("tessera_verify_cache_entries", "Entries in the Verify cache.", () => o.cache.size);
   m.counterFrom("tessera_revocation_events_read_total", "Revocation events read from the feed.", () => o.hub.eventsRead);
-  m.gauge("tessera_revocation_feed_fresh", "1 while the instance follows the revocation feed (caches may answer), else 0.", () => (o.hub.fresh() ? 1 : 0));
+  m.gauge("tessera_revocation_feed_fresh", "1 while the instance follows the revocation feed (caches may answer), else 0.", () =>
+    o.hub.fresh() ? 1 : 0,
+  );
   m.gauge("tessera_revocation_subscribers", "Open WatchRevocations streams.", () => o.hub.subscribers);
   m.gauge("process_resident_memory_bytes", "Resident memory of the process.", () => process.memoryUsage.rss());
   m.gauge("nodejs_heap_used_bytes", "V8 heap in use.", () => process.memoryUsage().heapUsed);

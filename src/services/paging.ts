@@ -5,8 +5,8 @@
 import { invalidArgument } from "../domain/errors.js";
 import { textProblem } from "../domain/text.js";
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
 /** Positions are sort keys (identifiers, sequence numbers): far shorter than this. */
 const MAX_POSITION_LENGTH = 256;
 

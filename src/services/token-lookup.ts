@@ -23,14 +23,14 @@ import type { Log } from "../log.js";
 import { createBatcher } from "./batcher.js";
 import type { VerifyCache } from "./verify-cache.js";
 
-export type LookupResult = { malformed: string } | { found: TokenLookup | undefined };
+type LookupResult = { malformed: string } | { found: TokenLookup | undefined };
 
 /**
  * Memoizes values derived from this service's answers (the authenticated Caller of an
  * authorization value), keyed by a keyed digest of what they were derived from, never the value.
  * A slot is open only while the cache may answer; its value is dropped by any event of its token.
  */
-export interface DerivedMemo {
+interface DerivedMemo {
   /** The slot for `value`, with its memoized value if any; undefined when the cache may not answer. */
   open(value: string): { key: string; generation: number; hit: unknown } | undefined;
   /** Stores `derived` (from `tokenId`'s lookup) for the slot, unless an event for that token arrived since it was opened; never beyond `notAfter` (ms). */

@@ -15,7 +15,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Role, type TokenPermissions } from "../gen/tessera/v1/resources_pb.js";
-import { PrincipalSchema, type Principal, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../gen/tessera/v1/token_verify_service_pb.js";
+import {
+  PrincipalSchema,
+  type Principal,
+  VerifyResponseSchema,
+  VerifyStatus,
+  type VerifyResponse,
+} from "../gen/tessera/v1/token_verify_service_pb.js";
 import { deepFreeze } from "../domain/deep-freeze.js";
 import { effectivePermissions, type Decision, type VerifyStatusName } from "../domain/decide.js";
 import type { Permissions, TokenLookup } from "../domain/model.js";
@@ -41,7 +47,7 @@ const STATUS: Record<VerifyStatusName, VerifyStatus> = {
   ORGANIZATION_DISABLED: VerifyStatus.ORGANIZATION_DISABLED,
 };
 
-export interface Answer {
+interface Answer {
   q: string;
   notAfter: number;
   allowed: boolean;

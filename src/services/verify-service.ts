@@ -38,8 +38,7 @@ const ENDPOINTS: Partial<Record<EndpointClass, EndpointClassName>> = {
   [EndpointClass.SHARED_VIEW]: "SHARED_VIEW",
 };
 
-
-export function requireVerifier(ctx: HandlerContext): void {
+function requireVerifier(ctx: HandlerContext): void {
   const caller = ctx.values.get(kCaller);
   if (caller === undefined) throw unauthenticated('missing credentials: send "authorization: Bearer <verifier token>"');
   if (caller.kind !== "VERIFIER" && caller.kind !== "OPERATOR") {
@@ -138,4 +137,3 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
   ORG_DISABLED: RevocationReason.ORG_DISABLED,
   ENABLED: RevocationReason.ENABLED,
 };
-

@@ -100,11 +100,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       clusterDir,
       port,
       user,
-      flags: [
-        "-c", "listen_addresses=127.0.0.1",
-        "-c", "max_connections=200",
-        "-c", `shared_buffers=${sharedBuffersMb()}MB`,
-      ],
+      flags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", `shared_buffers=${sharedBuffersMb()}MB`],
       onOutput: opts.onOutput ?? (() => undefined),
     });
     if (!(await exists(path.join(clusterDir, "PG_VERSION")))) await initdb(bin, clusterDir, creds.superuser, user);
@@ -115,7 +111,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       const wrongPassword = (err as { code?: string }).code === "28P01";
       throw new EmbeddedPostgresError(
         `PostgreSQL started, but Tessera could not set up its roles in it: ${(err as Error).message}`,
-        wrongPassword ? `${path.join(dataDir, "pg-credentials.json")} does not hold the passwords the cluster in ${clusterDir} was created with: restore that file` : "fix that",
+        wrongPassword
+          ? `${path.join(dataDir, "pg-credentials.json")} does not hold the passwords the cluster in ${clusterDir} was created with: restore that file`
+          : "fix that",
       );
     });
     const running = server;
@@ -134,7 +132,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     if (err instanceof EmbeddedPostgresError) throw err;
     const e = err as NodeJS.ErrnoException;
     const denied = e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS";
-    throw new EmbeddedPostgresError(oneLine(e.message ?? String(err)), denied && e.path ? `fix the permissions of ${e.path} or choose another --data-dir` : "fix that or choose another --data-dir");
+    throw new EmbeddedPostgresError(
+      oneLine(e.message ?? String(err)),
+      denied && e.path ? `fix the permissions of ${e.path} or choose another --data-dir` : "fix that or choose another --data-dir",
+    );
   }
 }
 
@@ -154,7 +155,10 @@ async function clusterLocation(dataDir: string, user: OsUser | undefined, log: L
   if (entry?.isSymbolicLink()) {
     const target = await readlink(link);
     const dir = await realpath(link).catch(() => {
-      throw new EmbeddedPostgresError(`${link} links to ${target}, which does not exist`, `restore it, or remove ${link} to start with an empty database`);
+      throw new EmbeddedPostgresError(
+        `${link} links to ${target}, which does not exist`,
+        `restore it, or remove ${link} to start with an empty database`,
+      );
     });
     if (user) await mustReach(user, dir, `the cluster in ${dir}`);
     log("embedded_postgres_cluster_outside_data_dir", { link, clusterDir: dir });
@@ -189,7 +193,12 @@ async function clusterLocation(dataDir: string, user: OsUser | undefined, log: L
 
 /** A data directory's path as a readable file name: /root/app/.tessera → root_app_.tessera. */
 function slug(dir: string): string {
-  return dir.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+/, "").slice(-60) || "root";
+  return (
+    dir
+      .replace(/[^A-Za-z0-9._-]+/g, "_")
+      .replace(/^_+/, "")
+      .slice(-60) || "root"
+  );
 }
 
 async function loadOrCreateCredentials(file: string): Promise<Credentials> {
@@ -204,7 +213,7 @@ async function loadOrCreateCredentials(file: string): Promise<Credentials> {
   return creds;
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

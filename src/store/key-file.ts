@@ -11,18 +11,17 @@ import { Keyring, newKey, parseKeyJson, serializeKeys, type KeyMaterial } from "
 
 async function readKeyFile(path: string): Promise<KeyMaterial> {
   // fstat the open handle rather than stat-then-read, so the checked file is the file read.
-  const fh = await open(path, 'r');
+  const fh = await open(path, "r");
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new Error(`digest key file ${path} is not a regular file`);
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
       throw new Error(
-        `digest key file ${path} has mode ${mode}; it must not be accessible to group or others. ` +
-          `Run: chmod 600 ${path}`,
+        `digest key file ${path} has mode ${mode}; it must not be accessible to group or others. ` + `Run: chmod 600 ${path}`,
       );
     }
-    return parseKeyJson(await fh.readFile('utf8'), `digest key file ${path}`);
+    return parseKeyJson(await fh.readFile("utf8"), `digest key file ${path}`);
   } finally {
     await fh.close();
   }
@@ -30,10 +29,10 @@ async function readKeyFile(path: string): Promise<KeyMaterial> {
 
 /** Writes a complete 0600 temp file next to `path`, flushed to disk; returns its name. */
 async function writeTempKeyFile(path: string, material: KeyMaterial): Promise<string> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const fh = await open(tmp, "wx", 0o600);
   try {
-    await fh.writeFile(serializeKeys(material), 'utf8');
+    await fh.writeFile(serializeKeys(material), "utf8");
     await fh.sync();
   } catch (err) {
     await fh.close();
@@ -47,7 +46,7 @@ async function writeTempKeyFile(path: string, material: KeyMaterial): Promise<st
 /** fsync the directory so a new or renamed key file survives a crash (losing a key loses its tokens). */
 async function syncDir(dir: string): Promise<void> {
   // Some platforms/filesystems cannot open or fsync a directory; the file itself is already synced.
-  const fh = await open(dir, 'r').catch(() => undefined);
+  const fh = await open(dir, "r").catch(() => undefined);
   if (!fh) return;
   await fh.sync().catch(() => undefined);
   await fh.close();
@@ -62,7 +61,7 @@ export async function loadOrCreateKeyFile(path: string): Promise<Keyring> {
     const m = await readKeyFile(path);
     return new Keyring(m.keys, m.current);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const material: KeyMaterial = { current: 1, keys: new Map([[1, newKey()]]) };
@@ -73,7 +72,7 @@ export async function loadOrCreateKeyFile(path: string): Promise<Keyring> {
   try {
     await link(tmp, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const m = await readKeyFile(path);
     return new Keyring(m.keys, m.current);
   } finally {

@@ -12,7 +12,7 @@ import pg from "pg";
 const MIGRATION_LOCK_KEY = 7_415_296_001; // arbitrary, constant: "tessera migrations"
 
 /** The migrations folder lives in the source tree; dist/ code finds it relative to the package root. */
-export function migrationsDir(): string {
+function migrationsDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // here = <root>/dist/src/store  or  <root>/src/store
   const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, "../../..") : path.resolve(here, "../..");
@@ -33,9 +33,7 @@ export async function migrate(opts: MigrateOptions): Promise<{ applied: string[]
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set(
-      (await client.query<{ version: string }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version),
-    );
+    const done = new Set((await client.query<{ version: string }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version));
     const files = (await readdir(migrationsDir())).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
     const applied: string[] = [];
     for (const file of files) {

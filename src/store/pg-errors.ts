@@ -6,22 +6,35 @@
 import { TesseraError, alreadyExists } from "../domain/errors.js";
 
 const CONNECTION_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH",
-  "57P01", "57P02", "57P03", // admin_shutdown, crash_shutdown, cannot_connect_now
-  "08000", "08003", "08006", "08001", "08004", // connection exceptions
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "57P01",
+  "57P02",
+  "57P03", // admin_shutdown, crash_shutdown, cannot_connect_now
+  "08000",
+  "08003",
+  "08006",
+  "08001",
+  "08004", // connection exceptions
   "53300", // too_many_connections
 ]);
 
-export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string };
   return e?.code === "23505" && (constraint === undefined || e.constraint === constraint);
 }
 
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === "string" && CONNECTION_CODES.has(e.code)) return true;
   const msg = typeof e?.message === "string" ? e.message : "";
-  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(msg);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    msg,
+  );
 }
 
 /** Rethrows `err` as a TesseraError where the failure has a public meaning. */

@@ -146,7 +146,10 @@ export async function postgresOsUser(): Promise<OsUser | undefined> {
     // no such user yet
   }
   try {
-    const groupExists = await execFileAsync("getent", ["group", name]).then(() => true, () => false);
+    const groupExists = await execFileAsync("getent", ["group", name]).then(
+      () => true,
+      () => false,
+    );
     await execFileAsync("useradd", ["--system", ...(groupExists ? ["--gid", name] : ["--user-group"]), name]);
     return await lookUp();
   } catch (err) {
@@ -212,7 +215,10 @@ export async function initdb(bin: Binaries, clusterDir: string, password: string
       child.once("close", resolve);
     });
     if (code !== 0) {
-      throw new EmbeddedPostgresError(`initdb failed (exit ${code}): ${complaint(stderr) || "no message"}`, `fix that or choose another --data-dir`);
+      throw new EmbeddedPostgresError(
+        `initdb failed (exit ${code}): ${complaint(stderr) || "no message"}`,
+        `fix that or choose another --data-dir`,
+      );
     }
   } finally {
     await rm(pwDir, { recursive: true, force: true });
@@ -237,14 +243,20 @@ function spawnFailure(err: NodeJS.ErrnoException, file: string, user: OsUser | u
  * only a LOG line), without timestamps. Failing that, the last lines it wrote.
  */
 export function complaint(output: string): string {
-  const lines = output.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const picked: string[] = [];
   for (const line of lines) {
     // "2026-01-01 00:00:00.000 UTC [123] FATAL:  …" from the postmaster, "initdb: error: …" from initdb.
     const m = /^(?:.*? \[\d+\] )?(?:initdb: )?([A-Za-z]+):\s+(.*)$/.exec(line);
     const level = m?.[1]?.toUpperCase();
     if (level === undefined || m?.[2] === undefined) continue;
-    if (["FATAL", "PANIC", "ERROR", "DETAIL", "HINT"].includes(level) || (["LOG", "WARNING"].includes(level) && m[2].startsWith("could not"))) {
+    if (
+      ["FATAL", "PANIC", "ERROR", "DETAIL", "HINT"].includes(level) ||
+      (["LOG", "WARNING"].includes(level) && m[2].startsWith("could not"))
+    ) {
       picked.push(`${level}: ${m[2].replace(/\.$/, "")}`);
     }
   }

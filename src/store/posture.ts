@@ -27,6 +27,7 @@ export async function servicePosture(pool: pg.Pool): Promise<Posture> {
 export function postureProblem(p: Posture): string | undefined {
   if (p.superuser) return `the database role ${p.role} is a superuser, which ignores row-level security`;
   if (p.bypassRls) return `the database role ${p.role} has BYPASSRLS`;
-  if (p.ownedTables.length > 0) return `the database role ${p.role} owns tables (${p.ownedTables.join(", ")}); migrations must run as another role`;
+  if (p.ownedTables.length > 0)
+    return `the database role ${p.role} owns tables (${p.ownedTables.join(", ")}); migrations must run as another role`;
   return undefined;
 }

@@ -25,7 +25,7 @@ import { withOrg } from "./with-org.js";
 /** The database the embedded default creates (startEmbeddedPostgres's default). */
 const EMBEDDED_DATABASE = "tessera";
 
-export interface RecoveryMaterial {
+interface RecoveryMaterial {
   digest: Buffer;
   keyId: number;
   mask: string;
@@ -43,7 +43,7 @@ export interface RecoveryRequest {
   material: RecoveryMaterial;
 }
 
-export type RecoveryProblem = "not-migrated" | "no-root-user" | "user-not-found" | "user-not-root" | "no-admin-organization";
+type RecoveryProblem = "not-migrated" | "no-root-user" | "user-not-found" | "user-not-root" | "no-admin-organization";
 
 export type RecoveryOutcome =
   | { ok: true; token: TokenRecord; user: { id: string; name: string }; org: { id: string; identifier: string } }
@@ -185,7 +185,8 @@ export async function connectEmbeddedOwner(dataDir: string, onStart: () => void 
   try {
     owner = (JSON.parse(await readFile(credsFile, "utf8")) as { owner?: unknown }).owner;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new EmbeddedDataMissing(`no embedded database in ${dir}: ${credsFile} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      throw new EmbeddedDataMissing(`no embedded database in ${dir}: ${credsFile} does not exist`);
     throw new Error(`cannot read ${credsFile}: ${err instanceof SyntaxError ? "not valid JSON" : (err as Error).message}`);
   }
   if (typeof owner !== "string") throw new Error(`${credsFile} has no owner password`);

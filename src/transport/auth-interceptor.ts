@@ -7,15 +7,15 @@
 // error arrives while the response is iterated, so the message iterable is wrapped too.
 // The grpc-js twin of this file is grpc-adapter.ts.
 
-import { createContextKey, type Interceptor, type StreamResponse } from '@connectrpc/connect';
-import { severalCredentials } from '../services/authenticate.js';
-import { kCaller, type Authenticator } from '../services/caller.js';
-import type { Log } from '../log.js';
-import { toConnectError } from './errors.js';
-import type { UnavailableLog } from './unavailable-log.js';
+import { createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { severalCredentials } from "../services/authenticate.js";
+import { kCaller, type Authenticator } from "../services/caller.js";
+import type { Log } from "../log.js";
+import { toConnectError } from "./errors.js";
+import type { UnavailableLog } from "./unavailable-log.js";
 
 /** Set by the HTTP listener when the request's raw headers hold more than one `authorization`. */
-export const kSeveralCredentials = createContextKey(false, { description: 'several authorization headers' });
+export const kSeveralCredentials = createContextKey(false, { description: "several authorization headers" });
 
 export interface AuthInterceptorOptions {
   /** Receives the causes of internal errors. */
@@ -29,7 +29,7 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
   return (next) => async (req) => {
     try {
       if (req.contextValues.get(kSeveralCredentials)) throw severalCredentials();
-      const caller = await authenticate(req.header.get('authorization') ?? undefined);
+      const caller = await authenticate(req.header.get("authorization") ?? undefined);
       req.contextValues.set(kCaller, caller);
       const res = await next(req);
       if (!res.stream) return res;
@@ -57,9 +57,16 @@ async function* mapStreamErrors<T>(
   }
 }
 
-const CLIENT_GONE = new Set(['ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'EPIPE', 'ECONNRESET', 'ERR_HTTP2_INVALID_STREAM', 'ERR_HTTP2_STREAM_ERROR']);
+const CLIENT_GONE = new Set([
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
+  "EPIPE",
+  "ECONNRESET",
+  "ERR_HTTP2_INVALID_STREAM",
+  "ERR_HTTP2_STREAM_ERROR",
+]);
 
 function isClientGone(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && CLIENT_GONE.has(code);
+  return typeof code === "string" && CLIENT_GONE.has(code);
 }

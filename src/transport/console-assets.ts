@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 /** The console folder lives in the source tree; dist/ code finds it relative to the package root. */
-export function consoleDir(): string {
+function consoleDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // here = <root>/dist/src/transport  or  <root>/src/transport
   const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, "../../..") : path.resolve(here, "../..");
@@ -22,8 +22,7 @@ const FILES: Readonly<Record<string, string>> = {
   "console.css": "text/css; charset=utf-8",
 };
 
-export const CONSOLE_CSP =
-  "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'";
+const CONSOLE_CSP = "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'";
 
 export interface ConsoleAsset {
   body: Buffer;
@@ -31,7 +30,7 @@ export interface ConsoleAsset {
 }
 
 /** The file name a request path maps to, or undefined: `/`, `/console`, `/console/` and `/console/<allowed>`. */
-export function consoleFileFor(pathname: string): string | undefined {
+function consoleFileFor(pathname: string): string | undefined {
   if (pathname === "/" || pathname === "/console" || pathname === "/console/") return "index.html";
   if (!pathname.startsWith("/console/")) return undefined;
   const name = pathname.slice("/console/".length);

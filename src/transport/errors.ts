@@ -6,11 +6,10 @@
 // message; anything else becomes INTERNAL "internal error" and its cause only reaches the log,
 // never the wire (no message, no stack, no path).
 
-import { Code, ConnectError } from '@connectrpc/connect';
-import { TesseraError, type ErrorCode } from '../domain/errors.js';
-import type { Log } from '../log.js';
-import type { UnavailableLog } from './unavailable-log.js';
-
+import { Code, ConnectError } from "@connectrpc/connect";
+import { TesseraError, type ErrorCode } from "../domain/errors.js";
+import type { Log } from "../log.js";
+import type { UnavailableLog } from "./unavailable-log.js";
 
 export interface ErrorMappingOptions {
   /** Where the cause of an internal error goes. Without it causes are dropped. */
@@ -34,7 +33,7 @@ const CODES: Readonly<Record<ErrorCode, Code>> = {
   INTERNAL: Code.Internal,
 };
 
-export const INTERNAL_MESSAGE = 'internal error';
+const INTERNAL_MESSAGE = "internal error";
 
 /** Maps anything thrown to the error a client may see, reporting hidden causes to `log`. */
 export function toConnectError(err: unknown, options?: ErrorMappingOptions): ConnectError {
@@ -42,13 +41,13 @@ export function toConnectError(err: unknown, options?: ErrorMappingOptions): Con
   if (err instanceof TesseraError) {
     // A TesseraError's message is public by contract; still log its cause when it hides one
     // (INTERNAL, or UNAVAILABLE wrapping a database error: those are counted, not logged each).
-    if (err.code === 'UNAVAILABLE' && options?.unavailable !== undefined) options.unavailable.refused(options.procedure, err);
-    else if (err.code === 'INTERNAL' || err.cause !== undefined) reportInternal(err, options);
+    if (err.code === "UNAVAILABLE" && options?.unavailable !== undefined) options.unavailable.refused(options.procedure, err);
+    else if (err.code === "INTERNAL" || err.cause !== undefined) reportInternal(err, options);
     return new ConnectError(err.publicMessage, CODES[err.code] ?? Code.Internal);
   }
-  if (err instanceof Error && err.name === 'AbortError') {
+  if (err instanceof Error && err.name === "AbortError") {
     // The call was cancelled or timed out and the service gave up: nothing went wrong here.
-    return new ConnectError('operation canceled', Code.Canceled);
+    return new ConnectError("operation canceled", Code.Canceled);
   }
   reportInternal(err, options);
   return new ConnectError(INTERNAL_MESSAGE, Code.Internal);
@@ -61,21 +60,21 @@ export function toGrpcStatus(err: unknown, options?: ErrorMappingOptions): { cod
 }
 
 /** Logs the full cause of an error whose details are kept from the client. */
-export function reportInternal(err: unknown, options?: ErrorMappingOptions): void {
+function reportInternal(err: unknown, options?: ErrorMappingOptions): void {
   const log = options?.log;
   if (log === undefined) return;
   const fields: Record<string, unknown> = { procedure: options?.procedure };
   if (err instanceof Error) {
-    fields['error'] = err.message;
-    fields['name'] = err.name;
-    fields['stack'] = err.stack;
-    if (err instanceof TesseraError) fields['code'] = err.code;
-    if (err.cause !== undefined) fields['cause'] = describe(err.cause);
+    fields["error"] = err.message;
+    fields["name"] = err.name;
+    fields["stack"] = err.stack;
+    if (err instanceof TesseraError) fields["code"] = err.code;
+    if (err.cause !== undefined) fields["cause"] = describe(err.cause);
   } else {
-    fields['error'] = describe(err);
+    fields["error"] = describe(err);
   }
   try {
-    log('rpc_internal_error', fields);
+    log("rpc_internal_error", fields);
   } catch {
     // A broken log sink must not turn a mapped error into an unmapped one.
   }

@@ -10,8 +10,8 @@
 // when the service touches them (Connect's createHandlerContext builds three Headers, two
 // AbortControllers and their listeners on every call).
 
-import * as grpc from '@grpc/grpc-js';
-import type { DescMethod, DescService } from '@bufbuild/protobuf';
+import * as grpc from "@grpc/grpc-js";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -20,16 +20,15 @@ import {
   type ContextValues,
   type HandlerContext,
   type ServiceImpl,
-} from '@connectrpc/connect';
-import { severalCredentials } from '../services/authenticate.js';
-import { kCaller, type Authenticator, type Caller } from '../services/caller.js';
-import type { Log } from '../log.js';
-import { toGrpcStatus, type ErrorMappingOptions } from './errors.js';
-import type { UnavailableLog } from './unavailable-log.js';
-import { MALFORMED, grpcPath, grpcServiceDefinition } from '../wire/grpc-codec.js';
+} from "@connectrpc/connect";
+import { severalCredentials } from "../services/authenticate.js";
+import { kCaller, type Authenticator, type Caller } from "../services/caller.js";
+import type { Log } from "../log.js";
+import { toGrpcStatus, type ErrorMappingOptions } from "./errors.js";
+import type { UnavailableLog } from "./unavailable-log.js";
+import { MALFORMED, grpcPath, grpcServiceDefinition } from "../wire/grpc-codec.js";
 
-export { createGrpcClient, type GrpcCallOptions, type GrpcClient, type GrpcClientOptions } from '../wire/grpc-client.js';
-export { grpcServiceDefinition } from '../wire/grpc-codec.js';
+export { createGrpcClient, type GrpcClient } from "../wire/grpc-client.js";
 
 export interface GrpcServiceOptions {
   authenticate: Authenticator;
@@ -54,13 +53,9 @@ interface MethodEntry {
   readonly mapping: ErrorMappingOptions;
 }
 
-const MALFORMED_ERROR = new ConnectError('request is not a valid protobuf message', Code.InvalidArgument);
+const MALFORMED_ERROR = new ConnectError("request is not a valid protobuf message", Code.InvalidArgument);
 
-export function createGrpcService<D extends DescService>(
-  desc: D,
-  impl: Partial<ServiceImpl<D>>,
-  options: GrpcServiceOptions,
-): GrpcService {
+export function createGrpcService<D extends DescService>(desc: D, impl: Partial<ServiceImpl<D>>, options: GrpcServiceOptions): GrpcService {
   // Binds the impl's methods and fills missing ones with an Unimplemented error, as Connect does.
   const spec = createServiceImplSpec(desc, impl);
   const implementation: grpc.UntypedServiceImplementation = {};
@@ -74,12 +69,12 @@ export function createGrpcService<D extends DescService>(
       mapping: { log: options.log, unavailable: options.unavailable, procedure: path },
     };
     switch (method.methodKind) {
-      case 'unary':
+      case "unary":
         implementation[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
           void serveUnary(entry, call, callback);
         };
         break;
-      case 'server_streaming':
+      case "server_streaming":
         implementation[method.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
           void serveServerStream(entry, call);
         };
@@ -135,7 +130,7 @@ async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableSt
   } catch (err) {
     const status = toGrpcStatus(err, entry.mapping);
     // ServerWritableStream turns an 'error' event into the call's final status.
-    if (!call.cancelled) call.emit('error', { ...status, metadata: ctx?.trailer() });
+    if (!call.cancelled) call.emit("error", { ...status, metadata: ctx?.trailer() });
   } finally {
     ctx?.done();
   }
@@ -145,20 +140,20 @@ async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableSt
 function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
+      call.off("drain", done);
+      call.off("cancelled", done);
+      call.off("close", done);
       resolve();
     };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
+    call.on("drain", done);
+    call.on("cancelled", done);
+    call.on("close", done);
   });
 }
 
 /** The single value of the `authorization` metadata; several are refused (see grpc-stream-gate.ts). */
 function authorization(metadata: grpc.Metadata): string | undefined {
-  const values = metadata.get('authorization');
+  const values = metadata.get("authorization");
   if (values.length === 0) return undefined;
   if (values.length === 1) return String(values[0]);
   throw severalCredentials();
@@ -189,10 +184,10 @@ class GrpcHandlerContext implements HandlerContext {
     return this.entry.method.parent;
   }
   get protocolName(): string {
-    return 'grpc';
+    return "grpc";
   }
   get requestMethod(): string {
-    return 'POST';
+    return "POST";
   }
   get url(): string {
     return this.entry.path;
@@ -204,10 +199,10 @@ class GrpcHandlerContext implements HandlerContext {
       const controller = new AbortController();
       this.controller = controller;
       if (this.call.cancelled) {
-        controller.abort(new ConnectError('operation canceled', Code.Canceled));
+        controller.abort(new ConnectError("operation canceled", Code.Canceled));
       } else {
-        this.onCancel = () => controller.abort(new ConnectError('operation canceled', Code.Canceled));
-        this.call.once('cancelled', this.onCancel);
+        this.onCancel = () => controller.abort(new ConnectError("operation canceled", Code.Canceled));
+        this.call.once("cancelled", this.onCancel);
       }
     }
     return this.controller.signal;
@@ -242,15 +237,15 @@ class GrpcHandlerContext implements HandlerContext {
 
   /** Releases the cancel listener and tells anything still holding the signal that the call is over. */
   done(): void {
-    if (this.onCancel !== undefined) this.call.off('cancelled', this.onCancel);
-    this.controller?.abort(new ConnectError('call completed', Code.Canceled));
+    if (this.onCancel !== undefined) this.call.off("cancelled", this.onCancel);
+    this.controller?.abort(new ConnectError("call completed", Code.Canceled));
   }
 }
 
 function metadataToHeaders(metadata: grpc.Metadata): Headers {
   const headers = new Headers();
   for (const [key, values] of Object.entries(metadata.toJSON())) {
-    for (const v of values) headers.append(key, typeof v === 'string' ? v : v.toString('base64'));
+    for (const v of values) headers.append(key, typeof v === "string" ? v : v.toString("base64"));
   }
   return headers;
 }
@@ -258,7 +253,7 @@ function metadataToHeaders(metadata: grpc.Metadata): Headers {
 function headersToMetadata(headers: Headers): grpc.Metadata {
   const metadata = new grpc.Metadata();
   headers.forEach((value, key) => {
-    if (key.endsWith('-bin')) metadata.add(key, Buffer.from(value, 'base64'));
+    if (key.endsWith("-bin")) metadata.add(key, Buffer.from(value, "base64"));
     else metadata.add(key, value);
   });
   return metadata;

@@ -6,20 +6,20 @@
 // back so load balancers drain before the listener goes. Reflection is fed the same protobuf-es
 // descriptors the code was generated from, so it can never disagree with what is served.
 
-import * as grpc from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
-import { toBinary, type DescFile, type DescService } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import type { ServiceImpl } from '@connectrpc/connect';
-import type { Authenticator } from '../services/caller.js';
-import type { Log } from '../log.js';
-import type { UnavailableLog } from './unavailable-log.js';
-import { createGrpcService } from './grpc-adapter.js';
-import { gateGrpcStreams } from './grpc-stream-gate.js';
-import { HEALTH_FILE_NAME, healthFileDescriptor } from './health-descriptor.js';
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
+import { toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Authenticator } from "../services/caller.js";
+import type { Log } from "../log.js";
+import type { UnavailableLog } from "./unavailable-log.js";
+import { createGrpcService } from "./grpc-adapter.js";
+import { gateGrpcStreams } from "./grpc-stream-gate.js";
+import { HEALTH_FILE_NAME, healthFileDescriptor } from "./health-descriptor.js";
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface GrpcServerOptions {
   /** Defaults to 0.0.0.0. */
@@ -49,11 +49,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   // channelz stays on although nothing serves it: grpc-js 1.14's forceShutdown only destroys the
   // sessions channelz tracks, so without it close() would wait on any client holding a stream open.
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': maxBytes,
-    'grpc.max_send_message_length': maxBytes,
+    "grpc.max_receive_message_length": maxBytes,
+    "grpc.max_send_message_length": maxBytes,
   });
 
-  const statuses: ServingStatusMap = { '': 'NOT_SERVING' };
+  const statuses: ServingStatusMap = { "": "NOT_SERVING" };
   for (const { desc, impl } of opts.services) {
     const svc = createGrpcService(desc, impl as Partial<ServiceImpl<DescService>>, {
       authenticate: opts.authenticate,
@@ -61,25 +61,25 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       unavailable: opts.unavailable,
     });
     server.addService(svc.definition, svc.implementation);
-    statuses[desc.typeName] = 'NOT_SERVING';
+    statuses[desc.typeName] = "NOT_SERVING";
   }
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
   new ReflectionService(reflectionPackage(opts.services.map((s) => s.desc))).addToServer(server);
 
-  const host = opts.host ?? '0.0.0.0';
-  const address = `${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
+  const host = opts.host ?? "0.0.0.0";
+  const address = `${host.includes(":") ? `[${host}]` : host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
   gateGrpcStreams(server);
-  opts.log?.('grpc_listening', { host, port });
+  opts.log?.("grpc_listening", { host, port });
 
   const grace = opts.shutdownGraceMs ?? 2000;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {
-      for (const name of Object.keys(statuses)) health.setStatus(name, 'NOT_SERVING');
+      for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
       const timer = setTimeout(() => server.forceShutdown(), grace);
       server.tryShutdown(() => {
         clearTimeout(timer);

@@ -6,25 +6,25 @@
 // to an http2 or an http server. Both run the same connect-node handler, whose fallback serves
 // everything Connect does not route (/healthz, /metrics, the console).
 
-import * as http from 'node:http';
-import * as http2 from 'node:http2';
-import * as net from 'node:net';
-import { createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
-import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
-} from '@connectrpc/connect-node';
-import { kSeveralCredentials } from './auth-interceptor.js';
-import { withClientFaultsAsInvalidArgument } from './client-faults.js';
-import { countRawHeader } from './raw-headers.js';
+} from "@connectrpc/connect-node";
+import { kSeveralCredentials } from "./auth-interceptor.js";
+import { withClientFaultsAsInvalidArgument } from "./client-faults.js";
+import { countRawHeader } from "./raw-headers.js";
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** Every h2c connection opens with these 24 bytes (RFC 9113 §3.4). */
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 export interface HttpServerOptions {
   /** Defaults to 0.0.0.0. */
@@ -56,7 +56,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const h1 = http.createServer((req, res) => {
     const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
     res.writeHead = ((...args: unknown[]) => {
-      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+      if (!req.complete && !res.headersSent) res.setHeader("connection", "close");
       return writeHead(...args);
     }) as typeof res.writeHead;
     handler(req, res);
@@ -81,33 +81,33 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const sockets = new Set<net.Socket>();
   const sniffing = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on('session', (session: http2.ServerHttp2Session) => {
+  h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+    session.once("close", () => sessions.delete(session));
   });
 
   const sniffTimeout = opts.sniffTimeoutMs ?? 10_000;
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once("close", () => sockets.delete(socket));
     sniffing.add(socket);
     sniff(socket, sniffTimeout, (isH2) => {
       sniffing.delete(socket);
-      (isH2 ? h2 : h1).emit('connection', socket);
+      (isH2 ? h2 : h1).emit("connection", socket);
     });
   });
 
   await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(opts.port, opts.host ?? '0.0.0.0', () => {
-      tcp.off('error', reject);
+    tcp.once("error", reject);
+    tcp.listen(opts.port, opts.host ?? "0.0.0.0", () => {
+      tcp.off("error", reject);
       resolve();
     });
   });
   const port = (tcp.address() as net.AddressInfo).port;
   // h1 never listens itself, and Node only starts tracking its connections (closeIdleConnections,
   // headersTimeout and requestTimeout checks) on 'listening'.
-  h1.emit('listening');
+  h1.emit("listening");
 
   const grace = opts.shutdownGraceMs ?? 2000;
   let closing: Promise<void> | undefined;
@@ -162,13 +162,13 @@ function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: Node
       res.end();
     });
   return (req, res) => {
-    const h = paths.get(req.url?.split('?', 2)[0] ?? '');
+    const h = paths.get(req.url?.split("?", 2)[0] ?? "");
     if (h === undefined) {
       fallback(req, res);
       return;
     }
     const values = createContextValues();
-    if (countRawHeader(req.rawHeaders, 'authorization') > 1) values.set(kSeveralCredentials, true);
+    if (countRawHeader(req.rawHeaders, "authorization") > 1) values.set(kSeveralCredentials, true);
     h(universalRequestFromNodeRequest(req, res, undefined, values))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch(() => {
@@ -206,13 +206,13 @@ function endAfterBody(stream: http2.ServerHttp2Stream, end: () => void): void {
     end();
   };
   const timer = setTimeout(finish, DISCARD_WAIT_MS);
-  stream.once('end', finish);
-  stream.once('close', finish);
+  stream.once("end", finish);
+  stream.once("close", finish);
   let discarded = 0;
   // The handler is done with the body. The compat request may be gone already (connect-node
   // destroys it when it stops reading early), and its 'data' listener would pause the stream.
-  stream.removeAllListeners('data');
-  stream.on('data', (chunk: Buffer) => {
+  stream.removeAllListeners("data");
+  stream.on("data", (chunk: Buffer) => {
     discarded += chunk.length;
     if (discarded <= DISCARD_MAX_BYTES || ended) return;
     finish();
@@ -243,9 +243,9 @@ function sniff(socket: net.Socket, timeoutMs: number, handOff: (isH2: boolean) =
     const n = Math.min(head.length, H2_PREFACE.length);
     const prefixMatches = head.compare(H2_PREFACE, 0, n, 0, n) === 0;
     if (prefixMatches && head.length < H2_PREFACE.length) return; // not enough bytes yet
-    socket.off('data', onData);
-    socket.off('error', onError);
-    socket.off('timeout', onTimeout);
+    socket.off("data", onData);
+    socket.off("error", onError);
+    socket.off("timeout", onTimeout);
     socket.setTimeout(0);
     socket.pause();
     socket.unshift(head);
@@ -253,7 +253,7 @@ function sniff(socket: net.Socket, timeoutMs: number, handOff: (isH2: boolean) =
     // The servers attach their own readers; make sure the put-back bytes flow to them.
     process.nextTick(() => socket.resume());
   };
-  socket.on('data', onData);
-  socket.on('error', onError);
+  socket.on("data", onData);
+  socket.on("error", onError);
   socket.setTimeout(timeoutMs, onTimeout);
 }

@@ -4,7 +4,7 @@
 // (with a stack) per refused call once wrote 23,000 entries in 13 s. The refused calls themselves
 // are visible per status in /metrics.
 
-import type { Log } from '../log.js';
+import type { Log } from "../log.js";
 
 export interface UnavailableLog {
   /** One call answered UNAVAILABLE; `cause` is the hidden reason (logged once per episode). */
@@ -20,14 +20,14 @@ export function createUnavailableLog(log: Log, intervalMs = 10_000, now: () => n
 
   const tick = (): void => {
     if (inInterval > 0) {
-      log('rpc_unavailable_ongoing', { refused: inInterval, intervalMs });
+      log("rpc_unavailable_ongoing", { refused: inInterval, intervalMs });
       inInterval = 0;
       return;
     }
     // A whole interval without a refusal: the episode is over.
     clearInterval(timer);
     timer = undefined;
-    log('rpc_unavailable_ended', { refused: total, durationMs: now() - since });
+    log("rpc_unavailable_ended", { refused: total, durationMs: now() - since });
   };
 
   return {
@@ -39,7 +39,7 @@ export function createUnavailableLog(log: Log, intervalMs = 10_000, now: () => n
       }
       since = now();
       inInterval = 0;
-      log('rpc_unavailable_started', { procedure, error: describe(cause) });
+      log("rpc_unavailable_started", { procedure, error: describe(cause) });
       timer = setInterval(tick, intervalMs);
       timer.unref();
     },

@@ -5,16 +5,10 @@
 // reject with a ConnectError (same code numbers as gRPC), so tests and the worker client handle
 // errors from this client and from Connect transports alike.
 
-import * as grpc from '@grpc/grpc-js';
-import type {
-  DescMethodServerStreaming,
-  DescMethodUnary,
-  DescService,
-  MessageInitShape,
-  MessageShape,
-} from '@bufbuild/protobuf';
-import { ConnectError, type Code } from '@connectrpc/connect';
-import { grpcServiceDefinition } from './grpc-codec.js';
+import * as grpc from "@grpc/grpc-js";
+import type { DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { ConnectError, type Code } from "@connectrpc/connect";
+import { grpcServiceDefinition } from "./grpc-codec.js";
 
 export interface GrpcClientOptions {
   /** Defaults to insecure (plaintext) credentials. */
@@ -23,7 +17,7 @@ export interface GrpcClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-export interface GrpcCallOptions {
+interface GrpcCallOptions {
   /** Request metadata; a record is the common case (`{ authorization: 'Bearer …' }`). */
   metadata?: grpc.Metadata | Record<string, string>;
   deadline?: grpc.Deadline;
@@ -39,18 +33,14 @@ type GrpcMethod<M> =
       : never;
 
 export type GrpcClient<D extends DescService> = {
-  [P in keyof D['method']]: GrpcMethod<D['method'][P]>;
+  [P in keyof D["method"]]: GrpcMethod<D["method"][P]>;
 } & {
   /** The underlying grpc-js client. */
   readonly raw: grpc.Client;
   close(): void;
 };
 
-export function createGrpcClient<D extends DescService>(
-  desc: D,
-  address: string,
-  options: GrpcClientOptions = {},
-): GrpcClient<D> {
+export function createGrpcClient<D extends DescService>(desc: D, address: string, options: GrpcClientOptions = {}): GrpcClient<D> {
   const definition = grpcServiceDefinition(desc);
   const Ctor = grpc.makeGenericClientConstructor(definition, desc.typeName);
   const raw = new Ctor(address, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions);
@@ -58,22 +48,33 @@ export function createGrpcClient<D extends DescService>(
   for (const method of desc.methods) {
     if (method.localName in client) throw new Error(`${desc.typeName}.${method.name} clashes with GrpcClient.${method.localName}`);
     const def = definition[method.name]!;
-    if (method.methodKind === 'unary') {
+    if (method.methodKind === "unary") {
       client[method.localName] = (request: unknown, opts?: GrpcCallOptions) =>
         new Promise((resolve, reject) => {
           const call = raw.makeUnaryRequest(
-            def.path, def.requestSerialize, def.responseDeserialize, request,
-            toMetadata(opts?.metadata), callOptions(opts),
+            def.path,
+            def.requestSerialize,
+            def.responseDeserialize,
+            request,
+            toMetadata(opts?.metadata),
+            callOptions(opts),
             (err, value) => (err ? reject(fromServiceError(err)) : resolve(value)),
           );
           cancelOnAbort(opts?.signal, call);
         });
-    } else if (method.methodKind === 'server_streaming') {
+    } else if (method.methodKind === "server_streaming") {
       client[method.localName] = (request: unknown, opts?: GrpcCallOptions) =>
-        serverStream(raw.makeServerStreamRequest(
-          def.path, def.requestSerialize, def.responseDeserialize, request,
-          toMetadata(opts?.metadata), callOptions(opts),
-        ), opts?.signal);
+        serverStream(
+          raw.makeServerStreamRequest(
+            def.path,
+            def.requestSerialize,
+            def.responseDeserialize,
+            request,
+            toMetadata(opts?.metadata),
+            callOptions(opts),
+          ),
+          opts?.signal,
+        );
     }
   }
   return client as GrpcClient<D>;
@@ -97,10 +98,10 @@ async function* serverStream(call: grpc.ClientReadableStream<unknown>, signal: A
 function cancelOnAbort(signal: AbortSignal | undefined, call: { cancel(): void }): void {
   if (signal === undefined) return;
   if (signal.aborted) call.cancel();
-  else signal.addEventListener('abort', () => call.cancel(), { once: true });
+  else signal.addEventListener("abort", () => call.cancel(), { once: true });
 }
 
-function toMetadata(input: GrpcCallOptions['metadata']): grpc.Metadata {
+function toMetadata(input: GrpcCallOptions["metadata"]): grpc.Metadata {
   if (input instanceof grpc.Metadata) return input;
   const metadata = new grpc.Metadata();
   if (input !== undefined) for (const [k, v] of Object.entries(input)) metadata.set(k, v);
@@ -113,10 +114,10 @@ function callOptions(opts: GrpcCallOptions | undefined): grpc.CallOptions {
 
 function fromServiceError(err: unknown): ConnectError {
   const e = err as Partial<grpc.ServiceError>;
-  if (typeof e.code !== 'number') return ConnectError.from(err);
+  if (typeof e.code !== "number") return ConnectError.from(err);
   const metadata = new Headers();
   for (const [k, vs] of Object.entries(e.metadata?.toJSON() ?? {})) {
-    for (const v of vs) metadata.append(k, typeof v === 'string' ? v : v.toString('base64'));
+    for (const v of vs) metadata.append(k, typeof v === "string" ? v : v.toString("base64"));
   }
-  return new ConnectError(e.details ?? '', e.code as number as Code, metadata, undefined, err);
+  return new ConnectError(e.details ?? "", e.code as number as Code, metadata, undefined, err);
 }

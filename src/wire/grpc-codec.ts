@@ -7,12 +7,12 @@
 //   the adapter answers INVALID_ARGUMENT.
 // - grpc-js copies from the returned Buffer, so it is a view over protobuf-es's bytes, not a copy.
 
-import type * as grpc from '@grpc/grpc-js';
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from '@bufbuild/protobuf';
-import { wireEncodingOf } from './wire-encoding.js';
+import type * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { wireEncodingOf } from "./wire-encoding.js";
 
 /** What the server sees instead of a request whose bytes are not a valid message. */
-export const MALFORMED: unique symbol = Symbol('tessera.malformed-request');
+export const MALFORMED: unique symbol = Symbol("tessera.malformed-request");
 
 const definitions = new WeakMap<DescService, grpc.ServiceDefinition>();
 
@@ -29,8 +29,8 @@ export function grpcServiceDefinition(desc: DescService): grpc.ServiceDefinition
     for (const method of desc.methods) {
       methods[method.name] = {
         path: grpcPath(method),
-        requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
-        responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+        requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+        responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
         requestSerialize: serializer(method.input),
         requestDeserialize: lenientDeserializer(method.input),
         responseSerialize: serializer(method.output),
@@ -49,7 +49,7 @@ function serializer(schema: DescMessage): (value: unknown) => Buffer {
     if (isMessage(value, schema)) {
       // A service that holds the encoding already attached it (wire-encoding.ts).
       const wire = wireEncodingOf(value);
-      if (wire !== undefined) return Buffer.from(wire, 'latin1');
+      if (wire !== undefined) return Buffer.from(wire, "latin1");
     }
     const msg = isMessage(value, schema) ? value : create(schema, value as never);
     const bytes = toBinary(schema, msg);

@@ -64,8 +64,14 @@ describe("tessera auth, org, user and bucket", function () {
     assert.ok(row, r.stdout);
     assert.ok(row.includes(`o2oi_…${value.slice(-4)}`), row);
 
-    const json = JSON.parse((await ok("auth", "list", "--json", "--kind", "operator")).stdout) as Array<{ name: string; maskedValue: string }>;
-    assert.deepEqual(json.map((t) => t.name), ["operator"]);
+    const json = JSON.parse((await ok("auth", "list", "--json", "--kind", "operator")).stdout) as Array<{
+      name: string;
+      maskedValue: string;
+    }>;
+    assert.deepEqual(
+      json.map((t) => t.name),
+      ["operator"],
+    );
     assert.match(json[0]!.maskedValue, /^tsop_…/);
   });
 
@@ -93,7 +99,11 @@ describe("tessera auth, org, user and bucket", function () {
     const created = await ok("auth", "create", "--name", "short-lived", "--kind", "ingestion", "--expires-in", "1h");
     const id = idOf(created);
     await ok("auth", "describe", "--id", id, "--description", "renamed purpose");
-    const listed = JSON.parse((await ok("auth", "list", "--json")).stdout) as Array<{ id: string; description?: string; expireTime?: string }>;
+    const listed = JSON.parse((await ok("auth", "list", "--json")).stdout) as Array<{
+      id: string;
+      description?: string;
+      expireTime?: string;
+    }>;
     const t = listed.find((x) => x.id === id);
     assert.equal(t?.description, "renamed purpose");
     const expiresIn = Date.parse(t?.expireTime ?? "") - Date.now();
@@ -108,7 +118,20 @@ describe("tessera auth, org, user and bucket", function () {
     assert.equal((await verify(rw, EndpointClass.QUERY, "main")).status, VerifyStatus.VALID);
     assert.equal((await verify(rw, EndpointClass.INGEST, "main")).status, VerifyStatus.FORBIDDEN);
     const shared = printedValue(
-      await ok("auth", "create", "--name", "board", "--kind", "shared", "--dashboard", "ops", "--filter", "service=checkout", "--expires-in", "7d"),
+      await ok(
+        "auth",
+        "create",
+        "--name",
+        "board",
+        "--kind",
+        "shared",
+        "--dashboard",
+        "ops",
+        "--filter",
+        "service=checkout",
+        "--expires-in",
+        "7d",
+      ),
     );
     const v = await verify(shared, EndpointClass.SHARED_VIEW);
     assert.equal(v.status, VerifyStatus.VALID);
@@ -135,7 +158,10 @@ describe("tessera auth, org, user and bucket", function () {
 
     await ok("bucket", "create", "--name", "traces", "--org-id", orgId, "--description", "spans");
     const buckets = JSON.parse((await ok("bucket", "list", "--org-id", orgId, "--json")).stdout) as Array<{ name: string }>;
-    assert.deepEqual(buckets.map((b) => b.name), ["traces"]);
+    assert.deepEqual(
+      buckets.map((b) => b.name),
+      ["traces"],
+    );
   });
 
   it("server refusals exit 1 with the server's message", async () => {

@@ -31,11 +31,15 @@ const asRoot = os.userInfo().uid === 0;
 
 /** `tessera serve` as `npm start` runs it in `checkout`: its own Node flag, the default data dir. */
 async function serve(checkout: string): Promise<{ line: string; stop(): Promise<{ code: number | null; stderr: string }> }> {
-  const child = spawn(process.execPath, ["--max-semi-space-size=32", "dist/src/cli/main.js", "serve", "--grpc-port", "0", "--http-port", "0"], {
-    cwd: checkout,
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--max-semi-space-size=32", "dist/src/cli/main.js", "serve", "--grpc-port", "0", "--http-port", "0"],
+    {
+      cwd: checkout,
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -108,7 +112,9 @@ describe("tessera serve in a private (0700) checkout", function () {
       assert.equal(health.status, 200);
       // Something for the next start to find.
       const config = path.join(parent, "cli-config.json");
-      const setup = await runCli(["setup", "--host", url, "--username", "admin", "--org", "acme", "--bucket", "telemetry"], { TESSERA_CONFIG: config });
+      const setup = await runCli(["setup", "--host", url, "--username", "admin", "--org", "acme", "--bucket", "telemetry"], {
+        TESSERA_CONFIG: config,
+      });
       assert.equal(setup.code, 0, setup.stderr);
     } finally {
       stopped = await first.stop();
@@ -133,7 +139,10 @@ describe("tessera serve in a private (0700) checkout", function () {
       const said = stopped.stderr.split("\n").filter((l) => l.includes('"event":"embedded_postgres_cluster_outside_data_dir"'));
       assert.equal(said.length, 1, stopped.stderr);
       const closed = await firstClosed(parent);
-      assert.equal(JSON.parse(said[0]!).reason, `${closed.dir} (mode ${closed.mode}) does not let OS user postgres through, and PostgreSQL runs as that user`);
+      assert.equal(
+        JSON.parse(said[0]!).reason,
+        `${closed.dir} (mode ${closed.mode}) does not let OS user postgres through, and PostgreSQL runs as that user`,
+      );
       // It runs a root-owned 0755 copy of the binaries from outside the checkout.
       const copies = await readdir(path.join(SHARED_DIR, "postgresql"));
       assert.ok(copies.length > 0);
@@ -169,9 +178,7 @@ describe("tessera serve in a private (0700) checkout", function () {
     await chmod(open, 0o711);
     const pgFails = (dir: string) =>
       `PostgreSQL exited during start-up \\(exit \\d+\\): .*postgresql\\.conf.*; fix that \\(the cluster is in ${dir}/pg\\) or choose another --data-dir`;
-    const cases = [
-      { dataDir: path.join(open, "data"), expect: pgFails(path.join(open, "data")) },
-    ];
+    const cases = [{ dataDir: path.join(open, "data"), expect: pgFails(path.join(open, "data")) }];
     if (asRoot) {
       const closed = await firstClosed(parent);
       const reach = `PostgreSQL runs as OS user postgres, which cannot reach the cluster in ${parent}/broken/pg: ${closed.dir} \\(mode ${closed.mode}\\) does not let it through; make ${closed.dir} traversable for it \\(chmod o\\+x ${closed.dir}\\)`;
@@ -190,7 +197,10 @@ describe("tessera serve in a private (0700) checkout", function () {
         // Besides the JSON log lines, exactly one line: what failed, and what to do.
         const lines = r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("{"));
         assert.equal(lines.length, 1, r.stderr);
-        assert.match(lines[0]!, new RegExp(`^error: embedded PostgreSQL did not start: ${expect}, or set DATABASE_URL to use a PostgreSQL of your own$`));
+        assert.match(
+          lines[0]!,
+          new RegExp(`^error: embedded PostgreSQL did not start: ${expect}, or set DATABASE_URL to use a PostgreSQL of your own$`),
+        );
       }
     } finally {
       await rm(open, { recursive: true, force: true });

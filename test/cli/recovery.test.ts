@@ -56,14 +56,21 @@ describe("tessera recovery create-operator", function () {
       assert.match(r.stderr, /for root user root in organization acme/);
 
       const orgs = await c.admin.listOrganizations({}, value);
-      assert.deepEqual(orgs.organizations.map((o) => o.identifier), ["acme"]);
+      assert.deepEqual(
+        orgs.organizations.map((o) => o.identifier),
+        ["acme"],
+      );
       const made = await c.admin.createToken({ name: "after-recovery", kind: TokenKind.VERIFIER }, value);
       assert.ok(made.value.startsWith("tsvf_"));
 
-      const rows = await superQuery<{ name: string; kind: string; mask: string; key_id: number; digest: Buffer; created_by: string | null }>(
-        server.db,
-        `SELECT name, kind, mask, key_id, digest, created_by FROM tokens WHERE name LIKE 'recovery-%'`,
-      );
+      const rows = await superQuery<{
+        name: string;
+        kind: string;
+        mask: string;
+        key_id: number;
+        digest: Buffer;
+        created_by: string | null;
+      }>(server.db, `SELECT name, kind, mask, key_id, digest, created_by FROM tokens WHERE name LIKE 'recovery-%'`);
       assert.equal(rows.length, 1);
       const row = rows[0]!;
       assert.match(row.name, /^recovery-\d{8}T\d{6}Z-[0-9a-f]{8}$/);
@@ -75,10 +82,28 @@ describe("tessera recovery create-operator", function () {
     });
 
     it("names the root user with --user and refuses a user that is not root", async () => {
-      const missing = await runCli(["recovery", "create-operator", "--owner-database-url", server.db.ownerUrl, "--key-file", keyFile, "--user", "nobody"]);
+      const missing = await runCli([
+        "recovery",
+        "create-operator",
+        "--owner-database-url",
+        server.db.ownerUrl,
+        "--key-file",
+        keyFile,
+        "--user",
+        "nobody",
+      ]);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /^error: there is no user named "nobody"/m);
-      const named = await runCli(["recovery", "create-operator", "--owner-database-url", server.db.ownerUrl, "--key-file", keyFile, "--user", "root"]);
+      const named = await runCli([
+        "recovery",
+        "create-operator",
+        "--owner-database-url",
+        server.db.ownerUrl,
+        "--key-file",
+        keyFile,
+        "--user",
+        "root",
+      ]);
       assert.equal(named.code, 0, named.stderr);
       await c.admin.listOrganizations({}, printedValue(named));
     });
@@ -91,7 +116,13 @@ describe("tessera recovery create-operator", function () {
       const once = async (): Promise<CliResult> => {
         const out: string[] = [];
         const err: string[] = [];
-        const ctx: Context = { env: cleanEnv(), out: (t) => void out.push(t), err: (t) => void err.push(t), stdinIsTTY: false, now: () => at };
+        const ctx: Context = {
+          env: cleanEnv(),
+          out: (t) => void out.push(t),
+          err: (t) => void err.push(t),
+          stdinIsTTY: false,
+          now: () => at,
+        };
         const flags = parseFlags(["--owner-database-url", server.db.ownerUrl, "--key-file", keyFile], cmd.options);
         const code = await cmd.run(flags, ctx);
         return { code, stdout: out.map((t) => `${t}\n`).join(""), stderr: err.join("\n") };
@@ -123,11 +154,18 @@ describe("tessera recovery create-operator", function () {
 
       asked = 0;
       await assert.rejects(
-        createRecoveryOperatorToken(server.db.ownerUrl, { name: () => (asked++, "taken-name"), description: "", material: mint(server.keyring, "OPERATOR") }),
+        createRecoveryOperatorToken(server.db.ownerUrl, {
+          name: () => (asked++, "taken-name"),
+          description: "",
+          material: mint(server.keyring, "OPERATOR"),
+        }),
         (err: unknown) => isTesseraError(err) && err.code === "ALREADY_EXISTS",
       );
       assert.equal(asked, NAME_ATTEMPTS, "it gives up after a bounded number of names");
-      const rows = await superQuery<{ n: string }>(server.db, `SELECT count(*)::text AS n FROM tokens WHERE name IN ('taken-name', 'fresh-name')`);
+      const rows = await superQuery<{ n: string }>(
+        server.db,
+        `SELECT count(*)::text AS n FROM tokens WHERE name IN ('taken-name', 'fresh-name')`,
+      );
       assert.equal(rows[0]!.n, "2", "nothing else was inserted");
     });
 
@@ -200,7 +238,10 @@ describe("tessera recovery create-operator", function () {
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /starting the embedded cluster/);
       const orgs = await c.admin.listOrganizations({}, printedValue(r));
-      assert.deepEqual(orgs.organizations.map((o) => o.identifier), ["embedded-co"]);
+      assert.deepEqual(
+        orgs.organizations.map((o) => o.identifier),
+        ["embedded-co"],
+      );
     } finally {
       c.close();
       await server.close();
@@ -247,7 +288,10 @@ describe("tessera recovery create-operator", function () {
       await embedded.start();
       await withServer(async (c) => {
         const orgs = await c.admin.listOrganizations({}, printedValue(r));
-        assert.deepEqual(orgs.organizations.map((o) => o.identifier), ["stopped-co"]);
+        assert.deepEqual(
+          orgs.organizations.map((o) => o.identifier),
+          ["stopped-co"],
+        );
       });
     } finally {
       await embedded.stop();

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
 /** A token value alone on a line: prefix, 32 secret and 6 checksum characters. */
-export const TOKEN_VALUE = /^(?:o2oi|ts[a-z]{2})_[0-9A-Za-z]{38}$/;
+const TOKEN_VALUE = /^(?:o2oi|ts[a-z]{2})_[0-9A-Za-z]{38}$/;
 /** Any token value anywhere in a text. */
 export const ANY_TOKEN_VALUE = /(?:o2oi|ts[a-z]{2})_[0-9A-Za-z]{38}/;
 

@@ -23,7 +23,20 @@ describe("tessera serve", function () {
     const keyFile = path.join(tmp.dir, "keys", "digest-keys.json");
     const child = spawn(
       process.execPath,
-      [CLI, "serve", "--grpc-port", "0", "--http-port", "0", "--database-url", db.appUrl, "--owner-database-url", db.ownerUrl, "--key-file", keyFile],
+      [
+        CLI,
+        "serve",
+        "--grpc-port",
+        "0",
+        "--http-port",
+        "0",
+        "--database-url",
+        db.appUrl,
+        "--owner-database-url",
+        db.ownerUrl,
+        "--key-file",
+        keyFile,
+      ],
       { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
     );
     let stderr = "";
@@ -36,7 +49,10 @@ describe("tessera serve", function () {
         createInterface({ input: child.stdout }).once("line", resolve);
         void exited.then((e) => reject(new Error(`serve exited early (${e.code ?? e.signal}): ${stderr}`)));
       });
-      const m = /^listening grpc=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+) \(not set up yet: run "tessera setup --host http:\/\/127\.0\.0\.1:(\d+)"\)$/.exec(line);
+      const m =
+        /^listening grpc=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+) \(not set up yet: run "tessera setup --host http:\/\/127\.0\.0\.1:(\d+)"\)$/.exec(
+          line,
+        );
       assert.ok(m, `unexpected first line: ${line}`);
       assert.notEqual(Number(m[1]), 0);
       assert.equal(m[3], m[2]);

@@ -23,7 +23,9 @@ describe("tessera setup", function () {
   it("refuses to overwrite an existing CLI config before it touches the server", async () => {
     const config = path.join(tmp.dir, "existing.json");
     await writeFile(config, "{}", { mode: 0o600 });
-    const r = await runCli(["setup", "--host", host, "--username", "root", "--org", "acme", "--bucket", "main"], { TESSERA_CONFIG: config });
+    const r = await runCli(["setup", "--host", host, "--username", "root", "--org", "acme", "--bucket", "main"], {
+      TESSERA_CONFIG: config,
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /already exists.*--force/);
     assertNoStack(r.stderr);
@@ -39,7 +41,9 @@ describe("tessera setup", function () {
 
   it("stores host, operator token and organization in a 0600 config, and a second setup fails cleanly", async () => {
     const config = path.join(tmp.dir, "nested", "config.json");
-    const r = await runCli(["setup", "--host", host, "--username", "root", "--org", "acme", "--bucket", "main"], { TESSERA_CONFIG: config });
+    const r = await runCli(["setup", "--host", host, "--username", "root", "--org", "acme", "--bucket", "main"], {
+      TESSERA_CONFIG: config,
+    });
     assert.equal(r.code, 0, r.stderr);
     const value = printedValue(r);
     assert.ok(value.startsWith("tsop_"));
@@ -53,7 +57,10 @@ describe("tessera setup", function () {
     const c = grpcJsClients(server.tessera.grpcPort);
     try {
       const orgs = await c.admin.listOrganizations({}, value);
-      assert.deepEqual(orgs.organizations.map((o) => o.identifier), ["acme"]);
+      assert.deepEqual(
+        orgs.organizations.map((o) => o.identifier),
+        ["acme"],
+      );
     } finally {
       c.close();
     }

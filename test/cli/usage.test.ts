@@ -7,7 +7,13 @@ const TOKEN = ["--host", "http://127.0.0.1:1", "--token", "tsop_unused"];
 describe("tessera command-line errors", function () {
   this.timeout(120_000); // every step spawns a node process; shared CI machines can be slow
   it("prints usage and exits 0 for --help at every level", async () => {
-    for (const args of [["--help"], ["auth", "--help"], ["auth", "create", "--help"], ["help", "recovery", "create-operator"], ["serve", "-h"]]) {
+    for (const args of [
+      ["--help"],
+      ["auth", "--help"],
+      ["auth", "create", "--help"],
+      ["help", "recovery", "create-operator"],
+      ["serve", "-h"],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stdout, /^Usage: tessera/, args.join(" "));
@@ -22,24 +28,59 @@ describe("tessera command-line errors", function () {
     { args: ["auth", "list", "--bogus", ...TOKEN], message: /unknown flag --bogus[\s\S]*Usage: tessera auth list/ },
     { args: ["auth", "list", "stray", ...TOKEN], message: /unexpected argument "stray"/ },
     { args: ["auth", "create", "--kind", "ingestion", ...TOKEN], message: /--name is required/ },
-    { args: ["auth", "create", "--name", "x", "--kind", "nope", ...TOKEN], message: /unknown token kind "nope": use one of ingestion, operator/ },
+    {
+      args: ["auth", "create", "--name", "x", "--kind", "nope", ...TOKEN],
+      message: /unknown token kind "nope": use one of ingestion, operator/,
+    },
     { args: ["auth", "list", "--kind", "nope", ...TOKEN], message: /unknown token kind "nope"/ },
     { args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--expires-in", "3 fortnights", ...TOKEN], message: /not a duration/ },
     { args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--expires", "tomorrow", ...TOKEN], message: /not an RFC 3339 time/ },
-    { args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--expires", "2001-01-01T00:00:00Z", ...TOKEN], message: /in the past/ },
-    { args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--expires-in", "1h", "--expires", "2099-01-01T00:00:00Z", ...TOKEN], message: /either --expires or --expires-in/ },
-    { args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--read-bucket", "a", ...TOKEN], message: /--read-bucket does not apply to ingestion tokens/ },
+    {
+      args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--expires", "2001-01-01T00:00:00Z", ...TOKEN],
+      message: /in the past/,
+    },
+    {
+      args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--expires-in", "1h", "--expires", "2099-01-01T00:00:00Z", ...TOKEN],
+      message: /either --expires or --expires-in/,
+    },
+    {
+      args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--read-bucket", "a", ...TOKEN],
+      message: /--read-bucket does not apply to ingestion tokens/,
+    },
     { args: ["auth", "create", "--name", "x", "--kind", "ingestion", "--signal", "smoke", ...TOKEN], message: /unknown signal "smoke"/ },
     { args: ["auth", "create", "--name", "x", "--kind", "read-write", ...TOKEN], message: /at least one --read-bucket or --write-bucket/ },
     { args: ["auth", "create", "--name", "x", "--kind", "shared", "--dashboard", "d", ...TOKEN], message: /shared tokens need an expiry/ },
-    { args: ["auth", "create", "--name", "x", "--kind", "shared", "--dashboard", "d", "--expires-in", "1d", "--filter", "novalue", ...TOKEN], message: /key=value/ },
+    {
+      args: [
+        "auth",
+        "create",
+        "--name",
+        "x",
+        "--kind",
+        "shared",
+        "--dashboard",
+        "d",
+        "--expires-in",
+        "1d",
+        "--filter",
+        "novalue",
+        ...TOKEN,
+      ],
+      message: /key=value/,
+    },
     { args: ["auth", "active", ...TOKEN], message: /--id is required/ },
     { args: ["auth", "list", "--host", "localhost:8080", "--token", "x"], message: /--host must be/ },
     { args: ["user", "create", "--name", "u", "--role", "owner", ...TOKEN], message: /unknown role "owner"/ },
     { args: ["setup", "--force=yes"], message: /flag --force takes no value/ },
-    { args: ["setup", "--username", "u", "--org", "o", "--bucket", "b", "--token", "not-a-token"], message: /--token is not a well-formed token/ },
+    {
+      args: ["setup", "--username", "u", "--org", "o", "--bucket", "b", "--token", "not-a-token"],
+      message: /--token is not a well-formed token/,
+    },
     { args: ["serve", "--grpc-port", "99999"], message: /--grpc-port must be a port number/ },
-    { args: ["recovery", "create-operator", "--data-dir", "/tmp", "--owner-database-url", "postgres://x/y"], message: /either --data-dir or --owner-database-url/ },
+    {
+      args: ["recovery", "create-operator", "--data-dir", "/tmp", "--owner-database-url", "postgres://x/y"],
+      message: /either --data-dir or --owner-database-url/,
+    },
   ];
   for (const { args, message } of cases) {
     it(`exits 2 without a stack trace for: tessera ${args.filter((a) => !TOKEN.includes(a)).join(" ") || "(nothing)"}`, async () => {

@@ -76,7 +76,10 @@ describe("tessera serve --workers 2", function () {
   const open: Array<GrpcClient<typeof TokenVerifyService>> = [];
 
   const verify = (c: GrpcClient<typeof TokenVerifyService>, value: string) =>
-    c.verify({ credential: `Bearer ${value}`, organization: org.identifier, endpoint: EndpointClass.INGEST }, { metadata: { authorization: `Bearer ${inst.verifierToken}` } });
+    c.verify(
+      { credential: `Bearer ${value}`, organization: org.identifier, endpoint: EndpointClass.INGEST },
+      { metadata: { authorization: `Bearer ${inst.verifierToken}` } },
+    );
 
   /** Asserts that the connections held open now reach every worker. */
   const assertSpread = async (what: string) => {
@@ -93,7 +96,22 @@ describe("tessera serve --workers 2", function () {
     const keyFile = path.join(tmp.dir, "keys", "digest-keys.json");
     child = spawn(
       process.execPath,
-      [CLI, "serve", "--workers", "2", "--grpc-port", "0", "--http-port", "0", "--database-url", db.appUrl, "--owner-database-url", db.ownerUrl, "--key-file", keyFile],
+      [
+        CLI,
+        "serve",
+        "--workers",
+        "2",
+        "--grpc-port",
+        "0",
+        "--http-port",
+        "0",
+        "--database-url",
+        db.appUrl,
+        "--owner-database-url",
+        db.ownerUrl,
+        "--key-file",
+        keyFile,
+      ],
       { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
     ) as unknown as ChildProcessWithoutNullStreams;
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -202,7 +220,8 @@ describe("tessera serve --workers 2", function () {
     assert.ok(!after.includes(before[0]!));
     // Wait for the replacement to serve, then every connection is answered.
     const ready = Date.now() + 20_000;
-    while (!/"event":"worker_exited"[^]*"event":"worker_ready"/.test(stderr) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
+    while (!/"event":"worker_exited"[^]*"event":"worker_ready"/.test(stderr) && Date.now() < ready)
+      await new Promise((r) => setTimeout(r, 100));
     assert.match(stderr, /"event":"worker_exited"[^]*"event":"worker_ready"/);
     const conns = Array.from({ length: 6 }, () => ownConnection(grpcPort));
     open.push(...conns);
@@ -219,7 +238,11 @@ describe("tessera serve --workers 2", function () {
     const e = await exited;
     assert.deepEqual(e, { code: 0, signal: null }, stderr);
     assert.ok(Date.now() - sent < 10_000, `took ${Date.now() - sent} ms to stop`);
-    for (const pid of workers) assert.ok(!existsSync(`/proc/${pid}`) || (await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).includes(" Z "), `worker ${pid} outlived the primary`);
+    for (const pid of workers)
+      assert.ok(
+        !existsSync(`/proc/${pid}`) || (await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).includes(" Z "),
+        `worker ${pid} outlived the primary`,
+      );
     assertNoStack(stderr);
   });
 });

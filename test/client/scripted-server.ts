@@ -29,7 +29,7 @@ export interface VerifyInit {
 }
 type WatchItem = MessageInitShape<typeof WatchRevocationsResponseSchema>;
 
-export class Watch {
+class Watch {
   cancelled = false;
   readonly authorization: string;
   constructor(
@@ -72,11 +72,16 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-export const FEED = "aaaaaaaa";
+const FEED = "aaaaaaaa";
 export const cursorAt = (id: number, xid = 100): string => `${FEED}.${xid}.${id}`;
 
 export function allowed(tokenId: string, extra: Partial<VerifyInit> = {}): VerifyInit {
-  return { allowed: true, status: VerifyStatus.VALID, principal: { tokenId, organizationId: "o", organizationIdentifier: "acme" }, ...extra };
+  return {
+    allowed: true,
+    status: VerifyStatus.VALID,
+    principal: { tokenId, organizationId: "o", organizationIdentifier: "acme" },
+    ...extra,
+  };
 }
 
 export function refused(status: VerifyStatus, tokenId?: string): VerifyInit {

@@ -303,8 +303,7 @@ describe("the worker client against a scripted server", () => {
     const w = worker({ now: clock.now, stalenessMs: 60_000 });
     await w.ready();
     const expiry = clock.now() + 30_000;
-    server.onVerify = () =>
-      allowed("t1", { expireTime: { seconds: BigInt(Math.floor(expiry / 1000)), nanos: (expiry % 1000) * 1e6 } });
+    server.onVerify = () => allowed("t1", { expireTime: { seconds: BigInt(Math.floor(expiry / 1000)), nanos: (expiry % 1000) * 1e6 } });
     const first = await w.verify(ingest("tok-1"));
     assert.equal(first.expireTime?.getTime(), expiry);
     clock.advance(29_000);

@@ -11,7 +11,13 @@ import type { Tessera } from "../../src/app.js";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { pruneEvents } from "../../src/store/queries/revocations.js";
-import { createWorkerClient, type Decision, type WorkerClient, type WorkerClientOptions, type WorkerVerifyRequest } from "../../src/client/worker-client.js";
+import {
+  createWorkerClient,
+  type Decision,
+  type WorkerClient,
+  type WorkerClientOptions,
+  type WorkerVerifyRequest,
+} from "../../src/client/worker-client.js";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { freshDatabase, superQuery, type TestDatabase } from "../helpers/db.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -47,7 +53,11 @@ async function newIngestToken(c: Clients, inst: Instance, org: SeededOrg, name: 
  * and propagation to a worker client on this in-process server takes milliseconds even on a
  * loaded machine (the first test prints its p50 and max), hundreds of times less.
  */
-async function untilRefused(w: WorkerClient, req: WorkerVerifyRequest, timeoutMs = 2000): Promise<{ ms: number; decision: Decision; allowedBefore: number }> {
+async function untilRefused(
+  w: WorkerClient,
+  req: WorkerVerifyRequest,
+  timeoutMs = 2000,
+): Promise<{ ms: number; decision: Decision; allowedBefore: number }> {
   const start = performance.now();
   let allowedBefore = 0;
   for (;;) {
@@ -65,10 +75,14 @@ async function untilRefused(w: WorkerClient, req: WorkerVerifyRequest, timeoutMs
  * verify of a brand-new token may not be.
  */
 async function primed(w: WorkerClient, req: WorkerVerifyRequest): Promise<Decision> {
-  return eventually(async () => {
-    const d = await w.verify(req);
-    return d.fromCache ? d : undefined;
-  }, undefined, "a cached answer");
+  return eventually(
+    async () => {
+      const d = await w.verify(req);
+      return d.fromCache ? d : undefined;
+    },
+    undefined,
+    "a cached answer",
+  );
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -199,9 +213,15 @@ describe("the worker client against a real Tessera", () => {
     it("throws PERMISSION_DENIED for a caller token that may not verify, and UNAUTHENTICATED for an unknown one", async () => {
       const t = await token();
       const denied = worker({ verifierToken: org.adminToken, reconnect: { minMs: 200, maxMs: 2000 } });
-      await assert.rejects(denied.verify(ingest(t.value, org.identifier)), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied);
+      await assert.rejects(
+        denied.verify(ingest(t.value, org.identifier)),
+        (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied,
+      );
       const unknown = worker({ verifierToken: inst.verifierToken.slice(0, -3) + "AAA", reconnect: { minMs: 200, maxMs: 2000 } });
-      await assert.rejects(unknown.verify(ingest(t.value, org.identifier)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+      await assert.rejects(
+        unknown.verify(ingest(t.value, org.identifier)),
+        (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+      );
       assert.equal(denied.stats().healthy, false);
     });
   });
@@ -292,7 +312,8 @@ describe("the worker client against a real Tessera", () => {
       assert.equal((await w.verify(req)).status, "UNAVAILABLE");
       assert.equal(w.stats().healthy, false);
       // `served` may be 0 if shutting the server down took longer than stalenessMs.
-      this.test!.title += ` [server close ${stopMs.toFixed(0)} ms; ${served} cached answers after it; UNAVAILABLE from ${unavailableAt} ms after last heard]`;
+      this.test!.title +=
+        ` [server close ${stopMs.toFixed(0)} ms; ${served} cached answers after it; UNAVAILABLE from ${unavailableAt} ms after last heard]`;
     });
 
     it("resumes from its cursor without a flush when the server restarts on the same port, and sees a revocation made while it was away", async () => {
@@ -338,7 +359,11 @@ describe("the worker client against a real Tessera", () => {
       assert.notEqual(s.cursor, cursorBefore);
       assert.equal(s.cursor.split(".")[0], cursorBefore.split(".")[0]);
       const keptAfter = await w.verify(rKept);
-      assert.equal(keptAfter.fromCache, true, `an answer cached before the outage did not survive: ${JSON.stringify({ status: keptAfter.status, stats: w.stats(), before: s })}`);
+      assert.equal(
+        keptAfter.fromCache,
+        true,
+        `an answer cached before the outage did not survive: ${JSON.stringify({ status: keptAfter.status, stats: w.stats(), before: s })}`,
+      );
       assert.equal((await w.verify(rRevoked)).allowed, false);
     });
 

@@ -183,11 +183,16 @@ describe("admin console", () => {
     });
 
     const verify = (credential: string) =>
-      c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, inst.verifierToken);
+      c.verify.verify(
+        { credential, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
+        inst.verifierToken,
+      );
     // Evaluated in the page (strings: this project compiles without the DOM lib).
     const pageHtml = () => page.evaluate<string>("document.documentElement.outerHTML + document.body.innerText");
     const storage = () =>
-      page.evaluate<{ session: string; local: string }>("({ session: JSON.stringify({ ...sessionStorage }), local: JSON.stringify({ ...localStorage }) })");
+      page.evaluate<{ session: string; local: string }>(
+        "({ session: JSON.stringify({ ...sessionStorage }), local: JSON.stringify({ ...localStorage }) })",
+      );
 
     it("signs in, creates an ingestion token shown once, and disables it", async () => {
       await page.goto(`http://127.0.0.1:${port}/`);
@@ -222,7 +227,9 @@ describe("admin console", () => {
       // It works, and it is what the API lists under that name.
       const ok = await verify(value);
       assert.equal(ok.status, VerifyStatus.VALID, `wanted VALID, got ${VerifyStatus[ok.status]}`);
-      const listed = (await c.admin.listTokens({ organizationId: org.orgId }, inst.operatorToken)).tokens.find((t) => t.name === "ui-ingest");
+      const listed = (await c.admin.listTokens({ organizationId: org.orgId }, inst.operatorToken)).tokens.find(
+        (t) => t.name === "ui-ingest",
+      );
       assert.ok(listed, "the token is listed by the API");
       assert.equal(listed.kind, TokenKind.INGESTION);
       assert.equal(listed.description, "created in the browser");
@@ -256,10 +263,12 @@ describe("admin console", () => {
 
     it("shows the server's error message verbatim", async () => {
       // What the API answers for a duplicate name, straight from a client.
-      const expected = await c.admin.createToken({ organizationId: org.orgId, name: "ui-ingest", kind: TokenKind.INGESTION }, org.adminToken).then(
-        () => assert.fail("a duplicate name must be refused"),
-        (e: unknown) => ConnectError.from(e).rawMessage,
-      );
+      const expected = await c.admin
+        .createToken({ organizationId: org.orgId, name: "ui-ingest", kind: TokenKind.INGESTION }, org.adminToken)
+        .then(
+          () => assert.fail("a duplicate name must be refused"),
+          (e: unknown) => ConnectError.from(e).rawMessage,
+        );
       await page.locator("#ct-name").fill("ui-ingest");
       await page.getByRole("button", { name: "Create token" }).click();
       const alert = page.getByRole("alert");
@@ -275,7 +284,9 @@ describe("admin console", () => {
       await page.getByRole("button", { name: "Edit ui-ingest" }).click();
       await page.getByLabel("Description of ui-ingest").fill("edited <b>in</b> the browser");
       await row.getByRole("button", { name: "Save" }).click();
-      await page.locator('#tokens-body tr[data-token-name="ui-ingest"] td.description', { hasText: "edited <b>in</b> the browser" }).waitFor();
+      await page
+        .locator('#tokens-body tr[data-token-name="ui-ingest"] td.description', { hasText: "edited <b>in</b> the browser" })
+        .waitFor();
       const t = (await c.admin.listTokens({ organizationId: org.orgId }, inst.operatorToken)).tokens.find((x) => x.name === "ui-ingest");
       assert.equal(t?.description, "edited <b>in</b> the browser");
       assert.equal(await page.locator("#tokens-body b").count(), 0, "server text is never parsed as HTML");
@@ -321,7 +332,10 @@ describe("admin console", () => {
       const more = page.getByRole("button", { name: "More" });
       assert.equal(await more.isVisible(), true);
       await more.click();
-      await page.locator("#tokens-body tr").nth(total - 1).waitFor();
+      await page
+        .locator("#tokens-body tr")
+        .nth(total - 1)
+        .waitFor();
       assert.equal(await page.locator("#tokens-body tr").count(), total);
       await more.waitFor({ state: "hidden" });
       assert.equal(await page.locator('#tokens-body tr[data-token-name="default"]').count(), 1);

@@ -17,7 +17,7 @@ const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.u
 
 // ---- the code: what it reads ------------------------------------------------------------------
 
-export interface Reads {
+interface Reads {
   /** Environment variable → the default the code gives it as a literal, if any. */
   env: Map<string, string | undefined>;
   /** Flags read from a `flags` object (`flags.host`, `flags["data-dir"]`), as `--name`. */
@@ -33,12 +33,20 @@ const isFlags = (e: ts.Expression): boolean => ts.isIdentifier(e) && e.text === 
 function literalDefault(read: ts.Expression): string | undefined {
   let node: ts.Node = read;
   let top: ts.BinaryExpression | undefined;
-  while (ts.isParenthesizedExpression(node.parent) || (ts.isBinaryExpression(node.parent) && node.parent.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken)) {
+  while (
+    ts.isParenthesizedExpression(node.parent) ||
+    (ts.isBinaryExpression(node.parent) && node.parent.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken)
+  ) {
     node = node.parent;
     if (ts.isBinaryExpression(node)) top = node;
   }
   const call = node.parent;
-  if (ts.isCallExpression(call) && ts.isIdentifier(call.expression) && ["positive", "port"].includes(call.expression.text) && call.arguments[1] === node) {
+  if (
+    ts.isCallExpression(call) &&
+    ts.isIdentifier(call.expression) &&
+    ["positive", "port"].includes(call.expression.text) &&
+    call.arguments[1] === node
+  ) {
     const d = call.arguments[2];
     if (d !== undefined && ts.isNumericLiteral(d)) return d.text.replaceAll("_", "");
   }
@@ -47,7 +55,7 @@ function literalDefault(read: ts.Expression): string | undefined {
 }
 
 /** With `withFlags`, also the flags read from a `flags` object (config.ts's; the CLI's commands parse theirs differently). */
-export function readsOf(source: string, file: string, withFlags = false): Reads {
+function readsOf(source: string, file: string, withFlags = false): Reads {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const reads: Reads = { env: new Map(), flags: new Set() };
   const where = (n: ts.Node) => `${file}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
@@ -56,7 +64,8 @@ export function readsOf(source: string, file: string, withFlags = false): Reads 
       reads.env.set(n.name.text, literalDefault(n));
     } else if (ts.isElementAccessExpression(n) && (isEnv(n.expression) || (withFlags && isFlags(n.expression)))) {
       const arg = n.argumentExpression;
-      if (!ts.isStringLiteralLike(arg)) throw new Error(`${where(n)} reads ${n.expression.getText()} by a computed name; this test cannot tell which`);
+      if (!ts.isStringLiteralLike(arg))
+        throw new Error(`${where(n)} reads ${n.expression.getText()} by a computed name; this test cannot tell which`);
       if (isEnv(n.expression)) reads.env.set(arg.text, literalDefault(n));
       else reads.flags.add(`--${arg.text}`);
     } else if (withFlags && ts.isPropertyAccessExpression(n) && isFlags(n.expression)) {
@@ -64,7 +73,8 @@ export function readsOf(source: string, file: string, withFlags = false): Reads 
     } else if (ts.isVariableDeclaration(n) && n.initializer !== undefined && isEnv(n.initializer) && ts.isObjectBindingPattern(n.name)) {
       for (const el of n.name.elements) {
         const key = el.propertyName ?? el.name;
-        if (el.dotDotDotToken !== undefined || !ts.isIdentifier(key)) throw new Error(`${where(el)} destructures the environment in a way this test cannot name`);
+        if (el.dotDotDotToken !== undefined || !ts.isIdentifier(key))
+          throw new Error(`${where(el)} destructures the environment in a way this test cannot name`);
         reads.env.set(key.text, undefined);
       }
     }
@@ -76,18 +86,23 @@ export function readsOf(source: string, file: string, withFlags = false): Reads 
 
 async function sources(dir: string): Promise<Array<{ file: string; text: string }>> {
   const names = (await readdir(root(dir), { recursive: true })).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
-  return Promise.all(names.sort().map(async (f) => ({ file: path.posix.join(dir, f.split(path.sep).join("/")), text: await readFile(root(path.join(dir, f)), "utf8") })));
+  return Promise.all(
+    names.sort().map(async (f) => ({
+      file: path.posix.join(dir, f.split(path.sep).join("/")),
+      text: await readFile(root(path.join(dir, f)), "utf8"),
+    })),
+  );
 }
 
 // ---- the README: what its tables say ----------------------------------------------------------
 
-export interface Row {
+interface Row {
   flags: string[];
   env: string[];
   default: string;
   line: number;
 }
-export interface Table {
+interface Table {
   /** The `###` heading the table sits under inside `## Configuration`. */
   heading: string;
   rows: Row[];
@@ -102,7 +117,7 @@ const cells = (line: string) =>
 const ticked = (cell: string, re: RegExp) => [...cell.matchAll(re)].map((m) => m[1]!);
 
 /** The tables with an `environment` column in the README's `## Configuration` section (code blocks skipped). */
-export function configurationTables(readme: string): Table[] {
+function configurationTables(readme: string): Table[] {
   const lines = readme.split("\n");
   const start = lines.findIndex((l) => /^## Configuration\s*$/.test(l));
   if (start < 0) throw new Error("the README has no '## Configuration' section");
@@ -138,7 +153,10 @@ export function configurationTables(readme: string): Table[] {
 
 function table(tables: Table[], heading: RegExp): Table {
   const t = tables.find((x) => heading.test(x.heading));
-  if (t === undefined) throw new Error(`no configuration table under a heading matching ${heading} (found: ${tables.map((x) => x.heading || "a table under no ### heading").join(", ")})`);
+  if (t === undefined)
+    throw new Error(
+      `no configuration table under a heading matching ${heading} (found: ${tables.map((x) => x.heading || "a table under no ### heading").join(", ")})`,
+    );
   return t;
 }
 
@@ -149,18 +167,23 @@ function showsDefault(cell: string, expected: string): boolean {
 }
 
 /** What is wrong between one README table and the reads of the code it documents; [] when nothing. */
-export function tableProblems(t: Table, reads: Reads, what: string): string[] {
+function tableProblems(t: Table, reads: Reads, what: string): string[] {
   const problems: string[] = [];
   const rowOf = new Map(t.rows.flatMap((r) => r.env.map((n) => [n, r] as const)));
   const flagsListed = new Set(t.rows.flatMap((r) => r.flags));
   for (const [name, def] of reads.env) {
     const row = rowOf.get(name);
     if (row === undefined) problems.push(`${name} is read by ${what} but is not in the README's "${t.heading}" table`);
-    else if (def !== undefined && !showsDefault(row.default, def)) problems.push(`${name}: the README (line ${row.line}) says the default is "${row.default}", ${what} says ${def}`);
+    else if (def !== undefined && !showsDefault(row.default, def))
+      problems.push(`${name}: the README (line ${row.line}) says the default is "${row.default}", ${what} says ${def}`);
   }
-  for (const f of reads.flags) if (!flagsListed.has(f)) problems.push(`${f} is read by ${what} but is not in the README's "${t.heading}" table`);
-  for (const name of rowOf.keys()) if (!reads.env.has(name)) problems.push(`${name} is in the README's "${t.heading}" table but ${what} does not read it`);
-  for (const f of flagsListed) if (reads.flags.size > 0 && !reads.flags.has(f)) problems.push(`${f} is in the README's "${t.heading}" table but ${what} does not read it`);
+  for (const f of reads.flags)
+    if (!flagsListed.has(f)) problems.push(`${f} is read by ${what} but is not in the README's "${t.heading}" table`);
+  for (const name of rowOf.keys())
+    if (!reads.env.has(name)) problems.push(`${name} is in the README's "${t.heading}" table but ${what} does not read it`);
+  for (const f of flagsListed)
+    if (reads.flags.size > 0 && !reads.flags.has(f))
+      problems.push(`${f} is in the README's "${t.heading}" table but ${what} does not read it`);
   return problems;
 }
 
@@ -188,7 +211,8 @@ describe("the README's configuration tables", () => {
     const tables = configurationTables(readme);
     assert.ok(table(tables, /server/i).rows.length >= 10, "the server table has its rows");
     assert.ok(table(tables, /\bCLI\b/).rows.length >= 3, "the CLI table has its rows");
-    for (const name of ["TESSERA_GRPC_PORT", "DATABASE_URL", "TESSERA_FEED_POLL_MS", "TESSERA_FEED_FRESH_MS"]) assert.ok(server.env.has(name), `config.ts reads ${name}`);
+    for (const name of ["TESSERA_GRPC_PORT", "DATABASE_URL", "TESSERA_FEED_POLL_MS", "TESSERA_FEED_FRESH_MS"])
+      assert.ok(server.env.has(name), `config.ts reads ${name}`);
     assert.equal(server.env.get("TESSERA_POOL_SIZE"), "16", "literal defaults are extracted");
     assert.equal(server.env.get("TESSERA_HOST"), "127.0.0.1", "literal defaults are extracted");
     assert.ok(server.flags.has("--data-dir") && server.flags.has("--host"), "flags are extracted");
@@ -205,12 +229,19 @@ describe("the README's configuration tables", () => {
 
   it("list every variable read anywhere in src/", () => {
     const listed = new Set(configurationTables(readme).flatMap((t) => t.rows.flatMap((r) => r.env)));
-    assert.deepEqual([...everywhere.env.keys()].filter((n) => !listed.has(n)), []);
+    assert.deepEqual(
+      [...everywhere.env.keys()].filter((n) => !listed.has(n)),
+      [],
+    );
   });
 
   describe("would fail", () => {
     /** The text without the row whose environment cell is `name`. */
-    const without = (text: string, name: string) => text.split("\n").filter((l) => !(l.startsWith("|") && l.includes(`| \`${name}\` |`))).join("\n");
+    const without = (text: string, name: string) =>
+      text
+        .split("\n")
+        .filter((l) => !(l.startsWith("|") && l.includes(`| \`${name}\` |`)))
+        .join("\n");
 
     it("for a variable config.ts reads that has no row", () => {
       const edited = without(readme, "TESSERA_FEED_POLL_MS");
@@ -231,10 +262,13 @@ describe("the README's configuration tables", () => {
 
     it("for a row the code does not read, or a stale default", () => {
       const extra = readme.replace("| | `TESSERA_POOL_SIZE` | 16 |", "| | `TESSERA_POOL_SIZE` | 32 |\n| | `TESSERA_RETIRED` | 5 | gone |");
-      assert.deepEqual(tableProblems(table(configurationTables(extra), /server/i), server, "src/config.ts").map((p) => p.replace(/line \d+/, "line N")), [
-        'TESSERA_POOL_SIZE: the README (line N) says the default is "32", src/config.ts says 16',
-        `TESSERA_RETIRED is in the README's "${table(configurationTables(readme), /server/i).heading}" table but src/config.ts does not read it`,
-      ]);
+      assert.deepEqual(
+        tableProblems(table(configurationTables(extra), /server/i), server, "src/config.ts").map((p) => p.replace(/line \d+/, "line N")),
+        [
+          'TESSERA_POOL_SIZE: the README (line N) says the default is "32", src/config.ts says 16',
+          `TESSERA_RETIRED is in the README's "${table(configurationTables(readme), /server/i).heading}" table but src/config.ts does not read it`,
+        ],
+      );
     });
 
     it("for a new read in config.ts, however it is written, and a comment naming one counts for nothing", () => {
@@ -246,7 +280,15 @@ describe("the README's configuration tables", () => {
         'const s = "env.TESSERA_IN_A_STRING";',
       ].join("\n");
       const r = readsOf(src, "synthetic.ts", true);
-      assert.deepEqual([...r.env.keys()].sort(), ["OTHER", "TESSERA_BRACKETED", "TESSERA_CTX", "TESSERA_DESTRUCTURED", "TESSERA_GRPC_PORT", "TESSERA_PROCESS", "TESSERA_WITH_DEFAULT"]);
+      assert.deepEqual([...r.env.keys()].sort(), [
+        "OTHER",
+        "TESSERA_BRACKETED",
+        "TESSERA_CTX",
+        "TESSERA_DESTRUCTURED",
+        "TESSERA_GRPC_PORT",
+        "TESSERA_PROCESS",
+        "TESSERA_WITH_DEFAULT",
+      ]);
       assert.equal(r.env.get("TESSERA_WITH_DEFAULT"), "1000");
       assert.deepEqual([...r.flags], ["--workers"]);
     });

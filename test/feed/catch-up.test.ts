@@ -18,7 +18,7 @@ describe("a revocation consumer resuming from before the instance started", func
   this.timeout(30_000);
   let db: TestDatabase;
   let servers: TestServer[] = [];
-  let clients: Clients[] = [];
+  const clients: Clients[] = [];
   before(async () => {
     db = await freshDatabase();
   });
@@ -78,7 +78,10 @@ describe("a revocation consumer resuming from before the instance started", func
       await w.until(() => disabled() || w.checkpoints >= 2 || w.ended);
       w.stop();
       assert.equal(w.error, undefined);
-      assert.ok(disabled(), `the DISABLED event never came (events: ${w.events.length}, checkpoints: ${w.checkpoints}, cursor ${w.cursor})`);
+      assert.ok(
+        disabled(),
+        `the DISABLED event never came (events: ${w.events.length}, checkpoints: ${w.checkpoints}, cursor ${w.cursor})`,
+      );
     } finally {
       (pool as { query: unknown }).query = query;
       release();

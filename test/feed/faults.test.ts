@@ -35,10 +35,14 @@ describe("the revocation feed under faults", function () {
 
   async function createTokens(n: number, prefix: string): Promise<Array<{ id: string; value: string }>> {
     const out: Array<{ id: string; value: string }> = [];
-    await pool(Array.from({ length: n }, (_, i) => i), 16, async (i) => {
-      const r = await f.c.admin.createToken({ name: `${prefix}-${i}`, kind: TokenKind.INGESTION }, org.adminToken);
-      out.push({ id: r.token!.id, value: r.value });
-    });
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      16,
+      async (i) => {
+        const r = await f.c.admin.createToken({ name: `${prefix}-${i}`, kind: TokenKind.INGESTION }, org.adminToken);
+        out.push({ id: r.token!.id, value: r.value });
+      },
+    );
     return out;
   }
 

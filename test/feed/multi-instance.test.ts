@@ -52,7 +52,8 @@ describe("three instances sharing one database", function () {
       const t = await clients[0]!.admin.createToken({ name: `multi-${k}`, kind: TokenKind.INGESTION }, org.adminToken);
       const ask = (c: Clients) =>
         c.verify.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
-      const askWorker = (w: WorkerClient) => w.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST });
+      const askWorker = (w: WorkerClient) =>
+        w.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST });
       // Warm every instance's cache and every worker client's cache (until it answers from cache).
       for (const c of clients) {
         assert.equal((await ask(c)).allowed, true);
@@ -61,11 +62,15 @@ describe("three instances sharing one database", function () {
       // A worker client rightly caches no answer whose RPC overlapped the token's ENABLED event
       // reaching it; how long that takes depends on the machine, so wait for it, don't count tries.
       for (const w of workers) {
-        await eventually(async () => {
-          const d = await askWorker(w);
-          assert.equal(d.allowed, true);
-          return d.fromCache;
-        }, undefined, "the worker client to cache the answer");
+        await eventually(
+          async () => {
+            const d = await askWorker(w);
+            assert.equal(d.allowed, true);
+            return d.fromCache;
+          },
+          undefined,
+          "the worker client to cache the answer",
+        );
       }
       await clients[0]!.admin.setTokenEnabled({ id: t.token!.id, enabled: false }, org.adminToken);
       const acked = performance.now();
@@ -109,7 +114,9 @@ describe("three instances sharing one database", function () {
     times.sort((a, b) => a - b);
     const p50 = times[Math.floor(n / 2)]!;
     const max = times[n - 1]!;
-    console.log(`      propagation to 3 instances, 3 worker clients and 3 streams over ${n} revocations: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+    console.log(
+      `      propagation to 3 instances, 3 worker clients and 3 streams over ${n} revocations: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+    );
     assert.ok(max < 5000);
   });
 });

@@ -25,7 +25,10 @@ describe("SetOrganizationEnabled", () => {
     const ids = [extra.token!.id, org.defaultTokenId, org.adminTokenId];
     await w.until(() => ids.every((id) => w.events.some((e) => e.tokenId === id && e.reason === RevocationReason.ORG_DISABLED)));
     // The organization's own admin token no longer works on the admin API either.
-    await assert.rejects(f.c.admin.listTokens({}, org.adminToken), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+    await assert.rejects(
+      f.c.admin.listTokens({}, org.adminToken),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+    );
 
     const r = await f.c.admin.setOrganizationEnabled({ id: org.orgId, enabled: true }, f.inst.operatorToken);
     assert.equal(r.organization?.enabled, true);
@@ -36,17 +39,17 @@ describe("SetOrganizationEnabled", () => {
 
   it("lets a parent organization's admin disable a sub-organization, but no organization disable itself", async () => {
     const parent = await createOrg(f.c, f.inst.operatorToken);
-    const child = await f.c.admin.createOrganization({ identifier: `child-of-${parent.identifier}`, parentId: parent.orgId }, parent.adminToken);
+    const child = await f.c.admin.createOrganization(
+      { identifier: `child-of-${parent.identifier}`, parentId: parent.orgId },
+      parent.adminToken,
+    );
     await assert.rejects(
       f.c.admin.setOrganizationEnabled({ id: parent.orgId, enabled: false }, parent.adminToken),
       (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition,
     );
     const r = await f.c.admin.setOrganizationEnabled({ id: child.organization!.id, enabled: false }, parent.adminToken);
     assert.equal(r.organization?.enabled, false);
-    const v = await f.c.verify.verify(
-      { credential: child.defaultTokenValue, endpoint: EndpointClass.INGEST },
-      f.inst.verifierToken,
-    );
+    const v = await f.c.verify.verify({ credential: child.defaultTokenValue, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
     assert.equal(v.status, VerifyStatus.ORGANIZATION_DISABLED);
     await assert.rejects(
       f.c.admin.setOrganizationEnabled({ id: "not-a-uuid", enabled: false }, f.inst.operatorToken),

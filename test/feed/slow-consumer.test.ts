@@ -29,10 +29,10 @@ describe("a revocation consumer that falls behind", function () {
     try {
       await db.query("BEGIN");
       await db.query("SELECT set_config('tessera.org_id', $1, true)", [f.inst.orgId]);
-      await db.query(
-        "INSERT INTO revocation_events (org_id, token_id, reason) SELECT $1, unnest($2::uuid[]), 'DELETED'",
-        [f.inst.orgId, ids],
-      );
+      await db.query("INSERT INTO revocation_events (org_id, token_id, reason) SELECT $1, unnest($2::uuid[]), 'DELETED'", [
+        f.inst.orgId,
+        ids,
+      ]);
       await db.query("COMMIT");
     } finally {
       await db.end();

@@ -15,7 +15,16 @@ import { lenField, mutateBytes, nestedGroups, varintField } from "./wire.js";
  * mutated/structural/random: damaged bytes. json-mutated: damaged JSON. page-token and
  * credential: the listing and Verify inputs the issue names, built to reach the query.
  */
-export type BodyFamily = "valid" | "one-evil" | "chaos" | "mutated" | "structural" | "random" | "json-mutated" | "page-token" | "credential";
+export type BodyFamily =
+  | "valid"
+  | "one-evil"
+  | "chaos"
+  | "mutated"
+  | "structural"
+  | "random"
+  | "json-mutated"
+  | "page-token"
+  | "credential";
 
 export function messageBody(rng: Rng, ctx: FuzzContext, method: DescMethod, family: BodyFamily, json: boolean, notes: string[]): Buffer {
   const input = method.input;
@@ -83,20 +92,32 @@ function verifyRequest(rng: Rng, ctx: FuzzContext, json: boolean, notes: string[
   const ident = rng.pick(ctx.identifiers);
   const org = rng.weighted<() => [string, string]>([
     [3, () => [ident, "good"]],
-    [4, () => {
-      const e = evil(rng, Buffer.from(ident));
-      return [e.b.toString("latin1"), e.note];
-    }],
+    [
+      4,
+      () => {
+        const e = evil(rng, Buffer.from(ident));
+        return [e.b.toString("latin1"), e.note];
+      },
+    ],
     [1, () => ["", "empty"]],
   ])();
-  const bucket = rng.chance(0.7) ? "" : rng.chance(0.5) ? rng.pick(ctx.bucketNames) : evil(rng, Buffer.from(rng.pick(ctx.bucketNames))).b.toString("latin1");
+  const bucket = rng.chance(0.7)
+    ? ""
+    : rng.chance(0.5)
+      ? rng.pick(ctx.bucketNames)
+      : evil(rng, Buffer.from(rng.pick(ctx.bucketNames))).b.toString("latin1");
   const endpoint = rng.chance(0.9) ? rng.int(1, 4) : rng.pick([0, 5, -1, 99]);
   const signal = rng.int(0, 3);
   notes.push(`credential: ${cred.note}`, `organization: ${org[1]}`, `endpoint ${endpoint}`);
   // Strings travel as latin1 bytes (one byte per char: invalid UTF-8 stays invalid) or as UTF-8.
   const asBytes = (v: string) => (rng.chance(0.6) ? Buffer.from(v, "latin1") : Buffer.from(v, "utf8"));
   if (json) {
-    const o: Record<string, unknown> = { credential: cred.value, organization: Buffer.from(org[0], "latin1").toString("utf8"), endpoint, signal };
+    const o: Record<string, unknown> = {
+      credential: cred.value,
+      organization: Buffer.from(org[0], "latin1").toString("utf8"),
+      endpoint,
+      signal,
+    };
     if (bucket !== "") o["bucket"] = bucket;
     return Buffer.from(JSON.stringify(o), "utf8");
   }
@@ -121,34 +142,71 @@ function jsonMutation(rng: Rng, text: string, notes: string[]): Buffer {
   const keys = Object.keys(o);
   const key = keys.length > 0 ? rng.pick(keys) : "id";
   const m = rng.weighted<() => [string | Buffer, string]>([
-    [3, () => {
-      const v = rng.pick<unknown>([1, -1, 1e400 as number, 2 ** 70, true, null, [], {}, [1, 2], "x", "", { a: 1 }, "1e3", "0x10", 1.5]);
-      return [JSON.stringify({ ...o, [key]: v }), `${key} := ${JSON.stringify(v)}`];
-    }],
+    [
+      3,
+      () => {
+        const v = rng.pick<unknown>([
+          1,
+          -1,
+          Number.POSITIVE_INFINITY,
+          2 ** 70,
+          true,
+          null,
+          [],
+          {},
+          [1, 2],
+          "x",
+          "",
+          { a: 1 },
+          "1e3",
+          "0x10",
+          1.5,
+        ]);
+        return [JSON.stringify({ ...o, [key]: v }), `${key} := ${JSON.stringify(v)}`];
+      },
+    ],
     [2, () => [JSON.stringify({ ...o, [`unknown_${MARKER}`]: 1 }), "unknown field"]],
     [1, () => [text.replace(/^\{/, `{"${key}":1,`), "duplicate key"]],
     [1, () => [`{"${key}":1e99999}`, "huge number"]],
     [1, () => [`{"pageSize":99999999999999999999999}`, "huge integer"]],
     [1, () => [`{"pageSize":"abc"}`, "pageSize as text"]],
-    [1, () => [`{"expireTime":"${rng.pick(["garbage", "10000-01-01T00:00:00Z", "2024-02-30T00:00:00Z", "1-1-1"])}","name":"x","kind":"TOKEN_KIND_INGESTION"}`, "bad timestamp"]],
+    [
+      1,
+      () => [
+        `{"expireTime":"${rng.pick(["garbage", "10000-01-01T00:00:00Z", "2024-02-30T00:00:00Z", "1-1-1"])}","name":"x","kind":"TOKEN_KIND_INGESTION"}`,
+        "bad timestamp",
+      ],
+    ],
     [1, () => [`{"kind":"${rng.pick(["TOKEN_KIND_NOPE", MARKER, "", "1"])}"}`, "bad enum name"]],
-    [2, () => {
-      const depth = rng.pick([100, 1000, 100_000]);
-      return [`{"unknown":${"[".repeat(depth)}${"]".repeat(depth)}}`, `${depth} nested arrays`];
-    }],
-    [1, () => {
-      const depth = rng.pick([100, 10_000]);
-      return [`{"permissions":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`, `${depth} nested objects`];
-    }],
+    [
+      2,
+      () => {
+        const depth = rng.pick([100, 1000, 100_000]);
+        return [`{"unknown":${"[".repeat(depth)}${"]".repeat(depth)}}`, `${depth} nested arrays`];
+      },
+    ],
+    [
+      1,
+      () => {
+        const depth = rng.pick([100, 10_000]);
+        return [`{"permissions":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`, `${depth} nested objects`];
+      },
+    ],
     [2, () => [text.slice(0, rng.int(0, Math.max(0, text.length - 1))), "truncated"]],
     [1, () => [text + rng.pick(["}", "x", ",", "\u0000", " // c", "{}"]), "trailing garbage"]],
     [1, () => [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), "UTF-8 BOM"]],
-    [2, () => {
-      const b = Buffer.from(text.length > 2 ? text : `{"id":"ab"}`, "utf8");
-      const at = rng.int(1, b.length - 1);
-      return [Buffer.concat([b.subarray(0, at), Buffer.from([rng.pick([0xff, 0xc3, 0x80, 0xed])]), b.subarray(at)]), `invalid UTF-8 at ${at}`];
-    }],
-    [1, () => [rng.pick(["", "null", "[]", "\"x\"", "1", "true", "{", "}", "NaN", "{'a':1}", "{\"a\":undefined}"]), "not an object"]],
+    [
+      2,
+      () => {
+        const b = Buffer.from(text.length > 2 ? text : `{"id":"ab"}`, "utf8");
+        const at = rng.int(1, b.length - 1);
+        return [
+          Buffer.concat([b.subarray(0, at), Buffer.from([rng.pick([0xff, 0xc3, 0x80, 0xed])]), b.subarray(at)]),
+          `invalid UTF-8 at ${at}`,
+        ];
+      },
+    ],
+    [1, () => [rng.pick(["", "null", "[]", '"x"', "1", "true", "{", "}", "NaN", "{'a':1}", '{"a":undefined}']), "not an object"]],
     [1, () => [`{"${key}":"${"\\u0000".repeat(3)}${MARKER}"}`, "escaped NULs"]],
     [1, () => [`{"${key}":"\\ud800"}`, "lone surrogate"]],
   ])();

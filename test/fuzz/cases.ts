@@ -14,9 +14,9 @@ import { Rng, caseSeed } from "./prng.js";
 import { credential, type FuzzContext } from "./values.js";
 
 /** `http` is the Connect/gRPC-web/gRPC port, `grpc` the grpc-js port. */
-export type Listener = "http" | "grpc";
+type Listener = "http" | "grpc";
 /** h1: raw HTTP/1.1 bytes on a socket; h2: HTTP/2 with prior knowledge (h2c). */
-export type Wire = "h1" | "h2";
+type Wire = "h1" | "h2";
 export type Protocol = "connect" | "grpc" | "grpc-web";
 
 export interface FuzzCase {
@@ -41,11 +41,12 @@ export interface FuzzCase {
 /** `grpc:h2:grpc`: how results are counted. */
 export const routeOf = (c: FuzzCase): string => `${c.listener}:${c.wire}:${c.protocol}`;
 
-export const METHODS: DescMethod[] = [...TokenAdminService.methods, ...TokenVerifyService.methods];
+const METHODS: DescMethod[] = [...TokenAdminService.methods, ...TokenVerifyService.methods];
 
 /** Verify and the paged listings reach SQL with caller-chosen text: weighted up. */
 const METHOD_WEIGHTS: ReadonlyArray<readonly [number, DescMethod]> = METHODS.map((m) => {
-  const w = m.name === "Verify" ? 8 : m.name === "ListOrganizations" || m.name === "ListTokens" ? 4 : m.name === "WatchRevocations" ? 1 : 1.5;
+  const w =
+    m.name === "Verify" ? 8 : m.name === "ListOrganizations" || m.name === "ListTokens" ? 4 : m.name === "WatchRevocations" ? 1 : 1.5;
   return [w, m] as const;
 });
 
@@ -86,17 +87,19 @@ export function buildCase(seed: number, index: number, ctx: FuzzContext): FuzzCa
   // the request is wrong: such cases get a valid body and no other damage.
   const headerDamage = rng.chance(0.25) ? rng.weighted(HEADER_MUTATIONS) : undefined;
   const clean = headerDamage === "dup-auth";
-  const family: BodyFamily = clean ? "valid" : rng.weighted<BodyFamily>([
-    [3, "valid"],
-    [5, "one-evil"],
-    [2, "chaos"],
-    [json ? 1 : 4, "mutated"],
-    [json ? 0 : 2, "structural"],
-    [1, "random"],
-    [json ? 4 : 0, "json-mutated"],
-    [method.name === "ListOrganizations" || method.name === "ListTokens" ? 12 : 0, "page-token"],
-    [method.name === "Verify" ? 8 : 0, "credential"],
-  ]);
+  const family: BodyFamily = clean
+    ? "valid"
+    : rng.weighted<BodyFamily>([
+        [3, "valid"],
+        [5, "one-evil"],
+        [2, "chaos"],
+        [json ? 1 : 4, "mutated"],
+        [json ? 0 : 2, "structural"],
+        [1, "random"],
+        [json ? 4 : 0, "json-mutated"],
+        [method.name === "ListOrganizations" || method.name === "ListTokens" ? 12 : 0, "page-token"],
+        [method.name === "Verify" ? 8 : 0, "credential"],
+      ]);
   notes.push(`body: ${family}${json ? " (JSON)" : ""}`);
   const message = messageBody(rng, ctx, method, family, json, notes);
 
@@ -136,13 +139,24 @@ export function buildCase(seed: number, index: number, ctx: FuzzContext): FuzzCa
  * The issue's rule: a body that is not a valid message is INVALID_ARGUMENT, on every listener and
  * protocol. Judged only where nothing else is wrong with the request.
  */
-function bodyExpectation(method: DescMethod, payload: Buffer, json: boolean, framing: FrameDamage | "content-encoding" | undefined): FuzzCase["expect"] {
+function bodyExpectation(
+  method: DescMethod,
+  payload: Buffer,
+  json: boolean,
+  framing: FrameDamage | "content-encoding" | undefined,
+): FuzzCase["expect"] {
   if (framing === undefined && isMalformed(method, payload, json)) {
-    return { codes: ["INVALID_ARGUMENT", ...TRANSPORT_REFUSALS], why: `a malformed ${json ? "JSON" : "protobuf"} body must be INVALID_ARGUMENT: not a valid ${method.input.typeName}` };
+    return {
+      codes: ["INVALID_ARGUMENT", ...TRANSPORT_REFUSALS],
+      why: `a malformed ${json ? "JSON" : "protobuf"} body must be INVALID_ARGUMENT: not a valid ${method.input.typeName}`,
+    };
   }
   if (framing === "truncated") {
     // RESOURCE_EXHAUSTED too: an envelope may promise more than the size cap.
-    return { codes: ["INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", ...TRANSPORT_REFUSALS], why: "a malformed body must be INVALID_ARGUMENT: the envelope promises more bytes than the body holds" };
+    return {
+      codes: ["INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", ...TRANSPORT_REFUSALS],
+      why: "a malformed body must be INVALID_ARGUMENT: the envelope promises more bytes than the body holds",
+    };
   }
   return undefined;
 }
@@ -155,10 +169,26 @@ function authFor(rng: Rng, ctx: FuzzContext, method: DescMethod, notes: string[]
   const verifyApi = method.parent.typeName === TokenVerifyService.typeName;
   const choice = rng.weighted<string>(
     verifyApi
-      ? [[12, "verifier"], [2, "operator"], [1, "admin"], [1, "none"], [2, "generated"]]
+      ? [
+          [12, "verifier"],
+          [2, "operator"],
+          [1, "admin"],
+          [1, "none"],
+          [2, "generated"],
+        ]
       : method.name === "Setup"
-        ? [[3, "none"], [2, "operator"], [1, "generated"]]
-        : [[11, "operator"], [4, "admin"], [1, "verifier"], [1, "none"], [2, "generated"]],
+        ? [
+            [3, "none"],
+            [2, "operator"],
+            [1, "generated"],
+          ]
+        : [
+            [11, "operator"],
+            [4, "admin"],
+            [1, "verifier"],
+            [1, "none"],
+            [2, "generated"],
+          ],
   );
   notes.push(`auth: ${choice}`);
   switch (choice) {

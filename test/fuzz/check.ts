@@ -65,7 +65,9 @@ export function fullText(v: Verdict): string {
   const parts = [v.summary];
   if (v.report.results !== undefined && v.report.results.length > 0) parts.push(formatResults(v.report));
   if (v.report.kinds.length > 0) parts.push(formatKinds(v.report.kinds, v.seed));
-  parts.push(v.problems.length === 0 ? "fuzz: no problems" : ["fuzz: PROBLEMS (seed " + v.seed + ")", ...v.problems.map((p) => `- ${p}`)].join("\n"));
+  parts.push(
+    v.problems.length === 0 ? "fuzz: no problems" : ["fuzz: PROBLEMS (seed " + v.seed + ")", ...v.problems.map((p) => `- ${p}`)].join("\n"),
+  );
   return parts.join("\n\n");
 }
 
@@ -86,8 +88,20 @@ export async function fuzzAndCheck(server: { ports: Ports; logs: string[] }, see
  * The first half warms everything up (JIT, pools, caches, the server's bounded Verify cache), so
  * RSS growth across the second half, both measured after a full collection, is what inputs leak.
  */
-async function check(server: { ports: Ports; logs: string[] }, seeded: Seeded, o: CheckOptions, grpcLogLines: () => number): Promise<Verdict> {
-  const base = { seed: o.seed, concurrency: o.concurrency, timeoutMs: o.timeoutMs, ports: server.ports, ctx: seeded.ctx, ...(o.show && { show: o.show }) };
+async function check(
+  server: { ports: Ports; logs: string[] },
+  seeded: Seeded,
+  o: CheckOptions,
+  grpcLogLines: () => number,
+): Promise<Verdict> {
+  const base = {
+    seed: o.seed,
+    concurrency: o.concurrency,
+    timeoutMs: o.timeoutMs,
+    ports: server.ports,
+    ctx: seeded.ctx,
+    ...(o.show && { show: o.show }),
+  };
   const progress = (offset: number) => (o.onProgress === undefined ? {} : { onProgress: (n: number) => o.onProgress!(offset + n) });
   const logsBefore = server.logs.length;
   let report: FuzzReport;
@@ -125,7 +139,9 @@ async function check(server: { ports: Ports; logs: string[] }, seeded: Seeded, o
     for (const [what, n] of internalLogs) problems.push(`  × ${n}  ${what}`);
   }
   if (memory !== undefined && rssGrowth(memory) > o.rssGrowthLimitBytes) {
-    problems.push(`RSS grew by ${(rssGrowth(memory) / MiB).toFixed(1)} MiB over the second half (limit ${(o.rssGrowthLimitBytes / MiB).toFixed(0)} MiB)`);
+    problems.push(
+      `RSS grew by ${(rssGrowth(memory) / MiB).toFixed(1)} MiB over the second half (limit ${(o.rssGrowthLimitBytes / MiB).toFixed(0)} MiB)`,
+    );
   }
 
   const mib = (n: number) => (n / MiB).toFixed(1);
@@ -140,9 +156,21 @@ async function check(server: { ports: Ports; logs: string[] }, seeded: Seeded, o
         ]),
     probeProblems.length === 0 ? "probe: Verify of a good token is VALID on both ports" : `probe: ${probeProblems.join("; ")}`,
     internal.length === 0 ? "server log: no internal errors" : `server log: ${internal.length} internal error(s)`,
-    ...(grpcLogLines() > 0 ? [`(grpc-js logged ${grpcLogLines()} error line(s) about the inputs, e.g. metadata values with illegal characters, which it drops)`] : []),
+    ...(grpcLogLines() > 0
+      ? [`(grpc-js logged ${grpcLogLines()} error line(s) about the inputs, e.g. metadata values with illegal characters, which it drops)`]
+      : []),
   ].join("\n");
-  return { seed: o.seed, report, probeProblems, internalLogs, memory, rssGrowthLimitBytes: o.rssGrowthLimitBytes, grpcLogLines: grpcLogLines(), problems, summary };
+  return {
+    seed: o.seed,
+    report,
+    probeProblems,
+    internalLogs,
+    memory,
+    rssGrowthLimitBytes: o.rssGrowthLimitBytes,
+    grpcLogLines: grpcLogLines(),
+    problems,
+    summary,
+  };
 }
 
 function merge(a: FuzzReport, b: FuzzReport): FuzzReport {

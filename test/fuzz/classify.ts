@@ -8,9 +8,23 @@ import type { RawResponse } from "./transport.js";
 import { MARKER } from "./values.js";
 
 /** gRPC status numbers by name (Connect codes are the same numbers). */
-export const GRPC_CODES = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+const GRPC_CODES = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
   "UNAUTHENTICATED",
 ] as const;
 
@@ -62,7 +76,8 @@ export function classify(c: FuzzCase, r: RawResponse): Outcome {
     for (const env of envelopes(r.body)) {
       if ((env.flags & 0x02) !== 0) {
         const end = parseJson(env.payload) as { error?: { code?: string; message?: string } } | undefined;
-        if (end?.error !== undefined) return withStatus({ code: String(end.error.code ?? "unknown").toUpperCase(), message: String(end.error.message ?? "") });
+        if (end?.error !== undefined)
+          return withStatus({ code: String(end.error.code ?? "unknown").toUpperCase(), message: String(end.error.message ?? "") });
         return withStatus({ code: "OK", message: "" });
       }
     }
@@ -131,8 +146,20 @@ function parseJson(b: Buffer): unknown {
 
 /** HTTP/2 error codes (RFC 9113 §7). */
 const RST_NAMES = [
-  "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR",
-  "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED",
 ];
 
 function rstName(code: number | undefined): string {
@@ -148,7 +175,8 @@ export interface Violation {
 }
 
 const STACK = [/\n\s+at /, / {4}at /, /\bat [\w.<>]+ \(/, /\.[cm]?[jt]s:\d+/];
-const SQL = /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WHERE|RETURNING)\b|\b(relation|violates|constraint|syntax error|invalid byte sequence|invalid input syntax|out of range for type|duplicate key|pg_\w+|tessera_\w+\()/i;
+const SQL =
+  /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WHERE|RETURNING)\b|\b(relation|violates|constraint|syntax error|invalid byte sequence|invalid input syntax|out of range for type|duplicate key|pg_\w+|tessera_\w+\()/i;
 const PATH = /(\/work\/|\/home\/|\/usr\/|\/tmp\/|node_modules|file:\/\/|dist\/src|dist\/test|src\/\w+\/\w+\.ts)/;
 
 /** What is wrong with this outcome, if anything. */
@@ -156,9 +184,11 @@ export function violations(c: FuzzCase, o: Outcome): Violation[] {
   const v: Violation[] = [];
   if (o.code === "INTERNAL" || o.code === "UNKNOWN") v.push({ rule: o.code, detail: o.message });
   else if (o.code === "HTTP_500") v.push({ rule: "HTTP_500", detail: o.message });
-  else if (o.code === "RST_INTERNAL_ERROR") v.push({ rule: "RST_INTERNAL_ERROR", detail: "stream reset with INTERNAL_ERROR (gRPC clients read it as INTERNAL)" });
+  else if (o.code === "RST_INTERNAL_ERROR")
+    v.push({ rule: "RST_INTERNAL_ERROR", detail: "stream reset with INTERNAL_ERROR (gRPC clients read it as INTERNAL)" });
   else if (o.code === "TIMEOUT") v.push({ rule: "TIMEOUT", detail: `no complete answer within the timeout (${o.message})` });
-  if (c.expect !== undefined && !c.expect.codes.includes(o.code)) v.push({ rule: "EXPECTED", detail: `${c.expect.why}: wanted ${c.expect.codes.join(" or ")}, got ${o.code}` });
+  if (c.expect !== undefined && !c.expect.codes.includes(o.code))
+    v.push({ rule: "EXPECTED", detail: `${c.expect.why}: wanted ${c.expect.codes.join(" or ")}, got ${o.code}` });
   if (o.code !== "OK" && o.code !== "TIMEOUT" && o.message !== "") {
     if (STACK.some((re) => re.test(o.message))) v.push({ rule: "STACK", detail: o.message });
     if (SQL.test(o.message)) v.push({ rule: "SQL", detail: o.message });

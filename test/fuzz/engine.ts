@@ -37,9 +37,17 @@ export async function seedServer(c: Clients): Promise<Seeded> {
   const viewer = await addMember(c, inst.operatorToken, org.orgId, Role.VIEWER, "fuzz-viewer");
   const editor = await addMember(c, inst.operatorToken, org.orgId, Role.EDITOR, "fuzz-editor");
   const t1 = await issue(c, inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.INGESTION });
-  const t2 = await issue(c, inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket: "fuzz-bucket", read: true, write: true }] } });
+  const t2 = await issue(c, inst.operatorToken, {
+    organizationId: org.orgId,
+    kind: TokenKind.READ_WRITE,
+    userId: editor,
+    permissions: { bucketAccess: [{ bucket: "fuzz-bucket", read: true, write: true }] },
+  });
   const probe = await issue(c, inst.operatorToken, { kind: TokenKind.INGESTION });
-  const v = await c.verify.verify({ credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
+  const v = await c.verify.verify(
+    { credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST },
+    inst.verifierToken,
+  );
   return {
     ctx: {
       operatorToken: inst.operatorToken,
@@ -57,7 +65,7 @@ export async function seedServer(c: Clients): Promise<Seeded> {
   };
 }
 
-export interface Failure {
+interface Failure {
   case: FuzzCase;
   outcome: Outcome;
   violations: Violation[];
@@ -114,8 +122,12 @@ function signatureOf(f: Failure): string {
   const all = f.violations.map((v) => v.rule);
   const rules = (all.length > 1 ? all.filter((r) => r !== "EXPECTED") : all).join("+");
   // An unmet expectation is one defect whatever the service then answered.
-  if (rules === "EXPECTED" && f.case.expect !== undefined) return `EXPECTED on the ${f.case.listener} port: ${f.case.expect.why.replace(/ [A-Za-z0-9.]+Request$/, " request")}`;
-  const msg = f.outcome.message.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, "UUID").replace(/\d+/g, "N").slice(0, 90);
+  if (rules === "EXPECTED" && f.case.expect !== undefined)
+    return `EXPECTED on the ${f.case.listener} port: ${f.case.expect.why.replace(/ [A-Za-z0-9.]+Request$/, " request")}`;
+  const msg = f.outcome.message
+    .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, "UUID")
+    .replace(/\d+/g, "N")
+    .slice(0, 90);
   // Tessera's own INTERNAL says only "internal error": the method tells such defects apart.
   const where = msg === "internal error" ? ` in ${f.case.method}` : "";
   return `${rules} ${f.outcome.code} on the ${f.case.listener} port${where} "${msg}"`;
@@ -137,7 +149,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       const outcome = classify(c, await send(c, o.ports, { timeoutMs: o.timeoutMs }));
       const route = routeOf(c);
       if (o.only !== undefined) results.push({ case: c, outcome });
-      else if (o.show?.includes(outcome.code) && results.filter((r) => r.outcome.code === outcome.code).length < 5) results.push({ case: c, outcome });
+      else if (o.show?.includes(outcome.code) && results.filter((r) => r.outcome.code === outcome.code).length < 5)
+        results.push({ case: c, outcome });
       let byCode = counts.get(route);
       if (byCode === undefined) counts.set(route, (byCode = new Map()));
       byCode.set(outcome.code, (byCode.get(outcome.code) ?? 0) + 1);
@@ -147,7 +160,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         const f: Failure = { case: c, outcome, violations: v };
         const sig = signatureOf(f);
         let k = kinds.get(sig);
-        if (k === undefined) kinds.set(sig, (k = { signature: sig, count: 0, first: f, routes: new Set(), methods: new Set(), codes: new Set() }));
+        if (k === undefined)
+          kinds.set(sig, (k = { signature: sig, count: 0, first: f, routes: new Set(), methods: new Set(), codes: new Set() }));
         k.count++;
         k.routes.add(route);
         k.methods.add(c.method);
@@ -172,7 +186,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
  * Sends each kind's first failing case again, alone, and records what it gets then and what the
  * server logged meanwhile (`logs`: the server's log lines, appended to as it runs).
  */
-export async function replayAlone(report: FuzzReport, o: Pick<FuzzOptions, "ports" | "ctx" | "timeoutMs">, logs: string[], max = 60): Promise<void> {
+export async function replayAlone(
+  report: FuzzReport,
+  o: Pick<FuzzOptions, "ports" | "ctx" | "timeoutMs">,
+  logs: string[],
+  max = 60,
+): Promise<void> {
   for (const k of report.kinds.slice(0, max)) {
     const c = buildCase(report.seed, k.first.case.index, o.ctx);
     const before = logs.length;
@@ -203,7 +222,10 @@ export async function probe(ports: Ports, verifierToken: string, p: Seeded["prob
 /** A full garbage collection, also without --expose-gc (the flag can be set at run time for a new context). */
 export function collectGarbage(): void {
   const g = (globalThis as { gc?: () => void }).gc;
-  if (g !== undefined) return g();
+  if (g !== undefined) {
+    g();
+    return;
+  }
   setFlagsFromString("--expose-gc");
   (runInNewContext("gc") as () => void)();
 }

@@ -31,57 +31,96 @@ function encodingHeader(protocol: Protocol): string {
 /** A frame damage with an expected outcome; the others are judged only by the general rules. */
 export type FrameDamage = "truncated" | "other";
 
-export function frameMutation(rng: Rng, protocol: Protocol, msg: Buffer, headers: Array<[string, string]>, notes: string[]): { body: Buffer; damage: FrameDamage } {
+export function frameMutation(
+  rng: Rng,
+  protocol: Protocol,
+  msg: Buffer,
+  headers: Array<[string, string]>,
+  notes: string[],
+): { body: Buffer; damage: FrameDamage } {
   const enc = encodingHeader(protocol);
   const r = rng.weighted<() => [Buffer, string, FrameDamage?]>([
     [2, () => [envelope(1, msg), "compressed flag, no encoding header"]],
-    [3, () => {
-      headers.push([enc, "gzip"]);
-      return [envelope(1, msg), `compressed flag, ${enc}: gzip, body not gzip`];
-    }],
-    [1, () => {
-      headers.push([enc, "deflate"]);
-      return [envelope(1, rng.bytes(rng.int(0, 40))), `compressed flag, ${enc}: deflate, random body`];
-    }],
-    [1, () => {
-      headers.push([enc, "gzip"]);
-      return [envelope(1, gzipSync(msg)), `compressed flag, ${enc}: gzip, valid gzip`];
-    }],
-    [1, () => {
-      headers.push([enc, "gzip"]);
-      const z = gzipSync(msg);
-      return [envelope(1, z.subarray(0, rng.int(0, z.length - 1))), `compressed flag, ${enc}: gzip, truncated gzip`];
-    }],
-    [1, () => {
-      headers.push([enc, "gzip"]);
-      return [envelope(1, gzipBomb(rng.pick([5, 64]))), `compressed flag, ${enc}: gzip, decompresses past the cap`];
-    }],
-    [1, () => {
-      headers.push([enc, "deflate"]);
-      return [envelope(1, deflateSync(msg)), `compressed flag, ${enc}: deflate, valid`];
-    }],
-    [2, () => {
-      const e = rng.pick(["br", "snappy", "identity", "zstd", MARKER, "gzip, deflate", "", "GZIP"]);
-      headers.push([enc, e]);
-      return [envelope(1, msg), `compressed flag, ${enc}: ${JSON.stringify(e)}`];
-    }],
-    [1, () => {
-      const e = rng.pick(["gzip", MARKER, "br"]);
-      headers.push([enc, e]);
-      return [envelope(0, msg), `uncompressed, ${enc}: ${JSON.stringify(e)}`];
-    }],
-    [2, () => {
-      const f = rng.pick([0x02, 0x80, 0x81, 0x03, 0x7f, 0xff, 0x04]);
-      return [envelope(f, msg), `flags 0x${f.toString(16)}`];
-    }],
-    [2, () => {
-      const len = rng.pick([msg.length + 1, msg.length + 100, 0xffffffff, 4 * 1024 * 1024 + 1, 0x7fffffff]);
-      return [envelope(0, msg, len), `length ${len} > ${msg.length} actual`, "truncated"];
-    }],
-    [2, () => {
-      const len = rng.int(0, Math.max(0, msg.length - 1));
-      return [envelope(0, msg, len), `length ${len} < ${msg.length} actual (trailing bytes)`];
-    }],
+    [
+      3,
+      () => {
+        headers.push([enc, "gzip"]);
+        return [envelope(1, msg), `compressed flag, ${enc}: gzip, body not gzip`];
+      },
+    ],
+    [
+      1,
+      () => {
+        headers.push([enc, "deflate"]);
+        return [envelope(1, rng.bytes(rng.int(0, 40))), `compressed flag, ${enc}: deflate, random body`];
+      },
+    ],
+    [
+      1,
+      () => {
+        headers.push([enc, "gzip"]);
+        return [envelope(1, gzipSync(msg)), `compressed flag, ${enc}: gzip, valid gzip`];
+      },
+    ],
+    [
+      1,
+      () => {
+        headers.push([enc, "gzip"]);
+        const z = gzipSync(msg);
+        return [envelope(1, z.subarray(0, rng.int(0, z.length - 1))), `compressed flag, ${enc}: gzip, truncated gzip`];
+      },
+    ],
+    [
+      1,
+      () => {
+        headers.push([enc, "gzip"]);
+        return [envelope(1, gzipBomb(rng.pick([5, 64]))), `compressed flag, ${enc}: gzip, decompresses past the cap`];
+      },
+    ],
+    [
+      1,
+      () => {
+        headers.push([enc, "deflate"]);
+        return [envelope(1, deflateSync(msg)), `compressed flag, ${enc}: deflate, valid`];
+      },
+    ],
+    [
+      2,
+      () => {
+        const e = rng.pick(["br", "snappy", "identity", "zstd", MARKER, "gzip, deflate", "", "GZIP"]);
+        headers.push([enc, e]);
+        return [envelope(1, msg), `compressed flag, ${enc}: ${JSON.stringify(e)}`];
+      },
+    ],
+    [
+      1,
+      () => {
+        const e = rng.pick(["gzip", MARKER, "br"]);
+        headers.push([enc, e]);
+        return [envelope(0, msg), `uncompressed, ${enc}: ${JSON.stringify(e)}`];
+      },
+    ],
+    [
+      2,
+      () => {
+        const f = rng.pick([0x02, 0x80, 0x81, 0x03, 0x7f, 0xff, 0x04]);
+        return [envelope(f, msg), `flags 0x${f.toString(16)}`];
+      },
+    ],
+    [
+      2,
+      () => {
+        const len = rng.pick([msg.length + 1, msg.length + 100, 0xffffffff, 4 * 1024 * 1024 + 1, 0x7fffffff]);
+        return [envelope(0, msg, len), `length ${len} > ${msg.length} actual`, "truncated"];
+      },
+    ],
+    [
+      2,
+      () => {
+        const len = rng.int(0, Math.max(0, msg.length - 1));
+        return [envelope(0, msg, len), `length ${len} < ${msg.length} actual (trailing bytes)`];
+      },
+    ],
     [2, () => [Buffer.concat([envelope(0, msg), envelope(0, msg)]), "two messages"]],
     [1, () => [Buffer.alloc(0), "no message at all"]],
     [1, () => [envelope(0, msg).subarray(0, rng.int(1, 4)), "partial envelope header", "truncated"]],
@@ -102,10 +141,13 @@ export function contentEncodingMutation(rng: Rng, msg: Buffer, headers: Array<[s
     [1, () => ["gzip", gzipSync(msg).subarray(0, 10), "content-encoding: gzip, truncated"]],
     [1, () => ["gzip", gzipBomb(8), "content-encoding: gzip, decompresses past the cap"]],
     [1, () => ["br", msg, "content-encoding: br, body not brotli"]],
-    [1, () => {
-      const e = rng.pick(["zstd", MARKER, "identity", "gzip, br", "x-gzip"]);
-      return [e, msg, `content-encoding: ${JSON.stringify(e)}`];
-    }],
+    [
+      1,
+      () => {
+        const e = rng.pick(["zstd", MARKER, "identity", "gzip, br", "x-gzip"]);
+        return [e, msg, `content-encoding: ${JSON.stringify(e)}`];
+      },
+    ],
   ])();
   headers.push(["content-encoding", encoding]);
   notes.push(note);

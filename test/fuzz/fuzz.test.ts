@@ -76,7 +76,10 @@ describe(`fuzz (seed ${seed}; replay with FUZZ_SEED=${seed})`, function () {
   });
 
   it("logs no internal error (and so no stack trace) for any input", () => {
-    assert.ok(v.internalLogs.length === 0, `seed ${seed}: internal errors logged:\n${v.internalLogs.map(([w, n]) => `× ${n}  ${w}`).join("\n")}`);
+    assert.ok(
+      v.internalLogs.length === 0,
+      `seed ${seed}: internal errors logged:\n${v.internalLogs.map(([w, n]) => `× ${n}  ${w}`).join("\n")}`,
+    );
   });
 
   it("still answers a Verify of a good token with VALID on both ports afterwards", () => {

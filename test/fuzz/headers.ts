@@ -8,7 +8,15 @@ import { MARKER, credential, type FuzzContext } from "./values.js";
  * nothing about the RPC, so they satisfy any expectation. What an expectation rules out is the
  * server deciding the RPC the wrong way.
  */
-export const TRANSPORT_REFUSALS = ["HTTP_400", "HTTP_431", "RST_PROTOCOL_ERROR", "RST_COMPRESSION_ERROR", "RST_ENHANCE_YOUR_CALM", "RST_REFUSED_STREAM", "CLOSED"];
+export const TRANSPORT_REFUSALS = [
+  "HTTP_400",
+  "HTTP_431",
+  "RST_PROTOCOL_ERROR",
+  "RST_COMPRESSION_ERROR",
+  "RST_ENHANCE_YOUR_CALM",
+  "RST_REFUSED_STREAM",
+  "CLOSED",
+];
 
 export function baseHeaders(rng: Rng, protocol: Protocol, json: boolean, streaming: boolean): Array<[string, string]> {
   const h: Array<[string, string]> = [];
@@ -30,12 +38,40 @@ export function baseHeaders(rng: Rng, protocol: Protocol, json: boolean, streami
   return h;
 }
 
-const GRPC_TIMEOUTS = ["abc", "1x", "", "-1S", "999999999S", "1.5S", "0n", "1H", "00000001m", "1 S", MARKER, "1S1S", "18446744073709551616n", " 1S"];
+const GRPC_TIMEOUTS = [
+  "abc",
+  "1x",
+  "",
+  "-1S",
+  "999999999S",
+  "1.5S",
+  "0n",
+  "1H",
+  "00000001m",
+  "1 S",
+  MARKER,
+  "1S1S",
+  "18446744073709551616n",
+  " 1S",
+];
 const CONTENT_TYPES = [
-  "application/proto; charset=utf-8", "application/json; charset=latin1", "application/grpc+json", "application/grpc-web-text",
-  "application/grpc-web-text+proto", "text/plain", "", "application/x-protobuf", "application/grpc+thrift", "APPLICATION/GRPC",
-  "application/connect+proto", "application/json", "application/proto", "application/grpc", "application/grpc-web+proto",
-  `application/${MARKER}`, "multipart/form-data; boundary=x",
+  "application/proto; charset=utf-8",
+  "application/json; charset=latin1",
+  "application/grpc+json",
+  "application/grpc-web-text",
+  "application/grpc-web-text+proto",
+  "text/plain",
+  "",
+  "application/x-protobuf",
+  "application/grpc+thrift",
+  "APPLICATION/GRPC",
+  "application/connect+proto",
+  "application/json",
+  "application/proto",
+  "application/grpc",
+  "application/grpc-web+proto",
+  `application/${MARKER}`,
+  "multipart/form-data; boundary=x",
 ];
 
 /** RFC 9113 §8.2.1: no NUL, CR, LF or other control characters, no leading or trailing whitespace. */
@@ -45,12 +81,31 @@ function validH2FieldValue(v: string): boolean {
 
 /** Header damage; some of it (two authorization values) has an expected outcome. */
 export const HEADER_MUTATIONS: ReadonlyArray<readonly [number, string]> = [
-  [4, "dup-auth"], [3, "content-type"], [3, "grpc-timeout"], [1, "connect-timeout"], [1, "protocol-version"], [1, "no-content-type"],
-  [1, "long-header"], [1, "many-headers"], [1, "latin1-auth"], [1, "accept-encoding"], [1, "http-method"], [1, "path"],
-  [1, "dup-content-type"], [1, "no-te"], [1, "auth-case"],
+  [4, "dup-auth"],
+  [3, "content-type"],
+  [3, "grpc-timeout"],
+  [1, "connect-timeout"],
+  [1, "protocol-version"],
+  [1, "no-content-type"],
+  [1, "long-header"],
+  [1, "many-headers"],
+  [1, "latin1-auth"],
+  [1, "accept-encoding"],
+  [1, "http-method"],
+  [1, "path"],
+  [1, "dup-content-type"],
+  [1, "no-te"],
+  [1, "auth-case"],
 ];
 
-export function headerMutation(rng: Rng, ctx: FuzzContext, c: FuzzCase, headers: Array<[string, string]>, which: string, notes: string[]): void {
+export function headerMutation(
+  rng: Rng,
+  ctx: FuzzContext,
+  c: FuzzCase,
+  headers: Array<[string, string]>,
+  which: string,
+  notes: string[],
+): void {
   const set = (name: string, value: string) => {
     for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0] === name) headers.splice(i, 1);
     headers.push([name, value]);
@@ -125,7 +180,10 @@ export function headerMutation(rng: Rng, ctx: FuzzContext, c: FuzzCase, headers:
       return;
     }
     case "latin1-auth": {
-      const v = `Bearer ${rng.bytes(rng.int(1, 43)).toString("latin1").replace(/[\r\n\0]/g, "\xff")}`;
+      const v = `Bearer ${rng
+        .bytes(rng.int(1, 43))
+        .toString("latin1")
+        .replace(/[\r\n\0]/g, "\xff")}`;
       set("authorization", v);
       notes.push("headers: authorization with bytes past ASCII");
       return;
@@ -147,7 +205,16 @@ export function headerMutation(rng: Rng, ctx: FuzzContext, c: FuzzCase, headers:
       notes.push(`HTTP method ${c.httpMethod}`);
       return;
     case "path": {
-      const p = rng.pick([c.path + "/", c.path + "?x=1", c.path.toLowerCase(), "/" + c.path, c.path.replace("/", "/%74"), `/tessera.v1.TokenAdminService/Nope`, "/tessera.v1.Nope/Verify", c.path + "%00"]);
+      const p = rng.pick([
+        c.path + "/",
+        c.path + "?x=1",
+        c.path.toLowerCase(),
+        "/" + c.path,
+        c.path.replace("/", "/%74"),
+        `/tessera.v1.TokenAdminService/Nope`,
+        "/tessera.v1.Nope/Verify",
+        c.path + "%00",
+      ]);
       c.path = p;
       notes.push(`path ${p}`);
       return;

@@ -57,7 +57,16 @@ function genFields(rng: Rng, ctx: FuzzContext, desc: DescMessage, opts: GenOptio
   for (const field of desc.fields) {
     const forced = depth === 0 && field.name === opts.evilField;
     if (!forced && !rng.chance(0.75)) continue;
-    const n = field.fieldKind === "list" || field.fieldKind === "map" ? rng.weighted([[4, 1], [2, 2], [1, 3], [1, 0], [1, rng.pick([30, 101])]]) : 1;
+    const n =
+      field.fieldKind === "list" || field.fieldKind === "map"
+        ? rng.weighted([
+            [4, 1],
+            [2, 2],
+            [1, 3],
+            [1, 0],
+            [1, rng.pick([30, 101])],
+          ])
+        : 1;
     const values: Value[] = [];
     const o = forced ? { ...opts, evilRate: 1 } : opts;
     for (let i = 0; i < Math.max(n, forced ? 1 : 0); i++) values.push(genValue(rng, ctx, field, o, notes, depth));
@@ -71,12 +80,25 @@ function genValue(rng: Rng, ctx: FuzzContext, field: DescField, opts: GenOptions
     case "scalar":
       return scalarValue(rng, ctx, field.name, field.scalar, opts, notes);
     case "enum":
-      return enumValue(rng, field.enum.values.map((v) => [v.number, v.name] as const), opts, notes, field.name);
+      return enumValue(
+        rng,
+        field.enum.values.map((v) => [v.number, v.name] as const),
+        opts,
+        notes,
+        field.name,
+      );
     case "message":
       return messageValue(rng, ctx, field.message, opts, notes, depth);
     case "list":
       if (field.listKind === "scalar") return scalarValue(rng, ctx, field.name, field.scalar, opts, notes);
-      if (field.listKind === "enum") return enumValue(rng, field.enum.values.map((v) => [v.number, v.name] as const), opts, notes, field.name);
+      if (field.listKind === "enum")
+        return enumValue(
+          rng,
+          field.enum.values.map((v) => [v.number, v.name] as const),
+          opts,
+          notes,
+          field.name,
+        );
       return messageValue(rng, ctx, field.message, opts, notes, depth);
     case "map": {
       const key = scalarValue(rng, ctx, "key", field.mapKey, opts, notes);
@@ -84,7 +106,13 @@ function genValue(rng: Rng, ctx: FuzzContext, field: DescField, opts: GenOptions
         field.mapKind === "scalar"
           ? scalarValue(rng, ctx, "value", field.scalar, opts, notes)
           : field.mapKind === "enum"
-            ? enumValue(rng, field.enum.values.map((v) => [v.number, v.name] as const), opts, notes, field.name)
+            ? enumValue(
+                rng,
+                field.enum.values.map((v) => [v.number, v.name] as const),
+                opts,
+                notes,
+                field.name,
+              )
             : messageValue(rng, ctx, field.message, opts, notes, depth);
       return { t: "entry", key, value };
     }
@@ -208,7 +236,7 @@ function encodeOne(number: number, v: Value, field: DescField): Buffer {
   return wt === WT_LEN ? lenField(number, payload) : Buffer.concat([tag(number, wt), payload]);
 }
 
-export function encodeFields(fields: FieldValue[]): Buffer {
+function encodeFields(fields: FieldValue[]): Buffer {
   const parts: Buffer[] = [];
   for (const fv of fields) {
     if (fv.packed && fv.values.length > 0) {
@@ -258,7 +286,16 @@ function valueToJson(v: Value, rng: Rng, wildRate: number): unknown {
         const secs = (v.fields[0]!.values[0] as { v: bigint }).v;
         const ms = Number(secs) * 1000;
         const d = new Date(ms);
-        return Number.isFinite(d.getTime()) && !rng.chance(wildRate) ? d.toISOString() : rng.pick(["10000-01-01T00:00:00Z", "garbage", "2024-13-45T25:61:61Z", "0000-00-00T00:00:00Z", 12345, "1970-01-01T00:00:00.1234567891Z"]);
+        return Number.isFinite(d.getTime()) && !rng.chance(wildRate)
+          ? d.toISOString()
+          : rng.pick([
+              "10000-01-01T00:00:00Z",
+              "garbage",
+              "2024-13-45T25:61:61Z",
+              "0000-00-00T00:00:00Z",
+              12345,
+              "1970-01-01T00:00:00.1234567891Z",
+            ]);
       }
       return fieldsToJson(v.fields, rng, wildRate);
   }

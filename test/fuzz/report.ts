@@ -21,10 +21,13 @@ export function formatCounts(report: FuzzReport): string {
 }
 
 /** A case in full: enough to see what was sent and to send it again by hand. */
-export function formatCase(c: FuzzCase, full = false): string {
+function formatCase(c: FuzzCase, full = false): string {
   const cap = full ? Infinity : 512;
   const shown = (v: string) => (v.length > 200 && !full ? `${JSON.stringify(v.slice(0, 200))}… (${v.length} bytes)` : JSON.stringify(v));
-  const hex = c.body.length > cap ? `${c.body.subarray(0, cap).toString("hex")}… (${c.body.length} bytes; --only ${c.index} prints all)` : c.body.toString("hex");
+  const hex =
+    c.body.length > cap
+      ? `${c.body.subarray(0, cap).toString("hex")}… (${c.body.length} bytes; --only ${c.index} prints all)`
+      : c.body.toString("hex");
   return [
     `case ${c.index}: ${c.method} over ${routeOf(c)} (${c.httpMethod} ${c.path})`,
     `  made by: ${c.notes.join("; ")}`,
@@ -36,7 +39,10 @@ export function formatCase(c: FuzzCase, full = false): string {
 /** Every case of a replay in full, and what it got. */
 export function formatResults(report: FuzzReport): string {
   return (report.results ?? [])
-    .map((r) => `${formatCase(r.case, true)}\n  → ${r.outcome.code}${r.outcome.httpStatus !== undefined ? ` (HTTP ${r.outcome.httpStatus})` : ""} ${JSON.stringify(r.outcome.message)}`)
+    .map(
+      (r) =>
+        `${formatCase(r.case, true)}\n  → ${r.outcome.code}${r.outcome.httpStatus !== undefined ? ` (HTTP ${r.outcome.httpStatus})` : ""} ${JSON.stringify(r.outcome.message)}`,
+    )
     .join("\n\n");
 }
 
@@ -51,7 +57,9 @@ export function formatKinds(kinds: Kind[], seed: number): string {
     for (const v of k.first.violations) out.push(`  ${v.rule}: ${v.detail.slice(0, 300)}`);
     if (k.alone !== undefined) {
       const same = k.alone.code === k.first.outcome.code;
-      out.push(`  sent again alone: ${k.alone.code}${k.alone.message ? ` "${k.alone.message.slice(0, 120)}"` : ""}${same ? "" : " (differs: it failed beside other cases)"}`);
+      out.push(
+        `  sent again alone: ${k.alone.code}${k.alone.message ? ` "${k.alone.message.slice(0, 120)}"` : ""}${same ? "" : " (differs: it failed beside other cases)"}`,
+      );
     }
     for (const [what, n] of k.aloneLogs ?? []) out.push(`  server logged then: ${n > 1 ? `${n} × ` : ""}${what}`);
     out.push(formatCase(k.first.case).replace(/^/gm, "  "));
@@ -79,4 +87,3 @@ export function summarizeLogs(lines: string[]): Array<[string, number]> {
 export function internalErrorLogs(logs: string[]): string[] {
   return logs.filter((l) => l.includes('"rpc_internal_error"') || l.includes('"stack"'));
 }
-

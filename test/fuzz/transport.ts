@@ -76,13 +76,33 @@ function sendH1(c: FuzzCase, port: number, opts: SendOptions): Promise<RawRespon
       resolve(r);
     };
     // A response still incomplete after the timeout is a hang, whatever part of it arrived.
-    const timer = setTimeout(() => finish({ kind: "timeout", headers: empty(), body: data, trailers: empty(), detail: data.length > 0 ? "incomplete response" : "no response" }), opts.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish({
+          kind: "timeout",
+          headers: empty(),
+          body: data,
+          trailers: empty(),
+          detail: data.length > 0 ? "incomplete response" : "no response",
+        }),
+      opts.timeoutMs,
+    );
     socket.on("data", (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
       const r = parseH1(data, false, c.streaming);
       if (r) finish(r);
     });
-    socket.on("end", () => finish(parseH1(data, true) ?? { kind: "closed", headers: empty(), body: data, trailers: empty(), detail: "connection closed without a response" }));
+    socket.on("end", () =>
+      finish(
+        parseH1(data, true) ?? {
+          kind: "closed",
+          headers: empty(),
+          body: data,
+          trailers: empty(),
+          detail: "connection closed without a response",
+        },
+      ),
+    );
     socket.on("error", (err: NodeJS.ErrnoException) => {
       // The server may answer and close before reading the whole body (EPIPE, ECONNRESET):
       // what it answered is still the answer.
@@ -97,12 +117,13 @@ function sendH1(c: FuzzCase, port: number, opts: SendOptions): Promise<RawRespon
  * `eof`: the connection ended, so a body without a length ends here. For a stream, the first
  * complete message is enough.
  */
-export function parseH1(data: Buffer, eof: boolean, streaming = false): RawResponse | undefined {
+function parseH1(data: Buffer, eof: boolean, streaming = false): RawResponse | undefined {
   const end = data.indexOf("\r\n\r\n");
   if (end < 0) return undefined;
   const lines = data.subarray(0, end).toString("latin1").split("\r\n");
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
-  if (m === null) return eof ? { kind: "closed", headers: empty(), body: data, trailers: empty(), detail: "not an HTTP response" } : undefined;
+  if (m === null)
+    return eof ? { kind: "closed", headers: empty(), body: data, trailers: empty(), detail: "not an HTTP response" } : undefined;
   const headers = empty();
   for (const l of lines.slice(1)) {
     const i = l.indexOf(":");
@@ -172,7 +193,7 @@ function hpackLiteral(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0x00]), hpackInt(n.length, 7, 0), n, hpackInt(v.length, 7, 0), v]);
 }
 
-export function headerBlock(c: FuzzCase, port: number): Buffer {
+function headerBlock(c: FuzzCase, port: number): Buffer {
   const fields: Array<[string, string]> = [
     [":method", c.httpMethod],
     [":scheme", "http"],
@@ -256,7 +277,10 @@ class HeadersSwap extends Duplex {
         pass.push(f);
       }
     }
-    if (pass.length === 0) return cb();
+    if (pass.length === 0) {
+      cb();
+      return;
+    }
     this.socket.write(Buffer.concat(pass), cb);
   }
 
@@ -292,9 +316,16 @@ function sendH2(c: FuzzCase, port: number, opts: SendOptions): Promise<RawRespon
       session.destroy();
       resolve({ headers, trailers, body: body(), ...r });
     };
-    const timer = setTimeout(() => finish({ kind: "timeout", detail: status !== undefined ? `headers (${status}) but no end` : "no response" }), opts.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ kind: "timeout", detail: status !== undefined ? `headers (${status}) but no end` : "no response" }),
+      opts.timeoutMs,
+    );
     session.on("error", (err: NodeJS.ErrnoException) => {
-      finish(status !== undefined ? { kind: "http", status, detail: err.code } : { kind: "closed", detail: `session error ${err.code ?? err.message}` });
+      finish(
+        status !== undefined
+          ? { kind: "http", status, detail: err.code }
+          : { kind: "closed", detail: `session error ${err.code ?? err.message}` },
+      );
     });
     session.on("goaway", (code) => {
       goaway = `GOAWAY ${code}`;

@@ -40,12 +40,12 @@ const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const PREFIXES = Object.values(TOKEN_PREFIXES);
 
 /** A well-formed token (valid prefix, alphabet and checksum) that exists nowhere: it reaches the database lookup. */
-export function wellFormedToken(rng: Rng, prefix = rng.pick(PREFIXES)): string {
+function wellFormedToken(rng: Rng, prefix = rng.pick(PREFIXES)): string {
   const body = prefix + rng.string(32, BASE62);
   return body + checksumOf(body);
 }
 
-export function uuid(rng: Rng): string {
+function uuid(rng: Rng): string {
   const h = rng.bytes(16).toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -53,7 +53,7 @@ export function uuid(rng: Rng): string {
 const utf8 = (s: string): Buffer => Buffer.from(s, "utf8");
 
 /** Byte sequences that are not UTF-8: stray continuation, truncated sequences, overlong, surrogates, past U+10FFFF. */
-export const INVALID_UTF8: readonly Buffer[] = [
+const INVALID_UTF8: readonly Buffer[] = [
   Buffer.from([0xff]),
   Buffer.from([0x80]),
   Buffer.from([0xc3]),
@@ -65,9 +65,39 @@ export const INVALID_UTF8: readonly Buffer[] = [
 ];
 
 const ODD_TEXT = [
-  "'", "' OR '1'='1", "'; DROP TABLE tokens; --", "%", "_%_", "\\", "\\x00", "$1", "::uuid", "\"", "`", "/*", "--",
-  "é", "😀", "\u202e", "\u2028", "\u200b", "\ufeff", "Ａｃｍｅ", "\t", "\r\n", " ", "\u0085", "\u00a0", "%00", "%s%n",
-  "\ud800", "null", "undefined", "NaN", "{}", "<script>",
+  "'",
+  "' OR '1'='1",
+  "'; DROP TABLE tokens; --",
+  "%",
+  "_%_",
+  "\\",
+  "\\x00",
+  "$1",
+  "::uuid",
+  '"',
+  "`",
+  "/*",
+  "--",
+  "é",
+  "😀",
+  "\u202e",
+  "\u2028",
+  "\u200b",
+  "\ufeff",
+  "Ａｃｍｅ",
+  "\t",
+  "\r\n",
+  " ",
+  "\u0085",
+  "\u00a0",
+  "%00",
+  "%s%n",
+  "\ud800",
+  "null",
+  "undefined",
+  "NaN",
+  "{}",
+  "<script>",
 ];
 
 /** Makes a good value evil. */
@@ -78,20 +108,29 @@ export function evil(rng: Rng, good: Buffer): { b: Buffer; note: string } {
     // NUL is valid UTF-8 that every protobuf and JSON decoder passes on, and PostgreSQL refuses in text.
     [8, () => ({ b: Buffer.concat([good, Buffer.from([0])]), note: "NUL appended" })],
     [4, () => ({ b: insert(Buffer.from([0])), note: `NUL at ${at}` })],
-    [5, () => {
-      const bad = rng.pick(INVALID_UTF8);
-      return { b: insert(bad), note: `invalid UTF-8 ${bad.toString("hex")} at ${at}` };
-    }],
+    [
+      5,
+      () => {
+        const bad = rng.pick(INVALID_UTF8);
+        return { b: insert(bad), note: `invalid UTF-8 ${bad.toString("hex")} at ${at}` };
+      },
+    ],
     [4, () => ({ b: insert(utf8(MARKER)), note: "marker inserted" })],
-    [3, () => {
-      const n = rng.pick([64, 257, 1025, 5000, 70_000]);
-      const unit = good.length > 0 ? good : utf8("x");
-      return { b: Buffer.concat(Array(Math.ceil(n / unit.length)).fill(unit)).subarray(0, n), note: `repeated to ${n} bytes` };
-    }],
-    [4, () => {
-      const t = rng.pick(ODD_TEXT);
-      return { b: insert(utf8(t)), note: `${JSON.stringify(t)} at ${at}` };
-    }],
+    [
+      3,
+      () => {
+        const n = rng.pick([64, 257, 1025, 5000, 70_000]);
+        const unit = good.length > 0 ? good : utf8("x");
+        return { b: Buffer.concat(Array(Math.ceil(n / unit.length)).fill(unit)).subarray(0, n), note: `repeated to ${n} bytes` };
+      },
+    ],
+    [
+      4,
+      () => {
+        const t = rng.pick(ODD_TEXT);
+        return { b: insert(utf8(t)), note: `${JSON.stringify(t)} at ${at}` };
+      },
+    ],
     [1, () => ({ b: utf8(good.toString("latin1").toUpperCase()), note: "upper case" })],
     [1, () => ({ b: Buffer.alloc(0), note: "empty" })],
     [1, () => ({ b: insert(Buffer.from([rng.int(1, 31)])), note: "control character" })],
@@ -112,7 +151,13 @@ function goodString(rng: Rng, ctx: FuzzContext, field: string): string {
       return credential(rng, ctx).value;
     case "page_token":
       // Good page tokens: none, or the shape the server issues. Bad ones are the page-token family's.
-      return rng.chance(0.5) ? "" : b64url(JSON.stringify(rng.chance(0.5) ? { k: "o", p: rng.pick(ctx.identifiers) } : { k: "t", p: `${rng.int(0, 1)}:${rng.int(1, 100)}` }));
+      return rng.chance(0.5)
+        ? ""
+        : b64url(
+            JSON.stringify(
+              rng.chance(0.5) ? { k: "o", p: rng.pick(ctx.identifiers) } : { k: "t", p: `${rng.int(0, 1)}:${rng.int(1, 100)}` },
+            ),
+          );
     case "after_cursor":
       return cursorValue(rng, ctx);
     case "token_value":
@@ -187,11 +232,14 @@ export function credential(rng: Rng, ctx: FuzzContext, reachLookup = false): { v
     // Well-formed: passes the checksum, so Verify digests it and asks the database.
     [reachLookup ? 40 : 8, () => [wellFormedToken(rng), "well-formed unknown token"]],
     [2, () => [rng.pick([...ctx.knownTokens, ctx.verifierToken, ctx.operatorToken, ctx.adminToken]), "known token"]],
-    [2, () => {
-      const t = wellFormedToken(rng);
-      const at = rng.int(5, 42);
-      return [t.slice(0, at) + (t[at] === "A" ? "B" : "A") + t.slice(at + 1), "checksum mismatch"];
-    }],
+    [
+      2,
+      () => {
+        const t = wellFormedToken(rng);
+        const at = rng.int(5, 42);
+        return [t.slice(0, at) + (t[at] === "A" ? "B" : "A") + t.slice(at + 1), "checksum mismatch"];
+      },
+    ],
     [1, () => [wellFormedToken(rng).slice(0, rng.int(0, 42)), "truncated token"]],
     [1, () => [wellFormedToken(rng) + rng.string(rng.int(1, 4), BASE62), "token too long"]],
     [1, () => ["zzzz_" + rng.string(38, BASE62), "unknown prefix"]],
@@ -216,14 +264,46 @@ export function credential(rng: Rng, ctx: FuzzContext, reachLookup = false): { v
     [4, () => ({ value: `Bearer ${t}`, note: `Bearer ${tnote}` })],
     [1, () => ({ value: `${rng.pick(["bearer", "BEARER", "Bearer  ", " Bearer", "Bearer\t"])} ${t}`, note: `odd Bearer ${tnote}` })],
     [2, () => ({ value: `Token ${t}`, note: `Token ${tnote}` })],
-    [3, () => {
-      const o = org();
-      return { value: `Basic ${b64(Buffer.from(`${o}:${t}`, "utf8"))}`, note: `Basic org ${JSON.stringify(o.slice(0, 20))} ${tnote}` };
-    }],
-    [1, () => ({ value: `Basic ${b64(Buffer.concat([Buffer.from([0xff, 0xfe, 0x3a]), Buffer.from(t, "latin1")]))}`, note: "Basic non-UTF-8" })],
+    [
+      3,
+      () => {
+        const o = org();
+        return { value: `Basic ${b64(Buffer.from(`${o}:${t}`, "utf8"))}`, note: `Basic org ${JSON.stringify(o.slice(0, 20))} ${tnote}` };
+      },
+    ],
+    [
+      1,
+      () => ({
+        value: `Basic ${b64(Buffer.concat([Buffer.from([0xff, 0xfe, 0x3a]), Buffer.from(t, "latin1")]))}`,
+        note: "Basic non-UTF-8",
+      }),
+    ],
     [1, () => ({ value: `Basic ${b64(t)}`, note: "Basic without colon" })],
-    [1, () => ({ value: `Basic ${rng.pick(["!!!!", "YWJj", "YW=Jj", "YWJj\u0000", "YW Jj", "-_-_", "YWJjZA", "YWJjZA=="]) }`, note: "Basic bad base64" })],
-    [1, () => ({ value: rng.pick(["", "Bearer", "Basic", "Token", "Bearer ", " ", "Digest abc", `Negotiate ${t}`, `Bearer ${t} ${t}`, `Bearer ${t},Bearer ${t}`]), note: "odd scheme" })],
+    [
+      1,
+      () => ({
+        value: `Basic ${rng.pick(["!!!!", "YWJj", "YW=Jj", "YWJj\u0000", "YW Jj", "-_-_", "YWJjZA", "YWJjZA=="])}`,
+        note: "Basic bad base64",
+      }),
+    ],
+    [
+      1,
+      () => ({
+        value: rng.pick([
+          "",
+          "Bearer",
+          "Basic",
+          "Token",
+          "Bearer ",
+          " ",
+          "Digest abc",
+          `Negotiate ${t}`,
+          `Bearer ${t} ${t}`,
+          `Bearer ${t},Bearer ${t}`,
+        ]),
+        note: "odd scheme",
+      }),
+    ],
     [1, () => ({ value: `Bearer ${t}\u0000`, note: `Bearer ${tnote} NUL-terminated` })],
   ])();
 }
@@ -239,32 +319,77 @@ const b64url = (s: string): string => Buffer.from(s, "utf8").toString("base64url
  */
 export function pageToken(rng: Rng, listing: "o" | "t"): { value: string; note: string } {
   const kind = rng.chance(0.7) ? listing : rng.pick<unknown>(["o", "t", "b", "x", "", 1, null, ["o"]]);
-  const goodPosition = listing === "o" ? rng.pick(["acme", "fuzz-org", "fuzz-sub", "fuzz-victim", "a", "zzzz"]) : `${rng.int(0, 1)}:${rng.int(0, 500)}`;
+  const goodPosition =
+    listing === "o" ? rng.pick(["acme", "fuzz-org", "fuzz-sub", "fuzz-victim", "a", "zzzz"]) : `${rng.int(0, 1)}:${rng.int(0, 500)}`;
   const position = rng.weighted<() => unknown>([
     [2, () => goodPosition],
     [5, () => evil(rng, Buffer.from(goodPosition)).b.toString("utf8")],
-    [3, () =>
-      rng.pick<unknown>([
-        "a\u0000", "\u0000", MARKER, "\ud800", "é", "x".repeat(600), "", "1:9223372036854775807", "1:9223372036854775808",
-        "1:9999999999999999999", "0:9999999999999999999", "1:-1", "2:1", "1:1:1", "1:", ":", "1:1e3", "0:00000000000000000001",
-      ])],
+    [
+      3,
+      () =>
+        rng.pick<unknown>([
+          "a\u0000",
+          "\u0000",
+          MARKER,
+          "\ud800",
+          "é",
+          "x".repeat(600),
+          "",
+          "1:9223372036854775807",
+          "1:9223372036854775808",
+          "1:9999999999999999999",
+          "0:9999999999999999999",
+          "1:-1",
+          "2:1",
+          "1:1:1",
+          "1:",
+          ":",
+          "1:1e3",
+          "0:00000000000000000001",
+        ]),
+    ],
     [1, () => rng.pick<unknown>([0, 1.5, null, {}, [], true, 2 ** 64])],
   ])();
   return rng.weighted<() => { value: string; note: string }>([
-    [10, () => {
-      const json = JSON.stringify({ k: kind, p: position });
-      return { value: b64url(json), note: `page token ${json.slice(0, 80)}` };
-    }],
-    [1, () => {
-      const json = rng.pick(["[]", "null", "1", "\"o\"", "{", "{\"k\":\"o\"}", `{"k":"${listing}","p":"a","p":1}`, `{"k":"${listing}","p":"1:1","x":1}`, "[".repeat(5000)]);
-      return { value: b64url(json), note: `page token JSON ${JSON.stringify(json.slice(0, 40))}` };
-    }],
-    [1, () => {
-      const json = JSON.stringify({ k: kind, p: position });
-      return { value: Buffer.from(json).toString("base64"), note: `page token in standard base64 ${json.slice(0, 60)}` };
-    }],
+    [
+      10,
+      () => {
+        const json = JSON.stringify({ k: kind, p: position });
+        return { value: b64url(json), note: `page token ${json.slice(0, 80)}` };
+      },
+    ],
+    [
+      1,
+      () => {
+        const json = rng.pick([
+          "[]",
+          "null",
+          "1",
+          '"o"',
+          "{",
+          '{"k":"o"}',
+          `{"k":"${listing}","p":"a","p":1}`,
+          `{"k":"${listing}","p":"1:1","x":1}`,
+          "[".repeat(5000),
+        ]);
+        return { value: b64url(json), note: `page token JSON ${JSON.stringify(json.slice(0, 40))}` };
+      },
+    ],
+    [
+      1,
+      () => {
+        const json = JSON.stringify({ k: kind, p: position });
+        return { value: Buffer.from(json).toString("base64"), note: `page token in standard base64 ${json.slice(0, 60)}` };
+      },
+    ],
     [1, () => ({ value: rng.bytes(rng.int(1, 40)).toString("base64url"), note: "page token of random bytes" })],
-    [1, () => ({ value: b64url(JSON.stringify({ k: listing, p: "a".repeat(rng.pick([700, 800, 2000])) })), note: "page token over 1024 characters" })],
+    [
+      1,
+      () => ({
+        value: b64url(JSON.stringify({ k: listing, p: "a".repeat(rng.pick([700, 800, 2000])) })),
+        note: "page token over 1024 characters",
+      }),
+    ],
     [1, () => ({ value: rng.pick(["%%%", "a b", "====", "\u0000", MARKER, "é"]), note: "page token not base64url" })],
   ])();
 }

@@ -23,7 +23,10 @@ describe("the lookup batcher", () => {
   /** One statement for a whole batch: each member's text cast to an integer (so "x" fails the statement). */
   const castAll = (runs: { n: number }) =>
     createBatcher<string, number>({
-      run: async (batch) => (await pool.query<{ v: number }>("SELECT v::int AS v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i", [batch])).rows.map((r) => r.v),
+      run: async (batch) =>
+        (
+          await pool.query<{ v: number }>("SELECT v::int AS v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i", [batch])
+        ).rows.map((r) => r.v),
       failsAll: (err) => (err as { code?: string }).code === "ECONNREFUSED",
       maxBatch: 64,
       maxInFlight: 4,
@@ -67,7 +70,10 @@ describe("the lookup batcher", () => {
       maxInFlight: 4,
     });
     const settled = await Promise.allSettled(["1", "2", "3"].map(ask));
-    assert.deepEqual(settled.map((s) => s.status), ["rejected", "rejected", "rejected"]);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ["rejected", "rejected", "rejected"],
+    );
     assert.equal(runs, 1);
   });
 
@@ -82,7 +88,12 @@ describe("the lookup batcher", () => {
         sizes.push(batch.length);
         try {
           // pg_sleep holds the round trip open long enough for later callers to queue behind it.
-          return (await pool.query<{ v: number }>("SELECT v::int AS v, pg_sleep(0.05) FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i", [batch])).rows.map((r) => r.v);
+          return (
+            await pool.query<{ v: number }>(
+              "SELECT v::int AS v, pg_sleep(0.05) FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i",
+              [batch],
+            )
+          ).rows.map((r) => r.v);
         } finally {
           inFlight--;
         }
@@ -94,7 +105,10 @@ describe("the lookup batcher", () => {
     const first = ask("1");
     await new Promise((r) => setImmediate(r));
     const rest = Array.from({ length: 10 }, (_, i) => ask(String(i + 2)));
-    assert.deepEqual(await Promise.all([first, ...rest]), Array.from({ length: 11 }, (_, i) => i + 1));
+    assert.deepEqual(
+      await Promise.all([first, ...rest]),
+      Array.from({ length: 11 }, (_, i) => i + 1),
+    );
     assert.equal(most, 1);
     assert.deepEqual(sizes, [1, 10]);
   });

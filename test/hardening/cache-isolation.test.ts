@@ -28,7 +28,9 @@ describe("Verify cache isolation between organizations", function () {
   let victimTokens: IssuedToken[];
   const verifyVictims = async () => {
     const answers = await Promise.all(
-      victimTokens.map((t) => f.c.verify.verify({ credential: t.value, organization: victim.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken)),
+      victimTokens.map((t) =>
+        f.c.verify.verify({ credential: t.value, organization: victim.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
+      ),
     );
     assert.deepEqual(
       answers.map((a) => VerifyStatus[a.status]),
@@ -45,8 +47,15 @@ describe("Verify cache isolation between organizations", function () {
   it("keeps another organization's cached Verify at zero database lookups through a loop of failing and succeeding admin changes", async () => {
     const attacker = await createOrg(f.c, f.inst.operatorToken);
     const member = await addMember(f.c, attacker.adminToken, attacker.orgId, Role.ADMIN);
-    const memberToken = await issue(f.c, f.inst.operatorToken, { organizationId: attacker.orgId, kind: TokenKind.ALL_ACCESS, userId: member });
-    const child = await f.c.admin.createOrganization({ identifier: `child-${attacker.identifier}`, parentId: attacker.orgId }, attacker.adminToken);
+    const memberToken = await issue(f.c, f.inst.operatorToken, {
+      organizationId: attacker.orgId,
+      kind: TokenKind.ALL_ACCESS,
+      userId: member,
+    });
+    const child = await f.c.admin.createOrganization(
+      { identifier: `child-${attacker.identifier}`, parentId: attacker.orgId },
+      attacker.adminToken,
+    );
     const start = await lookups();
     for (let i = 0; i < 15; i++) {
       // Succeeding changes, each announcing tokens of the attacker's organization.
@@ -73,7 +82,8 @@ describe("Verify cache isolation between organizations", function () {
     const org = await createOrg(f.c, f.inst.operatorToken);
     const user = await addMember(f.c, org.adminToken, org.orgId, Role.ADMIN);
     const t = await issue(f.c, f.inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.ALL_ACCESS, userId: user });
-    const ask = () => f.c.verify.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.ADMIN }, f.inst.verifierToken);
+    const ask = () =>
+      f.c.verify.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.ADMIN }, f.inst.verifierToken);
     assert.equal((await ask()).status, VerifyStatus.VALID);
     await f.c.admin.removeMembership({ userId: user }, org.adminToken);
     assert.notEqual((await ask()).status, VerifyStatus.VALID, "a removed member's token, on the very next Verify");
@@ -81,7 +91,8 @@ describe("Verify cache isolation between organizations", function () {
     assert.equal((await ask()).status, VerifyStatus.VALID, "a member brought back: its token, on the very next Verify");
     const other = await addMember(f.c, org.adminToken, org.orgId, Role.ADMIN);
     const t2 = await issue(f.c, f.inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.ALL_ACCESS, userId: other });
-    const ask2 = () => f.c.verify.verify({ credential: t2.value, organization: org.identifier, endpoint: EndpointClass.ADMIN }, f.inst.verifierToken);
+    const ask2 = () =>
+      f.c.verify.verify({ credential: t2.value, organization: org.identifier, endpoint: EndpointClass.ADMIN }, f.inst.verifierToken);
     assert.equal((await ask2()).status, VerifyStatus.VALID);
     await f.c.admin.deleteUser({ id: other }, f.inst.operatorToken);
     assert.notEqual((await ask2()).status, VerifyStatus.VALID, "a deleted user's token, on the very next Verify");
@@ -91,7 +102,10 @@ describe("Verify cache isolation between organizations", function () {
     const parent = await createOrg(f.c, f.inst.operatorToken);
     const child = await f.c.admin.createOrganization({ identifier: `sub-${parent.identifier}`, parentId: parent.orgId }, parent.adminToken);
     const ask = () =>
-      f.c.verify.verify({ credential: parent.defaultTokenValue, organization: child.organization!.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+      f.c.verify.verify(
+        { credential: parent.defaultTokenValue, organization: child.organization!.identifier, endpoint: EndpointClass.INGEST },
+        f.inst.verifierToken,
+      );
     assert.equal((await ask()).status, VerifyStatus.VALID, "a parent's ingestion token reaches its sub-organization");
     assert.equal((await ask()).status, VerifyStatus.VALID); // cached
     await f.c.admin.setOrganizationEnabled({ id: child.organization!.id, enabled: false }, parent.adminToken);

@@ -30,7 +30,10 @@ describe("hostile input", function () {
   /** A good Verify on both listeners: the server still serves. */
   const stillServes = async () => {
     for (const c of [f.clients[0]!, f.clients[1]!]) {
-      const r = await c.verify.verify({ credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+      const r = await c.verify.verify(
+        { credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST },
+        f.inst.verifierToken,
+      );
       assert.equal(r.status, VerifyStatus.VALID, `${c.name} stopped answering`);
     }
   };
@@ -43,8 +46,13 @@ describe("hostile input", function () {
         const tokens = await Promise.all(Array.from({ length: 12 }, () => issue(c, org.adminToken, { kind: TokenKind.INGESTION })));
         const [probe, ...others] = tokens;
         const answers = await Promise.all([
-          c.verify.verify({ credential: probe!.value, organization: "orgfuzz\u0000", endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
-          ...others.map((t) => c.verify.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken)),
+          c.verify.verify(
+            { credential: probe!.value, organization: "orgfuzz\u0000", endpoint: EndpointClass.INGEST },
+            f.inst.verifierToken,
+          ),
+          ...others.map((t) =>
+            c.verify.verify({ credential: t.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
+          ),
         ]);
         assert.equal(answers[0]!.status, VerifyStatus.NOT_FOUND);
         assert.deepEqual(
@@ -52,7 +60,10 @@ describe("hostile input", function () {
           others.map(() => "VALID"),
         );
         // The probe's own token is fine with its real organization.
-        const again = await c.verify.verify({ credential: probe!.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+        const again = await c.verify.verify(
+          { credential: probe!.value, organization: org.identifier, endpoint: EndpointClass.INGEST },
+          f.inst.verifierToken,
+        );
         assert.equal(again.status, VerifyStatus.VALID);
       });
     }
@@ -75,10 +86,22 @@ describe("hostile input", function () {
       it(`answers INVALID_ARGUMENT without quoting them (${name})`, async () => {
         const c = byName(f.clients, name);
         const cases: Array<[string, () => Promise<unknown>]> = [
-          ["a NUL in an organization position", () => c.admin.listOrganizations({ pageToken: pageToken({ k: "o", p: "a\u0000" }) }, f.inst.operatorToken)],
-          ["a lone surrogate in an organization position", () => c.admin.listOrganizations({ pageToken: pageToken({ k: "o", p: "a\ud800" }) }, f.inst.operatorToken)],
-          ["an over-long position", () => c.admin.listOrganizations({ pageToken: pageToken({ k: "o", p: "z".repeat(600) }) }, f.inst.operatorToken)],
-          ["a token sequence past bigint", () => c.admin.listTokens({ pageToken: pageToken({ k: "t", p: "1:9999999999999999999" }) }, org.adminToken)],
+          [
+            "a NUL in an organization position",
+            () => c.admin.listOrganizations({ pageToken: pageToken({ k: "o", p: "a\u0000" }) }, f.inst.operatorToken),
+          ],
+          [
+            "a lone surrogate in an organization position",
+            () => c.admin.listOrganizations({ pageToken: pageToken({ k: "o", p: "a\ud800" }) }, f.inst.operatorToken),
+          ],
+          [
+            "an over-long position",
+            () => c.admin.listOrganizations({ pageToken: pageToken({ k: "o", p: "z".repeat(600) }) }, f.inst.operatorToken),
+          ],
+          [
+            "a token sequence past bigint",
+            () => c.admin.listTokens({ pageToken: pageToken({ k: "t", p: "1:9999999999999999999" }) }, org.adminToken),
+          ],
         ];
         for (const [what, call] of cases) {
           const err = await rejects(call(), Code.InvalidArgument, what);
@@ -147,7 +170,11 @@ describe("hostile input", function () {
         assert.deepEqual(grpcWebStatus(web.body), { code: Code.InvalidArgument, message: "request is not a valid protobuf message" });
         for (const send of [h1, h2]) {
           const g = await send(port(), `${ADMIN}/Setup`, { "content-type": "application/grpc", te: "trailers" }, frame(bytes));
-          assert.deepEqual(grpcStatus(g), { code: Code.InvalidArgument, message: "request is not a valid protobuf message" }, `gRPC ${send.name}`);
+          assert.deepEqual(
+            grpcStatus(g),
+            { code: Code.InvalidArgument, message: "request is not a valid protobuf message" },
+            `gRPC ${send.name}`,
+          );
         }
         // The same bytes to a server stream (past authentication: its body is read inside the call).
         const stream = await h1(
@@ -164,7 +191,12 @@ describe("hostile input", function () {
 
     it("answers INVALID_ARGUMENT for a gzip body that does not decompress", async () => {
       const truncated = gzipSync(Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63])).subarray(0, 12);
-      const r = await h1(port(), `${ADMIN}/Setup`, { "content-type": "application/proto", "content-encoding": "gzip", "connect-protocol-version": "1" }, truncated);
+      const r = await h1(
+        port(),
+        `${ADMIN}/Setup`,
+        { "content-type": "application/proto", "content-encoding": "gzip", "connect-protocol-version": "1" },
+        truncated,
+      );
       assert.equal(r.status, 400, r.body.toString());
       assert.equal((JSON.parse(r.body.toString()) as { code: string }).code, "invalid_argument");
       const g = await h2(port(), `${ADMIN}/Setup`, { "content-type": "application/grpc", "grpc-encoding": "gzip" }, frame(truncated, 1));
@@ -182,9 +214,15 @@ describe("hostile input", function () {
       assert.equal((JSON.parse(enc.body.toString()) as { code: string }).code, "unimplemented");
       const timeout = await h1(port(), `${ADMIN}/Setup`, { ...connect, "connect-timeout-ms": MARK }, Buffer.from("{}"));
       assert.equal((JSON.parse(timeout.body.toString()) as { code: string }).code, "invalid_argument");
-      const grpcTimeout = await h2(port(), `${ADMIN}/Setup`, { "content-type": "application/grpc", "grpc-timeout": MARK }, frame(Buffer.alloc(0)));
+      const grpcTimeout = await h2(
+        port(),
+        `${ADMIN}/Setup`,
+        { "content-type": "application/grpc", "grpc-timeout": MARK },
+        frame(Buffer.alloc(0)),
+      );
       assert.equal(grpcStatus(grpcTimeout).code, Code.InvalidArgument);
-      for (const r of [enc.body.toString(), timeout.body.toString(), grpcStatus(grpcTimeout).message]) assert.ok(!r.includes(MARK), `quoted: ${r}`);
+      for (const r of [enc.body.toString(), timeout.body.toString(), grpcStatus(grpcTimeout).message])
+        assert.ok(!r.includes(MARK), `quoted: ${r}`);
     });
 
     it("answers INVALID_ARGUMENT, not UNIMPLEMENTED, for a cut-off frame", async () => {
@@ -194,9 +232,19 @@ describe("hostile input", function () {
 
     it("answers a JSON body with a lone surrogate in gRPC and gRPC-web framing with INVALID_ARGUMENT", async () => {
       const body = frame(Buffer.from('{"pageSize":"\\ud800"}'));
-      const web = await h1(port(), `${ADMIN}/ListOrganizations`, { "content-type": "application/grpc-web+json", authorization: `Bearer ${f.inst.operatorToken}` }, body);
+      const web = await h1(
+        port(),
+        `${ADMIN}/ListOrganizations`,
+        { "content-type": "application/grpc-web+json", authorization: `Bearer ${f.inst.operatorToken}` },
+        body,
+      );
       assert.equal(grpcWebStatus(web.body).code, Code.InvalidArgument);
-      const grpc = await h2(port(), `${ADMIN}/ListOrganizations`, { "content-type": "application/grpc+json", authorization: `Bearer ${f.inst.operatorToken}` }, body);
+      const grpc = await h2(
+        port(),
+        `${ADMIN}/ListOrganizations`,
+        { "content-type": "application/grpc+json", authorization: `Bearer ${f.inst.operatorToken}` },
+        body,
+      );
       assert.equal(grpcStatus(grpc).code, Code.InvalidArgument);
       await stillServes();
     });
@@ -205,7 +253,10 @@ describe("hostile input", function () {
   describe("gRPC-port headers and frames grpc-js answers badly by itself", () => {
     const port = () => f.server.tessera.grpcPort;
     const verifyBody = () =>
-      toBinary(VerifyRequestSchema, create(VerifyRequestSchema, { credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST }));
+      toBinary(
+        VerifyRequestSchema,
+        create(VerifyRequestSchema, { credential: org.defaultTokenValue, organization: org.identifier, endpoint: EndpointClass.INGEST }),
+      );
     const grpcHeaders = (extra: Record<string, string> = {}) => ({
       "content-type": "application/grpc",
       authorization: `Bearer ${f.inst.verifierToken}`,
@@ -319,17 +370,56 @@ describe("hostile input", function () {
 
     it("refuse on the gRPC port an authorization value grpc-js would drop, rather than serve the call as anonymous", async () => {
       const out = await curl(
-        ["--http2-prior-knowledge", "-i", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "authorization: Bearer \u00ff\u00fe", "--data-binary", "@-", `http://127.0.0.1:${f.server.tessera.grpcPort}${ADMIN}/GetOrganization`],
+        [
+          "--http2-prior-knowledge",
+          "-i",
+          "-X",
+          "POST",
+          "-H",
+          "content-type: application/grpc",
+          "-H",
+          "te: trailers",
+          "-H",
+          "authorization: Bearer \u00ff\u00fe",
+          "--data-binary",
+          "@-",
+          `http://127.0.0.1:${f.server.tessera.grpcPort}${ADMIN}/GetOrganization`,
+        ],
         frame(getOrg),
       );
       assert.match(out, /grpc-status: 16/, out.slice(0, 400));
     });
 
     it("still accepts one authorization header through curl on both ports", async () => {
-      const http = await curl(["-i", "-X", "POST", "-H", "content-type: application/json", "-H", good(), "--data", "{}", `http://127.0.0.1:${f.server.tessera.httpPort}${ADMIN}/GetOrganization`]);
+      const http = await curl([
+        "-i",
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        good(),
+        "--data",
+        "{}",
+        `http://127.0.0.1:${f.server.tessera.httpPort}${ADMIN}/GetOrganization`,
+      ]);
       assert.match(http, /^HTTP\/[\d.]+ 200/m);
       const grpc = await curl(
-        ["--http2-prior-knowledge", "-i", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", good(), "--data-binary", "@-", `http://127.0.0.1:${f.server.tessera.grpcPort}${ADMIN}/GetOrganization`],
+        [
+          "--http2-prior-knowledge",
+          "-i",
+          "-X",
+          "POST",
+          "-H",
+          "content-type: application/grpc",
+          "-H",
+          "te: trailers",
+          "-H",
+          good(),
+          "--data-binary",
+          "@-",
+          `http://127.0.0.1:${f.server.tessera.grpcPort}${ADMIN}/GetOrganization`,
+        ],
         frame(getOrg),
       );
       assert.match(grpc, /grpc-status: 0/);

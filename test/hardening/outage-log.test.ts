@@ -21,7 +21,9 @@ describe("the log during a database outage", function () {
 
   it(`holds state changes and periodic counts only, through a ${OUTAGE_MS / 1000} s outage under Verify load`, async function () {
     const org = await createOrg(f.c, f.inst.operatorToken);
-    const tokens: IssuedToken[] = await Promise.all(Array.from({ length: 40 }, () => issue(f.c, org.adminToken, { kind: TokenKind.INGESTION })));
+    const tokens: IssuedToken[] = await Promise.all(
+      Array.from({ length: 40 }, () => issue(f.c, org.adminToken, { kind: TokenKind.INGESTION })),
+    );
     const n = { valid: 0, unavailable: 0, other: 0 };
     let stop = false;
     const load = Array.from({ length: 16 }, async (_, w) => {
@@ -68,7 +70,8 @@ describe("the log during a database outage", function () {
     const events = lines.map((l) => (JSON.parse(l) as { event: string }).event);
     const byEvent = new Map<string, number>();
     for (const e of events) byEvent.set(e, (byEvent.get(e) ?? 0) + 1);
-    this.test!.title += ` [${unavailable} calls refused, ${lines.length} log lines: ${[...byEvent].map(([e, c]) => `${e} ${c}`).join(", ")}]`;
+    this.test!.title +=
+      ` [${unavailable} calls refused, ${lines.length} log lines: ${[...byEvent].map(([e, c]) => `${e} ${c}`).join(", ")}]`;
 
     assert.ok(unavailable > 100, `the load saw only ${unavailable} refusals`);
     assert.equal(n.other, 0, "every call was answered VALID or refused as UNAVAILABLE");

@@ -16,12 +16,17 @@ export interface RawResponse {
 
 export function h1(port: number, path: string, headers: Record<string, string>, body: Uint8Array): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method: "POST", headers: { ...headers, "content-length": String(body.byteLength) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path, method: "POST", headers: { ...headers, "content-length": String(body.byteLength) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(Buffer.from(body));
   });
@@ -69,7 +74,7 @@ export function grpcStatus(res: RawResponse): { code: number; message: string } 
 }
 
 /** The frames of a gRPC, gRPC-web or Connect streaming body: flags and data of each. */
-export function* frames(body: Buffer): Generator<{ flags: number; data: Buffer }> {
+function* frames(body: Buffer): Generator<{ flags: number; data: Buffer }> {
   let at = 0;
   while (at + 5 <= body.length) {
     const len = body.readUInt32BE(at + 1);
@@ -105,8 +110,11 @@ export function endStreamError(body: Buffer): { code: string; message: string } 
 /** Runs curl; resolves with what it printed (headers with -i / -D -). */
 export function curl(args: string[], input?: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile("curl", ["-sS", "--max-time", "20", ...args], { encoding: "latin1", maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`curl failed: ${stderr || err.message}`)) : resolve(stdout),
+    const child = execFile(
+      "curl",
+      ["-sS", "--max-time", "20", ...args],
+      { encoding: "latin1", maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`curl failed: ${stderr || err.message}`)) : resolve(stdout)),
     );
     if (input !== undefined) child.stdin?.end(input);
   });

@@ -21,7 +21,7 @@ import { freshDatabase, type TestDatabase } from "./db.js";
 import { setupInstance, type Instance } from "./seed.js";
 
 /** What app.ts builds between "the database is migrated" and "bind the listeners", split by service. */
-export interface InMemoryServices extends Services {
+interface InMemoryServices extends Services {
   admin: ServiceImpl<typeof TokenAdminService>;
   verify: ServiceImpl<typeof TokenVerifyService>;
   hub: Services["deps"]["hub"];
@@ -32,17 +32,18 @@ export interface InMemoryServices extends Services {
  * listeners in front of). Migrations are the caller's business here: test databases are cloned
  * from a migrated template.
  */
-export async function createInMemoryServices(
+async function createInMemoryServices(
   config: Config,
   opts: { appUrl: string; keyring: Keyring; log: Log; now: () => number },
 ): Promise<InMemoryServices> {
   const s = await createServices(config, opts);
-  const impl = <D extends DescService>(desc: D): ServiceImpl<D> => s.services.find((x) => x.desc === (desc as unknown))!.impl as ServiceImpl<D>;
+  const impl = <D extends DescService>(desc: D): ServiceImpl<D> =>
+    s.services.find((x) => x.desc === (desc as unknown))!.impl as ServiceImpl<D>;
   return { ...s, admin: impl(TokenAdminService), verify: impl(TokenVerifyService), hub: s.deps.hub };
 }
 
 /** Connect's in-memory transport over the services: the router runs their handlers and the interceptors. */
-export function createInMemoryTransport(s: InMemoryServices): Transport {
+function createInMemoryTransport(s: InMemoryServices): Transport {
   return createRouterTransport(
     (router) => {
       router.service(TokenAdminService, s.admin);

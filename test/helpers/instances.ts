@@ -13,7 +13,11 @@ export interface InstanceProcess {
 
 const MAIN = fileURLToPath(new URL("./instance-main.js", import.meta.url));
 
-export async function startInstanceProcess(db: TestDatabase, digestKeysJson: string, env: Record<string, string> = {}): Promise<InstanceProcess> {
+export async function startInstanceProcess(
+  db: TestDatabase,
+  digestKeysJson: string,
+  env: Record<string, string> = {},
+): Promise<InstanceProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH ?? "",

@@ -68,7 +68,13 @@ export async function createOrg(c: Clients, operatorToken: string, identifier = 
 let userCounter = 0;
 
 /** A new user who is a member of `orgId` with `role`; returns its id. */
-export async function addMember(c: Clients, callerToken: string, orgId: string, role: Role, name = `user-${++userCounter}-${tag()}`): Promise<string> {
+export async function addMember(
+  c: Clients,
+  callerToken: string,
+  orgId: string,
+  role: Role,
+  name = `user-${++userCounter}-${tag()}`,
+): Promise<string> {
   const u = await c.admin.createUser({ name, organizationId: orgId, role }, callerToken);
   return u.user!.id;
 }
@@ -81,11 +87,7 @@ export interface IssuedToken {
 let tokenCounter = 0;
 
 /** Creates a token through the API and returns its id and value (the only time the value is seen). */
-export async function issue(
-  c: Clients,
-  callerToken: string,
-  req: Parameters<Clients["admin"]["createToken"]>[0],
-): Promise<IssuedToken> {
+export async function issue(c: Clients, callerToken: string, req: Parameters<Clients["admin"]["createToken"]>[0]): Promise<IssuedToken> {
   const r = await c.admin.createToken({ name: `tok-${++tokenCounter}-${tag()}`, ...req }, callerToken);
   return { id: r.token!.id, value: r.value };
 }

@@ -31,7 +31,12 @@ export async function startTestServer(
     ownerDatabaseUrl: db.ownerUrl,
     poolSize: 8,
   };
-  const tessera = await startTessera(opts.configure ? opts.configure(config) : config, { ...opts.options, keyring, log, ...(opts.now && { now: opts.now }) });
+  const tessera = await startTessera(opts.configure ? opts.configure(config) : config, {
+    ...opts.options,
+    keyring,
+    log,
+    ...(opts.now && { now: opts.now }),
+  });
   return {
     tessera,
     db,

@@ -10,7 +10,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export const PATIENCE_MS = 15_000;
 
 /** Polls `fn` until it returns a truthy value (which is returned), or throws after `timeoutMs`. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = PATIENCE_MS, what = "condition", everyMs = 5): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = PATIENCE_MS,
+  what = "condition",
+  everyMs = 5,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

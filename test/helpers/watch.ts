@@ -1,6 +1,6 @@
 /** Collects a WatchRevocations stream in the background, for tests that compare what arrived. */
 import type { WatchRevocationsResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { RevocationReason } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import type { RevocationReason } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { PATIENCE_MS } from "./wait.js";
 
 export interface Watcher {
@@ -63,5 +63,3 @@ export function watch(open: (signal: AbortSignal) => AsyncIterable<WatchRevocati
   })();
   return w;
 }
-
-export { RevocationReason };

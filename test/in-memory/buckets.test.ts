@@ -4,7 +4,16 @@ import { Code } from "@connectrpc/connect";
 import { Role } from "../../src/gen/tessera/v1/resources_pb.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
 import type { SeededOrg } from "../helpers/seed.js";
-import { adminDemotedTo, assertNoHint, createSubOrg, itRefusesBadCallers, rejects, tag, unknownId, useTwoOrganizations } from "./support.js";
+import {
+  adminDemotedTo,
+  assertNoHint,
+  createSubOrg,
+  itRefusesBadCallers,
+  rejects,
+  tag,
+  unknownId,
+  useTwoOrganizations,
+} from "./support.js";
 
 describe("buckets, in memory", () => {
   const f = useInMemoryTessera();
@@ -69,7 +78,11 @@ describe("buckets, in memory", () => {
       await f.t.c.admin.createBucket({ name }, x.a.adminToken);
       const err = await rejects(f.t.c.admin.createBucket({ name }, x.a.adminToken), Code.AlreadyExists);
       assert.match(err.rawMessage, /already exists/);
-      await rejects(f.t.c.admin.createBucket({ organizationId: x.a.orgId, name }, f.inst.operatorToken), Code.AlreadyExists, "by an operator");
+      await rejects(
+        f.t.c.admin.createBucket({ organizationId: x.a.orgId, name }, f.inst.operatorToken),
+        Code.AlreadyExists,
+        "by an operator",
+      );
     });
 
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER", async () => {

@@ -10,7 +10,17 @@ import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.j
 import { useInMemoryTessera } from "../helpers/in-memory.js";
 import { createOrg, type SeededOrg } from "../helpers/seed.js";
 import { maskOf } from "../service/support.js";
-import { adminDemotedTo, assertNoHint, createSubOrg, expectStatus, itRefusesBadCallers, rejects, tag, unknownId, useTwoOrganizations } from "./support.js";
+import {
+  adminDemotedTo,
+  assertNoHint,
+  createSubOrg,
+  expectStatus,
+  itRefusesBadCallers,
+  rejects,
+  tag,
+  unknownId,
+  useTwoOrganizations,
+} from "./support.js";
 
 describe("organizations, in memory", () => {
   const f = useInMemoryTessera();
@@ -49,11 +59,17 @@ describe("organizations, in memory", () => {
     });
 
     it("lets an organization's admin create a sub-organization, with or without parent access", async () => {
-      const open = await f.t.c.admin.createOrganization({ identifier: `sub-${tag()}`, name: "Open child", parentId: x.a.orgId }, x.a.adminToken);
+      const open = await f.t.c.admin.createOrganization(
+        { identifier: `sub-${tag()}`, name: "Open child", parentId: x.a.orgId },
+        x.a.adminToken,
+      );
       assert.equal(open.organization!.parentId, x.a.orgId);
       assert.equal(open.organization!.name, "Open child");
       assert.equal(open.organization!.parentAccess, true);
-      const closed = await f.t.c.admin.createOrganization({ identifier: `sub-${tag()}`, parentId: x.a.orgId, denyParentAccess: true }, x.a.adminToken);
+      const closed = await f.t.c.admin.createOrganization(
+        { identifier: `sub-${tag()}`, parentId: x.a.orgId, denyParentAccess: true },
+        x.a.adminToken,
+      );
       assert.equal(closed.organization!.parentAccess, false);
       assert.equal(closed.defaultToken!.createdBy, x.a.adminUserId, "the default token records who made the organization");
     });
@@ -79,15 +95,27 @@ describe("organizations, in memory", () => {
 
     it("answers ALREADY_EXISTS for an identifier any organization has, whoever asks", async () => {
       await rejects(f.t.c.admin.createOrganization({ identifier: x.b.identifier }, f.inst.operatorToken), Code.AlreadyExists, "top level");
-      await rejects(f.t.c.admin.createOrganization({ identifier: child.identifier, parentId: x.a.orgId }, x.a.adminToken), Code.AlreadyExists, "as a sibling");
+      await rejects(
+        f.t.c.admin.createOrganization({ identifier: child.identifier, parentId: x.a.orgId }, x.a.adminToken),
+        Code.AlreadyExists,
+        "as a sibling",
+      );
     });
 
     it("answers PERMISSION_DENIED to an admin creating a top-level organization, and to a non-ADMIN creating a sub-organization", async () => {
-      const err = await rejects(f.t.c.admin.createOrganization({ identifier: `top-${tag()}` }, x.a.adminToken), Code.PermissionDenied, "top level by an admin");
+      const err = await rejects(
+        f.t.c.admin.createOrganization({ identifier: `top-${tag()}` }, x.a.adminToken),
+        Code.PermissionDenied,
+        "top level by an admin",
+      );
       assert.match(err.rawMessage, /operator/);
       for (const role of [Role.EDITOR, Role.VIEWER]) {
         const demoted = await adminDemotedTo(f.t.c, x.a.adminToken, x.a.orgId, role);
-        await rejects(f.t.c.admin.createOrganization({ identifier: `sub-${tag()}`, parentId: x.a.orgId }, demoted.token), Code.PermissionDenied, `sub-organization by ${Role[role]}`);
+        await rejects(
+          f.t.c.admin.createOrganization({ identifier: `sub-${tag()}`, parentId: x.a.orgId }, demoted.token),
+          Code.PermissionDenied,
+          `sub-organization by ${Role[role]}`,
+        );
       }
     });
 
@@ -105,7 +133,9 @@ describe("organizations, in memory", () => {
       assert.ok(!list.organizations.some((o) => o.identifier.startsWith("evil-")), "nothing was created");
     });
 
-    itRefusesBadCallers("CreateOrganization", get, (c, token) => c.admin.createOrganization({ identifier: `sub-${tag()}`, parentId: x.a.orgId }, token));
+    itRefusesBadCallers("CreateOrganization", get, (c, token) =>
+      c.admin.createOrganization({ identifier: `sub-${tag()}`, parentId: x.a.orgId }, token),
+    );
   });
 
   describe("GetOrganization", () => {
@@ -251,11 +281,17 @@ describe("organizations, in memory", () => {
     it("answers PERMISSION_DENIED to a parent's EDITOR or VIEWER", async () => {
       for (const role of [Role.EDITOR, Role.VIEWER]) {
         const demoted = await adminDemotedTo(f.t.c, x.a.adminToken, x.a.orgId, role);
-        await rejects(f.t.c.admin.setOrganizationEnabled({ id: child.orgId, enabled: false }, demoted.token), Code.PermissionDenied, Role[role]);
+        await rejects(
+          f.t.c.admin.setOrganizationEnabled({ id: child.orgId, enabled: false }, demoted.token),
+          Code.PermissionDenied,
+          Role[role],
+        );
       }
       expectStatus(await verify(child.defaultTokenValue), VerifyStatus.VALID, "the child is untouched");
     });
 
-    itRefusesBadCallers("SetOrganizationEnabled", get, (c, token) => c.admin.setOrganizationEnabled({ id: child.orgId, enabled: true }, token));
+    itRefusesBadCallers("SetOrganizationEnabled", get, (c, token) =>
+      c.admin.setOrganizationEnabled({ id: child.orgId, enabled: true }, token),
+    );
   });
 });

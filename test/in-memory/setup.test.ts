@@ -77,9 +77,15 @@ describe("Setup, in memory", () => {
 
     it("has handed back an operator token that works on both services", async () => {
       const orgs = await f.t.c.admin.listOrganizations({}, s.tokenValue);
-      assert.deepEqual(orgs.organizations.map((o) => o.id), [s.organization!.id]);
+      assert.deepEqual(
+        orgs.organizations.map((o) => o.id),
+        [s.organization!.id],
+      );
       const buckets = await f.t.c.admin.listBuckets({}, s.tokenValue);
-      assert.deepEqual(buckets.buckets.map((b) => b.name), ["main"]);
+      assert.deepEqual(
+        buckets.buckets.map((b) => b.name),
+        ["main"],
+      );
       const v = await f.t.c.verify.verify({ credential: s.tokenValue, endpoint: EndpointClass.ADMIN }, s.tokenValue);
       expectStatus(v, VerifyStatus.VALID, "the operator token, verified by itself");
       assert.equal(v.principal!.kind, TokenKind.OPERATOR);
@@ -105,7 +111,11 @@ describe("Setup, in memory", () => {
         assert.match(err.rawMessage, /already set up/);
       }
       const orgs = await f.t.c.admin.listOrganizations({}, s.tokenValue);
-      assert.deepEqual(orgs.organizations.map((o) => o.identifier), ["acme"], "no other organization appeared");
+      assert.deepEqual(
+        orgs.organizations.map((o) => o.identifier),
+        ["acme"],
+        "no other organization appeared",
+      );
     });
 
     it("still answers INVALID_ARGUMENT for malformed fields: they are checked first", async () => {
@@ -117,7 +127,9 @@ describe("Setup, in memory", () => {
     const t = await startInMemoryTessera();
     try {
       const results = await Promise.allSettled(
-        Array.from({ length: 5 }, (_, i) => t.c.admin.setup({ userName: `root-${i}`, organizationIdentifier: `org-${i}`, bucketName: "main" })),
+        Array.from({ length: 5 }, (_, i) =>
+          t.c.admin.setup({ userName: `root-${i}`, organizationIdentifier: `org-${i}`, bucketName: "main" }),
+        ),
       );
       const won = results.filter((r): r is PromiseFulfilledResult<SetupResponse> => r.status === "fulfilled");
       assert.equal(won.length, 1, "exactly one Setup succeeds");
@@ -127,7 +139,11 @@ describe("Setup, in memory", () => {
       const winner = won[0]!.value;
       assert.match(winner.tokenValue, /^tsop_[0-9A-Za-z]{38}$/, "a generated operator token");
       const orgs = await t.c.admin.listOrganizations({}, winner.tokenValue);
-      assert.deepEqual(orgs.organizations.map((o) => o.id), [winner.organization!.id], "only the winner's organization exists");
+      assert.deepEqual(
+        orgs.organizations.map((o) => o.id),
+        [winner.organization!.id],
+        "only the winner's organization exists",
+      );
     } finally {
       await t.close();
     }

@@ -6,9 +6,15 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import { Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
-import { RevocationReason, TokenVerifyService, VerifyStatus, type VerifyResponse, type WatchRevocationsResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import {
+  RevocationReason,
+  TokenVerifyService,
+  VerifyStatus,
+  type VerifyResponse,
+  type WatchRevocationsResponse,
+} from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
 import type { Clients } from "../helpers/clients.js";
 import type { InMemoryFixture, InMemoryTessera } from "../helpers/in-memory.js";
@@ -25,7 +31,12 @@ export const unknownId = (): string => randomUUID();
 export const tag = (): string => randomBytes(3).toString("hex");
 
 /** A member of `orgId` with `role`, holding an ALL_ACCESS token made while it was ADMIN. */
-export async function adminDemotedTo(c: Clients, callerToken: string, orgId: string, role: Role): Promise<{ userId: string; token: string; tokenId: string }> {
+export async function adminDemotedTo(
+  c: Clients,
+  callerToken: string,
+  orgId: string,
+  role: Role,
+): Promise<{ userId: string; token: string; tokenId: string }> {
   const userId = await addMember(c, callerToken, orgId, Role.ADMIN);
   const t = await issue(c, callerToken, { organizationId: orgId, kind: TokenKind.ALL_ACCESS, userId });
   if (role !== Role.ADMIN) await c.admin.setMembership({ organizationId: orgId, userId, role }, callerToken);
@@ -33,12 +44,23 @@ export async function adminDemotedTo(c: Clients, callerToken: string, orgId: str
 }
 
 /** A sub-organization of `parent` made by the parent's admin, with an ADMIN of its own (ALL_ACCESS token). */
-export async function createSubOrg(c: Clients, operatorToken: string, parent: SeededOrg, opts: { denyParentAccess?: boolean } = {}): Promise<SeededOrg> {
+export async function createSubOrg(
+  c: Clients,
+  operatorToken: string,
+  parent: SeededOrg,
+  opts: { denyParentAccess?: boolean } = {},
+): Promise<SeededOrg> {
   const identifier = `${parent.identifier}-sub-${tag()}`;
-  const o = await c.admin.createOrganization({ identifier, parentId: parent.orgId, denyParentAccess: opts.denyParentAccess ?? false }, parent.adminToken);
+  const o = await c.admin.createOrganization(
+    { identifier, parentId: parent.orgId, denyParentAccess: opts.denyParentAccess ?? false },
+    parent.adminToken,
+  );
   const orgId = o.organization!.id;
   const u = await c.admin.createUser({ name: `${identifier}-admin`, organizationId: orgId, role: Role.ADMIN }, operatorToken);
-  const t = await c.admin.createToken({ organizationId: orgId, name: "admin-all", kind: TokenKind.ALL_ACCESS, userId: u.user!.id }, operatorToken);
+  const t = await c.admin.createToken(
+    { organizationId: orgId, name: "admin-all", kind: TokenKind.ALL_ACCESS, userId: u.user!.id },
+    operatorToken,
+  );
   return {
     orgId,
     identifier,
@@ -66,14 +88,29 @@ export async function seedCallers(c: Clients, operatorToken: string, org: Seeded
   const bucket = `callers-${tag()}`;
   await c.admin.createBucket({ organizationId: org.orgId, name: bucket }, org.adminToken);
   const editor = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
-  const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
-  const shared = await issue(c, org.adminToken, { kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(Date.now() + 3_600_000) });
+  const rw = await issue(c, org.adminToken, {
+    kind: TokenKind.READ_WRITE,
+    userId: editor,
+    permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+  });
+  const shared = await issue(c, org.adminToken, {
+    kind: TokenKind.SHARED,
+    permissions: { dashboards: ["d"] },
+    expireTime: timestampFromMs(Date.now() + 3_600_000),
+  });
   const verifier = await issue(c, operatorToken, { kind: TokenKind.VERIFIER });
   const disabled = await adminDemotedTo(c, org.adminToken, org.orgId, Role.ADMIN);
   await c.admin.setTokenEnabled({ id: disabled.tokenId, enabled: false }, org.adminToken);
   const gone = await adminDemotedTo(c, org.adminToken, org.orgId, Role.ADMIN);
   await c.admin.removeMembership({ userId: gone.userId }, org.adminToken);
-  return { ingestion: org.defaultTokenValue, readWrite: rw.value, shared: shared.value, verifier: verifier.value, disabled: disabled.token, ownerGone: gone.token };
+  return {
+    ingestion: org.defaultTokenValue,
+    readWrite: rw.value,
+    shared: shared.value,
+    verifier: verifier.value,
+    disabled: disabled.token,
+    ownerGone: gone.token,
+  };
 }
 
 type Call = (c: Clients, token?: string) => Promise<unknown>;
@@ -150,13 +187,25 @@ export function expectStatus(r: VerifyResponse, status: VerifyStatus, what: stri
 }
 
 /** WatchRevocations with `authorization` (a whole header value), ended by `signal`. */
-export function openStream(t: InMemoryTessera, afterCursor: string, authorization: string | undefined, signal?: AbortSignal): AsyncIterable<WatchRevocationsResponse> {
+function openStream(
+  t: InMemoryTessera,
+  afterCursor: string,
+  authorization: string | undefined,
+  signal?: AbortSignal,
+): AsyncIterable<WatchRevocationsResponse> {
   const v = createClient(TokenVerifyService, t.transport);
-  return v.watchRevocations({ afterCursor }, { ...(authorization !== undefined && { headers: { authorization } }), ...(signal && { signal }) });
+  return v.watchRevocations(
+    { afterCursor },
+    { ...(authorization !== undefined && { headers: { authorization } }), ...(signal && { signal }) },
+  );
 }
 
 /** The first message of a stream, which is then cancelled; throws what the stream throws. */
-export async function firstMessage(t: InMemoryTessera, afterCursor: string, authorization: string | undefined): Promise<WatchRevocationsResponse> {
+export async function firstMessage(
+  t: InMemoryTessera,
+  afterCursor: string,
+  authorization: string | undefined,
+): Promise<WatchRevocationsResponse> {
   const ac = new AbortController();
   try {
     for await (const m of openStream(t, afterCursor, authorization, ac.signal)) return m;
@@ -167,7 +216,7 @@ export async function firstMessage(t: InMemoryTessera, afterCursor: string, auth
 }
 
 /** One message of a revocation stream, as recorded. */
-export interface FeedItem {
+interface FeedItem {
   kind: "event" | "checkpoint";
   cursor: string;
   tokenId: string;
@@ -206,7 +255,13 @@ export function record(t: InMemoryTessera, authorization: string, afterCursor = 
           const e = m.item.value;
           r.items.push({ kind: "event", cursor: e.cursor, tokenId: e.tokenId, organizationId: e.organizationId, reason: e.reason });
         } else if (m.item.case === "checkpoint") {
-          r.items.push({ kind: "checkpoint", cursor: m.item.value.cursor, tokenId: "", organizationId: "", reason: RevocationReason.UNSPECIFIED });
+          r.items.push({
+            kind: "checkpoint",
+            cursor: m.item.value.cursor,
+            tokenId: "",
+            organizationId: "",
+            reason: RevocationReason.UNSPECIFIED,
+          });
         }
       }
     } catch (err) {

@@ -12,7 +12,17 @@ import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.j
 import { useInMemoryTessera } from "../helpers/in-memory.js";
 import { addMember, createOrg, issue, type SeededOrg } from "../helpers/seed.js";
 import { assertNoSecret, json, maskOf } from "../service/support.js";
-import { adminDemotedTo, assertNoHint, createSubOrg, expectStatus, itRefusesBadCallers, rejects, tag, unknownId, useTwoOrganizations } from "./support.js";
+import {
+  adminDemotedTo,
+  assertNoHint,
+  createSubOrg,
+  expectStatus,
+  itRefusesBadCallers,
+  rejects,
+  tag,
+  unknownId,
+  useTwoOrganizations,
+} from "./support.js";
 
 const HOUR = 3_600_000;
 
@@ -50,7 +60,12 @@ describe("tokens, in memory", () => {
   describe("CreateToken", () => {
     it("lets an admin create ingestion, all-access, read-write and shared tokens, each value shown once with its kind's prefix", async () => {
       const ing = await f.t.c.admin.createToken(
-        { name: `ing-${tag()}`, description: "edge", kind: TokenKind.INGESTION, permissions: { signals: [Signal.LOGS], buckets: [bucket] } },
+        {
+          name: `ing-${tag()}`,
+          description: "edge",
+          kind: TokenKind.INGESTION,
+          permissions: { signals: [Signal.LOGS], buckets: [bucket] },
+        },
         x.a.adminToken,
       );
       assert.match(ing.value, /^o2oi_/);
@@ -65,7 +80,12 @@ describe("tokens, in memory", () => {
       assert.equal(self.token!.ownerUserId, x.a.adminUserId, "an empty user_id means the caller's user");
 
       const rw = await f.t.c.admin.createToken(
-        { name: `rw-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } },
+        {
+          name: `rw-${tag()}`,
+          kind: TokenKind.READ_WRITE,
+          userId: editor,
+          permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+        },
         x.a.adminToken,
       );
       assert.match(rw.value, /^tsrw_/);
@@ -74,7 +94,12 @@ describe("tokens, in memory", () => {
 
       const expiry = Date.now() + HOUR;
       const sh = await f.t.c.admin.createToken(
-        { name: `sh-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: ["latency"], filters: { service: "checkout" } }, expireTime: timestampFromMs(expiry) },
+        {
+          name: `sh-${tag()}`,
+          kind: TokenKind.SHARED,
+          permissions: { dashboards: ["latency"], filters: { service: "checkout" } },
+          expireTime: timestampFromMs(expiry),
+        },
         x.a.adminToken,
       );
       assert.match(sh.value, /^tssh_/);
@@ -88,7 +113,11 @@ describe("tokens, in memory", () => {
         assertNoSecret(json(r.token), r.value, `${TokenKind[r.token!.kind]} metadata`);
         assertNoSecret(json(await f.t.c.admin.getToken({ id: r.token!.id }, x.a.adminToken)), r.value, "GetToken");
       }
-      expectStatus(await verify(ing.value, EndpointClass.INGEST, { bucket, signal: Signal.LOGS }), VerifyStatus.VALID, "the ingestion token");
+      expectStatus(
+        await verify(ing.value, EndpointClass.INGEST, { bucket, signal: Signal.LOGS }),
+        VerifyStatus.VALID,
+        "the ingestion token",
+      );
       expectStatus(await verify(rw.value, EndpointClass.QUERY, { bucket }), VerifyStatus.VALID, "the read-write token");
       expectStatus(await verify(sh.value, EndpointClass.SHARED_VIEW), VerifyStatus.VALID, "the shared token");
     });
@@ -100,17 +129,30 @@ describe("tokens, in memory", () => {
       const op = await f.t.c.admin.createToken({ name: `op-${tag()}`, kind: TokenKind.OPERATOR }, f.inst.operatorToken);
       assert.match(op.value, /^tsop_/);
       assert.equal(op.token!.ownerUserId, f.inst.operatorUserId);
-      const inB = await f.t.c.admin.createToken({ organizationId: x.b.orgId, name: `in-b-${tag()}`, kind: TokenKind.INGESTION }, f.inst.operatorToken);
+      const inB = await f.t.c.admin.createToken(
+        { organizationId: x.b.orgId, name: `in-b-${tag()}`, kind: TokenKind.INGESTION },
+        f.inst.operatorToken,
+      );
       assert.equal(inB.token!.organizationId, x.b.orgId);
-      const aaInB = await f.t.c.admin.createToken({ organizationId: x.b.orgId, name: `aa-b-${tag()}`, kind: TokenKind.ALL_ACCESS, userId: x.b.adminUserId }, f.inst.operatorToken);
+      const aaInB = await f.t.c.admin.createToken(
+        { organizationId: x.b.orgId, name: `aa-b-${tag()}`, kind: TokenKind.ALL_ACCESS, userId: x.b.adminUserId },
+        f.inst.operatorToken,
+      );
       assert.equal(aaInB.token!.ownerUserId, x.b.adminUserId);
       // The new verifier may call Verify; the operator token may call the admin API.
-      expectStatus(await f.t.c.verify.verify({ credential: inB.value, endpoint: EndpointClass.INGEST }, v.value), VerifyStatus.VALID, "with the new verifier");
+      expectStatus(
+        await f.t.c.verify.verify({ credential: inB.value, endpoint: EndpointClass.INGEST }, v.value),
+        VerifyStatus.VALID,
+        "with the new verifier",
+      );
       assert.ok((await f.t.c.admin.listOrganizations({}, op.value)).organizations.length > 0);
     });
 
     it("lets a parent's admin create a token in a sub-organization", async () => {
-      const r = await f.t.c.admin.createToken({ organizationId: child.orgId, name: `from-parent-${tag()}`, kind: TokenKind.INGESTION }, x.a.adminToken);
+      const r = await f.t.c.admin.createToken(
+        { organizationId: child.orgId, name: `from-parent-${tag()}`, kind: TokenKind.INGESTION },
+        x.a.adminToken,
+      );
       assert.equal(r.token!.organizationId, child.orgId);
       assert.equal(r.token!.createdBy, x.a.adminUserId);
       assert.ok((await f.t.c.admin.listTokens({}, child.adminToken)).tokens.some((t) => t.id === r.token!.id));
@@ -127,24 +169,92 @@ describe("tokens, in memory", () => {
         ["a newline in the description", { name: `d-${tag()}`, description: "a\nb", kind: TokenKind.INGESTION }, /description/],
         ["no kind", { name: `k-${tag()}` }, /kind/],
         ["an unknown kind", { name: `k-${tag()}`, kind: 42 as TokenKind }, /kind/],
-        ["bucket access on an ingestion token", { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { bucketAccess: [{ bucket, read: true }] } }, /bucket_access/],
-        ["signals on a read-write token", { name: `p-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor, permissions: { signals: [Signal.LOGS], bucketAccess: [{ bucket, read: true }] } }, /signals/],
-        ["dashboards on an all-access token", { name: `p-${tag()}`, kind: TokenKind.ALL_ACCESS, permissions: { dashboards: ["d"] } }, /dashboards/],
-        ["an unspecified signal", { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { signals: [Signal.UNSPECIFIED] } }, /signals/],
+        [
+          "bucket access on an ingestion token",
+          { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { bucketAccess: [{ bucket, read: true }] } },
+          /bucket_access/,
+        ],
+        [
+          "signals on a read-write token",
+          {
+            name: `p-${tag()}`,
+            kind: TokenKind.READ_WRITE,
+            userId: editor,
+            permissions: { signals: [Signal.LOGS], bucketAccess: [{ bucket, read: true }] },
+          },
+          /signals/,
+        ],
+        [
+          "dashboards on an all-access token",
+          { name: `p-${tag()}`, kind: TokenKind.ALL_ACCESS, permissions: { dashboards: ["d"] } },
+          /dashboards/,
+        ],
+        [
+          "an unspecified signal",
+          { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { signals: [Signal.UNSPECIFIED] } },
+          /signals/,
+        ],
         ["a malformed bucket name", { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { buckets: ["Not Valid"] } }, /bucket/],
-        ["a bucket the organization lacks, on an ingestion token", { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { buckets: ["nowhere"] } }, /does not exist/],
+        [
+          "a bucket the organization lacks, on an ingestion token",
+          { name: `p-${tag()}`, kind: TokenKind.INGESTION, permissions: { buckets: ["nowhere"] } },
+          /does not exist/,
+        ],
         ["a read-write token with no buckets", { name: `p-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor }, /bucket_access/],
-        ["a bucket named twice", { name: `p-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true }, { bucket, write: true }] } }, /twice/],
-        ["a grant of neither read nor write", { name: `p-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket }] } }, /neither/],
-        ["a bucket the organization lacks, on a read-write token", { name: `p-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket: "nowhere", read: true }] } }, /does not exist/],
-        ["a shared token without an expiry", { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"] } }, /expire_time/],
+        [
+          "a bucket named twice",
+          {
+            name: `p-${tag()}`,
+            kind: TokenKind.READ_WRITE,
+            userId: editor,
+            permissions: {
+              bucketAccess: [
+                { bucket, read: true },
+                { bucket, write: true },
+              ],
+            },
+          },
+          /twice/,
+        ],
+        [
+          "a grant of neither read nor write",
+          { name: `p-${tag()}`, kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket }] } },
+          /neither/,
+        ],
+        [
+          "a bucket the organization lacks, on a read-write token",
+          {
+            name: `p-${tag()}`,
+            kind: TokenKind.READ_WRITE,
+            userId: editor,
+            permissions: { bucketAccess: [{ bucket: "nowhere", read: true }] },
+          },
+          /does not exist/,
+        ],
+        [
+          "a shared token without an expiry",
+          { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"] } },
+          /expire_time/,
+        ],
         ["a shared token without dashboards", { name: `p-${tag()}`, kind: TokenKind.SHARED, expireTime: later }, /dashboards/],
-        ["an empty dashboard", { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: [""] }, expireTime: later }, /dashboards/],
-        ["a filter with a control character", { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"], filters: { a: "b\tc" } }, expireTime: later }, /filters/],
+        [
+          "an empty dashboard",
+          { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: [""] }, expireTime: later },
+          /dashboards/,
+        ],
+        [
+          "a filter with a control character",
+          { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"], filters: { a: "b\tc" } }, expireTime: later },
+          /filters/,
+        ],
         ["an expiry in the past", { name: `p-${tag()}`, kind: TokenKind.INGESTION, expireTime: past }, /expire_time/],
         ["a user id on an ingestion token", { name: `p-${tag()}`, kind: TokenKind.INGESTION, userId: editor }, /user_id/],
         ["a user id that is not a UUID", { name: `p-${tag()}`, kind: TokenKind.ALL_ACCESS, userId: "alice" }, /user_id/],
-        ["an organization id that is not a UUID", { name: `p-${tag()}`, kind: TokenKind.INGESTION, organizationId: "acme" }, /organization_id/],
+        [
+          "an organization id that is not a UUID",
+          { name: `p-${tag()}`, kind: TokenKind.INGESTION, organizationId: "acme" },
+          /organization_id/,
+        ],
       ];
       for (const [label, req, names] of cases) {
         const err = await rejects(f.t.c.admin.createToken(req, x.a.adminToken), Code.InvalidArgument, label);
@@ -157,30 +267,66 @@ describe("tokens, in memory", () => {
     it("answers ALREADY_EXISTS for a name the organization's tokens already have, but not for another organization's", async () => {
       const name = `dup-${tag()}`;
       await f.t.c.admin.createToken({ name, kind: TokenKind.INGESTION }, x.a.adminToken);
-      const err = await rejects(f.t.c.admin.createToken({ name, kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(Date.now() + HOUR) }, x.a.adminToken), Code.AlreadyExists, "another kind");
+      const err = await rejects(
+        f.t.c.admin.createToken(
+          { name, kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(Date.now() + HOUR) },
+          x.a.adminToken,
+        ),
+        Code.AlreadyExists,
+        "another kind",
+      );
       assert.match(err.rawMessage, /already exists/);
-      await rejects(f.t.c.admin.createToken({ name: "default", kind: TokenKind.INGESTION }, x.a.adminToken), Code.AlreadyExists, "the default token's name");
+      await rejects(
+        f.t.c.admin.createToken({ name: "default", kind: TokenKind.INGESTION }, x.a.adminToken),
+        Code.AlreadyExists,
+        "the default token's name",
+      );
       assert.ok((await f.t.c.admin.createToken({ name, kind: TokenKind.INGESTION }, x.b.adminToken)).value, "the same name in B");
     });
 
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER, to an admin making operator or verifier tokens, and to owners beyond their role", async () => {
-      for (const [label, token] of [["EDITOR", editorToken], ["VIEWER", viewerToken]] as const) {
+      for (const [label, token] of [
+        ["EDITOR", editorToken],
+        ["VIEWER", viewerToken],
+      ] as const) {
         await rejects(f.t.c.admin.createToken({ name: `by-${tag()}`, kind: TokenKind.INGESTION }, token), Code.PermissionDenied, label);
       }
-      await rejects(f.t.c.admin.createToken({ name: `op-${tag()}`, kind: TokenKind.OPERATOR }, x.a.adminToken), Code.PermissionDenied, "an OPERATOR token by an admin");
-      await rejects(f.t.c.admin.createToken({ name: `vf-${tag()}`, kind: TokenKind.VERIFIER }, x.a.adminToken), Code.PermissionDenied, "a VERIFIER token by an admin");
       await rejects(
-        f.t.c.admin.createToken({ organizationId: x.a.orgId, name: `op-${tag()}`, kind: TokenKind.OPERATOR, userId: x.a.adminUserId }, f.inst.operatorToken),
+        f.t.c.admin.createToken({ name: `op-${tag()}`, kind: TokenKind.OPERATOR }, x.a.adminToken),
+        Code.PermissionDenied,
+        "an OPERATOR token by an admin",
+      );
+      await rejects(
+        f.t.c.admin.createToken({ name: `vf-${tag()}`, kind: TokenKind.VERIFIER }, x.a.adminToken),
+        Code.PermissionDenied,
+        "a VERIFIER token by an admin",
+      );
+      await rejects(
+        f.t.c.admin.createToken(
+          { organizationId: x.a.orgId, name: `op-${tag()}`, kind: TokenKind.OPERATOR, userId: x.a.adminUserId },
+          f.inst.operatorToken,
+        ),
         Code.PermissionDenied,
         "an OPERATOR token for a user who is not root",
       );
-      await rejects(f.t.c.admin.createToken({ name: `aa-${tag()}`, kind: TokenKind.ALL_ACCESS, userId: editor }, x.a.adminToken), Code.PermissionDenied, "ALL_ACCESS for an EDITOR");
       await rejects(
-        f.t.c.admin.createToken({ name: `rw-${tag()}`, kind: TokenKind.READ_WRITE, userId: viewer, permissions: { bucketAccess: [{ bucket, write: true }] } }, x.a.adminToken),
+        f.t.c.admin.createToken({ name: `aa-${tag()}`, kind: TokenKind.ALL_ACCESS, userId: editor }, x.a.adminToken),
+        Code.PermissionDenied,
+        "ALL_ACCESS for an EDITOR",
+      );
+      await rejects(
+        f.t.c.admin.createToken(
+          { name: `rw-${tag()}`, kind: TokenKind.READ_WRITE, userId: viewer, permissions: { bucketAccess: [{ bucket, write: true }] } },
+          x.a.adminToken,
+        ),
         Code.PermissionDenied,
         "write access for a VIEWER",
       );
-      const read = await issue(f.t.c, x.a.adminToken, { kind: TokenKind.READ_WRITE, userId: viewer, permissions: { bucketAccess: [{ bucket, read: true }] } });
+      const read = await issue(f.t.c, x.a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: viewer,
+        permissions: { bucketAccess: [{ bucket, read: true }] },
+      });
       expectStatus(await verify(read.value, EndpointClass.QUERY, { bucket }), VerifyStatus.VALID, "read access for a VIEWER is allowed");
     });
 
@@ -191,9 +337,17 @@ describe("tokens, in memory", () => {
         ["a child denying parent access", { organizationId: closedChild.orgId, kind: TokenKind.INGESTION }, x.a.adminToken],
         ["an unknown organization, as an operator", { organizationId: unknownId(), kind: TokenKind.INGESTION }, f.inst.operatorToken],
         ["ALL_ACCESS for another organization's admin", { kind: TokenKind.ALL_ACCESS, userId: x.b.adminUserId }, x.a.adminToken],
-        ["READ_WRITE for an unknown user", { kind: TokenKind.READ_WRITE, userId: unknownId(), permissions: { bucketAccess: [{ bucket, read: true }] } }, x.a.adminToken],
+        [
+          "READ_WRITE for an unknown user",
+          { kind: TokenKind.READ_WRITE, userId: unknownId(), permissions: { bucketAccess: [{ bucket, read: true }] } },
+          x.a.adminToken,
+        ],
         ["OPERATOR for an unknown user", { kind: TokenKind.OPERATOR, userId: unknownId() }, f.inst.operatorToken],
-        ["ALL_ACCESS for the operator itself, in B where it is no member", { organizationId: x.b.orgId, kind: TokenKind.ALL_ACCESS }, f.inst.operatorToken],
+        [
+          "ALL_ACCESS for the operator itself, in B where it is no member",
+          { organizationId: x.b.orgId, kind: TokenKind.ALL_ACCESS },
+          f.inst.operatorToken,
+        ],
       ];
       for (const [label, req, token] of cases) {
         const err = await rejects(f.t.c.admin.createToken({ name: `evil-${tag()}`, ...req }, token), Code.NotFound, label);
@@ -211,7 +365,11 @@ describe("tokens, in memory", () => {
   describe("GetToken", () => {
     it("returns a token's metadata with its value masked, to any member, an operator and a parent's admin", async () => {
       const t = await issue(f.t.c, x.a.adminToken, { kind: TokenKind.INGESTION, description: "read me" });
-      for (const [label, token] of [["admin", x.a.adminToken], ["VIEWER", viewerToken], ["operator", f.inst.operatorToken]] as const) {
+      for (const [label, token] of [
+        ["admin", x.a.adminToken],
+        ["VIEWER", viewerToken],
+        ["operator", f.inst.operatorToken],
+      ] as const) {
         const r = await f.t.c.admin.getToken({ id: t.id }, token);
         assert.equal(r.token!.id, t.id, label);
         assert.equal(r.token!.description, "read me");
@@ -219,11 +377,16 @@ describe("tokens, in memory", () => {
         assertNoSecret(json(r), t.value, label);
       }
       assert.equal((await f.t.c.admin.getToken({ id: t.id.toUpperCase() }, x.a.adminToken)).token!.id, t.id, "ids are case-insensitive");
-      assert.equal((await f.t.c.admin.getToken({ id: child.defaultTokenId }, x.a.adminToken)).token!.organizationId, child.orgId, "a child's token, by the parent");
+      assert.equal(
+        (await f.t.c.admin.getToken({ id: child.defaultTokenId }, x.a.adminToken)).token!.organizationId,
+        child.orgId,
+        "a child's token, by the parent",
+      );
     });
 
     it("answers INVALID_ARGUMENT for an id that is not a UUID", async () => {
-      for (const id of ["", "default", "o2oi_x"]) await rejects(f.t.c.admin.getToken({ id }, x.a.adminToken), Code.InvalidArgument, JSON.stringify(id));
+      for (const id of ["", "default", "o2oi_x"])
+        await rejects(f.t.c.admin.getToken({ id }, x.a.adminToken), Code.InvalidArgument, JSON.stringify(id));
     });
 
     it("answers NOT_FOUND for another organization's token, the parent's, a closed child's, a deleted and an unknown one", async () => {
@@ -251,7 +414,10 @@ describe("tokens, in memory", () => {
       const made = [];
       for (let i = 0; i < 3; i++) made.push(await issue(f.t.c, o.adminToken, { kind: TokenKind.INGESTION }));
       const r = await f.t.c.admin.listTokens({}, o.adminToken);
-      assert.deepEqual(r.tokens.map((t) => t.id), [o.defaultTokenId, o.adminTokenId, ...made.map((m) => m.id)]);
+      assert.deepEqual(
+        r.tokens.map((t) => t.id),
+        [o.defaultTokenId, o.adminTokenId, ...made.map((m) => m.id)],
+      );
       assert.equal(r.nextPageToken, "");
       for (const m of made) assertNoSecret(json(r), m.value, "ListTokens");
       const a = await f.t.c.admin.listTokens({}, x.a.adminToken);
@@ -260,7 +426,11 @@ describe("tokens, in memory", () => {
     });
 
     it("filters by kind and by owner", async () => {
-      const rw = await issue(f.t.c, x.a.adminToken, { kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true }] } });
+      const rw = await issue(f.t.c, x.a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: editor,
+        permissions: { bucketAccess: [{ bucket, read: true }] },
+      });
       const byKind = await f.t.c.admin.listTokens({ kind: TokenKind.READ_WRITE }, x.a.adminToken);
       assert.ok(byKind.tokens.length > 0 && byKind.tokens.every((t) => t.kind === TokenKind.READ_WRITE));
       assert.ok(byKind.tokens.some((t) => t.id === rw.id));
@@ -342,8 +512,16 @@ describe("tokens, in memory", () => {
     });
 
     it("answers INVALID_ARGUMENT for a bad description or an id that is not a UUID", async () => {
-      await rejects(f.t.c.admin.updateToken({ id: x.a.defaultTokenId, description: "x".repeat(1025) }, x.a.adminToken), Code.InvalidArgument, "too long");
-      await rejects(f.t.c.admin.updateToken({ id: x.a.defaultTokenId, description: "a\rb" }, x.a.adminToken), Code.InvalidArgument, "a carriage return");
+      await rejects(
+        f.t.c.admin.updateToken({ id: x.a.defaultTokenId, description: "x".repeat(1025) }, x.a.adminToken),
+        Code.InvalidArgument,
+        "too long",
+      );
+      await rejects(
+        f.t.c.admin.updateToken({ id: x.a.defaultTokenId, description: "a\rb" }, x.a.adminToken),
+        Code.InvalidArgument,
+        "a carriage return",
+      );
       await rejects(f.t.c.admin.updateToken({ id: "default", description: "x" }, x.a.adminToken), Code.InvalidArgument, "not a UUID");
     });
 
@@ -361,7 +539,10 @@ describe("tokens, in memory", () => {
     });
 
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER", async () => {
-      for (const [label, token] of [["EDITOR", editorToken], ["VIEWER", viewerToken]] as const) {
+      for (const [label, token] of [
+        ["EDITOR", editorToken],
+        ["VIEWER", viewerToken],
+      ] as const) {
         await rejects(f.t.c.admin.updateToken({ id: x.a.defaultTokenId, description: label }, token), Code.PermissionDenied, label);
       }
     });
@@ -408,7 +589,10 @@ describe("tokens, in memory", () => {
     });
 
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER, and the token stays enabled", async () => {
-      for (const [label, token] of [["EDITOR", editorToken], ["VIEWER", viewerToken]] as const) {
+      for (const [label, token] of [
+        ["EDITOR", editorToken],
+        ["VIEWER", viewerToken],
+      ] as const) {
         await rejects(f.t.c.admin.setTokenEnabled({ id: x.a.defaultTokenId, enabled: false }, token), Code.PermissionDenied, label);
       }
       expectStatus(await verify(x.a.defaultTokenValue), VerifyStatus.VALID, "A's default token");
@@ -457,7 +641,10 @@ describe("tokens, in memory", () => {
     });
 
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER", async () => {
-      for (const [label, token] of [["EDITOR", editorToken], ["VIEWER", viewerToken]] as const) {
+      for (const [label, token] of [
+        ["EDITOR", editorToken],
+        ["VIEWER", viewerToken],
+      ] as const) {
         await rejects(f.t.c.admin.rotateToken({ id: x.a.defaultTokenId }, token), Code.PermissionDenied, label);
       }
       expectStatus(await verify(x.a.defaultTokenValue), VerifyStatus.VALID, "A's default value");
@@ -470,7 +657,10 @@ describe("tokens, in memory", () => {
     it("deletes a token: its value is NOT_FOUND at once, reads of it are NOT_FOUND, and its name is free again", async () => {
       const name = `bye-${tag()}`;
       const t = await issue(f.t.c, x.a.adminToken, { kind: TokenKind.INGESTION, name });
-      assert.deepEqual(json(await f.t.c.admin.deleteToken({ id: t.id }, x.a.adminToken)), json({ $typeName: "tessera.v1.DeleteTokenResponse" }));
+      assert.deepEqual(
+        json(await f.t.c.admin.deleteToken({ id: t.id }, x.a.adminToken)),
+        json({ $typeName: "tessera.v1.DeleteTokenResponse" }),
+      );
       expectStatus(await verify(t.value), VerifyStatus.NOT_FOUND, "the deleted value");
       await rejects(f.t.c.admin.getToken({ id: t.id }, x.a.adminToken), Code.NotFound, "GetToken");
       await rejects(f.t.c.admin.deleteToken({ id: t.id }, x.a.adminToken), Code.NotFound, "deleting it again");
@@ -519,7 +709,10 @@ describe("tokens, in memory", () => {
 
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER", async () => {
       const t = await issue(f.t.c, x.a.adminToken, { kind: TokenKind.INGESTION });
-      for (const [label, token] of [["EDITOR", editorToken], ["VIEWER", viewerToken]] as const) {
+      for (const [label, token] of [
+        ["EDITOR", editorToken],
+        ["VIEWER", viewerToken],
+      ] as const) {
         await rejects(f.t.c.admin.deleteToken({ id: t.id }, token), Code.PermissionDenied, label);
       }
       expectStatus(await verify(t.value), VerifyStatus.VALID, "still there");

@@ -9,7 +9,17 @@ import { EndpointClass, Role, TokenKind } from "../../src/gen/tessera/v1/resourc
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
 import { addMember, issue, type SeededOrg } from "../helpers/seed.js";
-import { adminDemotedTo, assertNoHint, createSubOrg, expectStatus, itRefusesBadCallers, rejects, tag, unknownId, useTwoOrganizations } from "./support.js";
+import {
+  adminDemotedTo,
+  assertNoHint,
+  createSubOrg,
+  expectStatus,
+  itRefusesBadCallers,
+  rejects,
+  tag,
+  unknownId,
+  useTwoOrganizations,
+} from "./support.js";
 
 describe("users and memberships, in memory", () => {
   const f = useInMemoryTessera();
@@ -69,19 +79,31 @@ describe("users and memberships, in memory", () => {
       ] as const) {
         await rejects(f.t.c.admin.createUser(req, x.a.adminToken), Code.InvalidArgument, label);
       }
-      await rejects(f.t.c.admin.createUser({ name: `r-${tag()}`, organizationId: x.b.orgId }, f.inst.operatorToken), Code.InvalidArgument, "an operator naming an organization without a role");
+      await rejects(
+        f.t.c.admin.createUser({ name: `r-${tag()}`, organizationId: x.b.orgId }, f.inst.operatorToken),
+        Code.InvalidArgument,
+        "an operator naming an organization without a role",
+      );
     });
 
     it("answers ALREADY_EXISTS for a name any user has, in any organization", async () => {
       const name = `dup-${tag()}`;
       await f.t.c.admin.createUser({ name, role: Role.VIEWER }, x.b.adminToken);
-      const err = await rejects(f.t.c.admin.createUser({ name, role: Role.VIEWER }, x.b.adminToken), Code.AlreadyExists, "the same organization");
+      const err = await rejects(
+        f.t.c.admin.createUser({ name, role: Role.VIEWER }, x.b.adminToken),
+        Code.AlreadyExists,
+        "the same organization",
+      );
       assert.match(err.rawMessage, /already exists/);
       await rejects(f.t.c.admin.createUser({ name, role: Role.VIEWER }, x.a.adminToken), Code.AlreadyExists, "another organization");
     });
 
     it("answers PERMISSION_DENIED to an admin creating a root user, and to an EDITOR or VIEWER creating anyone", async () => {
-      await rejects(f.t.c.admin.createUser({ name: `root-${tag()}`, root: true, role: Role.ADMIN }, x.a.adminToken), Code.PermissionDenied, "root by an admin");
+      await rejects(
+        f.t.c.admin.createUser({ name: `root-${tag()}`, root: true, role: Role.ADMIN }, x.a.adminToken),
+        Code.PermissionDenied,
+        "root by an admin",
+      );
       for (const role of [Role.EDITOR, Role.VIEWER]) {
         const demoted = await adminDemotedTo(f.t.c, x.a.adminToken, x.a.orgId, role);
         await rejects(f.t.c.admin.createUser({ name: `by-${tag()}`, role: Role.VIEWER }, demoted.token), Code.PermissionDenied, Role[role]);
@@ -140,9 +162,17 @@ describe("users and memberships, in memory", () => {
 
     it("answers PERMISSION_DENIED to organization admins, for their own members and for anyone else", async () => {
       const member = await addMember(f.t.c, x.a.adminToken, x.a.orgId, Role.VIEWER);
-      const err = await rejects(f.t.c.admin.deleteUser({ id: member }, x.a.adminToken), Code.PermissionDenied, "a member of its organization");
+      const err = await rejects(
+        f.t.c.admin.deleteUser({ id: member }, x.a.adminToken),
+        Code.PermissionDenied,
+        "a member of its organization",
+      );
       assert.match(err.rawMessage, /RemoveMembership/);
-      const other = await rejects(f.t.c.admin.deleteUser({ id: bMember }, x.a.adminToken), Code.PermissionDenied, "a member of another organization");
+      const other = await rejects(
+        f.t.c.admin.deleteUser({ id: bMember }, x.a.adminToken),
+        Code.PermissionDenied,
+        "a member of another organization",
+      );
       assertNoHint(other, [bMember], "another organization's user");
       // Both users are still there: an operator can still give them roles.
       await f.t.c.admin.setMembership({ organizationId: x.b.orgId, userId: bMember, role: Role.VIEWER }, f.inst.operatorToken);
@@ -160,7 +190,11 @@ describe("users and memberships, in memory", () => {
       const bucket = `rw-${tag()}`;
       await f.t.c.admin.createBucket({ name: bucket }, x.a.adminToken);
       const userId = await addMember(f.t.c, x.a.adminToken, x.a.orgId, Role.EDITOR);
-      const rw = await issue(f.t.c, x.a.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+      const rw = await issue(f.t.c, x.a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId,
+        permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+      });
       const write = () => f.t.c.verify.verify({ credential: rw.value, endpoint: EndpointClass.INGEST, bucket }, f.inst.verifierToken);
       expectStatus(await write(), VerifyStatus.VALID, "an EDITOR writes");
       const r = await f.t.c.admin.setMembership({ userId, role: Role.VIEWER }, x.a.adminToken);
@@ -205,7 +239,11 @@ describe("users and memberships, in memory", () => {
         ["its parent's admin, in the parent", { organizationId: x.a.orgId, userId: x.a.adminUserId, role: Role.VIEWER }, child.adminToken],
         ["an unknown user", { userId: unknownId(), role: Role.VIEWER }, x.a.adminToken],
         ["an unknown user, as an operator", { organizationId: x.a.orgId, userId: unknownId(), role: Role.VIEWER }, f.inst.operatorToken],
-        ["an unknown organization, as an operator", { organizationId: unknownId(), userId: bMember, role: Role.VIEWER }, f.inst.operatorToken],
+        [
+          "an unknown organization, as an operator",
+          { organizationId: unknownId(), userId: bMember, role: Role.VIEWER },
+          f.inst.operatorToken,
+        ],
       ] as const) {
         const err = await rejects(f.t.c.admin.setMembership(req, token), Code.NotFound, label);
         assertNoHint(err, [req.userId, ...("organizationId" in req ? [req.organizationId] : [])], label);
@@ -218,7 +256,11 @@ describe("users and memberships, in memory", () => {
     it("answers PERMISSION_DENIED to an EDITOR or VIEWER, promoting itself included", async () => {
       for (const role of [Role.EDITOR, Role.VIEWER]) {
         const demoted = await adminDemotedTo(f.t.c, x.a.adminToken, x.a.orgId, role);
-        await rejects(f.t.c.admin.setMembership({ userId: demoted.userId, role: Role.ADMIN }, demoted.token), Code.PermissionDenied, `${Role[role]} promoting itself`);
+        await rejects(
+          f.t.c.admin.setMembership({ userId: demoted.userId, role: Role.ADMIN }, demoted.token),
+          Code.PermissionDenied,
+          `${Role[role]} promoting itself`,
+        );
       }
     });
 
@@ -249,7 +291,11 @@ describe("users and memberships, in memory", () => {
     it("answers INVALID_ARGUMENT for a malformed user id or organization id", async () => {
       await rejects(f.t.c.admin.removeMembership({ userId: "" }, x.a.adminToken), Code.InvalidArgument, "no user id");
       await rejects(f.t.c.admin.removeMembership({ userId: "bob" }, x.a.adminToken), Code.InvalidArgument, "not a UUID");
-      await rejects(f.t.c.admin.removeMembership({ userId: x.a.adminUserId, organizationId: "acme" }, x.a.adminToken), Code.InvalidArgument, "organization id");
+      await rejects(
+        f.t.c.admin.removeMembership({ userId: x.a.adminUserId, organizationId: "acme" }, x.a.adminToken),
+        Code.InvalidArgument,
+        "organization id",
+      );
     });
 
     it("answers NOT_FOUND for another organization's member, another organization, and someone who is no member", async () => {

@@ -55,7 +55,10 @@ describe("Verify, in memory", () => {
 
   describe("VALID", () => {
     it("accepts an ingestion token on INGEST, naming its principal and permissions, with a cursor and a cache hint", async () => {
-      const t = await f.t.c.admin.createToken({ name: `edge-${tag()}`, kind: TokenKind.INGESTION, permissions: { signals: [Signal.LOGS], buckets: [bucket] } }, a.adminToken);
+      const t = await f.t.c.admin.createToken(
+        { name: `edge-${tag()}`, kind: TokenKind.INGESTION, permissions: { signals: [Signal.LOGS], buckets: [bucket] } },
+        a.adminToken,
+      );
       const r = await verify(t.value, EndpointClass.INGEST, { organization: a.identifier, bucket, signal: Signal.LOGS });
       expectStatus(r, VerifyStatus.VALID, "ingestion on INGEST");
       assert.equal(r.principal!.tokenId, t.token!.id);
@@ -101,17 +104,28 @@ describe("Verify, in memory", () => {
     });
 
     it("accepts a read-write token for reads and writes it was granted, bounded by its owner's role", async () => {
-      const rw = await issue(f.t.c, a.adminToken, { kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+      const rw = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: editor,
+        permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+      });
       const read = await verify(rw.value, EndpointClass.QUERY, { bucket });
       expectStatus(read, VerifyStatus.VALID, "a read");
       assert.equal(read.role, Role.EDITOR);
-      assert.deepEqual(read.permissions!.bucketAccess.map((g) => [g.bucket, g.read, g.write]), [[bucket, true, true]]);
+      assert.deepEqual(
+        read.permissions!.bucketAccess.map((g) => [g.bucket, g.read, g.write]),
+        [[bucket, true, true]],
+      );
       expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.VALID, "a write");
     });
 
     it("accepts a shared token on SHARED_VIEW with its dashboards, filters and expiry", async () => {
       const expiry = now() + 3_600_000;
-      const s = await issue(f.t.c, a.adminToken, { kind: TokenKind.SHARED, permissions: { dashboards: ["latency"], filters: { env: "prod" } }, expireTime: timestampFromMs(expiry) });
+      const s = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.SHARED,
+        permissions: { dashboards: ["latency"], filters: { env: "prod" } },
+        expireTime: timestampFromMs(expiry),
+      });
       const r = await verify(s.value, EndpointClass.SHARED_VIEW);
       expectStatus(r, VerifyStatus.VALID, "shared on SHARED_VIEW");
       assert.deepEqual(r.permissions!.dashboards, ["latency"]);
@@ -174,7 +188,11 @@ describe("Verify, in memory", () => {
       const disabled = await issue(f.t.c, b.adminToken, { kind: TokenKind.INGESTION });
       await f.t.c.admin.setTokenEnabled({ id: disabled.id, enabled: false }, b.adminToken);
       const expiring = await issue(f.t.c, b.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(now() + 60_000) });
-      const wrongEndpoint = await issue(f.t.c, b.adminToken, { kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(now() + 3_600_000) });
+      const wrongEndpoint = await issue(f.t.c, b.adminToken, {
+        kind: TokenKind.SHARED,
+        permissions: { dashboards: ["d"] },
+        expireTime: timestampFromMs(now() + 3_600_000),
+      });
       const cases: Array<[string, string, EndpointClass]> = [
         ["B's valid default token", b.defaultTokenValue, EndpointClass.INGEST],
         ["B's admin token", b.adminToken, EndpointClass.QUERY],
@@ -182,12 +200,24 @@ describe("Verify, in memory", () => {
         ["B's shared token on the wrong endpoint", wrongEndpoint.value, EndpointClass.INGEST],
       ];
       for (const [label, credential, endpoint] of cases) {
-        refusedAnonymously(await verify(credential, endpoint, { organization: a.identifier }), VerifyStatus.NOT_FOUND, `${label}, addressed to A`);
+        refusedAnonymously(
+          await verify(credential, endpoint, { organization: a.identifier }),
+          VerifyStatus.NOT_FOUND,
+          `${label}, addressed to A`,
+        );
         refusedAnonymously(await verify(basic(a.identifier, credential), endpoint), VerifyStatus.NOT_FOUND, `${label}, as Basic naming A`);
       }
       offset += 61_000;
-      refusedAnonymously(await verify(expiring.value, EndpointClass.INGEST, { organization: a.identifier }), VerifyStatus.NOT_FOUND, "B's expired token, addressed to A");
-      expectStatus(await verify(expiring.value, EndpointClass.INGEST, { organization: b.identifier }), VerifyStatus.EXPIRED, "the same token, addressed to B");
+      refusedAnonymously(
+        await verify(expiring.value, EndpointClass.INGEST, { organization: a.identifier }),
+        VerifyStatus.NOT_FOUND,
+        "B's expired token, addressed to A",
+      );
+      expectStatus(
+        await verify(expiring.value, EndpointClass.INGEST, { organization: b.identifier }),
+        VerifyStatus.EXPIRED,
+        "the same token, addressed to B",
+      );
     });
 
     it("answers NOT_FOUND across the organization tree where access does not reach", async () => {
@@ -203,8 +233,16 @@ describe("Verify, in memory", () => {
     });
 
     it("answers NOT_FOUND when a Basic credential and the organization field name different organizations", async () => {
-      refusedAnonymously(await verify(basic(a.identifier, a.defaultTokenValue), EndpointClass.INGEST, { organization: b.identifier }), VerifyStatus.NOT_FOUND, "A in Basic, B in the field");
-      refusedAnonymously(await verify(basic(b.identifier, a.defaultTokenValue), EndpointClass.INGEST, { organization: a.identifier }), VerifyStatus.NOT_FOUND, "B in Basic, A in the field");
+      refusedAnonymously(
+        await verify(basic(a.identifier, a.defaultTokenValue), EndpointClass.INGEST, { organization: b.identifier }),
+        VerifyStatus.NOT_FOUND,
+        "A in Basic, B in the field",
+      );
+      refusedAnonymously(
+        await verify(basic(b.identifier, a.defaultTokenValue), EndpointClass.INGEST, { organization: a.identifier }),
+        VerifyStatus.NOT_FOUND,
+        "B in Basic, A in the field",
+      );
     });
   });
 
@@ -223,12 +261,19 @@ describe("Verify, in memory", () => {
   describe("EXPIRED", () => {
     it("answers EXPIRED once the services' clock passes a token's expiry, with the expiry", async () => {
       const at = now() + 60_000;
-      const s = await issue(f.t.c, a.adminToken, { kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(at) });
+      const s = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.SHARED,
+        permissions: { dashboards: ["d"] },
+        expireTime: timestampFromMs(at),
+      });
       const i = await issue(f.t.c, a.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(at) });
       expectStatus(await verify(s.value, EndpointClass.SHARED_VIEW), VerifyStatus.VALID, "shared, before");
       expectStatus(await verify(i.value, EndpointClass.INGEST), VerifyStatus.VALID, "ingestion, before");
       offset += 61_000;
-      for (const [label, value, e] of [["shared", s.value, EndpointClass.SHARED_VIEW], ["ingestion", i.value, EndpointClass.INGEST]] as const) {
+      for (const [label, value, e] of [
+        ["shared", s.value, EndpointClass.SHARED_VIEW],
+        ["ingestion", i.value, EndpointClass.INGEST],
+      ] as const) {
         const r = await verify(value, e);
         expectStatus(r, VerifyStatus.EXPIRED, `${label}, after`);
         assert.equal(Number(r.expireTime!.seconds), Math.floor(at / 1000), `${label}: the expiry`);
@@ -238,7 +283,11 @@ describe("Verify, in memory", () => {
 
   describe("WRONG_ENDPOINT", () => {
     it("answers WRONG_ENDPOINT for each kind on the endpoint classes it is not valid on", async () => {
-      const rw = await issue(f.t.c, a.adminToken, { kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+      const rw = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: editor,
+        permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+      });
       const cases: Array<[string, string, EndpointClass[]]> = [
         ["an ingestion token", a.defaultTokenValue, [EndpointClass.QUERY, EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]],
         ["a read-write token", rw.value, [EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]],
@@ -257,7 +306,10 @@ describe("Verify, in memory", () => {
 
   describe("FORBIDDEN", () => {
     it("answers FORBIDDEN for an ingestion token outside its signals or buckets", async () => {
-      const t = await issue(f.t.c, a.adminToken, { kind: TokenKind.INGESTION, permissions: { signals: [Signal.METRICS], buckets: [bucket] } });
+      const t = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.INGESTION,
+        permissions: { signals: [Signal.METRICS], buckets: [bucket] },
+      });
       expectStatus(await verify(t.value, EndpointClass.INGEST, { bucket, signal: Signal.METRICS }), VerifyStatus.VALID, "inside");
       for (const [label, extra] of [
         ["another signal", { bucket, signal: Signal.LOGS }],
@@ -270,18 +322,30 @@ describe("Verify, in memory", () => {
     });
 
     it("answers FORBIDDEN for a read-write token outside its grants or beyond its owner's current role", async () => {
-      const readOnly = await issue(f.t.c, a.adminToken, { kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket, read: true }] } });
+      const readOnly = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: editor,
+        permissions: { bucketAccess: [{ bucket, read: true }] },
+      });
       expectStatus(await verify(readOnly.value, EndpointClass.INGEST, { bucket }), VerifyStatus.FORBIDDEN, "a write on a read grant");
       expectStatus(await verify(readOnly.value, EndpointClass.QUERY, { bucket: "other" }), VerifyStatus.FORBIDDEN, "another bucket");
       const user = await addMember(f.t.c, a.adminToken, a.orgId, Role.EDITOR);
-      const rw = await issue(f.t.c, a.adminToken, { kind: TokenKind.READ_WRITE, userId: user, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+      const rw = await issue(f.t.c, a.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: user,
+        permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+      });
       await f.t.c.admin.setMembership({ userId: user, role: Role.VIEWER }, a.adminToken);
       const write = await verify(rw.value, EndpointClass.INGEST, { bucket });
       expectStatus(write, VerifyStatus.FORBIDDEN, "a write by a VIEWER's token");
       assert.equal(write.role, Role.VIEWER);
       const read = await verify(rw.value, EndpointClass.QUERY, { bucket });
       expectStatus(read, VerifyStatus.VALID, "a read by a VIEWER's token");
-      assert.deepEqual(read.permissions!.bucketAccess.map((g) => [g.bucket, g.read, g.write]), [[bucket, true, false]], "effective permissions lose the write");
+      assert.deepEqual(
+        read.permissions!.bucketAccess.map((g) => [g.bucket, g.read, g.write]),
+        [[bucket, true, false]],
+        "effective permissions lose the write",
+      );
     });
 
     it("answers FORBIDDEN for an all-access token of a VIEWER on INGEST", async () => {
@@ -297,13 +361,21 @@ describe("Verify, in memory", () => {
       const deleted = await adminDemotedTo(f.t.c, a.adminToken, a.orgId, Role.ADMIN);
       const root = await f.t.c.admin.createUser({ name: `root-${tag()}`, root: true }, f.inst.operatorToken);
       const op = await issue(f.t.c, f.inst.operatorToken, { kind: TokenKind.OPERATOR, userId: root.user!.id });
-      for (const [label, value] of [["leaver", leaver.token], ["deleted", deleted.token], ["operator", op.value]] as const) {
+      for (const [label, value] of [
+        ["leaver", leaver.token],
+        ["deleted", deleted.token],
+        ["operator", op.value],
+      ] as const) {
         expectStatus(await verify(value, EndpointClass.QUERY), VerifyStatus.VALID, `${label}, before`);
       }
       await f.t.c.admin.removeMembership({ userId: leaver.userId }, a.adminToken);
       await f.t.c.admin.deleteUser({ id: deleted.userId }, f.inst.operatorToken);
       await f.t.c.admin.deleteUser({ id: root.user!.id }, f.inst.operatorToken);
-      for (const [label, value] of [["leaver", leaver.token], ["deleted", deleted.token], ["operator", op.value]] as const) {
+      for (const [label, value] of [
+        ["leaver", leaver.token],
+        ["deleted", deleted.token],
+        ["operator", op.value],
+      ] as const) {
         const r = await verify(value, EndpointClass.QUERY);
         expectStatus(r, VerifyStatus.OWNER_INACTIVE, `${label}, after`);
         assert.ok(r.principal, `${label}: the principal is named`);
@@ -317,10 +389,21 @@ describe("Verify, in memory", () => {
       const sub = await createSubOrg(f.t.c, f.inst.operatorToken, o);
       await f.t.c.admin.setOrganizationEnabled({ id: sub.orgId, enabled: false }, o.adminToken);
       expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.ORGANIZATION_DISABLED, "the child's own token");
-      expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }), VerifyStatus.ORGANIZATION_DISABLED, "the parent's token, addressed to the child");
-      expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.VALID, "the parent's token, addressed to the parent");
+      expectStatus(
+        await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }),
+        VerifyStatus.ORGANIZATION_DISABLED,
+        "the parent's token, addressed to the child",
+      );
+      expectStatus(
+        await verify(o.defaultTokenValue, EndpointClass.INGEST),
+        VerifyStatus.VALID,
+        "the parent's token, addressed to the parent",
+      );
       await f.t.c.admin.setOrganizationEnabled({ id: o.orgId, enabled: false }, f.inst.operatorToken);
-      for (const [label, value, e] of [["default", o.defaultTokenValue, EndpointClass.INGEST], ["all-access", o.adminToken, EndpointClass.QUERY]] as const) {
+      for (const [label, value, e] of [
+        ["default", o.defaultTokenValue, EndpointClass.INGEST],
+        ["all-access", o.adminToken, EndpointClass.QUERY],
+      ] as const) {
         expectStatus(await verify(value, e), VerifyStatus.ORGANIZATION_DISABLED, label);
       }
       await f.t.c.admin.setOrganizationEnabled({ id: o.orgId, enabled: true }, f.inst.operatorToken);
@@ -369,7 +452,11 @@ describe("Verify, in memory", () => {
 
     it("answers FORBIDDEN and OWNER_INACTIVE right after an owner is demoted, removed or deleted, and refuses it as a caller", async () => {
       const demoted = await addMember(f.t.c, o.adminToken, o.orgId, Role.EDITOR);
-      const rw = await issue(f.t.c, o.adminToken, { kind: TokenKind.READ_WRITE, userId: demoted, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+      const rw = await issue(f.t.c, o.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId: demoted,
+        permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+      });
       const removed = await adminDemotedTo(f.t.c, o.adminToken, o.orgId, Role.ADMIN);
       const deleted = await adminDemotedTo(f.t.c, o.adminToken, o.orgId, Role.ADMIN);
       expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.VALID, "the EDITOR's write, before");
@@ -378,7 +465,10 @@ describe("Verify, in memory", () => {
       await f.t.c.admin.removeMembership({ userId: removed.userId }, o.adminToken);
       await f.t.c.admin.deleteUser({ id: deleted.userId }, f.inst.operatorToken);
       expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.FORBIDDEN, "right after the demotion");
-      for (const [label, x] of [["removed", removed], ["deleted", deleted]] as const) {
+      for (const [label, x] of [
+        ["removed", removed],
+        ["deleted", deleted],
+      ] as const) {
         expectStatus(await verify(x.token, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, `right after the owner was ${label}`);
         await rejects(f.t.c.admin.listTokens({}, x.token), Code.Unauthenticated, `an admin call right after the owner was ${label}`);
       }
@@ -387,10 +477,18 @@ describe("Verify, in memory", () => {
     it("answers ORGANIZATION_DISABLED and VALID right after an organization is disabled and enabled", async () => {
       const sub = await createSubOrg(f.t.c, f.inst.operatorToken, o);
       expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.VALID, "before");
-      expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }), VerifyStatus.VALID, "the parent's token for the child, before");
+      expectStatus(
+        await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }),
+        VerifyStatus.VALID,
+        "the parent's token for the child, before",
+      );
       await f.t.c.admin.setOrganizationEnabled({ id: sub.orgId, enabled: false }, o.adminToken);
       expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.ORGANIZATION_DISABLED, "right after disabling");
-      expectStatus(await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }), VerifyStatus.ORGANIZATION_DISABLED, "the parent's token for the child, right after");
+      expectStatus(
+        await verify(o.defaultTokenValue, EndpointClass.INGEST, { organization: sub.identifier }),
+        VerifyStatus.ORGANIZATION_DISABLED,
+        "the parent's token for the child, right after",
+      );
       await f.t.c.admin.setOrganizationEnabled({ id: sub.orgId, enabled: true }, o.adminToken);
       expectStatus(await verify(sub.defaultTokenValue, EndpointClass.INGEST), VerifyStatus.VALID, "right after enabling");
     });

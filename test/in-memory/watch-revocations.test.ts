@@ -30,7 +30,8 @@ describe("WatchRevocations, in memory", () => {
     await r.until((x) => x.items.length > 0, "the opening checkpoint");
     return r;
   };
-  const has = (r: Recording, tokenId: string, reason: RevocationReason) => r.events().some((e) => e.tokenId === tokenId && e.reason === reason);
+  const has = (r: Recording, tokenId: string, reason: RevocationReason) =>
+    r.events().some((e) => e.tokenId === tokenId && e.reason === reason);
   const waitFor = (r: Recording, tokenId: string, reason: RevocationReason) =>
     r.until(() => has(r, tokenId, reason), `a ${RevocationReason[reason]} event for ${tokenId}`);
 
@@ -47,7 +48,8 @@ describe("WatchRevocations, in memory", () => {
         await r.until((x) => x.items.filter((i) => i.kind === "checkpoint").length >= 3, "three checkpoints");
         assert.equal(r.items[0]!.kind, "checkpoint", "the first message is a checkpoint");
         for (const i of r.items) assert.equal(i.cursor.split(".")[0], f.t.services.hub.feedId);
-        for (let i = 1; i < r.items.length; i++) assert.ok(compareCursors(r.items[i - 1]!.cursor, r.items[i]!.cursor) <= 0, "cursors never go back");
+        for (let i = 1; i < r.items.length; i++)
+          assert.ok(compareCursors(r.items[i - 1]!.cursor, r.items[i]!.cursor) <= 0, "cursors never go back");
       } finally {
         r.stop();
       }
@@ -83,20 +85,36 @@ describe("WatchRevocations, in memory", () => {
         await f.t.c.admin.setOrganizationEnabled({ id: o.orgId, enabled: true }, f.inst.operatorToken);
         for (const id of [o.defaultTokenId, o.adminTokenId]) await waitFor(r, id, RevocationReason.ENABLED);
 
-        const expiring = await issue(f.t.c, b.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + offset + 60_000) });
+        const expiring = await issue(f.t.c, b.adminToken, {
+          kind: TokenKind.INGESTION,
+          expireTime: timestampFromMs(Date.now() + offset + 60_000),
+        });
         offset += 61_000;
         await waitFor(r, expiring.id, RevocationReason.EXPIRED);
 
         const orgOf = new Map([
-          [t.id, a.orgId], [demoted.tokenId, a.orgId], [leaver.tokenId, a.orgId], [deleted.tokenId, a.orgId],
-          [o.defaultTokenId, o.orgId], [o.adminTokenId, o.orgId], [expiring.id, b.orgId],
+          [t.id, a.orgId],
+          [demoted.tokenId, a.orgId],
+          [leaver.tokenId, a.orgId],
+          [deleted.tokenId, a.orgId],
+          [o.defaultTokenId, o.orgId],
+          [o.adminTokenId, o.orgId],
+          [expiring.id, b.orgId],
         ]);
         const events = r.events();
-        for (const e of events) if (orgOf.has(e.tokenId)) assert.equal(e.organizationId, orgOf.get(e.tokenId), `${RevocationReason[e.reason]} of ${e.tokenId}`);
-        for (let i = 1; i < events.length; i++) assert.ok(compareCursors(events[i - 1]!.cursor, events[i]!.cursor) < 0, "event cursors strictly increase");
+        for (const e of events)
+          if (orgOf.has(e.tokenId)) assert.equal(e.organizationId, orgOf.get(e.tokenId), `${RevocationReason[e.reason]} of ${e.tokenId}`);
+        for (let i = 1; i < events.length; i++)
+          assert.ok(compareCursors(events[i - 1]!.cursor, events[i]!.cursor) < 0, "event cursors strictly increase");
         assert.deepEqual(
           events.filter((e) => e.tokenId === t.id).map((e) => e.reason),
-          [RevocationReason.ENABLED, RevocationReason.DISABLED, RevocationReason.ENABLED, RevocationReason.ROTATED, RevocationReason.DELETED],
+          [
+            RevocationReason.ENABLED,
+            RevocationReason.DISABLED,
+            RevocationReason.ENABLED,
+            RevocationReason.ROTATED,
+            RevocationReason.DELETED,
+          ],
           "one token's events in the order of its changes, its creation (ENABLED) first",
         );
       } finally {
@@ -136,7 +154,11 @@ describe("WatchRevocations, in memory", () => {
         const mine = again.events().filter((e) => e.tokenId === t.id || e.tokenId === other.id);
         assert.deepEqual(
           mine.map((e) => [e.tokenId, e.reason]),
-          [[t.id, RevocationReason.ROTATED], [other.id, RevocationReason.DISABLED], [t.id, RevocationReason.DELETED]],
+          [
+            [t.id, RevocationReason.ROTATED],
+            [other.id, RevocationReason.DISABLED],
+            [t.id, RevocationReason.DELETED],
+          ],
         );
         for (const e of again.events()) assert.ok(compareCursors(at, e.cursor) < 0, "nothing at or before the cursor");
       } finally {

@@ -97,7 +97,10 @@ export async function installTarball(root: string, tarball: string, app: string)
     path.join(app, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { tessera: spec } }, null, 2),
   );
-  await writeFile(path.join(app, "package-lock.json"), JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2));
+  await writeFile(
+    path.join(app, "package-lock.json"),
+    JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
   try {
     await run("npm", ["ci", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], app);
   } catch (err) {

@@ -14,7 +14,7 @@ import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
 import { createGrpcClient } from "../../src/wire/grpc-client.js";
-import { type Clients } from "../helpers/clients.js";
+import type { Clients } from "../helpers/clients.js";
 import { addMember, createOrg, type SeededOrg } from "../helpers/seed.js";
 import { assertCleanMessage, basic, byName, flipOne, rejects, transportNames } from "./support.js";
 import { useSetUpServer } from "../helpers/fixture.js";
@@ -44,7 +44,10 @@ describe("bad input", () => {
         return err;
       };
       const verifyStatus = async (credential: string, extra: { endpoint?: EndpointClass; organization?: string } = {}) => {
-        const r = await c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST, ...extra }, f.inst.verifierToken);
+        const r = await c.verify.verify(
+          { credential, organization: org.identifier, endpoint: EndpointClass.INGEST, ...extra },
+          f.inst.verifierToken,
+        );
         await stillServes(`Verify(${JSON.stringify(credential.slice(0, 40))})`);
         return r;
       };
@@ -55,20 +58,52 @@ describe("bad input", () => {
       });
 
       it("refuses invalid and over-long token names with INVALID_ARGUMENT", async () => {
-        const names = ["", "a b", "näme", "a/b", "a.b", "tab\tname", "new\nline", "nul\0", "'; DROP TABLE tokens; --", "x".repeat(257), "é".repeat(200)];
+        const names = [
+          "",
+          "a b",
+          "näme",
+          "a/b",
+          "a.b",
+          "tab\tname",
+          "new\nline",
+          "nul\0",
+          "'; DROP TABLE tokens; --",
+          "x".repeat(257),
+          "é".repeat(200),
+        ];
         for (const tokenName of names) {
-          await bad(c.admin.createToken({ name: tokenName, kind: TokenKind.INGESTION }, org.adminToken), Code.InvalidArgument, `name ${JSON.stringify(tokenName.slice(0, 30))}`);
+          await bad(
+            c.admin.createToken({ name: tokenName, kind: TokenKind.INGESTION }, org.adminToken),
+            Code.InvalidArgument,
+            `name ${JSON.stringify(tokenName.slice(0, 30))}`,
+          );
         }
         const longest = await c.admin.createToken({ name: "y".repeat(256), kind: TokenKind.INGESTION }, org.adminToken);
         assert.equal(longest.token!.name.length, 256, "256 characters is allowed");
-        await bad(c.admin.createToken({ name: `ok-${++n}`, description: "bad\u202edescription", kind: TokenKind.INGESTION }, org.adminToken), Code.InvalidArgument, "a bidi override in the description");
-        await bad(c.admin.createToken({ name: `ok-${++n}`, description: "d".repeat(1025), kind: TokenKind.INGESTION }, org.adminToken), Code.InvalidArgument, "a description over 1024 characters");
-        await bad(c.admin.updateToken({ id: org.defaultTokenId, description: "line\r\nbreak" }, org.adminToken), Code.InvalidArgument, "CR/LF in an updated description");
+        await bad(
+          c.admin.createToken({ name: `ok-${++n}`, description: "bad\u202edescription", kind: TokenKind.INGESTION }, org.adminToken),
+          Code.InvalidArgument,
+          "a bidi override in the description",
+        );
+        await bad(
+          c.admin.createToken({ name: `ok-${++n}`, description: "d".repeat(1025), kind: TokenKind.INGESTION }, org.adminToken),
+          Code.InvalidArgument,
+          "a description over 1024 characters",
+        );
+        await bad(
+          c.admin.updateToken({ id: org.defaultTokenId, description: "line\r\nbreak" }, org.adminToken),
+          Code.InvalidArgument,
+          "CR/LF in an updated description",
+        );
       });
 
       it("refuses unknown kinds, roles and signals with INVALID_ARGUMENT", async () => {
         await bad(c.admin.createToken({ name: `k-${++n}`, kind: 99 as TokenKind }, org.adminToken), Code.InvalidArgument, "kind 99");
-        await bad(c.admin.createToken({ name: `k-${++n}`, kind: TokenKind.UNSPECIFIED }, org.adminToken), Code.InvalidArgument, "kind unspecified");
+        await bad(
+          c.admin.createToken({ name: `k-${++n}`, kind: TokenKind.UNSPECIFIED }, org.adminToken),
+          Code.InvalidArgument,
+          "kind unspecified",
+        );
         await bad(c.admin.createToken({ name: `k-${++n}`, kind: -1 as TokenKind }, org.adminToken), Code.InvalidArgument, "kind -1");
         await bad(c.admin.listTokens({ kind: 99 as TokenKind }, org.adminToken), Code.InvalidArgument, "ListTokens kind 99");
         await bad(
@@ -94,21 +129,40 @@ describe("bad input", () => {
       });
 
       it("refuses shared tokens without an expiry or dashboards, and read-write tokens without buckets", async () => {
-        await bad(c.admin.createToken({ name: `s-${++n}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"] } }, org.adminToken), Code.InvalidArgument, "SHARED without expiry");
         await bad(
-          c.admin.createToken({ name: `s-${++n}`, kind: TokenKind.SHARED, expireTime: timestampFromMs(Date.now() + 3_600_000) }, org.adminToken),
+          c.admin.createToken({ name: `s-${++n}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"] } }, org.adminToken),
+          Code.InvalidArgument,
+          "SHARED without expiry",
+        );
+        await bad(
+          c.admin.createToken(
+            { name: `s-${++n}`, kind: TokenKind.SHARED, expireTime: timestampFromMs(Date.now() + 3_600_000) },
+            org.adminToken,
+          ),
           Code.InvalidArgument,
           "SHARED without dashboards",
         );
         await bad(
-          c.admin.createToken({ name: `s-${++n}`, kind: TokenKind.INGESTION, expireTime: { seconds: 10_000_000_000_000n, nanos: 0 } }, org.adminToken),
+          c.admin.createToken(
+            { name: `s-${++n}`, kind: TokenKind.INGESTION, expireTime: { seconds: 10_000_000_000_000n, nanos: 0 } },
+            org.adminToken,
+          ),
           Code.InvalidArgument,
           "an expiry beyond the representable range",
         );
-        await bad(c.admin.createToken({ name: `s-${++n}`, kind: TokenKind.READ_WRITE, userId: org.adminUserId }, org.adminToken), Code.InvalidArgument, "READ_WRITE without buckets");
+        await bad(
+          c.admin.createToken({ name: `s-${++n}`, kind: TokenKind.READ_WRITE, userId: org.adminUserId }, org.adminToken),
+          Code.InvalidArgument,
+          "READ_WRITE without buckets",
+        );
         await bad(
           c.admin.createToken(
-            { name: `s-${++n}`, kind: TokenKind.READ_WRITE, userId: org.adminUserId, permissions: { bucketAccess: [{ bucket: "no-such-bucket", read: true }] } },
+            {
+              name: `s-${++n}`,
+              kind: TokenKind.READ_WRITE,
+              userId: org.adminUserId,
+              permissions: { bucketAccess: [{ bucket: "no-such-bucket", read: true }] },
+            },
             org.adminToken,
           ),
           Code.InvalidArgument,
@@ -134,8 +188,16 @@ describe("bad input", () => {
           await bad(c.admin.listTokens({ ownerUserId: id }, org.adminToken), Code.InvalidArgument, `ListTokens owner ${w}`);
           await bad(c.admin.listBuckets({ organizationId: id }, org.adminToken), Code.InvalidArgument, `ListBuckets ${w}`);
           await bad(c.admin.getPasscode({ organizationId: id }, org.adminToken), Code.InvalidArgument, `GetPasscode ${w}`);
-          await bad(c.admin.createToken({ organizationId: id, name: `u-${++n}`, kind: TokenKind.INGESTION }, org.adminToken), Code.InvalidArgument, `CreateToken organization ${w}`);
-          await bad(c.admin.createOrganization({ identifier: `u-${++n}`, parentId: id }, org.adminToken), Code.InvalidArgument, `CreateOrganization parent ${w}`);
+          await bad(
+            c.admin.createToken({ organizationId: id, name: `u-${++n}`, kind: TokenKind.INGESTION }, org.adminToken),
+            Code.InvalidArgument,
+            `CreateToken organization ${w}`,
+          );
+          await bad(
+            c.admin.createOrganization({ identifier: `u-${++n}`, parentId: id }, org.adminToken),
+            Code.InvalidArgument,
+            `CreateOrganization parent ${w}`,
+          );
         }
       });
 
@@ -172,7 +234,11 @@ describe("bad input", () => {
         ];
         for (const credential of creds) {
           const r = await verifyStatus(credential);
-          assert.equal(r.status, VerifyStatus.MALFORMED, `credential ${JSON.stringify(credential.slice(0, 60))}: got ${VerifyStatus[r.status]}`);
+          assert.equal(
+            r.status,
+            VerifyStatus.MALFORMED,
+            `credential ${JSON.stringify(credential.slice(0, 60))}: got ${VerifyStatus[r.status]}`,
+          );
           assert.equal(r.allowed, false);
           assert.equal(r.principal, undefined);
         }
@@ -188,7 +254,11 @@ describe("bad input", () => {
           const r = await verifyStatus(wrong, { endpoint: EndpointClass.QUERY });
           assert.equal(r.status, VerifyStatus.MALFORMED, `position ${at}`);
           await bad(c.admin.listTokens({}, wrong), Code.Unauthenticated, `Bearer with position ${at} changed`);
-          await bad(c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, flipOne(f.inst.verifierToken, at)), Code.Unauthenticated, `verifier with position ${at} changed`);
+          await bad(
+            c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, flipOne(f.inst.verifierToken, at)),
+            Code.Unauthenticated,
+            `verifier with position ${at} changed`,
+          );
         }
         await bad(c.admin.listTokens({}, generateToken("ALL_ACCESS")), Code.Unauthenticated, "a well-formed unknown token");
       });
@@ -245,7 +315,6 @@ describe("bad input", () => {
         }
         await stillServes("12 oversized Verify calls in a row");
       });
-
     });
   }
 
@@ -291,7 +360,10 @@ describe("bad input", () => {
     it("are UNAUTHENTICATED with a clean message over Connect HTTP/1.1, tab included", async () => {
       const transport = createConnectTransport({ baseUrl: `http://127.0.0.1:${f.server.tessera.httpPort}`, httpVersion: "1.1" });
       const client = createClient(TokenAdminService, transport);
-      const values = [...headerValues(), ["a tab inside", `Bearer ${org.adminToken.slice(0, 10)}\t${org.adminToken.slice(10)}`] as [string, string]];
+      const values = [
+        ...headerValues(),
+        ["a tab inside", `Bearer ${org.adminToken.slice(0, 10)}\t${org.adminToken.slice(10)}`] as [string, string],
+      ];
       for (const [label, value] of values) {
         await rejects(client.getPasscode({}, { headers: { authorization: value } }), Code.Unauthenticated, label);
         const ok = await client.getPasscode({}, { headers: { authorization: `Bearer ${org.adminToken}` } });

@@ -44,30 +44,107 @@ type Call = (c: Clients, token: string, v: Victim, a: Attacker, n: number) => Pr
 
 /** Every admin RPC except Setup, each with the victim's ids in every field that takes one. */
 const MATRIX: Array<[method: keyof Clients["admin"], label: string, call: Call]> = [
-  ["createOrganization", "a sub-organization under the victim", (c, t, v, _a, n) => c.admin.createOrganization({ identifier: `evil-sub-${n}`, parentId: v.org.orgId }, t)],
-  ["createOrganization", "a sub-organization under the victim's child", (c, t, v, _a, n) => c.admin.createOrganization({ identifier: `evil-sub2-${n}`, parentId: v.subOrgId }, t)],
+  [
+    "createOrganization",
+    "a sub-organization under the victim",
+    (c, t, v, _a, n) => c.admin.createOrganization({ identifier: `evil-sub-${n}`, parentId: v.org.orgId }, t),
+  ],
+  [
+    "createOrganization",
+    "a sub-organization under the victim's child",
+    (c, t, v, _a, n) => c.admin.createOrganization({ identifier: `evil-sub2-${n}`, parentId: v.subOrgId }, t),
+  ],
   ["getOrganization", "the victim organization", (c, t, v) => c.admin.getOrganization({ id: v.org.orgId }, t)],
   ["getOrganization", "the victim's child", (c, t, v) => c.admin.getOrganization({ id: v.subOrgId }, t)],
   ["listOrganizations", "every reachable organization", (c, t) => c.admin.listOrganizations({}, t)],
-  ["setOrganizationEnabled", "the victim organization disabled", (c, t, v) => c.admin.setOrganizationEnabled({ id: v.org.orgId, enabled: false }, t)],
-  ["setOrganizationEnabled", "the victim's child disabled", (c, t, v) => c.admin.setOrganizationEnabled({ id: v.subOrgId, enabled: false }, t)],
-  ["createUser", "a user in the victim organization", (c, t, v, _a, n) => c.admin.createUser({ name: `evil-user-${n}`, organizationId: v.org.orgId, role: Role.ADMIN }, t)],
+  [
+    "setOrganizationEnabled",
+    "the victim organization disabled",
+    (c, t, v) => c.admin.setOrganizationEnabled({ id: v.org.orgId, enabled: false }, t),
+  ],
+  [
+    "setOrganizationEnabled",
+    "the victim's child disabled",
+    (c, t, v) => c.admin.setOrganizationEnabled({ id: v.subOrgId, enabled: false }, t),
+  ],
+  [
+    "createUser",
+    "a user in the victim organization",
+    (c, t, v, _a, n) => c.admin.createUser({ name: `evil-user-${n}`, organizationId: v.org.orgId, role: Role.ADMIN }, t),
+  ],
   ["deleteUser", "the victim's admin", (c, t, v) => c.admin.deleteUser({ id: v.org.adminUserId }, t)],
   ["deleteUser", "the victim's viewer", (c, t, v) => c.admin.deleteUser({ id: v.viewerUserId }, t)],
-  ["setMembership", "itself as ADMIN of the victim", (c, t, v, a) => c.admin.setMembership({ organizationId: v.org.orgId, userId: a.userId, role: Role.ADMIN }, t)],
-  ["setMembership", "the victim's admin downgraded", (c, t, v) => c.admin.setMembership({ organizationId: v.org.orgId, userId: v.org.adminUserId, role: Role.VIEWER }, t)],
-  ["setMembership", "the victim's admin pulled into its own organization", (c, t, v) => c.admin.setMembership({ userId: v.org.adminUserId, role: Role.ADMIN }, t)],
-  ["setMembership", "the victim's viewer pulled into its own organization", (c, t, v) => c.admin.setMembership({ userId: v.viewerUserId, role: Role.VIEWER }, t)],
-  ["removeMembership", "the victim's admin from the victim", (c, t, v) => c.admin.removeMembership({ organizationId: v.org.orgId, userId: v.org.adminUserId }, t)],
-  ["removeMembership", "the victim's viewer from its own organization", (c, t, v) => c.admin.removeMembership({ userId: v.viewerUserId }, t)],
-  ["createBucket", "a bucket in the victim", (c, t, v, _a, n) => c.admin.createBucket({ organizationId: v.org.orgId, name: `evil-${n}` }, t)],
+  [
+    "setMembership",
+    "itself as ADMIN of the victim",
+    (c, t, v, a) => c.admin.setMembership({ organizationId: v.org.orgId, userId: a.userId, role: Role.ADMIN }, t),
+  ],
+  [
+    "setMembership",
+    "the victim's admin downgraded",
+    (c, t, v) => c.admin.setMembership({ organizationId: v.org.orgId, userId: v.org.adminUserId, role: Role.VIEWER }, t),
+  ],
+  [
+    "setMembership",
+    "the victim's admin pulled into its own organization",
+    (c, t, v) => c.admin.setMembership({ userId: v.org.adminUserId, role: Role.ADMIN }, t),
+  ],
+  [
+    "setMembership",
+    "the victim's viewer pulled into its own organization",
+    (c, t, v) => c.admin.setMembership({ userId: v.viewerUserId, role: Role.VIEWER }, t),
+  ],
+  [
+    "removeMembership",
+    "the victim's admin from the victim",
+    (c, t, v) => c.admin.removeMembership({ organizationId: v.org.orgId, userId: v.org.adminUserId }, t),
+  ],
+  [
+    "removeMembership",
+    "the victim's viewer from its own organization",
+    (c, t, v) => c.admin.removeMembership({ userId: v.viewerUserId }, t),
+  ],
+  [
+    "createBucket",
+    "a bucket in the victim",
+    (c, t, v, _a, n) => c.admin.createBucket({ organizationId: v.org.orgId, name: `evil-${n}` }, t),
+  ],
   ["listBuckets", "the victim's buckets", (c, t, v) => c.admin.listBuckets({ organizationId: v.org.orgId }, t)],
-  ["createToken", "an ingestion token in the victim", (c, t, v, _a, n) => c.admin.createToken({ organizationId: v.org.orgId, name: `evil-${n}`, kind: TokenKind.INGESTION }, t)],
-  ["createToken", "an ingestion token in the victim's child", (c, t, v, _a, n) => c.admin.createToken({ organizationId: v.subOrgId, name: `evil-${n}`, kind: TokenKind.INGESTION }, t)],
-  ["createToken", "an ALL_ACCESS token for the victim's admin", (c, t, v, _a, n) => c.admin.createToken({ name: `evil-aa-${n}`, kind: TokenKind.ALL_ACCESS, userId: v.org.adminUserId }, t)],
-  ["createToken", "an ALL_ACCESS token for the victim's admin, in the victim", (c, t, v, _a, n) => c.admin.createToken({ organizationId: v.org.orgId, name: `evil-aa2-${n}`, kind: TokenKind.ALL_ACCESS, userId: v.org.adminUserId }, t)],
-  ["createToken", "a READ_WRITE token for the victim's viewer", (c, t, v, _a, n) =>
-    c.admin.createToken({ name: `evil-rw-${n}`, kind: TokenKind.READ_WRITE, userId: v.viewerUserId, permissions: { bucketAccess: [{ bucket: v.bucketName, read: true }] } }, t)],
+  [
+    "createToken",
+    "an ingestion token in the victim",
+    (c, t, v, _a, n) => c.admin.createToken({ organizationId: v.org.orgId, name: `evil-${n}`, kind: TokenKind.INGESTION }, t),
+  ],
+  [
+    "createToken",
+    "an ingestion token in the victim's child",
+    (c, t, v, _a, n) => c.admin.createToken({ organizationId: v.subOrgId, name: `evil-${n}`, kind: TokenKind.INGESTION }, t),
+  ],
+  [
+    "createToken",
+    "an ALL_ACCESS token for the victim's admin",
+    (c, t, v, _a, n) => c.admin.createToken({ name: `evil-aa-${n}`, kind: TokenKind.ALL_ACCESS, userId: v.org.adminUserId }, t),
+  ],
+  [
+    "createToken",
+    "an ALL_ACCESS token for the victim's admin, in the victim",
+    (c, t, v, _a, n) =>
+      c.admin.createToken({ organizationId: v.org.orgId, name: `evil-aa2-${n}`, kind: TokenKind.ALL_ACCESS, userId: v.org.adminUserId }, t),
+  ],
+  [
+    "createToken",
+    "a READ_WRITE token for the victim's viewer",
+    (c, t, v, _a, n) =>
+      c.admin.createToken(
+        {
+          name: `evil-rw-${n}`,
+          kind: TokenKind.READ_WRITE,
+          userId: v.viewerUserId,
+          permissions: { bucketAccess: [{ bucket: v.bucketName, read: true }] },
+        },
+        t,
+      ),
+  ],
   ["getToken", "the victim's default token", (c, t, v) => c.admin.getToken({ id: v.org.defaultTokenId }, t)],
   ["getToken", "the victim's admin token", (c, t, v) => c.admin.getToken({ id: v.org.adminTokenId }, t)],
   ["getToken", "the victim child's default token", (c, t, v) => c.admin.getToken({ id: v.subDefaultTokenId }, t)],
@@ -75,7 +152,11 @@ const MATRIX: Array<[method: keyof Clients["admin"], label: string, call: Call]>
   ["listTokens", "the victim child's tokens", (c, t, v) => c.admin.listTokens({ organizationId: v.subOrgId }, t)],
   ["updateToken", "the victim's extra token", (c, t, v) => c.admin.updateToken({ id: v.extraTokenId, description: "pwned" }, t)],
   ["updateToken", "the victim's default token", (c, t, v) => c.admin.updateToken({ id: v.org.defaultTokenId, description: "pwned" }, t)],
-  ["setTokenEnabled", "the victim's default token off", (c, t, v) => c.admin.setTokenEnabled({ id: v.org.defaultTokenId, enabled: false }, t)],
+  [
+    "setTokenEnabled",
+    "the victim's default token off",
+    (c, t, v) => c.admin.setTokenEnabled({ id: v.org.defaultTokenId, enabled: false }, t),
+  ],
   ["setTokenEnabled", "the victim's admin token off", (c, t, v) => c.admin.setTokenEnabled({ id: v.org.adminTokenId, enabled: false }, t)],
   ["rotateToken", "the victim's default token", (c, t, v) => c.admin.rotateToken({ id: v.org.defaultTokenId }, t)],
   ["rotateToken", "the victim's admin token", (c, t, v) => c.admin.rotateToken({ id: v.org.adminTokenId }, t)],
@@ -106,7 +187,11 @@ describe("the cross-tenant matrix", () => {
            FROM tokens WHERE org_id = ANY($1) ORDER BY id`,
         [orgs],
       ),
-      memberships: await superQuery(server.db, "SELECT * FROM memberships WHERE org_id = ANY($1) OR user_id = ANY($2) ORDER BY org_id, user_id", [orgs, users]),
+      memberships: await superQuery(
+        server.db,
+        "SELECT * FROM memberships WHERE org_id = ANY($1) OR user_id = ANY($2) ORDER BY org_id, user_id",
+        [orgs, users],
+      ),
       buckets: await superQuery(server.db, "SELECT * FROM buckets WHERE org_id = ANY($1) ORDER BY id", [orgs]),
       users: await superQuery(server.db, "SELECT * FROM users WHERE id = ANY($1) ORDER BY id", [users]),
     });
@@ -138,9 +223,21 @@ describe("the cross-tenant matrix", () => {
       secrets: [],
     };
     victim.secrets = [
-      org.orgId, org.identifier, org.adminUserId, org.adminTokenId, org.defaultTokenId, `${org.identifier}-admin`,
-      victim.subOrgId, victim.subIdentifier, victim.subDefaultTokenId, extra.id, `victim-extra-${stamp}`,
-      viewerUserId, viewerName, bucket.id, bucket.name,
+      org.orgId,
+      org.identifier,
+      org.adminUserId,
+      org.adminTokenId,
+      org.defaultTokenId,
+      `${org.identifier}-admin`,
+      victim.subOrgId,
+      victim.subIdentifier,
+      victim.subDefaultTokenId,
+      extra.id,
+      `victim-extra-${stamp}`,
+      viewerUserId,
+      viewerName,
+      bucket.id,
+      bucket.name,
     ];
 
     // An unrelated organization's admin.
@@ -149,7 +246,11 @@ describe("the cross-tenant matrix", () => {
     // A sub-organization of the victim, whose admin reaches for its parent (and its sibling).
     const kid = await c.admin.createOrganization({ identifier: `kid-${stamp}`, parentId: org.orgId }, inst.operatorToken);
     const kidAdmin = await addMember(c, inst.operatorToken, kid.organization!.id, Role.ADMIN);
-    const kidToken = await issue(c, inst.operatorToken, { organizationId: kid.organization!.id, kind: TokenKind.ALL_ACCESS, userId: kidAdmin });
+    const kidToken = await issue(c, inst.operatorToken, {
+      organizationId: kid.organization!.id,
+      kind: TokenKind.ALL_ACCESS,
+      userId: kidAdmin,
+    });
     attackers = [
       { label: "an unrelated organization's admin", knows: [], token: other.adminToken, orgId: other.orgId, userId: other.adminUserId },
       { label: "a sub-organization's admin", knows: [org.orgId], token: kidToken.value, orgId: kid.organization!.id, userId: kidAdmin },
@@ -164,7 +265,10 @@ describe("the cross-tenant matrix", () => {
   it("covers every admin RPC but Setup", () => {
     const covered = new Set(MATRIX.map(([m]) => m));
     const all = TokenAdminService.methods.map((m) => m.localName).filter((m) => m !== "setup");
-    assert.deepEqual([...all].filter((m) => !covered.has(m as keyof Clients["admin"])), []);
+    assert.deepEqual(
+      [...all].filter((m) => !covered.has(m as keyof Clients["admin"])),
+      [],
+    );
   });
 
   /** `allowed`: what this attacker may legitimately know (a sub-organization knows its parent's id). */
@@ -198,7 +302,10 @@ describe("the cross-tenant matrix", () => {
           const c = byName(clients, name);
           const a = attackers[attackerIndex]!;
           const orgs = await c.admin.listOrganizations({}, a.token);
-          assert.ok(orgs.organizations.every((o) => o.id === a.orgId || o.parentId === a.orgId), "only itself and its descendants");
+          assert.ok(
+            orgs.organizations.every((o) => o.id === a.orgId || o.parentId === a.orgId),
+            "only itself and its descendants",
+          );
           assertNoLeak(json(orgs), "ListOrganizations", a.knows);
           for (const pageSize of [0, 1]) {
             let pageToken = "";
@@ -239,7 +346,10 @@ describe("the cross-tenant matrix", () => {
       assert.equal(v.status, VerifyStatus.VALID);
       const list = await c.admin.listTokens({}, victim.org.adminToken);
       assert.ok(!list.tokens.some((t) => t.name.startsWith("evil")), "nothing was created in the victim");
-      assert.deepEqual((await c.admin.listBuckets({}, victim.org.adminToken)).buckets.map((b) => b.name), [victim.bucketName]);
+      assert.deepEqual(
+        (await c.admin.listBuckets({}, victim.org.adminToken)).buckets.map((b) => b.name),
+        [victim.bucketName],
+      );
       const orgs = await c.admin.listOrganizations({}, inst.operatorToken);
       assert.ok(!orgs.organizations.some((o) => o.identifier.startsWith("evil")), "no organization was created under the victim");
     });

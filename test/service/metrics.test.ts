@@ -27,8 +27,12 @@ describe("GET /metrics", () => {
     const before = await scrape();
     const valid0 = value(before, 'tessera_verify_total{status="VALID"}');
     const notFound0 = value(before, 'tessera_verify_total{status="NOT_FOUND"}');
-    for (let i = 0; i < 3; i++) await f.c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
-    await f.c.verify.verify({ credential: org.defaultTokenValue, organization: "nowhere", endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+    for (let i = 0; i < 3; i++)
+      await f.c.verify.verify({ credential: org.defaultTokenValue, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+    await f.c.verify.verify(
+      { credential: org.defaultTokenValue, organization: "nowhere", endpoint: EndpointClass.INGEST },
+      f.inst.verifierToken,
+    );
     const after = await scrape();
     assert.equal(value(after, 'tessera_verify_total{status="VALID"}') - valid0, 3);
     assert.equal(value(after, 'tessera_verify_total{status="NOT_FOUND"}') - notFound0, 1);

@@ -42,13 +42,23 @@ export async function rejects(p: Promise<unknown>, code: Code | Code[], what = "
 export function assertCleanMessage(msg: string, what = "the message"): void {
   assert.ok(!msg.includes("    at "), `${what}: stack trace in message: ${msg}`);
   assert.doesNotMatch(msg, /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WHERE|RETURNING)\b/, `${what}: SQL in message: ${msg}`);
-  assert.doesNotMatch(msg, /\b(relation|violates|constraint|syntax error|pg_|tessera_\w+\(|duplicate key)\b/i, `${what}: database text in message: ${msg}`);
-  assert.doesNotMatch(msg, /(\/work\/|\/home\/|\/usr\/|node_modules|file:\/\/|\.ts:\d|\.js:\d|dist\/src)/, `${what}: file path in message: ${msg}`);
+  assert.doesNotMatch(
+    msg,
+    /\b(relation|violates|constraint|syntax error|pg_|tessera_\w+\(|duplicate key)\b/i,
+    `${what}: database text in message: ${msg}`,
+  );
+  assert.doesNotMatch(
+    msg,
+    /(\/work\/|\/home\/|\/usr\/|node_modules|file:\/\/|\.ts:\d|\.js:\d|dist\/src)/,
+    `${what}: file path in message: ${msg}`,
+  );
 }
 
 /** JSON of anything protobuf-es returns (bigints become strings). */
 export function json(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString("base64") : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString("base64") : x,
+  );
 }
 
 /** Asserts that neither a token value nor its secret part (between prefix and checksum) is in `text`. */
@@ -70,5 +80,3 @@ export function flipOne(value: string, at = 12): string {
   const repl = ch === "A" ? "B" : "A";
   return value.slice(0, at) + repl + value.slice(at + 1);
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Code } from "@connectrpc/connect";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
-import { type Clients } from "../helpers/clients.js";
+import type { Clients } from "../helpers/clients.js";
 import { createOrg, issue, type SeededOrg } from "../helpers/seed.js";
 import { assertNoSecret, byName, json, maskOf, rejects, transportNames } from "./support.js";
 import { useSetUpServer } from "../helpers/fixture.js";
@@ -28,10 +28,7 @@ describe("token administration", () => {
       });
 
       it("creates an ingestion token whose o2oi_ value is returned once and masked in every later read", async () => {
-        const r = await c.admin.createToken(
-          { name: "ingest-once", description: "collector", kind: TokenKind.INGESTION },
-          org.adminToken,
-        );
+        const r = await c.admin.createToken({ name: "ingest-once", description: "collector", kind: TokenKind.INGESTION }, org.adminToken);
         assert.match(r.value, /^o2oi_[0-9A-Za-z]{38}$/);
         const t = r.token!;
         assert.equal(t.kind, TokenKind.INGESTION);
@@ -93,7 +90,11 @@ describe("token administration", () => {
         }
         assert.deepEqual(sizes, [2, 2, 1]);
         assert.equal(new Set(seen).size, 5, "no duplicates");
-        assert.deepEqual(seen, all.tokens.map((t) => t.id), "same order and same rows as one page");
+        assert.deepEqual(
+          seen,
+          all.tokens.map((t) => t.id),
+          "same order and same rows as one page",
+        );
         assert.equal(seen[0], fresh.defaultTokenId);
       });
 
@@ -101,7 +102,11 @@ describe("token administration", () => {
         const foreign = Buffer.from(JSON.stringify({ k: "o", p: "zzz" })).toString("base64url");
         const badPos = Buffer.from(JSON.stringify({ k: "t", p: "7:abc" })).toString("base64url");
         for (const pageToken of ["not a token!", "e30", foreign, badPos, "A".repeat(2000)]) {
-          await rejects(c.admin.listTokens({ pageSize: 2, pageToken }, org.adminToken), Code.InvalidArgument, `page_token ${pageToken.slice(0, 20)}`);
+          await rejects(
+            c.admin.listTokens({ pageSize: 2, pageToken }, org.adminToken),
+            Code.InvalidArgument,
+            `page_token ${pageToken.slice(0, 20)}`,
+          );
         }
         await rejects(c.admin.listTokens({ pageSize: -1 }, org.adminToken), Code.InvalidArgument, "negative page_size");
       });
@@ -165,11 +170,17 @@ describe("token administration", () => {
         assert.equal(now.principal?.tokenId, t.id);
         assertNoSecret(json(await c.admin.getToken({ id: t.id }, org.adminToken)), r.value, "GetToken after rotation");
         // Rotation changes the value only: a narrowed token stays narrowed.
-        const narrow = await c.admin.createToken({ name: "narrow-rotate", kind: TokenKind.INGESTION, permissions: { signals: [Signal.TRACES] } }, org.adminToken);
+        const narrow = await c.admin.createToken(
+          { name: "narrow-rotate", kind: TokenKind.INGESTION, permissions: { signals: [Signal.TRACES] } },
+          org.adminToken,
+        );
         const rn = await c.admin.rotateToken({ id: narrow.token!.id }, org.adminToken);
         assert.deepEqual(rn.token!.permissions?.signals, [Signal.TRACES]);
         assert.equal(rn.token!.name, "narrow-rotate");
-        const vn = await c.verify.verify({ credential: rn.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, f.inst.verifierToken);
+        const vn = await c.verify.verify(
+          { credential: rn.value, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
+          f.inst.verifierToken,
+        );
         assert.equal(vn.status, VerifyStatus.FORBIDDEN, "still only traces");
       });
 
@@ -187,7 +198,11 @@ describe("token administration", () => {
       });
 
       it("refuses to delete the default ingestion token", async () => {
-        await rejects(c.admin.deleteToken({ id: org.defaultTokenId }, org.adminToken), Code.FailedPrecondition, "deleting the default token");
+        await rejects(
+          c.admin.deleteToken({ id: org.defaultTokenId }, org.adminToken),
+          Code.FailedPrecondition,
+          "deleting the default token",
+        );
         assert.equal((await verify(org.defaultTokenValue)).status, VerifyStatus.VALID);
         assert.equal((await c.admin.listTokens({}, org.adminToken)).tokens[0]!.id, org.defaultTokenId);
       });
@@ -201,7 +216,11 @@ describe("token administration", () => {
         );
         assert.match(err.rawMessage, /dup-name/);
         // "default" is taken in every organization from its creation on.
-        await rejects(c.admin.createToken({ name: "default", kind: TokenKind.INGESTION }, org.adminToken), Code.AlreadyExists, "the name default");
+        await rejects(
+          c.admin.createToken({ name: "default", kind: TokenKind.INGESTION }, org.adminToken),
+          Code.AlreadyExists,
+          "the name default",
+        );
         const list = await c.admin.listTokens({}, org.adminToken);
         assert.equal(list.tokens.filter((t) => t.name === "dup-name").length, 1);
       });

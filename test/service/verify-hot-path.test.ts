@@ -9,7 +9,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
-import { PrincipalSchema, VerifyRequestSchema, VerifyResponseSchema, VerifyStatus, type VerifyResponse } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import {
+  PrincipalSchema,
+  VerifyRequestSchema,
+  VerifyResponseSchema,
+  VerifyStatus,
+  type VerifyResponse,
+} from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { compareCursors } from "../../src/client/cursor.js";
 import { createKeyring, newKey } from "../../src/domain/digest.js";
 import { generateToken } from "../../src/domain/token-format.js";
@@ -53,7 +59,10 @@ describe("Verify hot path", () => {
           ingest = (await issue(c, org.adminToken, { kind: TokenKind.INGESTION })).value;
         });
         const verifyWith = (verifier: string) =>
-          c.verify.verify({ credential: ingest, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, verifier);
+          c.verify.verify(
+            { credential: ingest, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
+            verifier,
+          );
 
         it("a VERIFIER token disabled with SetTokenEnabled is refused as a caller on the very next Verify", async () => {
           const v = await issue(c, inst.operatorToken, { kind: TokenKind.VERIFIER });
@@ -116,7 +125,10 @@ describe("Verify hot path", () => {
       const caller: Caller = { tokenId: "test", kind: "VERIFIER", orgId: org.orgId, userId: undefined, operator: false, role: undefined };
       const ctx = { values: createContextValues().set(kCaller, caller) } as unknown as HandlerContext;
       call = async (credential, organization) =>
-        (await service.verify(create(VerifyRequestSchema, { credential, organization, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }), ctx)) as Res;
+        (await service.verify(
+          create(VerifyRequestSchema, { credential, organization, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }),
+          ctx,
+        )) as Res;
     });
     const wireOf = (r: Res) => Buffer.from(toBinary(VerifyResponseSchema, r)).toString("latin1");
 
@@ -140,15 +152,30 @@ describe("Verify hot path", () => {
             const r = await call(credential, organization);
             const c1 = server.tessera.deps.hub.cursor;
             assert.equal(r.status, status, `${when}: status`);
-            assert.ok(compareCursors(c0, r.cursor)! <= 0 && compareCursors(r.cursor, c1)! <= 0, `${when}: the current cursor (${c0} <= ${r.cursor} <= ${c1})`);
+            assert.ok(
+              compareCursors(c0, r.cursor)! <= 0 && compareCursors(r.cursor, c1)! <= 0,
+              `${when}: the current cursor (${c0} <= ${r.cursor} <= ${c1})`,
+            );
             assert.ok(r.cursor !== "", `${when}: a cursor`);
             assert.equal(r[kWire], wireOf(r), `${when}: the attached encoding is exactly toBinary's`);
-            assert.deepEqual(Object.keys(r).sort(), ["$typeName", ...VerifyResponseSchema.fields.map((f) => f.localName)].sort(), `${when}: every field of the schema, and nothing else`);
+            assert.deepEqual(
+              Object.keys(r).sort(),
+              ["$typeName", ...VerifyResponseSchema.fields.map((f) => f.localName)].sort(),
+              `${when}: every field of the schema, and nothing else`,
+            );
             assert.equal(r.cacheTtl !== undefined, status === VerifyStatus.VALID, `${when}: a cache hint only when allowed`);
             // The principal is built per call from the lookup: it must still be a whole message.
-            assert.equal(r.principal !== undefined, status !== VerifyStatus.NOT_FOUND, `${when}: a principal only for a token of this organization`);
+            assert.equal(
+              r.principal !== undefined,
+              status !== VerifyStatus.NOT_FOUND,
+              `${when}: a principal only for a token of this organization`,
+            );
             if (r.principal !== undefined) {
-              assert.deepEqual(Object.keys(r.principal).sort(), ["$typeName", ...PrincipalSchema.fields.map((f) => f.localName)].sort(), `${when}: every principal field`);
+              assert.deepEqual(
+                Object.keys(r.principal).sort(),
+                ["$typeName", ...PrincipalSchema.fields.map((f) => f.localName)].sort(),
+                `${when}: every principal field`,
+              );
               assert.equal(r.principal.organizationIdentifier, org.identifier);
             }
           }
@@ -220,7 +247,10 @@ describe("Verify hot path", () => {
       const lookup = createTokenLookup({ db: server.tessera.db, keyring: server.keyring, log: () => undefined });
       const got = await Promise.all(tokens.slice(0, 3).map((t) => lookup.lookup(t.value, org.identifier)));
       const found = got.map((r) => ("found" in r ? r.found : undefined));
-      assert.ok(found.every((f) => f !== undefined), "all three found");
+      assert.ok(
+        found.every((f) => f !== undefined),
+        "all three found",
+      );
       const [a, b, c] = found as [NonNullable<(typeof found)[0]>, NonNullable<(typeof found)[0]>, NonNullable<(typeof found)[0]>];
       assert.equal(a.permissions, b.permissions, "the same object, not an equal copy");
       assert.equal(b.permissions, c.permissions);
@@ -238,7 +268,13 @@ describe("Verify hot path", () => {
 
     it("a batch of one and batches split at the size limit answer the same", async () => {
       let queries = 0;
-      const lookup = createTokenLookup({ db: server.tessera.db, keyring: server.keyring, log: () => undefined, onQuery: () => queries++, maxBatch: 7 });
+      const lookup = createTokenLookup({
+        db: server.tessera.db,
+        keyring: server.keyring,
+        log: () => undefined,
+        onQuery: () => queries++,
+        maxBatch: 7,
+      });
       const one = await lookup.lookup(tokens[0]!.value, org.identifier);
       assert.ok("found" in one && one.found?.tokenId === tokens[0]!.id);
       assert.equal(queries, 1);
@@ -249,7 +285,13 @@ describe("Verify hot path", () => {
 
     it("misses arriving while every query slot is busy wait and share one query", async () => {
       let queries = 0;
-      const lookup = createTokenLookup({ db: server.tessera.db, keyring: server.keyring, log: () => undefined, onQuery: () => queries++, maxQueries: 1 });
+      const lookup = createTokenLookup({
+        db: server.tessera.db,
+        keyring: server.keyring,
+        log: () => undefined,
+        onQuery: () => queries++,
+        maxQueries: 1,
+      });
       // Hold the first query in the database: a lock on tokens makes it wait until released.
       const hold = new pg.Client({ connectionString: server.db.superuserUrl });
       await hold.connect();
@@ -296,14 +338,25 @@ describe("Verify hot path", () => {
       // The re-digest is best effort in the background: wait for it.
       const ids = some.map((t) => t.id);
       let keyIds: number[] = [];
-      await eventually(async () => {
-        const rows = await superQuery<{ key_id: number }>(server.db, `SELECT key_id FROM tokens WHERE id = ANY($1::uuid[])`, [ids]);
-        keyIds = rows.map((r) => r.key_id);
-        return keyIds.length === ids.length && keyIds.every((k) => k === 2);
-      }, undefined, "the background re-digest", 50).catch(() => undefined); // the assertion below says what is missing
-      assert.deepEqual(keyIds, ids.map(() => 2), "re-digested under key 2");
+      await eventually(
+        async () => {
+          const rows = await superQuery<{ key_id: number }>(server.db, `SELECT key_id FROM tokens WHERE id = ANY($1::uuid[])`, [ids]);
+          keyIds = rows.map((r) => r.key_id);
+          return keyIds.length === ids.length && keyIds.every((k) => k === 2);
+        },
+        undefined,
+        "the background re-digest",
+        50,
+      ).catch(() => undefined); // the assertion below says what is missing
+      assert.deepEqual(
+        keyIds,
+        ids.map(() => 2),
+        "re-digested under key 2",
+      );
       const again = await Promise.all(some.map((t) => lookup.lookup(t.value, org.identifier)));
-      again.forEach((r, i) => assert.ok("found" in r && r.found?.tokenId === some[i]!.id && r.found.keyId === 2, `token ${i} under the new key`));
+      again.forEach((r, i) =>
+        assert.ok("found" in r && r.found?.tokenId === some[i]!.id && r.found.keyId === 2, `token ${i} under the new key`),
+      );
       // Under the old keyring alone these tokens no longer match: the old digests are gone.
       const old = createTokenLookup({ db: server.tessera.db, keyring: createKeyring({ 1: k1 }, 1), log: () => undefined });
       const gone = await Promise.all(some.map((t) => old.lookup(t.value, org.identifier)));
@@ -316,7 +369,12 @@ describe("Verify hot path", () => {
       const unknown = Array.from({ length: 10 }, () => generateToken("INGESTION"));
       const creds = [...tokens.slice(30).map((t) => ({ v: t.value, ok: true })), ...unknown.map((v) => ({ v, ok: false }))];
       const rs = await Promise.all(
-        creds.map((x) => c.verify.verify({ credential: x.v, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS }, inst.verifierToken)),
+        creds.map((x) =>
+          c.verify.verify(
+            { credential: x.v, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
+            inst.verifierToken,
+          ),
+        ),
       );
       rs.forEach((r, i) => assert.equal(r.status, creds[i]!.ok ? VerifyStatus.VALID : VerifyStatus.NOT_FOUND, `credential ${i}`));
     });

@@ -33,8 +33,11 @@ describe("Verify", () => {
       let c: Clients;
       let org: SeededOrg;
       let bucket: string;
-      const verify = (credential: string, endpoint: EndpointClass, extra: { organization?: string; bucket?: string; signal?: Signal } = {}) =>
-        c.verify.verify({ credential, organization: org.identifier, endpoint, ...extra }, f.inst.verifierToken);
+      const verify = (
+        credential: string,
+        endpoint: EndpointClass,
+        extra: { organization?: string; bucket?: string; signal?: Signal } = {},
+      ) => c.verify.verify({ credential, organization: org.identifier, endpoint, ...extra }, f.inst.verifierToken);
 
       before(async () => {
         c = byName(f.clients, name);
@@ -63,18 +66,38 @@ describe("Verify", () => {
             permissions: { signals: [Signal.LOGS, Signal.TRACES], buckets: [bucket] },
           });
           expectStatus(await verify(t.value, EndpointClass.INGEST, { bucket, signal: Signal.LOGS }), VerifyStatus.VALID, "logs to logs");
-          expectStatus(await verify(t.value, EndpointClass.INGEST, { bucket, signal: Signal.TRACES }), VerifyStatus.VALID, "traces to logs");
+          expectStatus(
+            await verify(t.value, EndpointClass.INGEST, { bucket, signal: Signal.TRACES }),
+            VerifyStatus.VALID,
+            "traces to logs",
+          );
           expectStatus(await verify(t.value, EndpointClass.INGEST, { bucket, signal: Signal.METRICS }), VerifyStatus.FORBIDDEN, "metrics");
-          expectStatus(await verify(t.value, EndpointClass.INGEST, { bucket: "other", signal: Signal.LOGS }), VerifyStatus.FORBIDDEN, "other bucket");
+          expectStatus(
+            await verify(t.value, EndpointClass.INGEST, { bucket: "other", signal: Signal.LOGS }),
+            VerifyStatus.FORBIDDEN,
+            "other bucket",
+          );
           expectStatus(await verify(t.value, EndpointClass.INGEST, { signal: Signal.LOGS }), VerifyStatus.FORBIDDEN, "no bucket named");
           const signalsOnly = await issue(c, org.adminToken, { kind: TokenKind.INGESTION, permissions: { signals: [Signal.METRICS] } });
-          expectStatus(await verify(signalsOnly.value, EndpointClass.INGEST, { bucket: "other", signal: Signal.METRICS }), VerifyStatus.VALID, "any bucket");
-          expectStatus(await verify(signalsOnly.value, EndpointClass.INGEST, { bucket: "other", signal: Signal.LOGS }), VerifyStatus.FORBIDDEN, "logs");
+          expectStatus(
+            await verify(signalsOnly.value, EndpointClass.INGEST, { bucket: "other", signal: Signal.METRICS }),
+            VerifyStatus.VALID,
+            "any bucket",
+          );
+          expectStatus(
+            await verify(signalsOnly.value, EndpointClass.INGEST, { bucket: "other", signal: Signal.LOGS }),
+            VerifyStatus.FORBIDDEN,
+            "logs",
+          );
         });
 
         it("survive the deletion of the user who created them", async () => {
           const creatorId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
-          const creatorToken = await issue(c, f.inst.operatorToken, { organizationId: org.orgId, kind: TokenKind.ALL_ACCESS, userId: creatorId });
+          const creatorToken = await issue(c, f.inst.operatorToken, {
+            organizationId: org.orgId,
+            kind: TokenKind.ALL_ACCESS,
+            userId: creatorId,
+          });
           const t = await issue(c, creatorToken.value, { kind: TokenKind.INGESTION });
           assert.equal((await c.admin.getToken({ id: t.id }, org.adminToken)).token!.createdBy, creatorId);
           await c.admin.deleteUser({ id: creatorId }, f.inst.operatorToken);
@@ -87,7 +110,11 @@ describe("Verify", () => {
         it("answer OWNER_INACTIVE once their user is deleted", async () => {
           const userId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
           const all = await issue(c, org.adminToken, { kind: TokenKind.ALL_ACCESS, userId });
-          const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+          const rw = await issue(c, org.adminToken, {
+            kind: TokenKind.READ_WRITE,
+            userId,
+            permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+          });
           expectStatus(await verify(all.value, EndpointClass.QUERY), VerifyStatus.VALID, "before");
           expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.VALID, "before");
           await c.admin.deleteUser({ id: userId }, f.inst.operatorToken);
@@ -102,7 +129,11 @@ describe("Verify", () => {
         it("answer OWNER_INACTIVE once their user leaves the organization", async () => {
           const userId = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
           const all = await issue(c, org.adminToken, { kind: TokenKind.ALL_ACCESS, userId });
-          const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket, read: true, write: false }] } });
+          const rw = await issue(c, org.adminToken, {
+            kind: TokenKind.READ_WRITE,
+            userId,
+            permissions: { bucketAccess: [{ bucket, read: true, write: false }] },
+          });
           expectStatus(await verify(rw.value, EndpointClass.QUERY, { bucket }), VerifyStatus.VALID, "before");
           await c.admin.removeMembership({ userId }, org.adminToken);
           expectStatus(await verify(all.value, EndpointClass.QUERY), VerifyStatus.OWNER_INACTIVE, "ALL_ACCESS");
@@ -112,11 +143,19 @@ describe("Verify", () => {
 
         it("are narrowed by a role downgrade: a READ_WRITE token of a VIEWER may read but not write", async () => {
           const userId = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
-          const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+          const rw = await issue(c, org.adminToken, {
+            kind: TokenKind.READ_WRITE,
+            userId,
+            permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+          });
           const w0 = await verify(rw.value, EndpointClass.INGEST, { bucket });
           expectStatus(w0, VerifyStatus.VALID, "write as EDITOR");
           assert.equal(w0.role, Role.EDITOR);
-          expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket: "other" }), VerifyStatus.FORBIDDEN, "write to an ungranted bucket");
+          expectStatus(
+            await verify(rw.value, EndpointClass.INGEST, { bucket: "other" }),
+            VerifyStatus.FORBIDDEN,
+            "write to an ungranted bucket",
+          );
           expectStatus(await verify(rw.value, EndpointClass.ADMIN), VerifyStatus.WRONG_ENDPOINT, "READ_WRITE on ADMIN");
           expectStatus(await verify(rw.value, EndpointClass.SHARED_VIEW), VerifyStatus.WRONG_ENDPOINT, "READ_WRITE on SHARED_VIEW");
 
@@ -128,7 +167,10 @@ describe("Verify", () => {
           assert.equal(r.role, Role.VIEWER);
           // The token's own permissions never change: the grant stored is still read+write.
           const stored = (await c.admin.getToken({ id: rw.id }, org.adminToken)).token!;
-          assert.deepEqual(stored.permissions!.bucketAccess.map((g) => [g.bucket, g.read, g.write]), [[bucket, true, true]]);
+          assert.deepEqual(
+            stored.permissions!.bucketAccess.map((g) => [g.bucket, g.read, g.write]),
+            [[bucket, true, true]],
+          );
 
           await c.admin.setMembership({ userId, role: Role.EDITOR }, org.adminToken);
           expectStatus(await verify(rw.value, EndpointClass.INGEST, { bucket }), VerifyStatus.VALID, "write as EDITOR again");
@@ -136,13 +178,21 @@ describe("Verify", () => {
 
         it("report effective permissions narrowed by the owner's current role", async () => {
           const userId = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
-          const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
+          const rw = await issue(c, org.adminToken, {
+            kind: TokenKind.READ_WRITE,
+            userId,
+            permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+          });
           await c.admin.setMembership({ userId, role: Role.VIEWER }, org.adminToken);
           const r = await verify(rw.value, EndpointClass.QUERY, { bucket });
           expectStatus(r, VerifyStatus.VALID, "read as VIEWER");
           const grant = r.permissions?.bucketAccess.find((g) => g.bucket === bucket);
           assert.ok(grant?.read, "read stays");
-          assert.equal(grant?.write, false, "a VIEWER's token must not be reported as able to write (VerifyResponse.permissions is the effective set)");
+          assert.equal(
+            grant?.write,
+            false,
+            "a VIEWER's token must not be reported as able to write (VerifyResponse.permissions is the effective set)",
+          );
         });
 
         it("an ALL_ACCESS token of an owner downgraded to VIEWER may not ingest", async () => {
@@ -159,37 +209,79 @@ describe("Verify", () => {
         it("cannot be created with more than the user's role allows (PERMISSION_DENIED)", async () => {
           const editor = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
           const viewer = await addMember(c, org.adminToken, org.orgId, Role.VIEWER);
-          await rejects(c.admin.createToken({ name: "too-much-1", kind: TokenKind.ALL_ACCESS, userId: editor }, org.adminToken), Code.PermissionDenied, "ALL_ACCESS for an EDITOR");
-          await rejects(c.admin.createToken({ name: "too-much-2", kind: TokenKind.ALL_ACCESS, userId: viewer }, org.adminToken), Code.PermissionDenied, "ALL_ACCESS for a VIEWER");
           await rejects(
-            c.admin.createToken({ name: "too-much-3", kind: TokenKind.READ_WRITE, userId: viewer, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } }, org.adminToken),
+            c.admin.createToken({ name: "too-much-1", kind: TokenKind.ALL_ACCESS, userId: editor }, org.adminToken),
+            Code.PermissionDenied,
+            "ALL_ACCESS for an EDITOR",
+          );
+          await rejects(
+            c.admin.createToken({ name: "too-much-2", kind: TokenKind.ALL_ACCESS, userId: viewer }, org.adminToken),
+            Code.PermissionDenied,
+            "ALL_ACCESS for a VIEWER",
+          );
+          await rejects(
+            c.admin.createToken(
+              {
+                name: "too-much-3",
+                kind: TokenKind.READ_WRITE,
+                userId: viewer,
+                permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+              },
+              org.adminToken,
+            ),
             Code.PermissionDenied,
             "write for a VIEWER",
           );
-          await rejects(c.admin.createToken({ name: "too-much-4", kind: TokenKind.OPERATOR }, org.adminToken), Code.PermissionDenied, "OPERATOR by an org admin");
-          await rejects(c.admin.createToken({ name: "too-much-5", kind: TokenKind.VERIFIER }, org.adminToken), Code.PermissionDenied, "VERIFIER by an org admin");
+          await rejects(
+            c.admin.createToken({ name: "too-much-4", kind: TokenKind.OPERATOR }, org.adminToken),
+            Code.PermissionDenied,
+            "OPERATOR by an org admin",
+          );
+          await rejects(
+            c.admin.createToken({ name: "too-much-5", kind: TokenKind.VERIFIER }, org.adminToken),
+            Code.PermissionDenied,
+            "VERIFIER by an org admin",
+          );
           const names = (await c.admin.listTokens({}, org.adminToken)).tokens.map((t) => t.name);
           assert.ok(!names.some((n) => n.startsWith("too-much")), "nothing was created");
           // Within the role it works.
-          const ro = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId: viewer, permissions: { bucketAccess: [{ bucket, read: true, write: false }] } });
+          const ro = await issue(c, org.adminToken, {
+            kind: TokenKind.READ_WRITE,
+            userId: viewer,
+            permissions: { bucketAccess: [{ bucket, read: true, write: false }] },
+          });
           expectStatus(await verify(ro.value, EndpointClass.QUERY, { bucket }), VerifyStatus.VALID, "read-only token of a VIEWER");
         });
         it("operator tokens verify everywhere and die with their root user", async () => {
-          const root = await c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, f.inst.operatorToken);
+          const root = await c.admin.createUser(
+            { name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true },
+            f.inst.operatorToken,
+          );
           assert.equal(root.user!.root, true);
           assert.equal(root.membership, undefined, "a standalone user");
           const op = await issue(c, f.inst.operatorToken, { kind: TokenKind.OPERATOR, userId: root.user!.id });
           for (const e of [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.ADMIN, EndpointClass.SHARED_VIEW]) {
             expectStatus(await verify(op.value, e), VerifyStatus.VALID, `OPERATOR on ${EndpointClass[e]} of another organization`);
           }
-          assert.ok((await c.admin.listTokens({ organizationId: org.orgId }, op.value)).tokens.length > 0, "the new operator administers every organization");
+          assert.ok(
+            (await c.admin.listTokens({ organizationId: org.orgId }, op.value)).tokens.length > 0,
+            "the new operator administers every organization",
+          );
           await c.admin.deleteUser({ id: root.user!.id }, f.inst.operatorToken);
           expectStatus(await verify(op.value, EndpointClass.ADMIN), VerifyStatus.OWNER_INACTIVE, "after its root user is deleted");
           await rejects(c.admin.listTokens({}, op.value), Code.Unauthenticated, "an admin call after its root user is deleted");
           // Only operators mint root users and operator tokens.
-          await rejects(c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, org.adminToken), Code.PermissionDenied, "a root user by an org admin");
+          await rejects(
+            c.admin.createUser({ name: `root-${Math.random().toString(36).slice(2, 10)}`, root: true }, org.adminToken),
+            Code.PermissionDenied,
+            "a root user by an org admin",
+          );
           const plain = await addMember(c, org.adminToken, org.orgId, Role.ADMIN);
-          await rejects(c.admin.createToken({ name: `op-${plain.slice(0, 8)}`, kind: TokenKind.OPERATOR, userId: plain }, f.inst.operatorToken), Code.PermissionDenied, "an OPERATOR token for a non-root user");
+          await rejects(
+            c.admin.createToken({ name: `op-${plain.slice(0, 8)}`, kind: TokenKind.OPERATOR, userId: plain }, f.inst.operatorToken),
+            Code.PermissionDenied,
+            "an OPERATOR token for a non-root user",
+          );
         });
 
         it("verifier tokens are valid on no endpoint class", async () => {
@@ -203,13 +295,21 @@ describe("Verify", () => {
       describe("shared tokens", () => {
         it("require an expiry (INVALID_ARGUMENT without one)", async () => {
           await rejects(
-            c.admin.createToken({ name: "shared-no-expiry", kind: TokenKind.SHARED, permissions: { dashboards: ["overview"] } }, org.adminToken),
+            c.admin.createToken(
+              { name: "shared-no-expiry", kind: TokenKind.SHARED, permissions: { dashboards: ["overview"] } },
+              org.adminToken,
+            ),
             Code.InvalidArgument,
             "SHARED without expire_time",
           );
           await rejects(
             c.admin.createToken(
-              { name: "shared-past", kind: TokenKind.SHARED, permissions: { dashboards: ["overview"] }, expireTime: timestampFromMs(Date.now() + clockOffset - 1000) },
+              {
+                name: "shared-past",
+                kind: TokenKind.SHARED,
+                permissions: { dashboards: ["overview"] },
+                expireTime: timestampFromMs(Date.now() + clockOffset - 1000),
+              },
               org.adminToken,
             ),
             Code.InvalidArgument,
@@ -236,7 +336,11 @@ describe("Verify", () => {
 
       it("honours expiry: a token answers EXPIRED once the server's clock passes it", async () => {
         const at = Date.now() + clockOffset + 60_000;
-        const s = await issue(c, org.adminToken, { kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(at) });
+        const s = await issue(c, org.adminToken, {
+          kind: TokenKind.SHARED,
+          permissions: { dashboards: ["d"] },
+          expireTime: timestampFromMs(at),
+        });
         const i = await issue(c, org.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(at) });
         expectStatus(await verify(s.value, EndpointClass.SHARED_VIEW), VerifyStatus.VALID, "shared before");
         expectStatus(await verify(i.value, EndpointClass.INGEST), VerifyStatus.VALID, "ingestion before");
@@ -274,9 +378,16 @@ describe("Verify", () => {
             const i = await verify(org.defaultTokenValue, EndpointClass.INGEST, { organization: target.identifier });
             expectStatus(i, VerifyStatus.VALID, `parent ingestion on ${target.identifier}`);
             assert.equal(i.principal?.organizationId, org.orgId);
-            expectStatus(await verify(org.adminToken, EndpointClass.QUERY, { organization: target.identifier }), VerifyStatus.VALID, "parent ALL_ACCESS");
             expectStatus(
-              await c.verify.verify({ credential: basic(target.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST }, f.inst.verifierToken),
+              await verify(org.adminToken, EndpointClass.QUERY, { organization: target.identifier }),
+              VerifyStatus.VALID,
+              "parent ALL_ACCESS",
+            );
+            expectStatus(
+              await c.verify.verify(
+                { credential: basic(target.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST },
+                f.inst.verifierToken,
+              ),
               VerifyStatus.VALID,
               "Basic child:parent-token",
             );
@@ -285,7 +396,10 @@ describe("Verify", () => {
 
         it("a child created with deny_parent_access is not reachable by the parent's tokens", async () => {
           for (const target of [closed, underClosed]) {
-            for (const [token, e] of [[org.defaultTokenValue, EndpointClass.INGEST], [org.adminToken, EndpointClass.QUERY]] as const) {
+            for (const [token, e] of [
+              [org.defaultTokenValue, EndpointClass.INGEST],
+              [org.adminToken, EndpointClass.QUERY],
+            ] as const) {
               const r = await verify(token, e, { organization: target.identifier });
               expectStatus(r, VerifyStatus.NOT_FOUND, `parent token on ${target.identifier}`);
               assert.equal(r.principal, undefined);
@@ -300,7 +414,11 @@ describe("Verify", () => {
           assert.equal(childOrg.organization!.identifier, child.identifier);
           // The child's default value was returned at creation only; rotate to get one.
           const v = (await c.admin.rotateToken({ id: childToken.id }, org.adminToken)).value;
-          expectStatus(await verify(v, EndpointClass.INGEST, { organization: child.identifier }), VerifyStatus.VALID, "child token on child");
+          expectStatus(
+            await verify(v, EndpointClass.INGEST, { organization: child.identifier }),
+            VerifyStatus.VALID,
+            "child token on child",
+          );
           const up = await verify(v, EndpointClass.INGEST, { organization: org.identifier });
           expectStatus(up, VerifyStatus.NOT_FOUND, "child token on parent");
           assert.equal(up.principal, undefined);
@@ -313,7 +431,10 @@ describe("Verify", () => {
           const disabled = await issue(c, other.adminToken, { kind: TokenKind.INGESTION });
           await c.admin.setTokenEnabled({ id: disabled.id, enabled: false }, other.adminToken);
           // A minute ahead, not a second: creating it must not take longer than its lifetime.
-          const expiring = await issue(c, other.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + clockOffset + 60_000) });
+          const expiring = await issue(c, other.adminToken, {
+            kind: TokenKind.INGESTION,
+            expireTime: timestampFromMs(Date.now() + clockOffset + 60_000),
+          });
           const saved = clockOffset;
           try {
             clockOffset += 61_000;
@@ -364,12 +485,18 @@ describe("Verify", () => {
           org.defaultTokenValue,
         ];
         for (const credential of forms) {
-          const r = await c.verify.verify({ credential, organization: org.identifier, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+          const r = await c.verify.verify(
+            { credential, organization: org.identifier, endpoint: EndpointClass.INGEST },
+            f.inst.verifierToken,
+          );
           expectStatus(r, VerifyStatus.VALID, credential.split(" ")[0]!);
           assert.equal(r.principal?.tokenId, org.defaultTokenId);
         }
         // Basic alone names the organization.
-        const b = await c.verify.verify({ credential: basic(org.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
+        const b = await c.verify.verify(
+          { credential: basic(org.identifier, org.defaultTokenValue), endpoint: EndpointClass.INGEST },
+          f.inst.verifierToken,
+        );
         expectStatus(b, VerifyStatus.VALID, "Basic without organization field");
         assert.ok(b.cacheTtl, "a valid answer carries a cache hint");
       });
@@ -397,8 +524,16 @@ describe("Verify", () => {
           assert.equal(list.tokens[0]!.id, org.defaultTokenId);
           assert.ok((await c.admin.listBuckets({}, t.value)).buckets.length >= 2);
           assert.equal((await c.admin.getPasscode({}, t.value)).token!.id, org.defaultTokenId);
-          await rejects(c.admin.createToken({ name: "by-viewer", kind: TokenKind.INGESTION }, t.value), Code.PermissionDenied, "CreateToken as VIEWER");
-          await rejects(c.admin.setTokenEnabled({ id: org.defaultTokenId, enabled: false }, t.value), Code.PermissionDenied, "SetTokenEnabled as VIEWER");
+          await rejects(
+            c.admin.createToken({ name: "by-viewer", kind: TokenKind.INGESTION }, t.value),
+            Code.PermissionDenied,
+            "CreateToken as VIEWER",
+          );
+          await rejects(
+            c.admin.setTokenEnabled({ id: org.defaultTokenId, enabled: false }, t.value),
+            Code.PermissionDenied,
+            "SetTokenEnabled as VIEWER",
+          );
           await rejects(c.admin.rotateToken({ id: org.defaultTokenId }, t.value), Code.PermissionDenied, "RotateToken as VIEWER");
           await rejects(c.admin.deleteToken({ id: t.id }, t.value), Code.PermissionDenied, "DeleteToken as VIEWER");
           await rejects(c.admin.updateToken({ id: t.id, description: "x" }, t.value), Code.PermissionDenied, "UpdateToken as VIEWER");
@@ -412,14 +547,30 @@ describe("Verify", () => {
           const t = await issue(c, org.adminToken, { kind: TokenKind.ALL_ACCESS, userId });
           await c.admin.setMembership({ userId, role: Role.EDITOR }, org.adminToken);
           assert.ok((await c.admin.listTokens({}, t.value)).tokens.length > 0);
-          await rejects(c.admin.createToken({ name: "by-editor", kind: TokenKind.INGESTION }, t.value), Code.PermissionDenied, "CreateToken as EDITOR");
-          await rejects(c.admin.setTokenEnabled({ id: org.defaultTokenId, enabled: false }, t.value), Code.PermissionDenied, "SetTokenEnabled as EDITOR");
+          await rejects(
+            c.admin.createToken({ name: "by-editor", kind: TokenKind.INGESTION }, t.value),
+            Code.PermissionDenied,
+            "CreateToken as EDITOR",
+          );
+          await rejects(
+            c.admin.setTokenEnabled({ id: org.defaultTokenId, enabled: false }, t.value),
+            Code.PermissionDenied,
+            "SetTokenEnabled as EDITOR",
+          );
         });
 
         it("ingestion, read-write and verifier tokens cannot call the admin API", async () => {
           const rwUser = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
-          const rw = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId: rwUser, permissions: { bucketAccess: [{ bucket, read: true, write: true }] } });
-          for (const [label, token] of [["ingestion", org.defaultTokenValue], ["read-write", rw.value], ["verifier", f.inst.verifierToken]] as const) {
+          const rw = await issue(c, org.adminToken, {
+            kind: TokenKind.READ_WRITE,
+            userId: rwUser,
+            permissions: { bucketAccess: [{ bucket, read: true, write: true }] },
+          });
+          for (const [label, token] of [
+            ["ingestion", org.defaultTokenValue],
+            ["read-write", rw.value],
+            ["verifier", f.inst.verifierToken],
+          ] as const) {
             await rejects(c.admin.listTokens({}, token), Code.PermissionDenied, `ListTokens with a ${label} token`);
           }
           await rejects(c.admin.listTokens({}), Code.Unauthenticated, "ListTokens without credentials");
@@ -470,7 +621,11 @@ describe("Verify", () => {
 
     it("a role downgrade narrows the user's tokens on the very next Verify", async () => {
       const userId = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
-      const t = await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId, permissions: { bucketAccess: [{ bucket: "logs", read: true, write: true }] } });
+      const t = await issue(c, org.adminToken, {
+        kind: TokenKind.READ_WRITE,
+        userId,
+        permissions: { bucketAccess: [{ bucket: "logs", read: true, write: true }] },
+      });
       expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.VALID, "before");
       await c.admin.setMembership({ userId, role: Role.VIEWER }, org.adminToken);
       expectStatus(await verify(t.value, EndpointClass.INGEST), VerifyStatus.FORBIDDEN, "right after SetMembership");
@@ -519,7 +674,10 @@ describe("Verify", () => {
 
         const c = cs[0]!;
         const orgs = await c.admin.listOrganizations({}, values[i]!);
-        assert.deepEqual(orgs.organizations.map((o) => o.identifier), [`first-${i}`]);
+        assert.deepEqual(
+          orgs.organizations.map((o) => o.identifier),
+          [`first-${i}`],
+        );
         for (const [j, v] of values.entries()) {
           if (j !== i) await rejects(c.admin.listOrganizations({}, v), Code.Unauthenticated, "a losing Setup's token");
         }
@@ -560,7 +718,11 @@ describe("Verify", () => {
         assert.match(r.tokenValue, /^tsop_[0-9A-Za-z]{38}$/);
         const orgs = await c.admin.listOrganizations({}, r.tokenValue);
         assert.equal(orgs.organizations[0]!.identifier, "acme");
-        await rejects(c.admin.setup({ userName: "root2", organizationIdentifier: "acme2", bucketName: "main" }), Code.FailedPrecondition, "a second Setup");
+        await rejects(
+          c.admin.setup({ userName: "root2", organizationIdentifier: "acme2", bucketName: "main" }),
+          Code.FailedPrecondition,
+          "a second Setup",
+        );
       } finally {
         c.close();
         await s.close();

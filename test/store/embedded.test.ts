@@ -26,7 +26,9 @@ describe("the embedded PostgreSQL", () => {
     await client.connect();
     try {
       // pg_settings counts shared_buffers in 8 kB pages.
-      const r = await client.query<{ mb: number }>("SELECT (setting::bigint * 8192 / 1048576)::int AS mb FROM pg_settings WHERE name = 'shared_buffers'");
+      const r = await client.query<{ mb: number }>(
+        "SELECT (setting::bigint * 8192 / 1048576)::int AS mb FROM pg_settings WHERE name = 'shared_buffers'",
+      );
       assert.equal(r.rows[0]!.mb, sharedBuffersMb());
     } finally {
       await client.end();

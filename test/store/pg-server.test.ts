@@ -67,25 +67,38 @@ describe("the embedded PostgreSQL's server process", () => {
       user: undefined,
       onOutput: () => undefined,
     });
-    const err = await server.start().then(() => undefined, (e: unknown) => e);
+    const err = await server.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof EmbeddedPostgresError, String(err));
-    assert.match(err.message, new RegExp(`^embedded PostgreSQL did not start: cannot run ${notExecutable} \\(EACCES\\); .*, or set DATABASE_URL`));
+    assert.match(
+      err.message,
+      new RegExp(`^embedded PostgreSQL did not start: cannot run ${notExecutable} \\(EACCES\\); .*, or set DATABASE_URL`),
+    );
     assert.doesNotMatch(err.message, /\n/);
     const started = Date.now();
     await server.stop();
     assert.ok(Date.now() - started < 1000, "stop() waited for a process that never ran");
 
-    const init = await initdb({ postgres: notExecutable, initdb: notExecutable }, path.join(tmp, "cluster"), "pw", undefined).then(() => undefined, (e: unknown) => e);
+    const init = await initdb({ postgres: notExecutable, initdb: notExecutable }, path.join(tmp, "cluster"), "pw", undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(init instanceof EmbeddedPostgresError, String(init));
     assert.match(init.message, /cannot run .*postgres \(EACCES\)/);
-    assert.deepEqual((await readdir(tmp)).filter((f) => f.startsWith(".initdb-")), [], "the password file is removed");
+    assert.deepEqual(
+      (await readdir(tmp)).filter((f) => f.startsWith(".initdb-")),
+      [],
+      "the password file is removed",
+    );
   });
 
   it("quotes what PostgreSQL said was wrong in one line, without timestamps", () => {
     const portInUse = [
-      '2026-01-01 10:00:00.000 UTC [4242] LOG:  starting PostgreSQL 18.0 on x86_64-pc-linux-gnu',
+      "2026-01-01 10:00:00.000 UTC [4242] LOG:  starting PostgreSQL 18.0 on x86_64-pc-linux-gnu",
       '2026-01-01 10:00:00.001 UTC [4242] LOG:  could not bind IPv4 address "127.0.0.1": Address already in use',
-      '2026-01-01 10:00:00.001 UTC [4242] HINT:  Is another postmaster already running on port 5432? If not, wait a few seconds and retry.',
+      "2026-01-01 10:00:00.001 UTC [4242] HINT:  Is another postmaster already running on port 5432? If not, wait a few seconds and retry.",
       '2026-01-01 10:00:00.002 UTC [4242] WARNING:  could not create listen socket for "127.0.0.1"',
       "2026-01-01 10:00:00.002 UTC [4242] FATAL:  could not create any TCP/IP sockets",
       "2026-01-01 10:00:00.003 UTC [4242] LOG:  database system is shut down",
@@ -95,8 +108,12 @@ describe("the embedded PostgreSQL's server process", () => {
       'LOG: could not bind IPv4 address "127.0.0.1": Address already in use; HINT: Is another postmaster already running on port 5432? If not, wait a few seconds and retry; ' +
         'WARNING: could not create listen socket for "127.0.0.1"; FATAL: could not create any TCP/IP sockets',
     );
-    const initdbSaid = 'initdb: error: directory "/d/pg" exists but is not empty\ninitdb: hint: If you want to create a new database system, remove it.\n';
-    assert.equal(complaint(initdbSaid), 'ERROR: directory "/d/pg" exists but is not empty; HINT: If you want to create a new database system, remove it');
+    const initdbSaid =
+      'initdb: error: directory "/d/pg" exists but is not empty\ninitdb: hint: If you want to create a new database system, remove it.\n';
+    assert.equal(
+      complaint(initdbSaid),
+      'ERROR: directory "/d/pg" exists but is not empty; HINT: If you want to create a new database system, remove it',
+    );
     // Nothing recognisable: the last lines it wrote.
     assert.equal(complaint("one\ntwo\n  three  \n\n"), "two; three");
   });

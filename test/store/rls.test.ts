@@ -119,7 +119,11 @@ describe("row-level security", () => {
       [APP_ROLE],
     );
     assert.deepEqual(owned, [], "the service role owns relations");
-    const ownedFns = await superQuery(server.db, `SELECT proname FROM pg_proc WHERE proowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [APP_ROLE]);
+    const ownedFns = await superQuery(
+      server.db,
+      `SELECT proname FROM pg_proc WHERE proowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+      [APP_ROLE],
+    );
     assert.deepEqual(ownedFns, [], "the service role owns functions");
     const schema = await superQuery<{ create: boolean; owner: string }>(
       server.db,
@@ -142,7 +146,9 @@ describe("row-level security", () => {
   it("shows no rows of any organization-scoped table to the service role without a context", async () => {
     const withRows: string[] = [];
     for (const table of orgTables) {
-      const total = Number((await superQuery<{ n: string }>(server.db, `SELECT count(*)::text AS n FROM ${pg.escapeIdentifier(table)}`))[0]!.n);
+      const total = Number(
+        (await superQuery<{ n: string }>(server.db, `SELECT count(*)::text AS n FROM ${pg.escapeIdentifier(table)}`))[0]!.n,
+      );
       if (total > 0) withRows.push(table);
       const seen = await app((cl) => count(cl, table));
       assert.equal(seen, 0, `${table}: the service role sees ${seen} of ${total} rows without a context`);
@@ -163,7 +169,11 @@ describe("row-level security", () => {
         await cl.query("BEGIN");
         await cl.query("SELECT set_config('tessera.org_id', $1, true)", [a.orgId]);
         const inside = await cl.query<{ org_id: string }>("SELECT DISTINCT org_id FROM tokens");
-        assert.deepEqual(inside.rows.map((r) => r.org_id), [a.orgId], "inside the transaction: A's tokens only");
+        assert.deepEqual(
+          inside.rows.map((r) => r.org_id),
+          [a.orgId],
+          "inside the transaction: A's tokens only",
+        );
         assert.equal((await cl.query("SELECT id FROM organizations")).rowCount, 1);
         await cl.query(end);
         const setting = await cl.query<{ v: string | null }>("SELECT current_setting('tessera.org_id', true) AS v");
@@ -182,10 +192,12 @@ describe("row-level security", () => {
         return (await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
       });
       // A failing transaction must not leak either.
-      await assert.rejects(db.withOrg(a.orgId, async (tx) => {
-        await tx.query("SELECT 1");
-        throw new Error("boom");
-      }));
+      await assert.rejects(
+        db.withOrg(a.orgId, async (tx) => {
+          await tx.query("SELECT 1");
+          throw new Error("boom");
+        }),
+      );
       const after = await db.pool.query<{ pid: number; n: string; v: string | null }>(
         "SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM tokens)::text AS n, current_setting('tessera.org_id', true) AS v",
       );
@@ -202,9 +214,17 @@ describe("row-level security", () => {
       await cl.query("BEGIN");
       await cl.query("SELECT set_config('tessera.org_id', $1, true)", [b.orgId]);
       assert.equal((await cl.query("SELECT 1 FROM tokens WHERE id = $1", [aTokenId])).rowCount, 0, "SELECT");
-      assert.equal((await cl.query("UPDATE tokens SET description = 'pwned', enabled = false WHERE id = $1", [aTokenId])).rowCount, 0, "UPDATE");
+      assert.equal(
+        (await cl.query("UPDATE tokens SET description = 'pwned', enabled = false WHERE id = $1", [aTokenId])).rowCount,
+        0,
+        "UPDATE",
+      );
       assert.equal((await cl.query("DELETE FROM tokens WHERE id = $1", [a.defaultTokenId])).rowCount, 0, "DELETE");
-      assert.equal((await cl.query("UPDATE organizations SET name = 'pwned' WHERE id = $1", [a.orgId])).rowCount, 0, "UPDATE organizations");
+      assert.equal(
+        (await cl.query("UPDATE organizations SET name = 'pwned' WHERE id = $1", [a.orgId])).rowCount,
+        0,
+        "UPDATE organizations",
+      );
       assert.equal((await cl.query("DELETE FROM memberships WHERE org_id = $1", [a.orgId])).rowCount, 0, "DELETE memberships");
       assert.equal((await cl.query("UPDATE buckets SET name = 'pwned' WHERE org_id = $1", [a.orgId])).rowCount, 0, "UPDATE buckets");
       await cl.query("COMMIT");
@@ -216,14 +236,22 @@ describe("row-level security", () => {
           [a.orgId],
         ],
         ["INSERT a bucket into A", `INSERT INTO buckets (id, org_id, name) VALUES (gen_random_uuid(), $1, 'evil')`, [a.orgId]],
-        ["INSERT a membership into A", `INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'ADMIN')`, [a.orgId, b.adminUserId]],
+        [
+          "INSERT a membership into A",
+          `INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'ADMIN')`,
+          [a.orgId, b.adminUserId],
+        ],
         ["move B's token into A", `UPDATE tokens SET org_id = $1 WHERE id = $2`, [a.orgId, b.defaultTokenId]],
         ["move B's bucket into A", `UPDATE buckets SET org_id = $1`, [a.orgId]],
       ];
       for (const [label, sql, values] of attempts) {
         await cl.query("BEGIN");
         await cl.query("SELECT set_config('tessera.org_id', $1, true)", [b.orgId]);
-        await assert.rejects(cl.query(sql, values), (err: { code?: string }) => err.code === "42501", `${label} was not refused by row-level security`);
+        await assert.rejects(
+          cl.query(sql, values),
+          (err: { code?: string }) => err.code === "42501",
+          `${label} was not refused by row-level security`,
+        );
         await cl.query("ROLLBACK");
       }
     });
@@ -245,16 +273,27 @@ describe("row-level security", () => {
         WHERE n.nspname = 'public' AND p.prosecdef`,
     );
     assert.ok(fns.length >= 3, "the cross-organization lookups are SECURITY DEFINER functions");
-    const appHasTemp = (await superQuery<{ t: boolean }>(server.db, "SELECT has_database_privilege($1, current_database(), 'TEMP') AS t", [APP_ROLE]))[0]!.t;
-    assert.ok(fns.some((f) => f.name.startsWith("tessera_verify_lookup(")), "Verify's lookup is one of them");
+    const appHasTemp = (
+      await superQuery<{ t: boolean }>(server.db, "SELECT has_database_privilege($1, current_database(), 'TEMP') AS t", [APP_ROLE])
+    )[0]!.t;
+    assert.ok(
+      fns.some((f) => f.name.startsWith("tessera_verify_lookup(")),
+      "Verify's lookup is one of them",
+    );
     for (const f of fns) {
       const sp = (f.config ?? []).find((s) => s.startsWith("search_path="));
       assert.ok(sp, `${f.name} has no pinned search_path`);
-      const parts = sp.slice("search_path=".length).split(",").map((s) => s.trim().replace(/"/g, ""));
+      const parts = sp
+        .slice("search_path=".length)
+        .split(",")
+        .map((s) => s.trim().replace(/"/g, ""));
       assert.ok(!parts.includes("$user"), `${f.name}: search_path includes $user`);
       // pg_temp left out of search_path is searched FIRST for tables; it must be named last,
       // unless the service role cannot create temporary tables at all.
-      assert.ok(parts.at(-1) === "pg_temp" || !appHasTemp, `${f.name}: search_path ${parts.join(", ")} lets the service role's temporary tables shadow the ones it reads (write pg_temp last)`);
+      assert.ok(
+        parts.at(-1) === "pg_temp" || !appHasTemp,
+        `${f.name}: search_path ${parts.join(", ")} lets the service role's temporary tables shadow the ones it reads (write pg_temp last)`,
+      );
     }
   });
 

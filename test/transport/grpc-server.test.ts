@@ -1,20 +1,20 @@
 // The gRPC listener through a real grpc-js client: the shared contract, plus what only this port
 // has (health, reflection, cancellation and backpressure on the grpc-js adapter).
 
-import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
-import { startGrpcServer, type GrpcServer } from '../../src/transport/grpc-server.js';
-import { createGrpcClient, type GrpcClient } from '../../src/transport/grpc-adapter.js';
-import { TokenVerifyService } from '../../src/gen/tessera/v1/token_verify_service_pb.js';
-import { describeRpcContract, type LogEntry } from './contract.js';
-import { GOOD_TOKEN, createStubState, createStubVerifyService, stubAuthenticate } from './stubs.js';
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { service as healthService } from "grpc-health-check";
+import { startGrpcServer, type GrpcServer } from "../../src/transport/grpc-server.js";
+import { createGrpcClient, type GrpcClient } from "../../src/transport/grpc-adapter.js";
+import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { describeRpcContract, type LogEntry } from "./contract.js";
+import { GOOD_TOKEN, createStubState, createStubVerifyService, stubAuthenticate } from "./stubs.js";
 
 const run = promisify(execFile);
 
-describe('the gRPC listener', () => {
+describe("the gRPC listener", () => {
   const logs: LogEntry[] = [];
   const state = createStubState();
   let server: GrpcServer;
@@ -22,7 +22,7 @@ describe('the gRPC listener', () => {
 
   before(async () => {
     server = await startGrpcServer({
-      host: '127.0.0.1',
+      host: "127.0.0.1",
       port: 0,
       services: [{ desc: TokenVerifyService, impl: createStubVerifyService(state) }],
       authenticate: stubAuthenticate,
@@ -36,8 +36,8 @@ describe('the gRPC listener', () => {
     await server?.close();
   });
 
-  describeRpcContract('with a grpc-js client', {
-    protocol: 'grpc',
+  describeRpcContract("with a grpc-js client", {
+    protocol: "grpc",
     logs,
     client: () => ({
       verify: (req, authorization) => client.verify(req, { metadata: authorization === undefined ? {} : { authorization } }),
@@ -45,10 +45,10 @@ describe('the gRPC listener', () => {
     }),
   });
 
-  it('answers a request body that is not protobuf with INVALID_ARGUMENT', async () => {
+  it("answers a request body that is not protobuf with INVALID_ARGUMENT", async () => {
     const call = new Promise((resolve, reject) => {
       client.raw.makeUnaryRequest(
-        '/tessera.v1.TokenVerifyService/Verify',
+        "/tessera.v1.TokenVerifyService/Verify",
         (b: Buffer) => b,
         (b: Buffer) => b,
         Buffer.from([0x0a, 0xff, 0xff, 0xff]), // field 1, length far beyond the body
@@ -62,17 +62,17 @@ describe('the gRPC listener', () => {
     });
   });
 
-  it('stops the service stream when the client cancels', async () => {
+  it("stops the service stream when the client cancels", async () => {
     state.cancelled = false;
     let seen = 0;
-    for await (const _ of client.watchRevocations({ afterCursor: 'forever' }, { metadata: { authorization: GOOD_TOKEN } })) {
+    for await (const _ of client.watchRevocations({ afterCursor: "forever" }, { metadata: { authorization: GOOD_TOKEN } })) {
       if (++seen === 3) break;
     }
-    await waitFor(() => state.cancelled, 'the service saw its signal abort');
+    await waitFor(() => state.cancelled, "the service saw its signal abort");
   });
 
-  it('writes a stream no faster than the client reads it', async () => {
-    const stream = client.watchRevocations({ afterCursor: 'big' }, { metadata: { authorization: GOOD_TOKEN } });
+  it("writes a stream no faster than the client reads it", async () => {
+    const stream = client.watchRevocations({ afterCursor: "big" }, { metadata: { authorization: GOOD_TOKEN } });
     const it = stream[Symbol.asyncIterator]();
     const first = await it.next();
     assert.equal(first.done, false);
@@ -83,65 +83,86 @@ describe('the gRPC listener', () => {
     // 200 messages of 64 KiB are 12.5 MiB; flow control plus the writable's buffer hold far less.
     assert.ok(state.produced < 200, `the service ran ahead to ${state.produced} messages`);
     let n = 1;
-    let last = '';
+    let last = "";
     for (let r = await it.next(); !r.done; r = await it.next()) {
       n++;
-      last = r.value.item.value?.cursor.split(':')[0] ?? '';
+      last = r.value.item.value?.cursor.split(":")[0] ?? "";
     }
     assert.equal(n, 200);
-    assert.equal(last, '200');
+    assert.equal(last, "200");
   });
 
-  it('answers grpc.health.v1 Check, NOT_SERVING until told otherwise', async () => {
-    const Health = grpc.makeClientConstructor(healthService as grpc.ServiceDefinition, 'grpc.health.v1.Health');
+  it("answers grpc.health.v1 Check, NOT_SERVING until told otherwise", async () => {
+    const Health = grpc.makeClientConstructor(healthService as grpc.ServiceDefinition, "grpc.health.v1.Health");
     const health = new Health(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
     const check = (service: string): Promise<{ status: string }> =>
       new Promise((resolve, reject) => {
-        (health as unknown as Record<string, Function>)['Check']!.call(health, { service }, (err: Error | null, res: { status: string }) =>
-          err ? reject(err) : resolve(res),
+        (health as unknown as Record<string, (...args: unknown[]) => unknown>)["Check"]!.call(
+          health,
+          { service },
+          (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res)),
         );
       });
     try {
-      assert.equal((await check('')).status, 'NOT_SERVING');
-      assert.equal((await check('tessera.v1.TokenVerifyService')).status, 'NOT_SERVING');
-      server.health.setStatus('', 'SERVING');
-      server.health.setStatus('tessera.v1.TokenVerifyService', 'SERVING');
-      assert.equal((await check('')).status, 'SERVING');
-      assert.equal((await check('tessera.v1.TokenVerifyService')).status, 'SERVING');
-      await assert.rejects(check('no.such.Service'), (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND);
+      assert.equal((await check("")).status, "NOT_SERVING");
+      assert.equal((await check("tessera.v1.TokenVerifyService")).status, "NOT_SERVING");
+      server.health.setStatus("", "SERVING");
+      server.health.setStatus("tessera.v1.TokenVerifyService", "SERVING");
+      assert.equal((await check("")).status, "SERVING");
+      assert.equal((await check("tessera.v1.TokenVerifyService")).status, "SERVING");
+      await assert.rejects(check("no.such.Service"), (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND);
     } finally {
       health.close();
     }
   });
 
-  it('lists the tessera services through server reflection (buf curl)', async () => {
-    const { stdout } = await run('npx', [
-      'buf', 'curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://127.0.0.1:${server.port}`,
+  it("lists the tessera services through server reflection (buf curl)", async () => {
+    const { stdout } = await run("npx", [
+      "buf",
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--list-services",
+      `http://127.0.0.1:${server.port}`,
     ]);
-    const services = stdout.trim().split('\n');
-    assert.ok(services.includes('tessera.v1.TokenVerifyService'), stdout);
-    assert.ok(services.includes('grpc.health.v1.Health'), stdout);
+    const services = stdout.trim().split("\n");
+    assert.ok(services.includes("tessera.v1.TokenVerifyService"), stdout);
+    assert.ok(services.includes("grpc.health.v1.Health"), stdout);
   });
 
-  it('describes a service through reflection with its imports resolved', async () => {
-    const { stdout } = await run('npx', [
-      'buf', 'curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-methods', `http://127.0.0.1:${server.port}`,
+  it("describes a service through reflection with its imports resolved", async () => {
+    const { stdout } = await run("npx", [
+      "buf",
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--list-methods",
+      `http://127.0.0.1:${server.port}`,
     ]);
-    const methods = stdout.trim().split('\n');
-    assert.ok(methods.includes('tessera.v1.TokenVerifyService/Verify'), stdout);
-    assert.ok(methods.includes('tessera.v1.TokenVerifyService/WatchRevocations'), stdout);
-    assert.ok(methods.includes('grpc.health.v1.Health/Check'), stdout);
+    const methods = stdout.trim().split("\n");
+    assert.ok(methods.includes("tessera.v1.TokenVerifyService/Verify"), stdout);
+    assert.ok(methods.includes("tessera.v1.TokenVerifyService/WatchRevocations"), stdout);
+    assert.ok(methods.includes("grpc.health.v1.Health/Check"), stdout);
   });
 
-  it('describes methods well enough through reflection for buf curl to call Verify', async () => {
-    const { stdout } = await run('npx', [
-      'buf', 'curl', '--protocol', 'grpc', '--http2-prior-knowledge',
-      '-H', `authorization: ${GOOD_TOKEN}`, '-d', '{"credential":"ok"}',
+  it("describes methods well enough through reflection for buf curl to call Verify", async () => {
+    const { stdout } = await run("npx", [
+      "buf",
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "-H",
+      `authorization: ${GOOD_TOKEN}`,
+      "-d",
+      '{"credential":"ok"}',
       `http://127.0.0.1:${server.port}/tessera.v1.TokenVerifyService/Verify`,
     ]);
     const res = JSON.parse(stdout) as { allowed?: boolean; principal?: { tokenName?: string } };
     assert.equal(res.allowed, true);
-    assert.equal(res.principal?.tokenName, 'ok');
+    assert.equal(res.principal?.tokenName, "ok");
   });
 });
 

@@ -31,7 +31,11 @@ describe("the server's Node flags", () => {
 
   it("are accepted by this Node", async () => {
     // Node refuses to start on a flag it does not know (exit 9), so this run is the check.
-    const { stdout } = await promisify(execFile)(process.execPath, [...SERVER_NODE_FLAGS, "-e", "process.stdout.write(JSON.stringify(process.execArgv))"]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      ...SERVER_NODE_FLAGS,
+      "-e",
+      "process.stdout.write(JSON.stringify(process.execArgv))",
+    ]);
     const execArgv = JSON.parse(stdout) as string[];
     for (const f of SERVER_NODE_FLAGS) assert.ok(execArgv.includes(f), f);
   });

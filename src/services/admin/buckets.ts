@@ -23,9 +23,7 @@ export async function createBucket(deps: ServiceDeps, caller: Caller, req: Creat
   validateDescription(req.description);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "creating buckets");
-  const bucket = await deps.db.withOrg(orgId, (tx) =>
-    insertBucket(tx, { id: randomUUID(), name: req.name, description: req.description }),
-  );
+  const bucket = await deps.db.withOrg(orgId, (tx) => insertBucket(tx, { id: randomUUID(), name: req.name, description: req.description }));
   return create(CreateBucketResponseSchema, { bucket: bucketToPb(bucket) });
 }
 

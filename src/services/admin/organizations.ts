@@ -90,7 +90,8 @@ export async function setOrganizationEnabled(
   if (req.id === "") throw invalidArgument("id is required");
   const orgId = await targetOrg(deps.db, caller, req.id, "id");
   // An organization cannot switch itself off: that would lock out the very caller doing it.
-  if (orgId === caller.orgId) throw failedPrecondition("an organization cannot disable itself; ask an operator or a parent organization's admin");
+  if (orgId === caller.orgId)
+    throw failedPrecondition("an organization cannot disable itself; ask an operator or a parent organization's admin");
   requireRole(caller, "ADMIN", "enabling or disabling organizations");
   const r = await deps.db.withOrg(orgId, (tx) => setOrgEnabledRow(tx, req.enabled));
   if (r === undefined) throw notFound("organization");

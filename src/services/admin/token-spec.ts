@@ -25,9 +25,7 @@ const MAX_FILTER_TEXT = 256;
 export function requireKind(k: PbTokenKind): TokenKind {
   const kind = kindFromPb(k);
   if (kind === undefined) {
-    throw invalidArgument(
-      k === PbTokenKind.UNSPECIFIED ? "kind is required" : `kind ${k} is not a known token kind`,
-    );
+    throw invalidArgument(k === PbTokenKind.UNSPECIFIED ? "kind is required" : `kind ${k} is not a known token kind`);
   }
   return kind;
 }
@@ -173,7 +171,10 @@ export async function resolveOwner(
     if (grants.some((g) => g.write) && !roleAtLeast(membership.role, "EDITOR")) {
       throw permissionDenied(`write access would exceed the user's ${membership.role} role`);
     }
-    const existing = await existingBucketNames(tx, grants.map((g) => g.bucket));
+    const existing = await existingBucketNames(
+      tx,
+      grants.map((g) => g.bucket),
+    );
     const missing = grants.find((g) => !existing.has(g.bucket));
     if (missing) throw invalidArgument(`bucket "${missing.bucket}" does not exist in this organization`);
   }

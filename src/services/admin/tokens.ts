@@ -98,11 +98,7 @@ export async function updateToken(deps: ServiceDeps, caller: Caller, req: Update
   return create(UpdateTokenResponseSchema, { token: tokenToPb(t) });
 }
 
-export async function setTokenEnabled(
-  deps: ServiceDeps,
-  caller: Caller,
-  req: SetTokenEnabledRequest,
-): Promise<SetTokenEnabledResponse> {
+export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: SetTokenEnabledRequest): Promise<SetTokenEnabledResponse> {
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "enabling or disabling tokens");

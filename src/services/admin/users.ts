@@ -21,7 +21,14 @@ import {
 import { Role } from "../../gen/tessera/v1/resources_pb.js";
 import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import { validateUserName } from "../../domain/names.js";
-import { deleteMembership, deleteUser as deleteUserRow, getMembership, getUser, insertUser, upsertMembership } from "../../store/queries/users.js";
+import {
+  deleteMembership,
+  deleteUser as deleteUserRow,
+  getMembership,
+  getUser,
+  insertUser,
+  upsertMembership,
+} from "../../store/queries/users.js";
 import { requireOperator, requireRole, requireUuid, targetOrg } from "../access.js";
 import type { RoleName } from "../../domain/model.js";
 import type { Caller } from "../caller.js";
@@ -85,11 +92,7 @@ export async function setMembership(deps: ServiceDeps, caller: Caller, req: SetM
   return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
 }
 
-export async function removeMembership(
-  deps: ServiceDeps,
-  caller: Caller,
-  req: RemoveMembershipRequest,
-): Promise<RemoveMembershipResponse> {
+export async function removeMembership(deps: ServiceDeps, caller: Caller, req: RemoveMembershipRequest): Promise<RemoveMembershipResponse> {
   const userId = requireUuid("user_id", req.userId);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "changing memberships");

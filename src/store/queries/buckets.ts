@@ -21,10 +21,11 @@ const toBucket = (r: BucketRow): Bucket => ({
 
 export async function insertBucket(tx: Tx, b: { id: string; name: string; description: string }): Promise<Bucket> {
   const r = await uniqueAs(`a bucket named "${b.name}" already exists in this organization`, () =>
-    tx.query<BucketRow>(
-      `INSERT INTO buckets (id, org_id, name, description) VALUES ($1, tessera_current_org(), $2, $3) RETURNING *`,
-      [b.id, b.name, b.description],
-    ),
+    tx.query<BucketRow>(`INSERT INTO buckets (id, org_id, name, description) VALUES ($1, tessera_current_org(), $2, $3) RETURNING *`, [
+      b.id,
+      b.name,
+      b.description,
+    ]),
   );
   return toBucket(r.rows[0]!);
 }

@@ -67,12 +67,7 @@ export async function listOrganizations(
   limit: number,
 ): Promise<Organization[]> {
   try {
-    const r = await pool.query<OrgRow>(`SELECT * FROM tessera_list_organizations($1, $2, $3, $4)`, [
-      from,
-      all,
-      afterIdentifier,
-      limit,
-    ]);
+    const r = await pool.query<OrgRow>(`SELECT * FROM tessera_list_organizations($1, $2, $3, $4)`, [from, all, afterIdentifier, limit]);
     return r.rows.map(toOrganization);
   } catch (err) {
     mapPgError(err);

@@ -7,14 +7,7 @@ import type pg from "pg";
 import type { Tx } from "../with-org.js";
 import { mapPgError } from "../pg-errors.js";
 
-export type RevocationReasonName =
-  | "DISABLED"
-  | "DELETED"
-  | "ROTATED"
-  | "EXPIRED"
-  | "OWNER_REMOVED"
-  | "ORG_DISABLED"
-  | "ENABLED";
+export type RevocationReasonName = "DISABLED" | "DELETED" | "ROTATED" | "EXPIRED" | "OWNER_REMOVED" | "ORG_DISABLED" | "ENABLED";
 
 export interface FeedPosition {
   xid: bigint;
@@ -38,10 +31,7 @@ export interface TokenEvent {
 
 /** Appends an event for one token of the context organization. */
 export async function appendEvent(tx: Tx, tokenId: string, reason: RevocationReasonName): Promise<void> {
-  await tx.query(`INSERT INTO revocation_events (org_id, token_id, reason) VALUES (tessera_current_org(), $1, $2)`, [
-    tokenId,
-    reason,
-  ]);
+  await tx.query(`INSERT INTO revocation_events (org_id, token_id, reason) VALUES (tessera_current_org(), $1, $2)`, [tokenId, reason]);
 }
 
 /** Appends `reason` for every token a user owns in the context organization; returns them. */
@@ -107,7 +97,15 @@ export async function readFeed(
   limit: number,
 ): Promise<{ horizon: bigint; events: StoredEvent[] }> {
   try {
-    const r = await q.query<{ horizon: string; id: string | null; xid: string | null; org_id: string; token_id: string; reason: RevocationReasonName; created_at: Date }>({
+    const r = await q.query<{
+      horizon: string;
+      id: string | null;
+      xid: string | null;
+      org_id: string;
+      token_id: string;
+      reason: RevocationReasonName;
+      created_at: Date;
+    }>({
       name: "tessera_read_feed",
       text: `SELECT horizon::text, id::text, xid::text, org_id, token_id, reason, created_at
                FROM tessera_read_feed($1::text::xid8, $2, $3)`,
@@ -116,7 +114,13 @@ export async function readFeed(
     const events: StoredEvent[] = [];
     for (const x of r.rows) {
       if (x.id === null || x.xid === null) continue;
-      events.push({ position: { xid: BigInt(x.xid), id: BigInt(x.id) }, orgId: x.org_id, tokenId: x.token_id, reason: x.reason, createdAt: x.created_at });
+      events.push({
+        position: { xid: BigInt(x.xid), id: BigInt(x.id) },
+        orgId: x.org_id,
+        tokenId: x.token_id,
+        reason: x.reason,
+        createdAt: x.created_at,
+      });
     }
     return { horizon: BigInt(r.rows[0]!.horizon), events };
   } catch (err) {

@@ -55,14 +55,28 @@ const toToken = (r: TokenRow): TokenRecord => ({
 
 /** Inserts a token into the context organization. Name clashes raise unique violations. */
 export async function insertToken(tx: Tx, t: NewToken): Promise<TokenRecord> {
-  const r = await uniqueAs(`a token named "${t.name}" already exists in this organization`, () => tx.query<TokenRow>(
-    `INSERT INTO tokens (id, org_id, name, description, kind, is_default, digest, key_id, mask,
+  const r = await uniqueAs(`a token named "${t.name}" already exists in this organization`, () =>
+    tx.query<TokenRow>(
+      `INSERT INTO tokens (id, org_id, name, description, kind, is_default, digest, key_id, mask,
                          owner_user_id, created_by, permissions, expires_at)
      VALUES ($1, tessera_current_org(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      RETURNING ${COLUMNS}`,
-    [t.id, t.name, t.description, t.kind, t.isDefault, t.digest, t.keyId, t.mask, t.ownerUserId, t.createdBy,
-      JSON.stringify(t.permissions), t.expiresAt],
-  ));
+      [
+        t.id,
+        t.name,
+        t.description,
+        t.kind,
+        t.isDefault,
+        t.digest,
+        t.keyId,
+        t.mask,
+        t.ownerUserId,
+        t.createdBy,
+        JSON.stringify(t.permissions),
+        t.expiresAt,
+      ],
+    ),
+  );
   // A new token may have been asked about before it existed: let negative caches drop.
   await appendEvent(tx, t.id, "ENABLED");
   return toToken(r.rows[0]!);
@@ -96,19 +110,15 @@ export async function listTokens(
 }
 
 export async function updateDescription(tx: Tx, id: string, description: string): Promise<TokenRecord | undefined> {
-  const r = await tx.query<TokenRow>(
-    `UPDATE tokens SET description = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-    [id, description],
-  );
+  const r = await tx.query<TokenRow>(`UPDATE tokens SET description = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [
+    id,
+    description,
+  ]);
   return r.rows[0] ? toToken(r.rows[0]) : undefined;
 }
 
 /** Sets the enabled flag; `changed` says whether it actually flipped. */
-export async function setEnabled(
-  tx: Tx,
-  id: string,
-  enabled: boolean,
-): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
+export async function setEnabled(tx: Tx, id: string, enabled: boolean): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
   const r = await tx.query<TokenRow & { was: boolean }>(
     `WITH old AS (SELECT enabled FROM tokens WHERE id = $1 FOR UPDATE)
      UPDATE tokens SET enabled = $2, updated_at = now() WHERE id = $1
@@ -123,13 +133,7 @@ export async function setEnabled(
 }
 
 /** Replaces a token's digest (rotation); the old value stops matching at commit. */
-export async function replaceDigest(
-  tx: Tx,
-  id: string,
-  digest: Buffer,
-  keyId: number,
-  mask: string,
-): Promise<TokenRecord | undefined> {
+export async function replaceDigest(tx: Tx, id: string, digest: Buffer, keyId: number, mask: string): Promise<TokenRecord | undefined> {
   const r = await tx.query<TokenRow>(
     `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, digest, keyId, mask],
@@ -141,12 +145,7 @@ export async function replaceDigest(
 
 /** Re-digests a token found under an old key, only if it still holds that old digest. */
 export async function redigest(tx: Tx, id: string, oldDigest: Buffer, newDigest: Buffer, keyId: number): Promise<void> {
-  await tx.query(`UPDATE tokens SET digest = $3, key_id = $4 WHERE id = $1 AND digest = $2`, [
-    id,
-    oldDigest,
-    newDigest,
-    keyId,
-  ]);
+  await tx.query(`UPDATE tokens SET digest = $3, key_id = $4 WHERE id = $1 AND digest = $2`, [id, oldDigest, newDigest, keyId]);
 }
 
 export async function deleteToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {

@@ -44,7 +44,8 @@ export async function deleteUser(pool: pg.Pool, id: string): Promise<TokenEvent[
     const r = await pool.query<{ org_id: string | null; token_id: string | null }>(`SELECT * FROM tessera_remove_user($1)`, [id]);
     if (r.rows.length === 0) return undefined;
     const events: TokenEvent[] = [];
-    for (const x of r.rows) if (x.org_id !== null && x.token_id !== null) events.push({ orgId: x.org_id, tokenId: x.token_id, reason: "OWNER_REMOVED" });
+    for (const x of r.rows)
+      if (x.org_id !== null && x.token_id !== null) events.push({ orgId: x.org_id, tokenId: x.token_id, reason: "OWNER_REMOVED" });
     return events;
   } catch (err) {
     mapPgError(err);

@@ -30,7 +30,11 @@ try {
   const health = await fetch(`http://127.0.0.1:${tessera.httpPort}/healthz`);
   result.healthz = health.status;
   const page = await fetch(`http://127.0.0.1:${tessera.httpPort}/`);
-  result.console = { status: page.status, type: page.headers.get("content-type"), title: /<title>([^<]*)<\/title>/.exec(await page.text())?.[1] };
+  result.console = {
+    status: page.status,
+    type: page.headers.get("content-type"),
+    title: /<title>([^<]*)<\/title>/.exec(await page.text())?.[1],
+  };
 
   // A verifier token the server never issued: the answer is the server's refusal of the caller.
   const worker = createWorkerClient({ address: `127.0.0.1:${tessera.grpcPort}`, verifierToken: "tsvf_unknown", log: () => undefined });
