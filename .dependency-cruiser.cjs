@@ -13,7 +13,10 @@
 //              of Tessera's; any server layer from store up may use them (domain may not: it
 //              stays pure, and the worker client may not: it is a separate package entry)
 //   client     src/client/**              the worker client (package entry "tessera/worker-client"):
-//                                         imports gen and domain only, nothing of the server
+//                                         imports gen, domain and wire only, nothing of the server
+//   wire       src/wire/**                what server and worker client share about the gRPC wire
+//                                         (codec, client, the encoding contract): gen and domain only;
+//                                         any layer from services up, and the client, may use it
 //   console    src/console/**             static browser assets, served as files, never imported
 //
 // Each layer may import itself, any layer below it in the chain (skipping is fine) and gen.
