@@ -87,7 +87,7 @@ function rewrite(code: Code, message: string): { code: Code; message: string } |
   return undefined;
 }
 
-export function withClientFaultsAsInvalidArgument(handler: UniversalHandler): UniversalHandler {
+export function withClientFaultsAnswered(handler: UniversalHandler): UniversalHandler {
   const wrapped = async (req: Parameters<UniversalHandler>[0]): Promise<UniversalServerResponse> => {
     let res: UniversalServerResponse;
     try {

@@ -18,7 +18,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { kSeveralCredentials } from "./auth-interceptor.js";
-import { withClientFaultsAsInvalidArgument } from "./client-faults.js";
+import { withClientFaultsAnswered } from "./client-faults.js";
 import { countRawHeader } from "./raw-headers.js";
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -154,7 +154,7 @@ function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: Node
   });
   opts.routes(router);
   const paths = new Map<string, UniversalHandler>();
-  for (const h of router.handlers) paths.set(h.requestPath, withClientFaultsAsInvalidArgument(h));
+  for (const h of router.handlers) paths.set(h.requestPath, withClientFaultsAnswered(h));
   const fallback =
     opts.fallback ??
     ((_req: NodeRequest, res: NodeResponse) => {

@@ -47,7 +47,16 @@ let counter = 0;
 
 /** A new organization with an ADMIN user holding an ALL_ACCESS token. */
 export async function createOrg(c: Clients, operatorToken: string, identifier = `org-${++counter}-${tag()}`): Promise<SeededOrg> {
-  const o = await c.admin.createOrganization({ identifier }, operatorToken);
+  return withAdmin(c, operatorToken, identifier, await c.admin.createOrganization({ identifier }, operatorToken));
+}
+
+/** An organization just created (`o`), given an ADMIN user with an ALL_ACCESS token by the operator. */
+export async function withAdmin(
+  c: Clients,
+  operatorToken: string,
+  identifier: string,
+  o: Awaited<ReturnType<Clients["admin"]["createOrganization"]>>,
+): Promise<SeededOrg> {
   const orgId = o.organization!.id;
   const u = await c.admin.createUser({ name: `${identifier}-admin`, organizationId: orgId, role: Role.ADMIN }, operatorToken);
   const t = await c.admin.createToken(

@@ -3,31 +3,14 @@ import assert from "node:assert/strict";
 import { Code } from "@connectrpc/connect";
 import { Role } from "../../src/gen/tessera/v1/resources_pb.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
-import type { SeededOrg } from "../helpers/seed.js";
-import {
-  adminDemotedTo,
-  assertNoHint,
-  createSubOrg,
-  itRefusesBadCallers,
-  rejects,
-  tag,
-  unknownId,
-  useTwoOrganizations,
-} from "./support.js";
+import { adminDemotedTo, assertNoHint, itRefusesBadCallers, rejects, tag, unknownId, useTwoOrganizations } from "./support.js";
 
 describe("buckets, in memory", () => {
   const f = useInMemoryTessera();
   const x = useTwoOrganizations(f);
-  let child: SeededOrg;
-  let closedChild: SeededOrg;
-  const get = () => ({ t: f.t, callers: x.callers });
+  const get = x.get;
   const names = async (token: string, organizationId = "") =>
     (await f.t.c.admin.listBuckets({ organizationId }, token)).buckets.map((b) => b.name);
-
-  before(async () => {
-    child = await createSubOrg(f.t.c, f.inst.operatorToken, x.a);
-    closedChild = await createSubOrg(f.t.c, f.inst.operatorToken, x.a, { denyParentAccess: true });
-  });
 
   describe("CreateBucket", () => {
     it("lets an admin create a bucket in its organization", async () => {
@@ -44,9 +27,9 @@ describe("buckets, in memory", () => {
     it("lets an operator create one in any organization and a parent's admin one in a sub-organization", async () => {
       const inB = await f.t.c.admin.createBucket({ organizationId: x.b.orgId, name: `op-${tag()}` }, f.inst.operatorToken);
       assert.equal(inB.bucket!.organizationId, x.b.orgId);
-      const inChild = await f.t.c.admin.createBucket({ organizationId: child.orgId, name: `parent-${tag()}` }, x.a.adminToken);
-      assert.equal(inChild.bucket!.organizationId, child.orgId);
-      assert.ok((await names(child.adminToken)).includes(inChild.bucket!.name));
+      const inChild = await f.t.c.admin.createBucket({ organizationId: x.child.orgId, name: `parent-${tag()}` }, x.a.adminToken);
+      assert.equal(inChild.bucket!.organizationId, x.child.orgId);
+      assert.ok((await names(x.child.adminToken)).includes(inChild.bucket!.name));
     });
 
     it("keeps names per organization: two organizations may have a bucket of the same name", async () => {
@@ -98,14 +81,14 @@ describe("buckets, in memory", () => {
       const name = `evil-${tag()}`;
       for (const [label, organizationId, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken],
         ["an unknown organization, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.createBucket({ organizationId, name }, token), Code.NotFound, label);
         assertNoHint(err, [organizationId], label);
       }
-      for (const o of [x.a, x.b, closedChild]) assert.ok(!(await names(o.adminToken)).includes(name), o.identifier);
+      for (const o of [x.a, x.b, x.closedChild]) assert.ok(!(await names(o.adminToken)).includes(name), o.identifier);
     });
 
     itRefusesBadCallers("CreateBucket", get, (c, token) => c.admin.createBucket({ name: `b-${tag()}` }, token));
@@ -127,11 +110,11 @@ describe("buckets, in memory", () => {
 
     it("lets any member, an operator and a parent's admin list them", async () => {
       const name = `seen-${tag()}`;
-      await f.t.c.admin.createBucket({ name }, child.adminToken);
-      const viewer = await adminDemotedTo(f.t.c, child.adminToken, child.orgId, Role.VIEWER);
+      await f.t.c.admin.createBucket({ name }, x.child.adminToken);
+      const viewer = await adminDemotedTo(f.t.c, x.child.adminToken, x.child.orgId, Role.VIEWER);
       assert.ok((await names(viewer.token)).includes(name), "a VIEWER");
-      assert.ok((await names(f.inst.operatorToken, child.orgId)).includes(name), "an operator");
-      assert.ok((await names(x.a.adminToken, child.orgId)).includes(name), "the parent's admin");
+      assert.ok((await names(f.inst.operatorToken, x.child.orgId)).includes(name), "an operator");
+      assert.ok((await names(x.a.adminToken, x.child.orgId)).includes(name), "the parent's admin");
     });
 
     it("answers INVALID_ARGUMENT for a malformed organization id", async () => {
@@ -141,8 +124,8 @@ describe("buckets, in memory", () => {
     it("answers NOT_FOUND for another organization, the caller's parent, a closed child and an unknown organization", async () => {
       for (const [label, organizationId, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken],
         ["an unknown organization", unknownId(), x.a.adminToken],
         ["an unknown organization, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {

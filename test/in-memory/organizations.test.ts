@@ -8,7 +8,7 @@ import { Code } from "@connectrpc/connect";
 import { EndpointClass, Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
-import { createOrg, type SeededOrg } from "../helpers/seed.js";
+import { createOrg } from "../helpers/seed.js";
 import { maskOf } from "../service/support.js";
 import {
   adminDemotedTo,
@@ -25,16 +25,9 @@ import {
 describe("organizations, in memory", () => {
   const f = useInMemoryTessera();
   const x = useTwoOrganizations(f);
-  let child: SeededOrg;
-  let closedChild: SeededOrg;
-  const get = () => ({ t: f.t, callers: x.callers });
+  const get = x.get;
   const verify = (credential: string, organization = "") =>
     f.t.c.verify.verify({ credential, organization, endpoint: EndpointClass.INGEST }, f.inst.verifierToken);
-
-  before(async () => {
-    child = await createSubOrg(f.t.c, f.inst.operatorToken, x.a);
-    closedChild = await createSubOrg(f.t.c, f.inst.operatorToken, x.a, { denyParentAccess: true });
-  });
 
   describe("CreateOrganization", () => {
     it("lets an operator create a top-level organization with a default ingestion token shown once", async () => {
@@ -96,7 +89,7 @@ describe("organizations, in memory", () => {
     it("answers ALREADY_EXISTS for an identifier any organization has, whoever asks", async () => {
       await rejects(f.t.c.admin.createOrganization({ identifier: x.b.identifier }, f.inst.operatorToken), Code.AlreadyExists, "top level");
       await rejects(
-        f.t.c.admin.createOrganization({ identifier: child.identifier, parentId: x.a.orgId }, x.a.adminToken),
+        f.t.c.admin.createOrganization({ identifier: x.child.identifier, parentId: x.a.orgId }, x.a.adminToken),
         Code.AlreadyExists,
         "as a sibling",
       );
@@ -122,8 +115,8 @@ describe("organizations, in memory", () => {
     it("answers NOT_FOUND for a parent in another organization, above the caller, closed to it, or nowhere", async () => {
       for (const [label, parentId, token, secrets] of [
         ["another organization", x.b.orgId, x.a.adminToken, [x.b.orgId, x.b.identifier]],
-        ["the caller's parent", x.a.orgId, child.adminToken, [x.a.orgId, x.a.identifier]],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken, [closedChild.orgId]],
+        ["the caller's parent", x.a.orgId, x.child.adminToken, [x.a.orgId, x.a.identifier]],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken, [x.closedChild.orgId]],
         ["an id no organization has, as an operator", unknownId(), f.inst.operatorToken, []],
       ] as const) {
         const err = await rejects(f.t.c.admin.createOrganization({ identifier: `evil-${tag()}`, parentId }, token), Code.NotFound, label);
@@ -143,10 +136,10 @@ describe("organizations, in memory", () => {
       const own = await f.t.c.admin.getOrganization({}, x.a.adminToken);
       assert.equal(own.organization!.id, x.a.orgId);
       assert.equal(own.organization!.identifier, x.a.identifier);
-      const sub = await f.t.c.admin.getOrganization({ id: child.orgId }, x.a.adminToken);
+      const sub = await f.t.c.admin.getOrganization({ id: x.child.orgId }, x.a.adminToken);
       assert.equal(sub.organization!.parentId, x.a.orgId);
-      const upper = await f.t.c.admin.getOrganization({ id: child.orgId.toUpperCase() }, x.a.adminToken);
-      assert.equal(upper.organization!.id, child.orgId, "ids are case-insensitive");
+      const upper = await f.t.c.admin.getOrganization({ id: x.child.orgId.toUpperCase() }, x.a.adminToken);
+      assert.equal(upper.organization!.id, x.child.orgId, "ids are case-insensitive");
       const any = await f.t.c.admin.getOrganization({ id: x.b.orgId }, f.inst.operatorToken);
       assert.equal(any.organization!.identifier, x.b.identifier);
       const viewer = await adminDemotedTo(f.t.c, x.a.adminToken, x.a.orgId, Role.VIEWER);
@@ -162,9 +155,9 @@ describe("organizations, in memory", () => {
     it("answers NOT_FOUND for another organization, the caller's parent, a closed child and an unknown id, naming none of them", async () => {
       for (const [label, id, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
-        ["a sibling's child", child.orgId, x.b.adminToken],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
+        ["a sibling's child", x.child.orgId, x.b.adminToken],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken],
         ["an unknown id", unknownId(), x.a.adminToken],
         ["an unknown id, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
@@ -181,18 +174,18 @@ describe("organizations, in memory", () => {
       const r = await f.t.c.admin.listOrganizations({}, f.inst.operatorToken);
       const ids = r.organizations.map((o) => o.identifier);
       assert.deepEqual(ids, [...ids].sort(), "ordered by identifier");
-      for (const o of [x.a, x.b, child, closedChild]) assert.ok(ids.includes(o.identifier), o.identifier);
+      for (const o of [x.a, x.b, x.child, x.closedChild]) assert.ok(ids.includes(o.identifier), o.identifier);
       assert.equal(r.nextPageToken, "");
     });
 
     it("shows an admin its organization and reachable descendants only, never another organization or a closed child", async () => {
       const a = (await f.t.c.admin.listOrganizations({}, x.a.adminToken)).organizations.map((o) => o.id);
-      assert.ok(a.includes(x.a.orgId) && a.includes(child.orgId));
+      assert.ok(a.includes(x.a.orgId) && a.includes(x.child.orgId));
       assert.ok(!a.includes(x.b.orgId), "another organization");
-      assert.ok(!a.includes(closedChild.orgId), "a child denying parent access");
+      assert.ok(!a.includes(x.closedChild.orgId), "a child denying parent access");
       assert.ok(!a.includes(f.inst.orgId), "the operator's organization");
-      const c = (await f.t.c.admin.listOrganizations({}, child.adminToken)).organizations.map((o) => o.id);
-      assert.deepEqual(c, [child.orgId], "a child sees itself, not its parent");
+      const c = (await f.t.c.admin.listOrganizations({}, x.child.adminToken)).organizations.map((o) => o.id);
+      assert.deepEqual(c, [x.child.orgId], "a child sees itself, not its parent");
     });
 
     it("pages through every organization one at a time without repeats", async () => {
@@ -266,8 +259,8 @@ describe("organizations, in memory", () => {
     it("answers NOT_FOUND for another organization, the caller's parent, a closed child and an unknown id", async () => {
       for (const [label, id, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken],
         ["an unknown id, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.setOrganizationEnabled({ id, enabled: false }, token), Code.NotFound, label);
@@ -275,23 +268,23 @@ describe("organizations, in memory", () => {
       }
       expectStatus(await verify(x.b.defaultTokenValue), VerifyStatus.VALID, "the other organization is untouched");
       expectStatus(await verify(x.a.defaultTokenValue), VerifyStatus.VALID, "the parent is untouched");
-      expectStatus(await verify(closedChild.defaultTokenValue), VerifyStatus.VALID, "the closed child is untouched");
+      expectStatus(await verify(x.closedChild.defaultTokenValue), VerifyStatus.VALID, "the closed child is untouched");
     });
 
     it("answers PERMISSION_DENIED to a parent's EDITOR or VIEWER", async () => {
       for (const role of [Role.EDITOR, Role.VIEWER]) {
         const demoted = await adminDemotedTo(f.t.c, x.a.adminToken, x.a.orgId, role);
         await rejects(
-          f.t.c.admin.setOrganizationEnabled({ id: child.orgId, enabled: false }, demoted.token),
+          f.t.c.admin.setOrganizationEnabled({ id: x.child.orgId, enabled: false }, demoted.token),
           Code.PermissionDenied,
           Role[role],
         );
       }
-      expectStatus(await verify(child.defaultTokenValue), VerifyStatus.VALID, "the child is untouched");
+      expectStatus(await verify(x.child.defaultTokenValue), VerifyStatus.VALID, "the child is untouched");
     });
 
     itRefusesBadCallers("SetOrganizationEnabled", get, (c, token) =>
-      c.admin.setOrganizationEnabled({ id: child.orgId, enabled: true }, token),
+      c.admin.setOrganizationEnabled({ id: x.child.orgId, enabled: true }, token),
     );
   });
 });

@@ -18,7 +18,7 @@ import {
 import { generateToken } from "../../src/domain/token-format.js";
 import type { Clients } from "../helpers/clients.js";
 import type { InMemoryFixture, InMemoryTessera } from "../helpers/in-memory.js";
-import { addMember, createOrg, issue, type SeededOrg } from "../helpers/seed.js";
+import { addMember, createOrg, issue, withAdmin, type SeededOrg } from "../helpers/seed.js";
 import { eventually, PATIENCE_MS } from "../helpers/wait.js";
 import { flipOne, rejects } from "../service/support.js";
 
@@ -55,21 +55,7 @@ export async function createSubOrg(
     { identifier, parentId: parent.orgId, denyParentAccess: opts.denyParentAccess ?? false },
     parent.adminToken,
   );
-  const orgId = o.organization!.id;
-  const u = await c.admin.createUser({ name: `${identifier}-admin`, organizationId: orgId, role: Role.ADMIN }, operatorToken);
-  const t = await c.admin.createToken(
-    { organizationId: orgId, name: "admin-all", kind: TokenKind.ALL_ACCESS, userId: u.user!.id },
-    operatorToken,
-  );
-  return {
-    orgId,
-    identifier,
-    defaultTokenId: o.defaultToken!.id,
-    defaultTokenValue: o.defaultTokenValue,
-    adminUserId: u.user!.id,
-    adminToken: t.value,
-    adminTokenId: t.token!.id,
-  };
+  return withAdmin(c, operatorToken, identifier, o);
 }
 
 /** Tokens of every kind that may not call the admin API, and ones that no longer authenticate. */
@@ -163,7 +149,12 @@ export interface AreaFixture {
   f: InMemoryFixture;
   a: SeededOrg;
   b: SeededOrg;
+  /** Sub-organizations of A: one its tokens reach, one that denies parent access. */
+  child: SeededOrg;
+  closedChild: SeededOrg;
   callers: Callers;
+  /** What itRefusesBadCallers needs, once the hooks have run. */
+  get: () => { t: InMemoryTessera; callers: Callers };
 }
 
 export function useTwoOrganizations(f: InMemoryFixture): AreaFixture {
@@ -172,7 +163,10 @@ export function useTwoOrganizations(f: InMemoryFixture): AreaFixture {
     x.a = await createOrg(f.t.c, f.inst.operatorToken);
     x.b = await createOrg(f.t.c, f.inst.operatorToken);
     x.callers = await seedCallers(f.t.c, f.inst.operatorToken, x.a);
+    x.child = await createSubOrg(f.t.c, f.inst.operatorToken, x.a);
+    x.closedChild = await createSubOrg(f.t.c, f.inst.operatorToken, x.a, { denyParentAccess: true });
   });
+  x.get = () => ({ t: f.t, callers: x.callers });
   return x;
 }
 

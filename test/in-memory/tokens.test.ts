@@ -10,12 +10,11 @@ import { Code } from "@connectrpc/connect";
 import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
-import { addMember, createOrg, issue, type SeededOrg } from "../helpers/seed.js";
+import { addMember, createOrg, issue } from "../helpers/seed.js";
 import { assertNoSecret, json, maskOf } from "../service/support.js";
 import {
   adminDemotedTo,
   assertNoHint,
-  createSubOrg,
   expectStatus,
   itRefusesBadCallers,
   rejects,
@@ -31,8 +30,6 @@ type CreateTokenInit = Parameters<ReturnType<typeof useInMemoryTessera>["t"]["c"
 describe("tokens, in memory", () => {
   const f = useInMemoryTessera();
   const x = useTwoOrganizations(f);
-  let child: SeededOrg;
-  let closedChild: SeededOrg;
   const bucket = "logs";
   let editor: string;
   let viewer: string;
@@ -40,15 +37,13 @@ describe("tokens, in memory", () => {
   let editorToken: string;
   /** A token of B's besides its default and admin tokens. */
   let bExtra: { id: string; value: string };
-  const get = () => ({ t: f.t, callers: x.callers });
+  const get = x.get;
   const verify = (credential: string, endpoint = EndpointClass.INGEST, extra: { bucket?: string; signal?: Signal } = {}) =>
     f.t.c.verify.verify({ credential, endpoint, ...extra }, f.inst.verifierToken);
   /** Every id and name of B's that must never show in an answer to A. */
   const bSecrets = () => [x.b.orgId, x.b.identifier, x.b.defaultTokenId, x.b.adminTokenId, bExtra.id];
 
   before(async () => {
-    child = await createSubOrg(f.t.c, f.inst.operatorToken, x.a);
-    closedChild = await createSubOrg(f.t.c, f.inst.operatorToken, x.a, { denyParentAccess: true });
     await f.t.c.admin.createBucket({ name: bucket }, x.a.adminToken);
     editor = await addMember(f.t.c, x.a.adminToken, x.a.orgId, Role.EDITOR);
     viewer = await addMember(f.t.c, x.a.adminToken, x.a.orgId, Role.VIEWER);
@@ -150,12 +145,12 @@ describe("tokens, in memory", () => {
 
     it("lets a parent's admin create a token in a sub-organization", async () => {
       const r = await f.t.c.admin.createToken(
-        { organizationId: child.orgId, name: `from-parent-${tag()}`, kind: TokenKind.INGESTION },
+        { organizationId: x.child.orgId, name: `from-parent-${tag()}`, kind: TokenKind.INGESTION },
         x.a.adminToken,
       );
-      assert.equal(r.token!.organizationId, child.orgId);
+      assert.equal(r.token!.organizationId, x.child.orgId);
       assert.equal(r.token!.createdBy, x.a.adminUserId);
-      assert.ok((await f.t.c.admin.listTokens({}, child.adminToken)).tokens.some((t) => t.id === r.token!.id));
+      assert.ok((await f.t.c.admin.listTokens({}, x.child.adminToken)).tokens.some((t) => t.id === r.token!.id));
     });
 
     it("answers INVALID_ARGUMENT for every malformed field, naming it", async () => {
@@ -333,8 +328,8 @@ describe("tokens, in memory", () => {
     it("answers NOT_FOUND for another organization, the caller's parent, a closed child, an unknown organization, and owners outside the organization", async () => {
       const cases: Array<[string, CreateTokenInit, string]> = [
         ["another organization", { organizationId: x.b.orgId, kind: TokenKind.INGESTION }, x.a.adminToken],
-        ["the caller's parent", { organizationId: x.a.orgId, kind: TokenKind.INGESTION }, child.adminToken],
-        ["a child denying parent access", { organizationId: closedChild.orgId, kind: TokenKind.INGESTION }, x.a.adminToken],
+        ["the caller's parent", { organizationId: x.a.orgId, kind: TokenKind.INGESTION }, x.child.adminToken],
+        ["a child denying parent access", { organizationId: x.closedChild.orgId, kind: TokenKind.INGESTION }, x.a.adminToken],
         ["an unknown organization, as an operator", { organizationId: unknownId(), kind: TokenKind.INGESTION }, f.inst.operatorToken],
         ["ALL_ACCESS for another organization's admin", { kind: TokenKind.ALL_ACCESS, userId: x.b.adminUserId }, x.a.adminToken],
         [
@@ -353,7 +348,7 @@ describe("tokens, in memory", () => {
         const err = await rejects(f.t.c.admin.createToken({ name: `evil-${tag()}`, ...req }, token), Code.NotFound, label);
         assertNoHint(err, bSecrets(), label);
       }
-      for (const o of [x.a, x.b, closedChild]) {
+      for (const o of [x.a, x.b, x.closedChild]) {
         const list = await f.t.c.admin.listTokens({ organizationId: o.orgId }, f.inst.operatorToken);
         assert.ok(!list.tokens.some((t) => t.name.startsWith("evil-")), `nothing was created in ${o.identifier}`);
       }
@@ -378,8 +373,8 @@ describe("tokens, in memory", () => {
       }
       assert.equal((await f.t.c.admin.getToken({ id: t.id.toUpperCase() }, x.a.adminToken)).token!.id, t.id, "ids are case-insensitive");
       assert.equal(
-        (await f.t.c.admin.getToken({ id: child.defaultTokenId }, x.a.adminToken)).token!.organizationId,
-        child.orgId,
+        (await f.t.c.admin.getToken({ id: x.child.defaultTokenId }, x.a.adminToken)).token!.organizationId,
+        x.child.orgId,
         "a child's token, by the parent",
       );
     });
@@ -395,8 +390,8 @@ describe("tokens, in memory", () => {
       for (const [label, id, token] of [
         ["another organization's default token", x.b.defaultTokenId, x.a.adminToken],
         ["another organization's admin token", x.b.adminTokenId, x.a.adminToken],
-        ["the parent's token, from the child", x.a.defaultTokenId, child.adminToken],
-        ["a closed child's token, from the parent", closedChild.defaultTokenId, x.a.adminToken],
+        ["the parent's token, from the child", x.a.defaultTokenId, x.child.adminToken],
+        ["a closed child's token, from the parent", x.closedChild.defaultTokenId, x.a.adminToken],
         ["a deleted token", gone.id, x.a.adminToken],
         ["an unknown id, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
@@ -441,13 +436,13 @@ describe("tokens, in memory", () => {
     });
 
     it("pages two at a time through every token without repeats, for any member, an operator and a parent's admin", async () => {
-      for (let i = 0; i < 3; i++) await issue(f.t.c, child.adminToken, { kind: TokenKind.INGESTION });
-      const all = (await f.t.c.admin.listTokens({}, child.adminToken)).tokens.map((t) => t.id);
+      for (let i = 0; i < 3; i++) await issue(f.t.c, x.child.adminToken, { kind: TokenKind.INGESTION });
+      const all = (await f.t.c.admin.listTokens({}, x.child.adminToken)).tokens.map((t) => t.id);
       assert.ok(all.length >= 5);
       for (const [label, token, organizationId] of [
-        ["the child's admin", child.adminToken, ""],
-        ["the parent's admin", x.a.adminToken, child.orgId],
-        ["an operator", f.inst.operatorToken, child.orgId],
+        ["the child's admin", x.child.adminToken, ""],
+        ["the parent's admin", x.a.adminToken, x.child.orgId],
+        ["an operator", f.inst.operatorToken, x.child.orgId],
       ] as const) {
         const seen: string[] = [];
         let pageToken = "";
@@ -483,8 +478,8 @@ describe("tokens, in memory", () => {
     it("answers NOT_FOUND for another organization, the caller's parent, a closed child and an unknown organization", async () => {
       for (const [label, organizationId, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken],
         ["an unknown organization, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.listTokens({ organizationId }, token), Code.NotFound, label);
@@ -507,7 +502,7 @@ describe("tokens, in memory", () => {
       expectStatus(await verify(t.value), VerifyStatus.VALID, "still valid");
       const cleared = await f.t.c.admin.updateToken({ id: t.id, description: "" }, x.a.adminToken);
       assert.equal(cleared.token!.description, "", "an empty description is allowed");
-      const fromParent = await f.t.c.admin.updateToken({ id: child.defaultTokenId, description: "set by the parent" }, x.a.adminToken);
+      const fromParent = await f.t.c.admin.updateToken({ id: x.child.defaultTokenId, description: "set by the parent" }, x.a.adminToken);
       assert.equal(fromParent.token!.description, "set by the parent");
     });
 
@@ -528,7 +523,7 @@ describe("tokens, in memory", () => {
     it("answers NOT_FOUND for another organization's token, the parent's and an unknown one, changing nothing", async () => {
       for (const [label, id, token] of [
         ["another organization's token", bExtra.id, x.a.adminToken],
-        ["the parent's token, from the child", x.a.defaultTokenId, child.adminToken],
+        ["the parent's token, from the child", x.a.defaultTokenId, x.child.adminToken],
         ["an unknown id", unknownId(), x.a.adminToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.updateToken({ id, description: "pwned" }, token), Code.NotFound, label);
@@ -564,7 +559,7 @@ describe("tokens, in memory", () => {
     });
 
     it("lets a parent's admin and an operator switch a sub-organization's token", async () => {
-      const t = await issue(f.t.c, child.adminToken, { kind: TokenKind.INGESTION });
+      const t = await issue(f.t.c, x.child.adminToken, { kind: TokenKind.INGESTION });
       await f.t.c.admin.setTokenEnabled({ id: t.id, enabled: false }, x.a.adminToken);
       expectStatus(await verify(t.value), VerifyStatus.DISABLED, "by the parent");
       await f.t.c.admin.setTokenEnabled({ id: t.id, enabled: true }, f.inst.operatorToken);
@@ -578,7 +573,7 @@ describe("tokens, in memory", () => {
     it("answers NOT_FOUND for another organization's token, the parent's and an unknown one, which stay enabled", async () => {
       for (const [label, id, token] of [
         ["another organization's token", bExtra.id, x.a.adminToken],
-        ["the parent's token, from the child", x.a.defaultTokenId, child.adminToken],
+        ["the parent's token, from the child", x.a.defaultTokenId, x.child.adminToken],
         ["an unknown id", unknownId(), x.a.adminToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.setTokenEnabled({ id, enabled: false }, token), Code.NotFound, label);
@@ -629,7 +624,7 @@ describe("tokens, in memory", () => {
       for (const [label, id, token] of [
         ["another organization's token", bExtra.id, x.a.adminToken],
         ["another organization's default token", x.b.defaultTokenId, x.a.adminToken],
-        ["the parent's token, from the child", x.a.defaultTokenId, child.adminToken],
+        ["the parent's token, from the child", x.a.defaultTokenId, x.child.adminToken],
         ["an unknown id", unknownId(), x.a.adminToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.rotateToken({ id }, token), Code.NotFound, label);
@@ -669,7 +664,7 @@ describe("tokens, in memory", () => {
     });
 
     it("lets a parent's admin delete a sub-organization's token", async () => {
-      const t = await issue(f.t.c, child.adminToken, { kind: TokenKind.INGESTION });
+      const t = await issue(f.t.c, x.child.adminToken, { kind: TokenKind.INGESTION });
       await f.t.c.admin.deleteToken({ id: t.id }, x.a.adminToken);
       expectStatus(await verify(t.value), VerifyStatus.NOT_FOUND, "deleted by the parent");
     });
@@ -677,7 +672,7 @@ describe("tokens, in memory", () => {
     it("answers FAILED_PRECONDITION for the default ingestion token, whoever asks", async () => {
       for (const [label, id, token] of [
         ["the organization's admin", x.a.defaultTokenId, x.a.adminToken],
-        ["a parent's admin, the child's", child.defaultTokenId, x.a.adminToken],
+        ["a parent's admin, the child's", x.child.defaultTokenId, x.a.adminToken],
         ["an operator", x.b.defaultTokenId, f.inst.operatorToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.deleteToken({ id }, token), Code.FailedPrecondition, label);
@@ -696,7 +691,7 @@ describe("tokens, in memory", () => {
       for (const [label, id, token] of [
         ["another organization's token", bExtra.id, x.a.adminToken],
         ["another organization's admin token", x.b.adminTokenId, x.a.adminToken],
-        ["the parent's token, from the child", parentToken.id, child.adminToken],
+        ["the parent's token, from the child", parentToken.id, x.child.adminToken],
         ["an unknown id", unknownId(), x.a.adminToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.deleteToken({ id }, token), Code.NotFound, label);
@@ -727,7 +722,7 @@ describe("tokens, in memory", () => {
         ["the admin", x.a.adminToken, "", x.a],
         ["a VIEWER", viewerToken, "", x.a],
         ["an operator, for B", f.inst.operatorToken, x.b.orgId, x.b],
-        ["a parent's admin, for the child", x.a.adminToken, child.orgId, child],
+        ["a parent's admin, for the child", x.a.adminToken, x.child.orgId, x.child],
       ] as const) {
         const r = await f.t.c.admin.getPasscode({ organizationId }, token);
         assert.equal(r.token!.id, org.defaultTokenId, label);
@@ -745,8 +740,8 @@ describe("tokens, in memory", () => {
     it("answers NOT_FOUND for another organization, the caller's parent, a closed child and an unknown organization", async () => {
       for (const [label, organizationId, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
-        ["a child denying parent access", closedChild.orgId, x.a.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
+        ["a child denying parent access", x.closedChild.orgId, x.a.adminToken],
         ["an unknown organization, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.getPasscode({ organizationId }, token), Code.NotFound, label);

@@ -8,11 +8,10 @@ import { Code } from "@connectrpc/connect";
 import { EndpointClass, Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { useInMemoryTessera } from "../helpers/in-memory.js";
-import { addMember, issue, type SeededOrg } from "../helpers/seed.js";
+import { addMember, issue } from "../helpers/seed.js";
 import {
   adminDemotedTo,
   assertNoHint,
-  createSubOrg,
   expectStatus,
   itRefusesBadCallers,
   rejects,
@@ -24,15 +23,13 @@ import {
 describe("users and memberships, in memory", () => {
   const f = useInMemoryTessera();
   const x = useTwoOrganizations(f);
-  let child: SeededOrg;
   /** A member of B only, that A's admin must not reach (no test makes it a member elsewhere). */
   let bMember: string;
-  const get = () => ({ t: f.t, callers: x.callers });
+  const get = x.get;
   const verify = (credential: string, endpoint = EndpointClass.QUERY) =>
     f.t.c.verify.verify({ credential, endpoint }, f.inst.verifierToken);
 
   before(async () => {
-    child = await createSubOrg(f.t.c, f.inst.operatorToken, x.a);
     bMember = await addMember(f.t.c, x.b.adminToken, x.b.orgId, Role.VIEWER);
   });
 
@@ -49,8 +46,8 @@ describe("users and memberships, in memory", () => {
     });
 
     it("lets a parent's admin create a member of a sub-organization, and an operator a member of any organization", async () => {
-      const sub = await f.t.c.admin.createUser({ name: `c-${tag()}`, organizationId: child.orgId, role: Role.EDITOR }, x.a.adminToken);
-      assert.equal(sub.membership!.organizationId, child.orgId);
+      const sub = await f.t.c.admin.createUser({ name: `c-${tag()}`, organizationId: x.child.orgId, role: Role.EDITOR }, x.a.adminToken);
+      assert.equal(sub.membership!.organizationId, x.child.orgId);
       const any = await f.t.c.admin.createUser({ name: `b-${tag()}`, organizationId: x.b.orgId, role: Role.ADMIN }, f.inst.operatorToken);
       assert.equal(any.membership!.organizationId, x.b.orgId);
       assert.equal(any.membership!.role, Role.ADMIN);
@@ -114,7 +111,7 @@ describe("users and memberships, in memory", () => {
       const name = `evil-${tag()}`;
       for (const [label, organizationId, token] of [
         ["another organization", x.b.orgId, x.a.adminToken],
-        ["the caller's parent", x.a.orgId, child.adminToken],
+        ["the caller's parent", x.a.orgId, x.child.adminToken],
         ["an unknown organization, as an operator", unknownId(), f.inst.operatorToken],
       ] as const) {
         const err = await rejects(f.t.c.admin.createUser({ name, organizationId, role: Role.ADMIN }, token), Code.NotFound, label);
@@ -213,8 +210,8 @@ describe("users and memberships, in memory", () => {
       const r = await f.t.c.admin.setMembership({ organizationId: x.a.orgId, userId: outsider, role: Role.VIEWER }, f.inst.operatorToken);
       assert.equal(r.membership!.organizationId, x.a.orgId);
       assert.equal(r.membership!.userId, outsider);
-      const childMember = await addMember(f.t.c, child.adminToken, child.orgId, Role.VIEWER);
-      const c = await f.t.c.admin.setMembership({ organizationId: child.orgId, userId: childMember, role: Role.EDITOR }, x.a.adminToken);
+      const childMember = await addMember(f.t.c, x.child.adminToken, x.child.orgId, Role.VIEWER);
+      const c = await f.t.c.admin.setMembership({ organizationId: x.child.orgId, userId: childMember, role: Role.EDITOR }, x.a.adminToken);
       assert.equal(c.membership!.role, Role.EDITOR);
     });
 
@@ -236,7 +233,11 @@ describe("users and memberships, in memory", () => {
         ["another organization's member, into the caller's", { userId: bMember, role: Role.ADMIN }, x.a.adminToken],
         ["itself, into another organization", { organizationId: x.b.orgId, userId: x.a.adminUserId, role: Role.ADMIN }, x.a.adminToken],
         ["another organization's member, in it", { organizationId: x.b.orgId, userId: bMember, role: Role.ADMIN }, x.a.adminToken],
-        ["its parent's admin, in the parent", { organizationId: x.a.orgId, userId: x.a.adminUserId, role: Role.VIEWER }, child.adminToken],
+        [
+          "its parent's admin, in the parent",
+          { organizationId: x.a.orgId, userId: x.a.adminUserId, role: Role.VIEWER },
+          x.child.adminToken,
+        ],
         ["an unknown user", { userId: unknownId(), role: Role.VIEWER }, x.a.adminToken],
         ["an unknown user, as an operator", { organizationId: x.a.orgId, userId: unknownId(), role: Role.VIEWER }, f.inst.operatorToken],
         [
@@ -280,12 +281,12 @@ describe("users and memberships, in memory", () => {
     });
 
     it("lets a parent's admin and an operator remove a sub-organization's member", async () => {
-      const one = await addMember(f.t.c, child.adminToken, child.orgId, Role.VIEWER);
-      const two = await addMember(f.t.c, child.adminToken, child.orgId, Role.VIEWER);
-      await f.t.c.admin.removeMembership({ organizationId: child.orgId, userId: one }, x.a.adminToken);
-      await f.t.c.admin.removeMembership({ organizationId: child.orgId, userId: two }, f.inst.operatorToken);
-      await rejects(f.t.c.admin.removeMembership({ userId: one }, child.adminToken), Code.NotFound, "gone");
-      await rejects(f.t.c.admin.removeMembership({ userId: two }, child.adminToken), Code.NotFound, "gone too");
+      const one = await addMember(f.t.c, x.child.adminToken, x.child.orgId, Role.VIEWER);
+      const two = await addMember(f.t.c, x.child.adminToken, x.child.orgId, Role.VIEWER);
+      await f.t.c.admin.removeMembership({ organizationId: x.child.orgId, userId: one }, x.a.adminToken);
+      await f.t.c.admin.removeMembership({ organizationId: x.child.orgId, userId: two }, f.inst.operatorToken);
+      await rejects(f.t.c.admin.removeMembership({ userId: one }, x.child.adminToken), Code.NotFound, "gone");
+      await rejects(f.t.c.admin.removeMembership({ userId: two }, x.child.adminToken), Code.NotFound, "gone too");
     });
 
     it("answers INVALID_ARGUMENT for a malformed user id or organization id", async () => {
@@ -303,7 +304,7 @@ describe("users and memberships, in memory", () => {
       for (const [label, req, token] of [
         ["another organization's member, from the caller's", { userId: bMember }, x.a.adminToken],
         ["another organization's member, from it", { organizationId: x.b.orgId, userId: bMember }, x.a.adminToken],
-        ["the parent's admin, from the parent", { organizationId: x.a.orgId, userId: x.a.adminUserId }, child.adminToken],
+        ["the parent's admin, from the parent", { organizationId: x.a.orgId, userId: x.a.adminUserId }, x.child.adminToken],
         ["a user with no membership", { userId: lone }, x.a.adminToken],
         ["an unknown user", { userId: unknownId() }, x.a.adminToken],
         ["an unknown organization, as an operator", { organizationId: unknownId(), userId: bMember }, f.inst.operatorToken],

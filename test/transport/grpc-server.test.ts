@@ -116,31 +116,19 @@ describe("the gRPC listener", () => {
     }
   });
 
+  /** buf curl against the gRPC listener, over h2c, with `args` before the URL. */
+  const bufCurl = (args: string[], path = "") =>
+    run("npx", ["buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args, `http://127.0.0.1:${server.port}${path}`]);
+
   it("lists the tessera services through server reflection (buf curl)", async () => {
-    const { stdout } = await run("npx", [
-      "buf",
-      "curl",
-      "--protocol",
-      "grpc",
-      "--http2-prior-knowledge",
-      "--list-services",
-      `http://127.0.0.1:${server.port}`,
-    ]);
+    const { stdout } = await bufCurl(["--list-services"]);
     const services = stdout.trim().split("\n");
     assert.ok(services.includes("tessera.v1.TokenVerifyService"), stdout);
     assert.ok(services.includes("grpc.health.v1.Health"), stdout);
   });
 
   it("describes a service through reflection with its imports resolved", async () => {
-    const { stdout } = await run("npx", [
-      "buf",
-      "curl",
-      "--protocol",
-      "grpc",
-      "--http2-prior-knowledge",
-      "--list-methods",
-      `http://127.0.0.1:${server.port}`,
-    ]);
+    const { stdout } = await bufCurl(["--list-methods"]);
     const methods = stdout.trim().split("\n");
     assert.ok(methods.includes("tessera.v1.TokenVerifyService/Verify"), stdout);
     assert.ok(methods.includes("tessera.v1.TokenVerifyService/WatchRevocations"), stdout);
@@ -148,18 +136,10 @@ describe("the gRPC listener", () => {
   });
 
   it("describes methods well enough through reflection for buf curl to call Verify", async () => {
-    const { stdout } = await run("npx", [
-      "buf",
-      "curl",
-      "--protocol",
-      "grpc",
-      "--http2-prior-knowledge",
-      "-H",
-      `authorization: ${GOOD_TOKEN}`,
-      "-d",
-      '{"credential":"ok"}',
-      `http://127.0.0.1:${server.port}/tessera.v1.TokenVerifyService/Verify`,
-    ]);
+    const { stdout } = await bufCurl(
+      ["-H", `authorization: ${GOOD_TOKEN}`, "-d", '{"credential":"ok"}'],
+      "/tessera.v1.TokenVerifyService/Verify",
+    );
     const res = JSON.parse(stdout) as { allowed?: boolean; principal?: { tokenName?: string } };
     assert.equal(res.allowed, true);
     assert.equal(res.principal?.tokenName, "ok");
