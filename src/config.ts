@@ -32,6 +32,8 @@ export interface Config {
     retentionMs: number;
     /** Expiry announcements and pruning run this often. */
     maintenanceMs: number;
+    /** How often the idle-token sweep runs (with the feed upkeep). */
+    idleSweepMs: number;
     /** The Verify cache answers only while the feed was read at most this long ago. */
     freshMs: number;
     /** Events kept in memory for resuming or lagging subscribers; one lagging further is cut. */
@@ -87,6 +89,9 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
       checkpointMs: positive("TESSERA_CHECKPOINT_MS", env.TESSERA_CHECKPOINT_MS, 1000, 60_000),
       retentionMs: positive("TESSERA_FEED_RETENTION_HOURS", env.TESSERA_FEED_RETENTION_HOURS, 24, 24 * 90) * 3_600_000,
       maintenanceMs: 1000,
+      // Idle limits are hours at least (twice the last-used precision): a minute late is on time,
+      // and the sweep reads every token of the organizations that have one.
+      idleSweepMs: 60_000,
       freshMs: positive("TESSERA_FEED_FRESH_MS", env.TESSERA_FEED_FRESH_MS, 3000, 600_000),
       ringSize: positive("TESSERA_FEED_RING_SIZE", env.TESSERA_FEED_RING_SIZE, 50_000, 10_000_000),
     },

@@ -4,7 +4,7 @@
  * is one TokenAdminService call (list follows every page).
  */
 import { toJson } from "@bufbuild/protobuf";
-import { TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
+import { TokenDisabledReason, TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
@@ -63,7 +63,7 @@ ${CONNECTION_USAGE}`,
           t.name,
           kindName(t.kind),
           t.maskedValue,
-          t.enabled ? "yes" : "no",
+          t.enabled ? "yes" : t.disabledReason === TokenDisabledReason.IDLE ? "no (idle)" : "no",
           t.description,
           when(t.createTime),
           when(t.lastUsedTime),

@@ -17,7 +17,17 @@ export interface Organization {
   parentAccess: boolean;
   enabled: boolean;
   createdAt: Date;
+  /** Longest lifetime (seconds) of a token created in the organization; null for no limit. */
+  maxTokenLifetimeS: number | null;
+  /** Tokens idle for this long (seconds) are disabled by the server; null for never. */
+  tokenIdleLimitS: number | null;
 }
+
+/** The organization's token policies, as set at creation (or by an update). */
+export type TokenPolicies = Pick<Organization, "maxTokenLifetimeS" | "tokenIdleLimitS">;
+
+/** Who or what disabled a token: a caller, or the idle sweep. */
+export type DisabledReason = "ADMIN" | "IDLE";
 
 export interface User {
   id: string;
@@ -72,6 +82,8 @@ export interface TokenRecord {
   createdAt: Date;
   updatedAt: Date;
   lastUsedAt: Date | null;
+  /** Set while the token is disabled. */
+  disabledReason: DisabledReason | null;
 }
 
 /** What a new token row needs: its digest, never its value. */

@@ -1,10 +1,11 @@
 /**
  * Periodic feed upkeep, run by every instance (the database serialises it): announce expiries
- * as EXPIRED events once they pass, and prune events older than the retention period, which is
- * what makes too-old cursors answer OUT_OF_RANGE.
+ * as EXPIRED events once they pass, disable tokens idle past their organization's limit (DISABLED
+ * events), and prune events older than the retention period, which is what makes too-old cursors
+ * answer OUT_OF_RANGE.
  */
 import type { Database } from "../store/database.js";
-import { announceExpiries, pruneEvents } from "../store/queries/revocations.js";
+import { announceExpiries, disableIdleTokens, pruneEvents } from "../store/queries/revocations.js";
 import type { Log } from "./deps.js";
 
 export interface FeedMaintenanceOptions {
@@ -13,17 +14,25 @@ export interface FeedMaintenanceOptions {
   log: Log;
   intervalMs: number;
   retentionMs: number;
+  /** How often the idle sweep runs; at most every interval. */
+  idleSweepMs: number;
 }
 
 export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Promise<void>; stop(): void } {
   let running = false;
   let failing = false;
+  let lastIdleSweep = Number.NEGATIVE_INFINITY;
   const runOnce = async () => {
     if (running) return;
     running = true;
     try {
       const expired = await announceExpiries(o.db.pool, new Date(o.now()));
       if (expired > 0) o.log("expiries_announced", { count: expired });
+      if (performance.now() - lastIdleSweep >= o.idleSweepMs) {
+        const idle = await disableIdleTokens(o.db.pool, new Date(o.now()));
+        lastIdleSweep = performance.now();
+        if (idle > 0) o.log("idle_tokens_disabled", { count: idle });
+      }
       await pruneEvents(o.db.pool, new Date(o.now() - o.retentionMs));
       if (failing) o.log("feed_maintenance_recovered", {});
       failing = false;

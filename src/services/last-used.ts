@@ -44,6 +44,11 @@ export class LastUsedRecorder {
     this.#timer.unref();
   }
 
+  /** A stored time is moved forward only once it is this old (ms): what "last used" can be trusted to. */
+  get precisionMs(): number {
+    return this.#precisionMs;
+  }
+
   /** The number of the precision period `at` (ms) falls in: a small integer. */
   period(at: number): number {
     return Math.floor(at / this.#precisionMs);

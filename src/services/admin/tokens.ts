@@ -29,6 +29,7 @@ import {
 import { TokenKind as PbTokenKind } from "../../gen/tessera/v1/resources_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
 import { validateDescription } from "../../domain/names.js";
+import { boundedExpiry } from "../../domain/token-policy.js";
 import { getCurrentOrganization } from "../../store/queries/organizations.js";
 import * as tokens from "../../store/queries/tokens.js";
 import { requireRole, requireUuid, targetOrg, tokenOrg } from "../access.js";
@@ -53,9 +54,12 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "creating tokens");
   const issued = await deps.db.withOrg(orgId, async (tx) => {
+    const org = await getCurrentOrganization(tx);
+    if (org === undefined) throw notFound("organization");
+    const expiresAt = boundedExpiry(org, spec.expiresAt, deps.now(), false);
     const ownerUserId = await resolveOwner(deps.db, tx, caller, spec.kind, spec.permissions, req.userId);
     if (spec.kind === "INGESTION") await checkIngestionBuckets(tx, spec.permissions);
-    return issueToken(tx, deps.keyring, { ...spec, ownerUserId, createdBy: caller.userId ?? null });
+    return issueToken(tx, deps.keyring, { ...spec, expiresAt, ownerUserId, createdBy: caller.userId ?? null });
   });
   deps.log("token_created", { tokenId: issued.token.id, orgId, kind: spec.kind, by: caller.tokenId });
   return create(CreateTokenResponseSchema, { token: tokenToPb(issued.token), value: issued.value });
@@ -102,7 +106,7 @@ export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: Se
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "enabling or disabling tokens");
-  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, id, req.enabled));
+  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, id, req.enabled, new Date(deps.now())));
   if (r === undefined) throw notFound("token");
   // This instance stops (or resumes) accepting it before the call returns; others via the feed.
   if (r.changed) deps.hub.applyLocal([{ tokenId: r.token.id, reason: req.enabled ? "ENABLED" : "DISABLED" }]);

@@ -4,7 +4,7 @@
  * and goes through the SECURITY DEFINER function tessera_verify_lookup in one round trip.
  */
 import type pg from "pg";
-import type { NewToken, Permissions, RoleName, TokenLookup, TokenRecord } from "../../domain/model.js";
+import type { DisabledReason, NewToken, Permissions, RoleName, TokenLookup, TokenRecord } from "../../domain/model.js";
 import type { TokenKind } from "../../domain/token-format.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
@@ -13,7 +13,7 @@ import { appendEvent } from "./revocations.js";
 
 // Every column but the digest: digests never leave the store through a listing.
 const COLUMNS = `id, seq, org_id, name, description, kind, is_default, mask, enabled, owner_user_id,
-  created_by, permissions, expires_at, created_at, updated_at, last_used_at`;
+  created_by, permissions, expires_at, created_at, updated_at, last_used_at, disabled_reason`;
 
 interface TokenRow {
   id: string;
@@ -32,6 +32,7 @@ interface TokenRow {
   created_at: Date;
   updated_at: Date;
   last_used_at: Date | null;
+  disabled_reason: DisabledReason | null;
 }
 
 const toToken = (r: TokenRow): TokenRecord => ({
@@ -51,6 +52,7 @@ const toToken = (r: TokenRow): TokenRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   lastUsedAt: r.last_used_at,
+  disabledReason: r.disabled_reason,
 });
 
 /** Inserts a token into the context organization. Name clashes raise unique violations. */
@@ -117,13 +119,26 @@ export async function updateDescription(tx: Tx, id: string, description: string)
   return r.rows[0] ? toToken(r.rows[0]) : undefined;
 }
 
-/** Sets the enabled flag; `changed` says whether it actually flipped. */
-export async function setEnabled(tx: Tx, id: string, enabled: boolean): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
+/**
+ * Sets the enabled flag at a caller's request; `changed` says whether it actually flipped. A
+ * disable records that a caller did it; a re-enable restarts the idle clock (enabled_at), so an
+ * idle-disabled token switched back on gets a whole idle period before the sweep looks at it again.
+ * `at` is the service's clock, as last-used times are: the sweep compares the two.
+ */
+export async function setEnabled(
+  tx: Tx,
+  id: string,
+  enabled: boolean,
+  at: Date,
+): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
   const r = await tx.query<TokenRow & { was: boolean }>(
     `WITH old AS (SELECT enabled FROM tokens WHERE id = $1 FOR UPDATE)
-     UPDATE tokens SET enabled = $2, updated_at = now() WHERE id = $1
+     UPDATE tokens SET enabled = $2, updated_at = now(),
+            disabled_reason = CASE WHEN $2 THEN NULL WHEN (SELECT enabled FROM old) THEN 'ADMIN' ELSE disabled_reason END,
+            enabled_at = CASE WHEN $2 AND NOT (SELECT enabled FROM old) THEN $3 ELSE enabled_at END
+      WHERE id = $1
      RETURNING ${COLUMNS}, (SELECT enabled FROM old) AS was`,
-    [id, enabled],
+    [id, enabled, at],
   );
   const row = r.rows[0];
   if (!row) return undefined;
