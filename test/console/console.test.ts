@@ -204,6 +204,7 @@ describe("admin console", () => {
       await page.locator("#org-identifier", { hasText: org.identifier }).waitFor();
       assert.equal(await page.locator("#org-id").textContent(), org.orgId);
       await page.locator("#org-passcode", { hasText: "default ingestion token o2oi_" }).waitFor();
+      assert.equal(await page.locator("#org-policies").textContent(), "maximum lifetime none; disabled after never unused");
       await page.locator('#tokens-body tr[data-token-name="default"]').waitFor();
       const s1 = await storage();
       assert.ok(s1.session.includes(org.adminToken), "the sign-in token is kept in sessionStorage");
