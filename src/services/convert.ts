@@ -5,6 +5,7 @@ import {
   BucketSchema,
   MembershipSchema,
   OrganizationSchema,
+  PreviousTokenValueSchema,
   Role,
   Signal,
   TokenKind as PbTokenKind,
@@ -101,5 +102,13 @@ export function tokenToPb(t: TokenRecord): PbToken {
     updateTime: ts(t.updatedAt),
     lastUsedTime: ts(t.lastUsedAt),
     expireTime: ts(t.expiresAt),
+    previousValue:
+      t.previous === null
+        ? undefined
+        : create(PreviousTokenValueSchema, {
+            maskedValue: t.previous.mask,
+            expireTime: ts(t.previous.expiresAt),
+            lastUsedTime: ts(t.previous.lastUsedAt),
+          }),
   });
 }

@@ -1,10 +1,12 @@
 /**
  * Periodic feed upkeep, run by every instance (the database serialises it): announce expiries
- * as EXPIRED events once they pass, and prune events older than the retention period, which is
- * what makes too-old cursors answer OUT_OF_RANGE.
+ * as EXPIRED events once they pass, end rotation overlaps whose deadline passed (ROTATED), and
+ * prune events older than the retention period, which is what makes too-old cursors answer
+ * OUT_OF_RANGE. Verify refuses an expired token or a previous value past its deadline by itself,
+ * at once; the announcements are for caches, and come within one interval.
  */
 import type { Database } from "../store/database.js";
-import { announceExpiries, pruneEvents } from "../store/queries/revocations.js";
+import { announceExpiries, endOverlaps, pruneEvents } from "../store/queries/revocations.js";
 import type { Log } from "./deps.js";
 
 export interface FeedMaintenanceOptions {
@@ -24,6 +26,8 @@ export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Pr
     try {
       const expired = await announceExpiries(o.db.pool, new Date(o.now()));
       if (expired > 0) o.log("expiries_announced", { count: expired });
+      const ended = await endOverlaps(o.db.pool, new Date(o.now()));
+      if (ended > 0) o.log("rotation_overlaps_ended", { count: ended });
       await pruneEvents(o.db.pool, new Date(o.now() - o.retentionMs));
       if (failing) o.log("feed_maintenance_recovered", {});
       failing = false;
