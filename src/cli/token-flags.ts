@@ -35,15 +35,17 @@ export const parseRole = (raw: string): Role => oneOf(ROLES, raw, "role");
 
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, given as option `flag`. */
-export function parseDuration(raw: string, flag = "--expires-in"): number {
+const LONGEST_EXPIRY = { ms: 100 * 365 * UNIT_MS["d"]!, text: "100 years" };
+
+/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, at most `max`; errors name `flag`. */
+export function parseDuration(raw: string, flag = "--expires-in", max = LONGEST_EXPIRY): number {
   if (!/^(\d+[smhdw])+$/.test(raw)) {
     throw new UsageError(`${flag} "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
   }
   let ms = 0;
   for (const [, n, unit] of raw.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (UNIT_MS[unit ?? ""] ?? 0);
   if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
-  if (!Number.isSafeInteger(ms) || ms > 100 * 365 * UNIT_MS["d"]!) throw new UsageError(`${flag} "${raw}" is too long (at most 100 years)`);
+  if (!Number.isSafeInteger(ms) || ms > max.ms) throw new UsageError(`${flag} "${raw}" is too long (at most ${max.text})`);
   return ms;
 }
 

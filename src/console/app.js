@@ -202,6 +202,14 @@ function tokenRow(t) {
     el("td", when(t.lastUsedTime, "never")),
   );
   tr.children[2].append(el("code", t.maskedValue ?? ""));
+  // During a rotation's grace period: the old value, until when it works, and its own last use.
+  const previous = t.previousValue;
+  if (previous) {
+    tr.children[2].append(
+      el("div", `previous ${previous.maskedValue ?? ""} until ${when(previous.expireTime)}`, { class: "muted previous" }),
+    );
+    tr.children[6].append(el("div", `previous value: ${when(previous.lastUsedTime, "never")}`, { class: "muted previous" }));
+  }
   const actions = el("td", undefined, { class: "actions" });
   actions.append(
     actionButton(t.enabled ? "Disable" : "Enable", name, () =>
@@ -211,9 +219,12 @@ function tokenRow(t) {
       }),
     ),
     actionButton("Rotate", name, () => {
-      if (!confirm(`Rotate ${name}? Its current value stops working at once.`)) return;
+      const grace = /** @type {HTMLSelectElement} */ ($("rotate-grace"));
+      const keep = grace.value === "" ? "" : (grace.selectedOptions[0]?.textContent ?? grace.value);
+      const what = keep === "" ? "Its current value stops working at once." : `Its current value keeps working for ${keep}.`;
+      if (!confirm(`Rotate ${name}? ${what}`)) return;
       void attempt(async () => {
-        const r = await call("RotateToken", { id: t.id });
+        const r = await call("RotateToken", grace.value === "" ? { id: t.id } : { id: t.id, gracePeriod: grace.value });
         showSecret(`New value of ${name}:`, r.value ?? "");
         await loadTokens();
       });

@@ -81,9 +81,20 @@ export interface TokenRecord {
   expiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The current value's last use (during an overlap the previous value has its own). */
   lastUsedAt: Date | null;
+  /** The value a rotation with a grace period replaced, while it still matches; null otherwise. */
+  previous: PreviousValue | null;
   /** Set while the token is disabled. */
   disabledReason: DisabledReason | null;
+}
+
+/** A token's previous value during a rotation's grace period: never the value, only its mask. */
+interface PreviousValue {
+  mask: string;
+  /** When it stops being accepted. */
+  expiresAt: Date;
+  lastUsedAt: Date | null;
 }
 
 /** What a new token row needs: its digest, never its value. */
@@ -129,4 +140,10 @@ export interface TokenLookup {
    * lookup an object. Lets Verify skip recording a token whose stored time is already recent.
    */
   lastUsedMinute: number | null;
+  /**
+   * Set when the value presented is the token's previous one (a rotation's grace period): when
+   * it stops being accepted. Null for the current value. Everything above is the token's, except
+   * keyId and lastUsedMinute, which are the matched value's.
+   */
+  previousUntil: Date | null;
 }

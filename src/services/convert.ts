@@ -5,6 +5,7 @@ import {
   BucketSchema,
   MembershipSchema,
   OrganizationSchema,
+  PreviousTokenValueSchema,
   Role,
   Signal,
   TokenDisabledReason,
@@ -121,5 +122,13 @@ export function tokenToPb(t: TokenRecord): PbToken {
     lastUsedTime: ts(t.lastUsedAt),
     expireTime: ts(t.expiresAt),
     disabledReason: t.disabledReason === null ? TokenDisabledReason.UNSPECIFIED : DISABLED_REASON_TO_PB[t.disabledReason],
+    previousValue:
+      t.previous === null
+        ? undefined
+        : create(PreviousTokenValueSchema, {
+            maskedValue: t.previous.mask,
+            expireTime: ts(t.previous.expiresAt),
+            lastUsedTime: ts(t.previous.lastUsedAt),
+          }),
   });
 }

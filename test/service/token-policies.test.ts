@@ -114,6 +114,11 @@ describe("token policies", () => {
       p = await policyOrg({ tokenIdleLimit: 2 * HOUR });
       plain = await createOrg(c, inst.operatorToken);
     });
+    // Creation times are the database's clock, which this file cannot move: each test starts with
+    // the server's clock back in step with it.
+    beforeEach(() => {
+      offset = 0;
+    });
 
     const verify = (value: string, identifier: string) =>
       c.verify.verify(
@@ -148,6 +153,23 @@ describe("token policies", () => {
       } finally {
         w.stop();
       }
+    });
+
+    it("counts a rotation as a fresh start, and either value's use as use", async () => {
+      const op = inst.operatorToken;
+      const rotated = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+      const overlap = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+      offset += 90 * MINUTE;
+      await c.admin.rotateToken({ id: rotated.id }, op);
+      await c.admin.rotateToken({ id: overlap.id, gracePeriod: duration(DAY) }, op);
+      assert.equal((await verify(overlap.value, p.identifier)).status, VerifyStatus.VALID, "the old value, in its overlap");
+      await server.tessera.deps.lastUsed.flush();
+      offset += 40 * MINUTE; // 130 min since creation; 40 since the rotations and the old value's use
+      await new Promise((r) => setTimeout(r, 400)); // several sweeps
+      assert.equal((await token(rotated.id, op)).enabled, true, "rotated 40 minutes ago: not idle");
+      const t = await token(overlap.id, op);
+      assert.equal(t.enabled, true, "its old value was used 40 minutes ago: not idle");
+      assert.ok(t.previousValue?.lastUsedTime !== undefined, "the old value's use is what counted");
     });
 
     it("gives a re-enabled token a whole idle period again, and a caller's disable says so", async () => {
