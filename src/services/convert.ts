@@ -10,6 +10,7 @@ import {
   TokenKind as PbTokenKind,
   TokenPermissionsSchema,
   TokenSchema,
+  TokenValueOrigin,
   UserSchema,
   type Bucket as PbBucket,
   type Membership as PbMembership,
@@ -20,6 +21,7 @@ import {
 } from "../gen/tessera/v1/resources_pb.js";
 import type { Bucket, Membership, Organization, Permissions, RoleName, SignalName, TokenRecord, User } from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
+import type { ValueOrigin } from "../domain/token-value.js";
 
 const ts = (d: Date | null | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
 
@@ -85,6 +87,12 @@ export function permissionsToPb(p: Permissions): PbPermissions {
   });
 }
 
+const ORIGIN_TO_PB: Record<ValueOrigin, TokenValueOrigin> = {
+  GENERATED: TokenValueOrigin.GENERATED,
+  SUPPLIED: TokenValueOrigin.SUPPLIED,
+  IMPORTED: TokenValueOrigin.IMPORTED,
+};
+
 export function tokenToPb(t: TokenRecord): PbToken {
   return create(TokenSchema, {
     id: t.id,
@@ -101,5 +109,6 @@ export function tokenToPb(t: TokenRecord): PbToken {
     updateTime: ts(t.updatedAt),
     lastUsedTime: ts(t.lastUsedAt),
     expireTime: ts(t.expiresAt),
+    valueOrigin: ORIGIN_TO_PB[t.valueOrigin],
   });
 }

@@ -6,13 +6,14 @@
 import type pg from "pg";
 import type { NewToken, Permissions, RoleName, TokenLookup, TokenRecord } from "../../domain/model.js";
 import type { TokenKind } from "../../domain/token-format.js";
+import type { ValueOrigin } from "../../domain/token-value.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
 import { LOOKUP_TYPES, internKind, internString } from "./lookup-interning.js";
 import { appendEvent } from "./revocations.js";
 
 // Every column but the digest: digests never leave the store through a listing.
-const COLUMNS = `id, seq, org_id, name, description, kind, is_default, mask, enabled, owner_user_id,
+const COLUMNS = `id, seq, org_id, name, description, kind, is_default, mask, value_origin, enabled, owner_user_id,
   created_by, permissions, expires_at, created_at, updated_at, last_used_at`;
 
 interface TokenRow {
@@ -24,6 +25,7 @@ interface TokenRow {
   kind: TokenKind;
   is_default: boolean;
   mask: string;
+  value_origin: ValueOrigin;
   enabled: boolean;
   owner_user_id: string | null;
   created_by: string | null;
@@ -43,6 +45,7 @@ const toToken = (r: TokenRow): TokenRecord => ({
   kind: r.kind,
   isDefault: r.is_default,
   mask: r.mask,
+  valueOrigin: r.value_origin,
   enabled: r.enabled,
   ownerUserId: r.owner_user_id,
   createdBy: r.created_by,
@@ -53,29 +56,40 @@ const toToken = (r: TokenRow): TokenRecord => ({
   lastUsedAt: r.last_used_at,
 });
 
-/** Inserts a token into the context organization. Name clashes raise unique violations. */
+/** What a clash on a digest says: that the value is taken, never by whom or where. */
+export const VALUE_IN_USE = "this value is already in use";
+
+/**
+ * Inserts a token into the context organization. A name clash is ALREADY_EXISTS naming the name;
+ * a digest clash (a brought value some token of any organization holds) is ALREADY_EXISTS saying
+ * only that the value is in use. Any unique index on a digest column counts as the latter.
+ */
 export async function insertToken(tx: Tx, t: NewToken): Promise<TokenRecord> {
-  const r = await uniqueAs(`a token named "${t.name}" already exists in this organization`, () =>
-    tx.query<TokenRow>(
-      `INSERT INTO tokens (id, org_id, name, description, kind, is_default, digest, key_id, mask,
+  const r = await uniqueAs(
+    `a token named "${t.name}" already exists in this organization`,
+    () =>
+      tx.query<TokenRow>(
+        `INSERT INTO tokens (id, org_id, name, description, kind, is_default, digest, key_id, mask, value_origin,
                          owner_user_id, created_by, permissions, expires_at)
-     VALUES ($1, tessera_current_org(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     VALUES ($1, tessera_current_org(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      RETURNING ${COLUMNS}`,
-      [
-        t.id,
-        t.name,
-        t.description,
-        t.kind,
-        t.isDefault,
-        t.digest,
-        t.keyId,
-        t.mask,
-        t.ownerUserId,
-        t.createdBy,
-        JSON.stringify(t.permissions),
-        t.expiresAt,
-      ],
-    ),
+        [
+          t.id,
+          t.name,
+          t.description,
+          t.kind,
+          t.isDefault,
+          t.digest,
+          t.keyId,
+          t.mask,
+          t.valueOrigin ?? "GENERATED",
+          t.ownerUserId,
+          t.createdBy,
+          JSON.stringify(t.permissions),
+          t.expiresAt,
+        ],
+      ),
+    (constraint) => (constraint.includes("digest") ? VALUE_IN_USE : undefined),
   );
   // A new token may have been asked about before it existed: let negative caches drop.
   await appendEvent(tx, t.id, "ENABLED");
@@ -85,6 +99,35 @@ export async function insertToken(tx: Tx, t: NewToken): Promise<TokenRecord> {
 export async function getToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {
   const r = await tx.query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]);
   return r.rows[0] ? toToken(r.rows[0]) : undefined;
+}
+
+/**
+ * The context organization's token named `name` and its stored digest and key id: an idempotent
+ * CreateToken compares the digest (in constant time, in the service) to tell "this very token
+ * already exists" from a name clash.
+ */
+export async function getTokenDigestByName(
+  tx: Tx,
+  name: string,
+): Promise<{ token: TokenRecord; digest: Buffer; keyId: number } | undefined> {
+  const r = await tx.query<TokenRow & { digest: Buffer; key_id: number }>(`SELECT ${COLUMNS}, digest, key_id FROM tokens WHERE name = $1`, [
+    name,
+  ]);
+  const row = r.rows[0];
+  return row ? { token: toToken(row), digest: row.digest, keyId: row.key_id } : undefined;
+}
+
+/**
+ * Whether any token of any organization holds one of `digests` (tessera_digest_in_use): a
+ * brought value under an older key's digest, which the unique index cannot see.
+ */
+export async function digestInUse(q: pg.Pool | Tx, digests: Buffer[]): Promise<boolean> {
+  try {
+    const r = await q.query<{ used: boolean }>(`SELECT tessera_digest_in_use($1) AS used`, [digests]);
+    return r.rows[0]?.used === true;
+  } catch (err) {
+    mapPgError(err);
+  }
 }
 
 export async function getDefaultToken(tx: Tx): Promise<TokenRecord | undefined> {
@@ -132,10 +175,10 @@ export async function setEnabled(tx: Tx, id: string, enabled: boolean): Promise<
   return { token: toToken(row), changed };
 }
 
-/** Replaces a token's digest (rotation); the old value stops matching at commit. */
+/** Replaces a token's digest with a generated value's (rotation); the old value stops matching at commit. */
 export async function replaceDigest(tx: Tx, id: string, digest: Buffer, keyId: number, mask: string): Promise<TokenRecord | undefined> {
   const r = await tx.query<TokenRow>(
-    `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, value_origin = 'GENERATED', updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, digest, keyId, mask],
   );
   if (!r.rows[0]) return undefined;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/resources.proto.
  */
 export const file_tessera_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Chp0ZXNzZXJhL3YxL3Jlc291cmNlcy5wcm90bxIKdGVzc2VyYS52MSKoAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEhIKCmlkZW50aWZpZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglwYXJlbnRfaWQYBCABKAkSFQoNcGFyZW50X2FjY2VzcxgFIAEoCBIPCgdlbmFibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9vdBgDIAEoCBIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoKTWVtYmVyc2hpcBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIoEBCgZCdWNrZXQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKDEJ1Y2tldEFjY2VzcxIOCgZidWNrZXQYASABKAkSDAoEcmVhZBgCIAEoCBINCgV3cml0ZRgDIAEoCCL5AQoQVG9rZW5QZXJtaXNzaW9ucxIjCgdzaWduYWxzGAEgAygOMhIudGVzc2VyYS52MS5TaWduYWwSDwoHYnVja2V0cxgCIAMoCRIvCg1idWNrZXRfYWNjZXNzGAMgAygLMhgudGVzc2VyYS52MS5CdWNrZXRBY2Nlc3MSEgoKZGFzaGJvYXJkcxgEIAMoCRI6CgdmaWx0ZXJzGAUgAygLMikudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zLkZpbHRlcnNFbnRyeRouCgxGaWx0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAwoFVG9rZW4SCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSIwoEa2luZBgFIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhQKDG1hc2tlZF92YWx1ZRgGIAEoCRIPCgdlbmFibGVkGAcgASgIEhIKCmNyZWF0ZWRfYnkYCCABKAkSFQoNb3duZXJfdXNlcl9pZBgJIAEoCRIxCgtwZXJtaXNzaW9ucxgKIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqTgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX0VESVRPUhACEg4KClJPTEVfQURNSU4QAyrAAQoJVG9rZW5LaW5kEhoKFlRPS0VOX0tJTkRfVU5TUEVDSUZJRUQQABIYChRUT0tFTl9LSU5EX0lOR0VTVElPThABEhcKE1RPS0VOX0tJTkRfT1BFUkFUT1IQAhIZChVUT0tFTl9LSU5EX0FMTF9BQ0NFU1MQAxIZChVUT0tFTl9LSU5EX1JFQURfV1JJVEUQBBIVChFUT0tFTl9LSU5EX1NIQVJFRBAFEhcKE1RPS0VOX0tJTkRfVkVSSUZJRVIQBipYCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASDwoLU0lHTkFMX0xPR1MQARISCg5TSUdOQUxfTUVUUklDUxACEhEKDVNJR05BTF9UUkFDRVMQAyqeAQoNRW5kcG9pbnRDbGFzcxIeChpFTkRQT0lOVF9DTEFTU19VTlNQRUNJRklFRBAAEhkKFUVORFBPSU5UX0NMQVNTX0lOR0VTVBABEhgKFEVORFBPSU5UX0NMQVNTX1FVRVJZEAISGAoURU5EUE9JTlRfQ0xBU1NfQURNSU4QAxIeChpFTkRQT0lOVF9DTEFTU19TSEFSRURfVklFVxAEYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Chp0ZXNzZXJhL3YxL3Jlc291cmNlcy5wcm90bxIKdGVzc2VyYS52MSKoAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEhIKCmlkZW50aWZpZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglwYXJlbnRfaWQYBCABKAkSFQoNcGFyZW50X2FjY2VzcxgFIAEoCBIPCgdlbmFibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9vdBgDIAEoCBIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoKTWVtYmVyc2hpcBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIoEBCgZCdWNrZXQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKDEJ1Y2tldEFjY2VzcxIOCgZidWNrZXQYASABKAkSDAoEcmVhZBgCIAEoCBINCgV3cml0ZRgDIAEoCCL5AQoQVG9rZW5QZXJtaXNzaW9ucxIjCgdzaWduYWxzGAEgAygOMhIudGVzc2VyYS52MS5TaWduYWwSDwoHYnVja2V0cxgCIAMoCRIvCg1idWNrZXRfYWNjZXNzGAMgAygLMhgudGVzc2VyYS52MS5CdWNrZXRBY2Nlc3MSEgoKZGFzaGJvYXJkcxgEIAMoCRI6CgdmaWx0ZXJzGAUgAygLMikudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zLkZpbHRlcnNFbnRyeRouCgxGaWx0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL0AwoFVG9rZW4SCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSIwoEa2luZBgFIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhQKDG1hc2tlZF92YWx1ZRgGIAEoCRIPCgdlbmFibGVkGAcgASgIEhIKCmNyZWF0ZWRfYnkYCCABKAkSFQoNb3duZXJfdXNlcl9pZBgJIAEoCRIxCgtwZXJtaXNzaW9ucxgKIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoMdmFsdWVfb3JpZ2luGBAgASgOMhwudGVzc2VyYS52MS5Ub2tlblZhbHVlT3JpZ2luKk4KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfVklFV0VSEAESDwoLUk9MRV9FRElUT1IQAhIOCgpST0xFX0FETUlOEAMqwAEKCVRva2VuS2luZBIaChZUT0tFTl9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUVE9LRU5fS0lORF9JTkdFU1RJT04QARIXChNUT0tFTl9LSU5EX09QRVJBVE9SEAISGQoVVE9LRU5fS0lORF9BTExfQUNDRVNTEAMSGQoVVE9LRU5fS0lORF9SRUFEX1dSSVRFEAQSFQoRVE9LRU5fS0lORF9TSEFSRUQQBRIXChNUT0tFTl9LSU5EX1ZFUklGSUVSEAYqWAoGU2lnbmFsEhYKElNJR05BTF9VTlNQRUNJRklFRBAAEg8KC1NJR05BTF9MT0dTEAESEgoOU0lHTkFMX01FVFJJQ1MQAhIRCg1TSUdOQUxfVFJBQ0VTEAMqngEKDUVuZHBvaW50Q2xhc3MSHgoaRU5EUE9JTlRfQ0xBU1NfVU5TUEVDSUZJRUQQABIZChVFTkRQT0lOVF9DTEFTU19JTkdFU1QQARIYChRFTkRQT0lOVF9DTEFTU19RVUVSWRACEhgKFEVORFBPSU5UX0NMQVNTX0FETUlOEAMSHgoaRU5EUE9JTlRfQ0xBU1NfU0hBUkVEX1ZJRVcQBCqaAQoQVG9rZW5WYWx1ZU9yaWdpbhIiCh5UT0tFTl9WQUxVRV9PUklHSU5fVU5TUEVDSUZJRUQQABIgChxUT0tFTl9WQUxVRV9PUklHSU5fR0VORVJBVEVEEAESHwobVE9LRU5fVkFMVUVfT1JJR0lOX1NVUFBMSUVEEAISHwobVE9LRU5fVkFMVUVfT1JJR0lOX0lNUE9SVEVEEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Organization is a tenant. Its rows are isolated from every other organization's.
@@ -329,7 +329,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   kind: TokenKind;
 
   /**
-   * The value, masked: prefix and last four characters (for example `o2oi_…Xa9c`).
+   * The value, masked: prefix and last four characters (for example `o2oi_…Xa9c`); for an
+   * imported value its first three and last four characters (for example `abc…Xa9c`).
    *
    * @generated from field: string masked_value = 6;
    */
@@ -391,6 +392,13 @@ export type Token = Message<"tessera.v1.Token"> & {
    * @generated from field: google.protobuf.Timestamp expire_time = 14;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * Where the token's current value came from: generated, supplied in Tessera format, or imported.
+   *
+   * @generated from field: tessera.v1.TokenValueOrigin value_origin = 16;
+   */
+  valueOrigin: TokenValueOrigin;
 };
 
 /**
@@ -591,4 +599,45 @@ export enum EndpointClass {
  */
 export const EndpointClassSchema: GenEnum<EndpointClass> = /*@__PURE__*/
   enumDesc(file_tessera_v1_resources, 3);
+
+/**
+ * TokenValueOrigin says where a token's current value came from.
+ *
+ * @generated from enum tessera.v1.TokenValueOrigin
+ */
+export enum TokenValueOrigin {
+  /**
+   * Not recorded; not used by this server.
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Generated by Tessera (at creation or rotation).
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_GENERATED = 1;
+   */
+  GENERATED = 1,
+
+  /**
+   * Supplied by the caller at creation, in Tessera format (prefix, secret, checksum).
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_SUPPLIED = 2;
+   */
+  SUPPLIED = 2,
+
+  /**
+   * Imported from another system at creation: any high-entropy printable-ASCII value, kept as it is.
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_IMPORTED = 3;
+   */
+  IMPORTED = 3,
+}
+
+/**
+ * Describes the enum tessera.v1.TokenValueOrigin.
+ */
+export const TokenValueOriginSchema: GenEnum<TokenValueOrigin> = /*@__PURE__*/
+  enumDesc(file_tessera_v1_resources, 4);
 
