@@ -5,9 +5,9 @@
  * A Tessera token carries a checksum, so Verify refuses a made-up one before any lookup; an
  * imported value carries none, and a negative cache cannot help against distinct random strings.
  * So every instance keeps in memory the first 8 bytes of the digest of every token that holds an
- * imported value (a compact open-addressing table, 16 bytes a slot), and a presented value that is
- * not Tessera-format and whose digest under no live key starts with one of them is answered
- * NOT_FOUND without a query. A false positive (a stale entry of a deleted or rotated token, or one
+ * imported value (an open-addressing table of 8-byte slots, at most half full: 16 to 32 bytes a
+ * token), and a presented value that is not Tessera-format and whose digest under no live key
+ * starts with one of them is answered NOT_FOUND without a query. A false positive (a stale entry of a deleted or rotated token, or one
  * chance match in 2^64 per entry) only costs the query that would have happened anyway.
  *
  * Kept up to date like the caches: loaded at start (migration 0012's tessera_imported_prefixes,
