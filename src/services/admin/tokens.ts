@@ -64,7 +64,8 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
   requireRole(caller, "ADMIN", "creating tokens");
   const keyring = deps.keyring;
   const out = await deps.db.withOrg(orgId, async (tx) => {
-    if (brought !== undefined && req.allowExisting) {
+    // (A VERIFIER token is the operator's to create, so only the operator is told it exists.)
+    if (brought !== undefined && req.allowExisting && (spec.kind !== "VERIFIER" || caller.operator)) {
       const existing = await tokens.getTokenDigestByName(tx, spec.name);
       if (existing !== undefined && existing.token.kind === spec.kind && keyring.has(existing.keyId)) {
         if (Keyring.equal(keyring.digest(brought.value, existing.keyId), existing.digest))
