@@ -11,6 +11,7 @@ import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-c
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
 import { clean, kindName, showSecret, table, when } from "./output.js";
 import { createTokenRequest, KINDS, parseDuration, parseKind } from "./token-flags.js";
+import { broughtValue } from "./value-source.js";
 
 async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
   const conn = await resolveConnection(flags, ctx.env, ctx.err);
@@ -101,8 +102,13 @@ const create: Command = {
   --filter KEY=VALUE     shared: filter applied to every view (repeatable)
   --expires TIME         expiry, RFC 3339 (e.g. 2026-12-31T00:00:00Z); required for shared
   --expires-in DURATION  expiry from now, e.g. 24h, 90m, 7d
+  --value-from-env NAME  use the value in environment variable NAME instead of a generated one
+  --value-file PATH      use the value in file PATH ("-": standard input), one trailing newline dropped
 
-The value is printed alone on stdout, once; it cannot be retrieved later.
+A generated value is printed alone on stdout, once; it cannot be retrieved later. A value you
+bring (a Tessera token of this kind, or one imported from another system: 32 to 512 printable
+characters, at least 128 bits of entropy) is never printed; stdout gets the token id instead.
+Values are not accepted on the command line: they would land in shell history and in ps.
 
 ${CONNECTION_USAGE}`,
   options: {
@@ -120,14 +126,18 @@ ${CONNECTION_USAGE}`,
     filter: { type: "string", multiple: true },
     expires: { type: "string" },
     "expires-in": { type: "string" },
+    "value-from-env": { type: "string" },
+    "value-file": { type: "string" },
   },
   async run(flags, ctx) {
     const req = createTokenRequest(flags, Date.now());
+    const value = await broughtValue(flags, ctx);
     const api = await client(flags, ctx);
-    const res = await api.createToken(req);
+    const res = await api.createToken(value === undefined ? req : { ...req, value });
     const t = res.token!;
     ctx.err(`Created ${tokenLine(t)} in organization ${t.organizationId}${t.expireTime ? `, expires ${when(t.expireTime)}` : ""}.`);
-    showSecret(ctx, res.value);
+    if (value === undefined) showSecret(ctx, res.value);
+    else ctx.out(t.id);
     return EXIT_OK;
   },
 };

@@ -226,9 +226,7 @@ describe("bad input", () => {
           flipOne(t, 36),
           flipOne(t, 37),
           flipOne(t, 42),
-          t.slice(0, -1),
-          `${t}x`,
-          t.toUpperCase(),
+          t.slice(0, 31),
           `Bearer ${"o2oi_".padEnd(5000, "A")}`,
           "tök",
         ];
@@ -245,6 +243,13 @@ describe("bad input", () => {
         for (const endpoint of [EndpointClass.UNSPECIFIED, 99 as EndpointClass]) {
           const r = await verifyStatus(t, { endpoint });
           assert.equal(r.status, VerifyStatus.MALFORMED, `endpoint ${endpoint}`);
+        }
+        // A Tessera token one character short or long, or upper-cased, has an imported value's
+        // shape (32 to 512 printable characters, no Tessera prefix and length): not found.
+        for (const credential of [t.slice(0, -1), `${t}x`, t.toUpperCase()]) {
+          const r = await verifyStatus(credential);
+          assert.equal(r.status, VerifyStatus.NOT_FOUND, `credential of ${credential.length} characters: got ${VerifyStatus[r.status]}`);
+          assert.equal(r.principal, undefined);
         }
       });
 

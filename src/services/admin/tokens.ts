@@ -27,8 +27,10 @@ import {
   type UpdateTokenResponse,
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
 import { TokenKind as PbTokenKind } from "../../gen/tessera/v1/resources_pb.js";
-import { failedPrecondition, notFound } from "../../domain/errors.js";
+import { Keyring } from "../../domain/digest.js";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import { gracePeriodMs } from "../../domain/grace-period.js";
+import { acceptBroughtValue } from "../../domain/token-value.js";
 import { validateDescription } from "../../domain/names.js";
 import { boundedExpiry } from "../../domain/token-policy.js";
 import { getCurrentOrganization } from "../../store/queries/organizations.js";
@@ -50,20 +52,62 @@ function tokenPosition(p: string): [number, string] | undefined {
   return m !== null && BigInt(m[2]!) <= MAX_BIGINT ? [Number(m[1]), m[2]!] : undefined;
 }
 
+/**
+ * CreateToken. With a brought `value` (token-value.ts) only its digest is kept and the response
+ * does not repeat it; a value any token already holds is ALREADY_EXISTS without saying where.
+ * With `allow_existing`, a token of this name that already holds exactly this value and kind is
+ * the answer (created = false): what makes `tessera import` safe to run again.
+ */
 export async function createToken(deps: ServiceDeps, caller: Caller, req: CreateTokenRequest): Promise<CreateTokenResponse> {
   const spec = parseCreateToken(req, deps.now());
+  const brought = req.value === "" ? undefined : { value: req.value, ...acceptBroughtValue(spec.kind, req.value) };
+  if (req.allowExisting && brought === undefined) throw invalidArgument("allow_existing needs a value: a generated value never matches");
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "creating tokens");
-  const issued = await deps.db.withOrg(orgId, async (tx) => {
+  const keyring = deps.keyring;
+  const out = await deps.db.withOrg(orgId, async (tx) => {
+    // (A VERIFIER token is the operator's to create, so only the operator is told it exists.)
+    if (brought !== undefined && req.allowExisting && (spec.kind !== "VERIFIER" || caller.operator)) {
+      const existing = await tokens.getTokenDigestByName(tx, spec.name);
+      if (existing !== undefined && existing.token.kind === spec.kind && keyring.has(existing.keyId)) {
+        if (Keyring.equal(keyring.digest(brought.value, existing.keyId), existing.digest))
+          return { existing: existing.token, issued: undefined };
+      }
+    }
     const org = await getCurrentOrganization(tx);
     if (org === undefined) throw notFound("organization");
     const expiresAt = boundedExpiry(org, spec.expiresAt, deps.now(), false);
     const ownerUserId = await resolveOwner(deps.db, tx, caller, spec.kind, spec.permissions, req.userId);
     if (spec.kind === "INGESTION") await checkIngestionBuckets(tx, spec.permissions);
-    return issueToken(tx, deps.keyring, { ...spec, expiresAt, ownerUserId, createdBy: caller.userId ?? null });
+    if (brought !== undefined) {
+      // The unique index sees digests under the current key only; one stored under an older key
+      // (a token not used since the key rotated) is found here.
+      const older = keyring.keyIds.filter((id) => id !== keyring.currentKeyId).map((id) => keyring.digest(brought.value, id));
+      if (older.length > 0 && (await tokens.digestInUse(tx, older))) throw alreadyExists(tokens.VALUE_IN_USE);
+    }
+    const issued = await issueToken(tx, keyring, {
+      ...spec,
+      expiresAt,
+      ownerUserId,
+      createdBy: caller.userId ?? null,
+      ...(brought !== undefined && { value: brought.value, valueOrigin: brought.origin }),
+    });
+    return { existing: undefined, issued };
   });
-  deps.log("token_created", { tokenId: issued.token.id, orgId, kind: spec.kind, by: caller.tokenId });
-  return create(CreateTokenResponseSchema, { token: tokenToPb(issued.token), value: issued.value });
+  if (out.existing !== undefined) {
+    deps.log("token_exists", { tokenId: out.existing.id, orgId, kind: spec.kind, by: caller.tokenId });
+    return create(CreateTokenResponseSchema, { token: tokenToPb(out.existing), created: false });
+  }
+  const issued = out.issued!;
+  // This instance's filter knows an imported value at once; other instances learn it from the feed.
+  deps.importedFilter.add(issued.token.id, issued.token.valueOrigin === "IMPORTED" ? issued.digest : undefined);
+  deps.hub.applyLocal([{ orgId, tokenId: issued.token.id, reason: "ENABLED" }]);
+  deps.log("token_created", { tokenId: issued.token.id, orgId, kind: spec.kind, origin: issued.token.valueOrigin, by: caller.tokenId });
+  return create(CreateTokenResponseSchema, {
+    token: tokenToPb(issued.token),
+    value: brought === undefined ? issued.value : "",
+    created: true,
+  });
 }
 
 export async function getToken(deps: ServiceDeps, caller: Caller, req: GetTokenRequest): Promise<GetTokenResponse> {
