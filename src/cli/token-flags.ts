@@ -36,7 +36,7 @@ export const parseRole = (raw: string): Role => oneOf(ROLES, raw, "role");
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds. */
-function parseDuration(raw: string): number {
+export function parseDuration(raw: string): number {
   if (!/^(\d+[smhdw])+$/.test(raw)) {
     throw new UsageError(`--expires-in "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
   }
@@ -49,7 +49,7 @@ function parseDuration(raw: string): number {
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
-function parseExpiry(raw: string, now: number): Date {
+export function parseExpiry(raw: string, now: number): Date {
   const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
   const d = new Date(raw);
   if (!rfc3339.test(raw) || Number.isNaN(d.getTime())) {
