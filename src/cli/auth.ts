@@ -7,6 +7,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { TokenDisabledReason, TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient, type AdminClient } from "./api.js";
+import { update } from "./auth-update.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
 import { clean, kindName, showSecret, table, when } from "./output.js";
@@ -23,17 +24,32 @@ const tokenLine = (t: Token) => `${kindName(t.kind)} token ${clean(t.name)} (id 
 const list: Command = {
   name: "list",
   summary: "List tokens (masked), default ingestion token first",
-  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--json]
+  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--owner-id ID] [--enabled | --disabled] [--name-prefix P] [--json]
 
-  --org-id ID   organization to list (default: your token's organization)
-  --kind KIND   only tokens of this kind: ${Object.keys(KINDS).join(", ")}
-  --json        print the tokens as JSON (protobuf JSON mapping)
+  --org-id ID       organization to list (default: your token's organization)
+  --kind KIND       only tokens of this kind: ${Object.keys(KINDS).join(", ")}
+  --owner-id ID     only tokens owned by this user
+  --enabled         only enabled tokens
+  --disabled        only disabled tokens
+  --name-prefix P   only tokens whose name starts with P (case-sensitive; "_" is no wildcard)
+  --json            print the tokens as JSON (protobuf JSON mapping)
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" }, kind: { type: "string" }, json: { type: "boolean" } },
+  options: {
+    ...CONNECTION_OPTIONS,
+    "org-id": { type: "string" },
+    kind: { type: "string" },
+    "owner-id": { type: "string" },
+    enabled: { type: "boolean" },
+    disabled: { type: "boolean" },
+    "name-prefix": { type: "string" },
+    json: { type: "boolean" },
+  },
   async run(flags, ctx) {
     const kindText = str(flags, "kind");
     const kind = kindText === undefined ? undefined : parseKind(kindText);
+    if (bool(flags, "enabled") && bool(flags, "disabled")) throw new UsageError("give either --enabled or --disabled, not both");
+    const enabled = bool(flags, "enabled") ? true : bool(flags, "disabled") ? false : undefined;
     const api = await client(flags, ctx);
     const tokens: Token[] = [];
     let pageToken = "";
@@ -43,6 +59,9 @@ ${CONNECTION_USAGE}`,
         pageSize: 1000,
         pageToken,
         ...(kind === undefined ? {} : { kind }),
+        ownerUserId: str(flags, "owner-id") ?? "",
+        ...(enabled === undefined ? {} : { enabled }),
+        namePrefix: str(flags, "name-prefix") ?? "",
       });
       tokens.push(...page.tokens);
       pageToken = page.nextPageToken;
@@ -248,6 +267,6 @@ const passcode: Command = {
 
 export const group: Group = {
   name: "auth",
-  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe.",
-  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, passcode],
+  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe, update.",
+  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, update, passcode],
 };

@@ -40,6 +40,7 @@ const ENTRIES: Record<string, Entry> = {
   org: { summary: "Manage organizations", load: async () => (await import("./org.js")).group },
   user: { summary: "Manage users", load: async () => (await import("./user.js")).group },
   bucket: { summary: "Manage buckets", load: async () => (await import("./bucket.js")).group },
+  whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
 };
 

@@ -50,7 +50,7 @@ export function parseDuration(raw: string, flag = "--expires-in", max = LONGEST_
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
-function parseExpiry(raw: string, now: number): Date {
+export function parseExpiry(raw: string, now: number): Date {
   const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
   const d = new Date(raw);
   if (!rfc3339.test(raw) || Number.isNaN(d.getTime())) {

@@ -144,6 +144,9 @@ export class VerifyCache {
   /**
    * Applies feed events: evicts each named token, its lookups and what was derived from them; an
    * organization's being disabled or enabled also evicts other organizations' lookups aimed at it.
+   * A sub-organization turning its parent access off (or on) announces the tokens that lose (or
+   * regain) their reach into it, PARENT_ACCESS_REVOKED (or ENABLED), so their lookups aimed at it
+   * go with the rest of theirs; UPDATED (a changed expiry, a bucket gone) is a plain eviction too.
    */
   apply(events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>): void {
     const ids = new Set<string>();

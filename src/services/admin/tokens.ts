@@ -26,7 +26,8 @@ import {
   type UpdateTokenRequest,
   type UpdateTokenResponse,
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
-import { TokenKind as PbTokenKind } from "../../gen/tessera/v1/resources_pb.js";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { TokenKind as PbTokenKind, TokenSchema } from "../../gen/tessera/v1/resources_pb.js";
 import { Keyring } from "../../domain/digest.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import { gracePeriodMs } from "../../domain/grace-period.js";
@@ -39,7 +40,8 @@ import { requireRole, requireUuid, targetOrg, tokenOrg } from "../access.js";
 import type { Caller } from "../caller.js";
 import { tokenToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
-import { decodePageToken, encodePageToken, pageSize } from "../paging.js";
+import { maskPaths, type MaskRules } from "../field-mask.js";
+import { bindPage, decodePageToken, encodePageToken, pageSize } from "../paging.js";
 import { issueToken, mint } from "../token-issue.js";
 import { checkIngestionBuckets, parseCreateToken, requireKind, resolveOwner } from "./token-spec.js";
 
@@ -119,32 +121,105 @@ export async function getToken(deps: ServiceDeps, caller: Caller, req: GetTokenR
   return create(GetTokenResponseSchema, { token: tokenToPb(t) });
 }
 
+/** Token names are at most this long; so is a prefix of one. */
+const MAX_NAME_PREFIX = 256;
+
+/** A name_prefix filter: the start of a token name, so only token name characters. */
+function namePrefix(p: string): string | undefined {
+  if (p === "") return undefined;
+  if (p.length > MAX_NAME_PREFIX || !/^[A-Za-z0-9_-]+$/.test(p)) {
+    throw invalidArgument(
+      `name_prefix may contain only the characters of token names: letters, digits, "_" and "-", at most ${MAX_NAME_PREFIX}`,
+    );
+  }
+  return p;
+}
+
 export async function listTokens(deps: ServiceDeps, caller: Caller, req: ListTokensRequest): Promise<ListTokensResponse> {
   const limit = pageSize(req.pageSize);
   const kind = req.kind === PbTokenKind.UNSPECIFIED ? undefined : requireKind(req.kind);
   const ownerUserId = req.ownerUserId === "" ? undefined : requireUuid("owner_user_id", req.ownerUserId);
-  const afterKey = req.pageToken === "" ? undefined : decodePageToken(req.pageToken, "t", tokenPosition);
+  const prefix = namePrefix(req.namePrefix);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "VIEWER", "listing tokens");
+  // Tokens of the release before bindings carry none; they stay good for the filters it had.
+  const binding = bindPage(
+    { organization: orgId, kind, owner: ownerUserId, enabled: req.enabled, prefix },
+    req.enabled === undefined && prefix === undefined,
+  );
+  const afterKey = req.pageToken === "" ? undefined : decodePageToken(req.pageToken, "t", tokenPosition, binding);
   const rows = await deps.db.withOrg(orgId, (tx) =>
-    tokens.listTokens(tx, { ...(kind && { kind }), ...(ownerUserId && { ownerUserId }), ...(afterKey && { afterKey }), limit: limit + 1 }),
+    tokens.listTokens(tx, {
+      ...(kind && { kind }),
+      ...(ownerUserId && { ownerUserId }),
+      ...(req.enabled !== undefined && { enabled: req.enabled }),
+      ...(prefix && { namePrefix: prefix }),
+      ...(afterKey && { afterKey }),
+      limit: limit + 1,
+    }),
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return create(ListTokensResponseSchema, {
     tokens: page.map(tokenToPb),
-    nextPageToken: rows.length > limit && last ? encodePageToken("t", `${last.isDefault ? 0 : 1}:${last.seq}`) : "",
+    nextPageToken: rows.length > limit && last ? encodePageToken("t", `${last.isDefault ? 0 : 1}:${last.seq}`, binding) : "",
   });
 }
 
+const TOKEN_MASK: MaskRules = {
+  field: "update_mask",
+  updatable: ["description", "expire_time"],
+  resource: TokenSchema,
+  explain: {
+    permissions: "permissions are fixed when a token is created; create another token",
+    kind: "a token's kind is fixed when it is created",
+    enabled: "use SetTokenEnabled",
+    masked_value: "use RotateToken for a new value",
+  },
+};
+
+/**
+ * UpdateToken: the description and the expiry, as `update_mask` says (an empty mask means the
+ * description alone, what clients from before the mask send). A new expiry must be in the future;
+ * a path named with no expire_time clears the expiry, except on SHARED tokens, which must keep
+ * one. A changed expiry is announced (UPDATED) and holds from the very next Verify.
+ */
 export async function updateToken(deps: ServiceDeps, caller: Caller, req: UpdateTokenRequest): Promise<UpdateTokenResponse> {
-  validateDescription(req.description);
+  const paths = maskPaths(req.updateMask, TOKEN_MASK);
+  const patch: tokens.TokenPatch = {};
+  if (paths.length === 0 || paths.includes("description")) patch.description = validateDescription(req.description);
+  if (paths.includes("expire_time")) {
+    patch.expiresAt = null;
+    if (req.expireTime !== undefined) {
+      const at = timestampDate(req.expireTime);
+      if (!Number.isFinite(at.getTime())) throw invalidArgument("expire_time is out of range");
+      if (at.getTime() <= deps.now()) throw invalidArgument("expire_time must be in the future");
+      patch.expiresAt = at;
+    }
+  }
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "changing tokens");
-  const t = await deps.db.withOrg(orgId, (tx) => tokens.updateDescription(tx, id, req.description));
-  if (t === undefined) throw notFound("token");
-  return create(UpdateTokenResponseSchema, { token: tokenToPb(t) });
+  const r = await deps.db.withOrg(orgId, async (tx) => {
+    const current = await tokens.getToken(tx, id);
+    if (current === undefined) throw notFound("token");
+    if (patch.expiresAt === null && current.kind === "SHARED") {
+      throw invalidArgument("SHARED tokens must keep an expiry: give expire_time a new value instead of clearing it");
+    }
+    if (patch.expiresAt !== undefined) {
+      // A lifetime counts from creation: no update stretches a token past it, nor clears its expiry.
+      const org = await getCurrentOrganization(tx);
+      if (org === undefined) throw notFound("organization");
+      boundedExpiry(org, patch.expiresAt, current.createdAt.getTime(), false);
+    }
+    const t = await tokens.updateToken(tx, id, patch);
+    if (t === undefined) throw notFound("token");
+    return { token: t, expiryChanged: patch.expiresAt !== undefined && t.expiresAt?.getTime() !== current.expiresAt?.getTime() };
+  });
+  // Shorter or longer, caches hold the old expiry: this instance re-reads the token at once.
+  if (r.expiryChanged) deps.hub.applyLocal([{ orgId, tokenId: id, reason: "UPDATED" }]);
+  deps.log("token_updated", { tokenId: id, orgId, paths: paths.length === 0 ? ["description"] : paths, by: caller.tokenId });
+  return create(UpdateTokenResponseSchema, { token: tokenToPb(r.token) });
 }
 
 export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: SetTokenEnabledRequest): Promise<SetTokenEnabledResponse> {

@@ -155,29 +155,100 @@ export async function getDefaultToken(tx: Tx): Promise<TokenRecord | undefined> 
   return r.rows[0] ? toToken(r.rows[0]) : undefined;
 }
 
+/** What ListTokens may filter on; an absent field does not filter. */
+export interface TokenFilter {
+  kind?: TokenKind;
+  ownerUserId?: string;
+  enabled?: boolean;
+  /** Names starting with exactly this text: compared with starts_with, so `_` and `%` are plain characters. */
+  namePrefix?: string;
+}
+
 /** One page of tokens: the default token first, then creation order; `afterKey` is the last row's key. */
-export async function listTokens(
-  tx: Tx,
-  f: { kind?: TokenKind; ownerUserId?: string; afterKey?: [number, string]; limit: number },
-): Promise<TokenRecord[]> {
+export async function listTokens(tx: Tx, f: TokenFilter & { afterKey?: [number, string]; limit: number }): Promise<TokenRecord[]> {
   const r = await tx.query<TokenRow>(
     `SELECT ${COLUMNS} FROM tokens
       WHERE ($1::text IS NULL OR kind = $1)
         AND ($2::uuid IS NULL OR owner_user_id = $2)
         AND ($3::int IS NULL OR (CASE WHEN is_default THEN 0 ELSE 1 END, seq) > ($3::int, $4::bigint))
+        AND ($6::boolean IS NULL OR enabled = $6)
+        AND ($7::text IS NULL OR starts_with(name, $7))
       ORDER BY CASE WHEN is_default THEN 0 ELSE 1 END, seq
       LIMIT $5`,
-    [f.kind ?? null, f.ownerUserId ?? null, f.afterKey?.[0] ?? null, f.afterKey?.[1] ?? null, f.limit],
+    [
+      f.kind ?? null,
+      f.ownerUserId ?? null,
+      f.afterKey?.[0] ?? null,
+      f.afterKey?.[1] ?? null,
+      f.limit,
+      f.enabled ?? null,
+      f.namePrefix ?? null,
+    ],
   );
   return r.rows.map(toToken);
 }
 
-export async function updateDescription(tx: Tx, id: string, description: string): Promise<TokenRecord | undefined> {
-  const r = await tx.query<TokenRow>(`UPDATE tokens SET description = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [
+/** What UpdateToken may change; an absent field keeps its value (`expiresAt: null` clears the expiry). */
+export interface TokenPatch {
+  description?: string;
+  expiresAt?: Date | null;
+}
+
+/**
+ * Applies UpdateToken's changes. A changed expiry is announced (UPDATED): caches hold the old
+ * one, and an earlier expiry must refuse on the very next Verify. The new expiry is announced
+ * again when it passes (expiry_announced starts over).
+ */
+export async function updateToken(tx: Tx, id: string, patch: TokenPatch): Promise<TokenRecord | undefined> {
+  const setExpiry = patch.expiresAt !== undefined;
+  const r = await tx.query<TokenRow & { expiry_changed: boolean }>(
+    // `old` is joined, not only read in RETURNING: a CTE first read there would run after the
+    // update, and its FOR UPDATE would then skip the row this very statement changed.
+    `WITH old AS (SELECT expires_at AS was_expires_at FROM tokens WHERE id = $1 FOR UPDATE)
+     UPDATE tokens
+        SET description = COALESCE($2, description),
+            expires_at = CASE WHEN $3::boolean THEN $4::timestamptz ELSE expires_at END,
+            expiry_announced = CASE WHEN $3::boolean THEN false ELSE expiry_announced END,
+            updated_at = now()
+       FROM old
+      WHERE id = $1
+     RETURNING ${COLUMNS}, expires_at IS DISTINCT FROM old.was_expires_at AS expiry_changed`,
+    [id, patch.description ?? null, setExpiry, patch.expiresAt ?? null],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  if (row.expiry_changed) await appendEvent(tx, id, "UPDATED");
+  return toToken(row);
+}
+
+/**
+ * The context organization's tokens whose permissions name bucket `name` (an ingestion token's
+ * bucket list, a read-write token's grants), locked for DeleteBucket to narrow or end them.
+ */
+export async function tokensNamingBucket(tx: Tx, name: string): Promise<TokenRecord[]> {
+  const r = await tx.query<TokenRow>(
+    `SELECT ${COLUMNS} FROM tokens
+      WHERE permissions->'buckets' ? $1
+         OR permissions->'bucketAccess' @> jsonb_build_array(jsonb_build_object('bucket', $1::text))
+      ORDER BY seq
+      FOR UPDATE`,
+    [name],
+  );
+  return r.rows.map(toToken);
+}
+
+/**
+ * Replaces a token's permissions with narrower ones (DeleteBucket with force: never anything
+ * else, permissions are otherwise fixed) and announces it (UPDATED), so caches re-read it.
+ */
+export async function narrowPermissions(tx: Tx, id: string, permissions: Permissions): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(`UPDATE tokens SET permissions = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [
     id,
-    description,
+    JSON.stringify(permissions),
   ]);
-  return r.rows[0] ? toToken(r.rows[0]) : undefined;
+  if (!r.rows[0]) return undefined;
+  await appendEvent(tx, id, "UPDATED");
+  return toToken(r.rows[0]);
 }
 
 /**

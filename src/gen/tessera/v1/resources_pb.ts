@@ -255,7 +255,8 @@ export const BucketAccessSchema: GenMessage<BucketAccess> = /*@__PURE__*/
   messageDesc(file_tessera_v1_resources, 4);
 
 /**
- * TokenPermissions are fixed when a token is created and never change.
+ * TokenPermissions are fixed when a token is created. They only ever narrow: when DeleteBucket
+ * (with force) deletes a bucket they name, that bucket leaves them.
  *
  * @generated from message tessera.v1.TokenPermissions
  */
