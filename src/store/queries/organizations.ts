@@ -116,9 +116,12 @@ export async function setOrganizationEnabled(
   enabled: boolean,
 ): Promise<{ organization: Organization; changed: boolean; events: TokenEvent[] } | undefined> {
   const r = await tx.query<OrgRow & { was: boolean }>(
-    `WITH old AS (SELECT enabled FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
-     UPDATE organizations SET enabled = $1 WHERE id = tessera_current_org()
-     RETURNING *, (SELECT enabled FROM old) AS was`,
+    // `old` is joined, not only read in RETURNING: a CTE first read there runs after the update,
+    // and its FOR UPDATE then skips the row this statement changed (so `was` came back NULL and
+    // a no-op call announced every token again).
+    `WITH old AS (SELECT enabled AS was FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
+     UPDATE organizations SET enabled = $1 FROM old WHERE id = tessera_current_org()
+     RETURNING organizations.*, old.was`,
     [enabled],
   );
   const row = r.rows[0];
