@@ -332,7 +332,7 @@ export type Token = Message<"tessera.v1.Token"> & {
   name: string;
 
   /**
-   * Free-text description; the only field besides `enabled` that can change.
+   * Free-text description; changed with UpdateToken, like the expiry.
    *
    * @generated from field: string description = 4;
    */
@@ -375,7 +375,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   ownerUserId: string;
 
   /**
-   * Permissions fixed at creation.
+   * Permissions fixed at creation. Nothing widens them; only DeleteBucket with `force` narrows
+   * them, taking the deleted bucket out.
    *
    * @generated from field: tessera.v1.TokenPermissions permissions = 10;
    */
@@ -389,7 +390,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   createTime?: Timestamp | undefined;
 
   /**
-   * When the token's description or enabled flag last changed, or it was rotated.
+   * When the token's description, expiry, enabled flag or permissions (narrowed) last changed, or
+   * it was rotated.
    *
    * @generated from field: google.protobuf.Timestamp update_time = 12;
    */

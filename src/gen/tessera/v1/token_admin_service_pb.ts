@@ -701,7 +701,7 @@ export type CreateTokenRequest = Message<"tessera.v1.CreateTokenRequest"> & {
   userId: string;
 
   /**
-   * Permissions, fixed for the token's life.
+   * Permissions, fixed for the token's life (only a forced DeleteBucket narrows them).
    *
    * @generated from field: tessera.v1.TokenPermissions permissions = 6;
    */
