@@ -36,6 +36,7 @@ const ENTRIES: Record<string, Entry> = {
   org: { summary: "Manage organizations", load: async () => (await import("./org.js")).group },
   user: { summary: "Manage users", load: async () => (await import("./user.js")).group },
   bucket: { summary: "Manage buckets", load: async () => (await import("./bucket.js")).group },
+  apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
 };
 

@@ -8,6 +8,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Role, Signal, TokenKind } from "../gen/tessera/v1/resources_pb.js";
 import type { CreateTokenRequestSchema } from "../gen/tessera/v1/token_admin_service_pb.js";
+import { parseDuration, parseRfc3339 } from "../domain/time-text.js";
 import { UsageError, list, requireStr, str, type Flags } from "./command.js";
 
 export const KINDS: Readonly<Record<string, TokenKind>> = {
@@ -33,28 +34,19 @@ export const parseKind = (raw: string): TokenKind => oneOf(KINDS, raw, "token ki
 const parseSignal = (raw: string): Signal => oneOf(SIGNALS, raw, "signal");
 export const parseRole = (raw: string): Role => oneOf(ROLES, raw, "role");
 
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds. */
-function parseDuration(raw: string): number {
-  if (!/^(\d+[smhdw])+$/.test(raw)) {
-    throw new UsageError(`--expires-in "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
-  }
-  let ms = 0;
-  for (const [, n, unit] of raw.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (UNIT_MS[unit ?? ""] ?? 0);
-  if (ms <= 0) throw new UsageError(`--expires-in must be longer than zero`);
-  if (!Number.isSafeInteger(ms) || ms > 100 * 365 * UNIT_MS["d"]!)
-    throw new UsageError(`--expires-in "${raw}" is too long (at most 100 years)`);
-  return ms;
+function parseDurationFlag(raw: string): number {
+  const d = parseDuration(raw);
+  if (d.ok) return d.ms;
+  if (d.problem === "zero") throw new UsageError(`--expires-in must be longer than zero`);
+  if (d.problem === "too-long") throw new UsageError(`--expires-in "${raw}" is too long (at most 100 years)`);
+  throw new UsageError(`--expires-in "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
 function parseExpiry(raw: string, now: number): Date {
-  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
-  const d = new Date(raw);
-  if (!rfc3339.test(raw) || Number.isNaN(d.getTime())) {
-    throw new UsageError(`--expires "${raw}" is not an RFC 3339 time: use e.g. 2026-12-31T00:00:00Z`);
-  }
+  const d = parseRfc3339(raw);
+  if (d === undefined) throw new UsageError(`--expires "${raw}" is not an RFC 3339 time: use e.g. 2026-12-31T00:00:00Z`);
   if (d.getTime() <= now) throw new UsageError(`--expires ${raw} is in the past`);
   return d;
 }
@@ -92,7 +84,7 @@ export function createTokenRequest(flags: Flags, now: number): MessageInitShape<
   const expiresIn = str(flags, "expires-in");
   if (expires !== undefined && expiresIn !== undefined) throw new UsageError("give either --expires or --expires-in, not both");
   const expireAt =
-    expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDuration(expiresIn)) : undefined;
+    expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDurationFlag(expiresIn)) : undefined;
 
   const read = new Set(list(flags, "read-bucket"));
   const write = new Set(list(flags, "write-bucket"));
