@@ -43,7 +43,7 @@ const say = (line: string) => process.stdout.write(line + "\n");
 
 /** A Verify caller over the service implementation itself: decode, authenticate, verify. */
 function verifier(t: Tessera, verifierToken: string): (body: Uint8Array) => Promise<{ allowed?: boolean; status?: number }> {
-  const authenticate = createAuthenticator(t.deps.lookup, t.deps.now);
+  const authenticate = createAuthenticator(t.deps.lookup, t.deps.now, t.deps.lastUsed);
   const service = createTokenVerifyService(t.deps);
   const header = `Bearer ${verifierToken}`;
   return async (body) => {

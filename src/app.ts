@@ -163,7 +163,14 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery });
     const lastUsed = createLastUsedRecorder({ db, now, log, precisionMs: config.lastUsedPrecisionMs });
     cleanups.push(() => lastUsed.close());
-    const maintenance = startFeedMaintenance({ db, now, log, intervalMs: config.feed.maintenanceMs, retentionMs: config.feed.retentionMs });
+    const maintenance = startFeedMaintenance({
+      db,
+      now,
+      log,
+      intervalMs: config.feed.maintenanceMs,
+      retentionMs: config.feed.retentionMs,
+      idleSweepMs: config.feed.idleSweepMs,
+    });
     cleanups.push(async () => maintenance.stop());
     const deps: ServiceDeps = {
       db,
@@ -176,7 +183,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       checkpointMs: config.feed.checkpointMs,
       onVerify: metrics.onVerify,
     };
-    const authenticate = createAuthenticator(lookup, now);
+    const authenticate = createAuthenticator(lookup, now, lastUsed);
     const services = [
       { desc: TokenAdminService, impl: createTokenAdminService(deps) },
       { desc: TokenVerifyService, impl: createTokenVerifyService(deps) },

@@ -32,6 +32,8 @@ export interface Config {
     retentionMs: number;
     /** Expiry announcements and pruning run this often. */
     maintenanceMs: number;
+    /** How often the idle-token sweep runs (with the feed upkeep). */
+    idleSweepMs: number;
     /** The Verify cache answers only while the feed was read at most this long ago. */
     freshMs: number;
     /** Events kept in memory for resuming or lagging subscribers; one lagging further is cut. */
@@ -67,6 +69,20 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
   return n;
 }
 
+/**
+ * The hub counts as fresh while its last feed read is at most freshMs old, and it reads at least
+ * every pollMs: a bound at or below the poll interval would make it stale between two quiet polls,
+ * so Verify would never answer from its cache and checkpoints would stop.
+ */
+function checkFeed(feed: Config["feed"]): Config["feed"] {
+  if (feed.freshMs <= feed.pollMs) {
+    throw new ConfigError(
+      `TESSERA_FEED_FRESH_MS (${feed.freshMs}) must be longer than TESSERA_FEED_POLL_MS (${feed.pollMs}): the feed is read every poll interval`,
+    );
+  }
+  return feed;
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): Config {
   const dataDir = path.resolve(flags["data-dir"] ?? env.TESSERA_DATA_DIR ?? ".tessera");
@@ -82,14 +98,17 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     poolSize: positive("TESSERA_POOL_SIZE", env.TESSERA_POOL_SIZE, 16, 500),
     workers: positive("--workers", flags.workers ?? env.TESSERA_WORKERS, 1, MAX_WORKERS),
     maxMessageBytes: 4 * 1024 * 1024,
-    feed: {
+    feed: checkFeed({
       pollMs: positive("TESSERA_FEED_POLL_MS", env.TESSERA_FEED_POLL_MS, 1000, 60_000),
       checkpointMs: positive("TESSERA_CHECKPOINT_MS", env.TESSERA_CHECKPOINT_MS, 1000, 60_000),
       retentionMs: positive("TESSERA_FEED_RETENTION_HOURS", env.TESSERA_FEED_RETENTION_HOURS, 24, 24 * 90) * 3_600_000,
       maintenanceMs: 1000,
+      // Idle limits are hours at least (twice the last-used precision): a minute late is on time,
+      // and the sweep reads every token of the organizations that have one.
+      idleSweepMs: 60_000,
       freshMs: positive("TESSERA_FEED_FRESH_MS", env.TESSERA_FEED_FRESH_MS, 3000, 600_000),
       ringSize: positive("TESSERA_FEED_RING_SIZE", env.TESSERA_FEED_RING_SIZE, 50_000, 10_000_000),
-    },
+    }),
     cache: {
       maxEntries: positive("TESSERA_CACHE_MAX_ENTRIES", env.TESSERA_CACHE_MAX_ENTRIES, 1_000_000, 100_000_000),
       negativeTtlMs: 10_000,

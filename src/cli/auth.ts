@@ -4,12 +4,13 @@
  * is one TokenAdminService call (list follows every page).
  */
 import { toJson } from "@bufbuild/protobuf";
-import { TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { TokenDisabledReason, TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
 import { clean, kindName, showSecret, table, when } from "./output.js";
-import { createTokenRequest, KINDS, parseKind } from "./token-flags.js";
+import { createTokenRequest, KINDS, parseDuration, parseKind } from "./token-flags.js";
 
 async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
   const conn = await resolveConnection(flags, ctx.env, ctx.err);
@@ -63,13 +64,21 @@ ${CONNECTION_USAGE}`,
           t.name,
           kindName(t.kind),
           t.maskedValue,
-          t.enabled ? "yes" : "no",
+          t.enabled ? "yes" : t.disabledReason === TokenDisabledReason.IDLE ? "no (idle)" : "no",
           t.description,
           when(t.createTime),
           when(t.lastUsedTime),
         ]),
       ),
     );
+    // Tokens in a rotation's grace period: when the old value stops, and whether it is still sent.
+    for (const t of tokens) {
+      const p = t.previousValue;
+      if (p === undefined) continue;
+      ctx.err(
+        `${clean(t.name)}: previous value ${p.maskedValue} works until ${when(p.expireTime)}, last used ${p.lastUsedTime ? when(p.lastUsedTime) : "never"}`,
+      );
+    }
     return EXIT_OK;
   },
 };
@@ -138,15 +147,38 @@ function setEnabled(enabled: boolean): Command {
   };
 }
 
+/** The longest grace period the server accepts. */
+const LONGEST_GRACE = { ms: 7 * 86_400_000, text: "7 days" };
+
 const rotate: Command = {
   name: "rotate",
-  summary: "Replace a token's value and print the new one (the old one stops working at once)",
-  usage: `Usage: tessera auth rotate --id ID\n\n${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, id: { type: "string" } },
+  summary: "Replace a token's value and print the new one (the old one stops at once, or after --grace)",
+  usage: `Usage: tessera auth rotate --id ID [--grace DURATION]
+
+  --id ID            the token to rotate
+  --grace DURATION   keep the old value working this long next to the new one, e.g. 30m, 24h,
+                     7d (at most 7 days); without it the old value stops working at once.
+                     Rotating again, disabling or deleting the token ends the old value sooner.
+
+The new value is printed alone on stdout, once; it cannot be retrieved later.
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, grace: { type: "string" } },
   async run(flags, ctx) {
     const id = requireStr(flags, "id");
-    const res = await (await client(flags, ctx)).rotateToken({ id });
-    ctx.err(`Rotated ${tokenLine(res.token!)}; the previous value no longer works.`);
+    const graceText = str(flags, "grace");
+    const graceMs = graceText === undefined ? 0 : parseDuration(graceText, "--grace", LONGEST_GRACE);
+    const res = await (await client(flags, ctx)).rotateToken({
+      id,
+      ...(graceMs > 0 && { gracePeriod: durationFromMs(graceMs) }),
+    });
+    const t = res.token!;
+    const previous = t.previousValue;
+    ctx.err(
+      previous === undefined
+        ? `Rotated ${tokenLine(t)}; the previous value no longer works.`
+        : `Rotated ${tokenLine(t)}; the previous value (${previous.maskedValue}) keeps working until ${when(previous.expireTime)}.`,
+    );
     showSecret(ctx, res.value);
     return EXIT_OK;
   },
@@ -197,7 +229,9 @@ const passcode: Command = {
         `use as:        Basic base64("${clean(res.organizationIdentifier)}:<value>")`,
       ].join("\n"),
     );
-    ctx.err(`Values are never stored. To get a new value, rotate it (the current one stops working): tessera auth rotate --id ${t.id}`);
+    ctx.err(
+      `Values are never stored. To get a new value, rotate it: tessera auth rotate --id ${t.id} (the current value stops working at once; add --grace 24h to keep it working for a day meanwhile)`,
+    );
     return EXIT_OK;
   },
 };

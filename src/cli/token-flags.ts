@@ -8,7 +8,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Role, Signal, TokenKind } from "../gen/tessera/v1/resources_pb.js";
 import type { CreateTokenRequestSchema } from "../gen/tessera/v1/token_admin_service_pb.js";
-import { parseDuration, parseRfc3339 } from "../domain/time-text.js";
+import { MAX_DURATION_MS, parseDurationText, parseRfc3339 } from "../domain/time-text.js";
 import { UsageError, list, requireStr, str, type Flags } from "./command.js";
 
 export const KINDS: Readonly<Record<string, TokenKind>> = {
@@ -34,13 +34,15 @@ export const parseKind = (raw: string): TokenKind => oneOf(KINDS, raw, "token ki
 const parseSignal = (raw: string): Signal => oneOf(SIGNALS, raw, "signal");
 export const parseRole = (raw: string): Role => oneOf(ROLES, raw, "role");
 
-/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds. */
-function parseDurationFlag(raw: string): number {
-  const d = parseDuration(raw);
+const LONGEST_EXPIRY = { ms: MAX_DURATION_MS, text: "100 years" };
+
+/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, at most `max`; errors name `flag`. */
+export function parseDuration(raw: string, flag = "--expires-in", max = LONGEST_EXPIRY): number {
+  const d = parseDurationText(raw, max.ms);
   if (d.ok) return d.ms;
-  if (d.problem === "zero") throw new UsageError(`--expires-in must be longer than zero`);
-  if (d.problem === "too-long") throw new UsageError(`--expires-in "${raw}" is too long (at most 100 years)`);
-  throw new UsageError(`--expires-in "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
+  if (d.problem === "zero") throw new UsageError(`${flag} must be longer than zero`);
+  if (d.problem === "too-long") throw new UsageError(`${flag} "${raw}" is too long (at most ${max.text})`);
+  throw new UsageError(`${flag} "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
@@ -84,7 +86,7 @@ export function createTokenRequest(flags: Flags, now: number): MessageInitShape<
   const expiresIn = str(flags, "expires-in");
   if (expires !== undefined && expiresIn !== undefined) throw new UsageError("give either --expires or --expires-in, not both");
   const expireAt =
-    expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDurationFlag(expiresIn)) : undefined;
+    expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDuration(expiresIn)) : undefined;
 
   const read = new Set(list(flags, "read-bucket"));
   const write = new Set(list(flags, "write-bucket"));

@@ -17,7 +17,17 @@ export interface Organization {
   parentAccess: boolean;
   enabled: boolean;
   createdAt: Date;
+  /** Longest lifetime (seconds) of a token created in the organization; null for no limit. */
+  maxTokenLifetimeS: number | null;
+  /** Tokens idle for this long (seconds) are disabled by the server; null for never. */
+  tokenIdleLimitS: number | null;
 }
+
+/** The organization's token policies, as set at creation (or by an update). */
+export type TokenPolicies = Pick<Organization, "maxTokenLifetimeS" | "tokenIdleLimitS">;
+
+/** Who or what disabled a token: a caller, or the idle sweep. */
+export type DisabledReason = "ADMIN" | "IDLE";
 
 export interface User {
   id: string;
@@ -71,6 +81,19 @@ export interface TokenRecord {
   expiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The current value's last use (during an overlap the previous value has its own). */
+  lastUsedAt: Date | null;
+  /** The value a rotation with a grace period replaced, while it still matches; null otherwise. */
+  previous: PreviousValue | null;
+  /** Set while the token is disabled. */
+  disabledReason: DisabledReason | null;
+}
+
+/** A token's previous value during a rotation's grace period: never the value, only its mask. */
+interface PreviousValue {
+  mask: string;
+  /** When it stops being accepted. */
+  expiresAt: Date;
   lastUsedAt: Date | null;
 }
 
@@ -117,4 +140,10 @@ export interface TokenLookup {
    * lookup an object. Lets Verify skip recording a token whose stored time is already recent.
    */
   lastUsedMinute: number | null;
+  /**
+   * Set when the value presented is the token's previous one (a rotation's grace period): when
+   * it stops being accepted. Null for the current value. Everything above is the token's, except
+   * keyId and lastUsedMinute, which are the matched value's.
+   */
+  previousUntil: Date | null;
 }

@@ -4,18 +4,18 @@
 
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** The longest duration accepted: a hundred years. */
-const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+/** The longest duration accepted unless a caller asks for less: a hundred years. */
+export const MAX_DURATION_MS = 100 * 365 * 86_400_000;
 
 export type ParsedDuration = { ok: true; ms: number } | { ok: false; problem: "not-a-duration" | "zero" | "too-long" };
 
-/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, at most 100 years. */
-export function parseDuration(raw: string): ParsedDuration {
+/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, at most `maxMs` (100 years). */
+export function parseDurationText(raw: string, maxMs = MAX_DURATION_MS): ParsedDuration {
   if (!/^(\d+[smhdw])+$/.test(raw)) return { ok: false, problem: "not-a-duration" };
   let ms = 0;
   for (const [, n, unit] of raw.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (UNIT_MS[unit ?? ""] ?? 0);
   if (ms <= 0) return { ok: false, problem: "zero" };
-  if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS) return { ok: false, problem: "too-long" };
+  if (!Number.isSafeInteger(ms) || ms > maxMs) return { ok: false, problem: "too-long" };
   return { ok: true, ms };
 }
 

@@ -7,12 +7,26 @@
  * accepted Caller is memoized under a keyed digest of the authorization value (never the value).
  * The memo answers only while the lookup cache may (revocation hub fresh), is dropped by any feed
  * event of the caller's token, and never outlives the token's expiry or the cache's positive TTL.
+ *
+ * Every accepted caller counts as a use of its token, recorded as Verify records the tokens it
+ * accepts (same recorder, same precision): an admin or verifier token that shows "never used" was
+ * never presented successfully.
  */
 import { unauthenticated, type TesseraError } from "../domain/errors.js";
 import { parseAuthorizationHeader } from "../domain/credential.js";
 import { standing } from "../domain/decide.js";
 import type { Authenticator, Caller } from "./caller.js";
+import type { LastUsedRecorder } from "./last-used.js";
 import type { TokenLookupService } from "./token-lookup.js";
+
+/** A memoized caller, with what recording its uses needs. */
+interface Accepted {
+  caller: Caller;
+  /** The stored last-used time (whole minutes) the lookup read. */
+  lastUsedMinute: number | null;
+  /** The last-used period this memo last recorded a use in. */
+  touched: number;
+}
 
 /**
  * Refusal of a request with several `authorization` values. A proxy in front may act on the last
@@ -21,13 +35,27 @@ import type { TokenLookupService } from "./token-lookup.js";
 export const severalCredentials = (): TesseraError =>
   unauthenticated("the request carries several authorization headers; send exactly one");
 
-export function createAuthenticator(lookup: TokenLookupService, now: () => number): Authenticator {
+export function createAuthenticator(
+  lookup: TokenLookupService,
+  now: () => number,
+  lastUsed: Pick<LastUsedRecorder, "record" | "period">,
+): Authenticator {
   const memo = lookup.memo;
   return async (authorization) => {
     if (authorization === undefined || authorization === "") return undefined;
     // Opened before the lookup: an event arriving meanwhile makes the fill below a no-op.
     const slot = memo?.open(authorization);
-    if (slot !== undefined && slot.hit !== undefined) return slot.hit as Caller;
+    if (slot !== undefined && slot.hit !== undefined) {
+      const hit = slot.hit as Accepted;
+      // Once per last-used period, not per call, as Verify's memoized answers do.
+      const at = now();
+      const period = lastUsed.period(at);
+      if (hit.touched !== period) {
+        hit.touched = period;
+        lastUsed.record(hit.caller.tokenId, hit.lastUsedMinute, at);
+      }
+      return hit.caller;
+    }
     const cred = parseAuthorizationHeader(authorization);
     const r = await lookup.lookup(cred.token, cred.orgIdentifier ?? "");
     if ("malformed" in r) throw unauthenticated(`malformed token: ${r.malformed}`);
@@ -36,6 +64,8 @@ export function createAuthenticator(lookup: TokenLookupService, now: () => numbe
     const at = now();
     const s = standing(t, { orgIdentifier: cred.orgIdentifier ?? "" }, at);
     if (s !== null && typeof s === "object") {
+      // A previous value past its rotation deadline is gone, as it will be once the overlap is ended.
+      if (s.status === "NOT_FOUND") throw unauthenticated("invalid token: no such token");
       throw unauthenticated(`token not accepted: ${s.status.toLowerCase().replaceAll("_", " ")}`);
     }
     const caller: Caller = Object.freeze({
@@ -46,8 +76,14 @@ export function createAuthenticator(lookup: TokenLookupService, now: () => numbe
       operator: t.kind === "OPERATOR",
       role: s ?? undefined,
     });
-    // standing() refuses from expiresAt on, so the memo holds the caller only until then.
-    if (slot !== undefined) memo!.set(slot, caller, t.tokenId, t.expiresAt === null ? Infinity : t.expiresAt.getTime());
+    lastUsed.record(t.tokenId, t.lastUsedMinute, at);
+    const accepted: Accepted = { caller, lastUsedMinute: t.lastUsedMinute, touched: lastUsed.period(at) };
+    // standing() refuses from expiresAt (and a previous value's deadline) on, so the memo holds the caller only until then.
+    const notAfter = Math.min(
+      t.expiresAt === null ? Infinity : t.expiresAt.getTime(),
+      t.previousUntil === null ? Infinity : t.previousUntil.getTime(),
+    );
+    if (slot !== undefined) memo!.set(slot, accepted, t.tokenId, notAfter);
     return caller;
   };
 }

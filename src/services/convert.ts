@@ -1,12 +1,14 @@
 /** Domain records to protobuf messages. Token values never pass through here: only masks. */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { DurationSchema, timestampFromDate, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   BucketSchema,
   MembershipSchema,
   OrganizationSchema,
+  PreviousTokenValueSchema,
   Role,
   Signal,
+  TokenDisabledReason,
   TokenKind as PbTokenKind,
   TokenPermissionsSchema,
   TokenSchema,
@@ -18,10 +20,26 @@ import {
   type TokenPermissions as PbPermissions,
   type User as PbUser,
 } from "../gen/tessera/v1/resources_pb.js";
-import type { Bucket, Membership, Organization, Permissions, RoleName, SignalName, TokenRecord, User } from "../domain/model.js";
+import type {
+  Bucket,
+  DisabledReason,
+  Membership,
+  Organization,
+  Permissions,
+  RoleName,
+  SignalName,
+  TokenRecord,
+  User,
+} from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
 
 const ts = (d: Date | null | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
+const seconds = (s: number | null): Duration | undefined => (s === null ? undefined : create(DurationSchema, { seconds: BigInt(s) }));
+
+const DISABLED_REASON_TO_PB: Record<DisabledReason, TokenDisabledReason> = {
+  ADMIN: TokenDisabledReason.ADMIN,
+  IDLE: TokenDisabledReason.IDLE,
+};
 
 export const KIND_TO_PB: Record<TokenKind, PbTokenKind> = {
   INGESTION: PbTokenKind.INGESTION,
@@ -58,6 +76,8 @@ export function organizationToPb(o: Organization): PbOrganization {
     parentAccess: o.parentAccess,
     enabled: o.enabled,
     createTime: ts(o.createdAt),
+    maxTokenLifetime: seconds(o.maxTokenLifetimeS),
+    tokenIdleLimit: seconds(o.tokenIdleLimitS),
   });
 }
 
@@ -101,5 +121,14 @@ export function tokenToPb(t: TokenRecord): PbToken {
     updateTime: ts(t.updatedAt),
     lastUsedTime: ts(t.lastUsedAt),
     expireTime: ts(t.expiresAt),
+    disabledReason: t.disabledReason === null ? TokenDisabledReason.UNSPECIFIED : DISABLED_REASON_TO_PB[t.disabledReason],
+    previousValue:
+      t.previous === null
+        ? undefined
+        : create(PreviousTokenValueSchema, {
+            maskedValue: t.previous.mask,
+            expireTime: ts(t.previous.expiresAt),
+            lastUsedTime: ts(t.previous.lastUsedAt),
+          }),
   });
 }

@@ -9,7 +9,7 @@
  * `fresh()` says whether the hub has read the feed recently: while it has not (database or
  * listener down), caches built on it must not answer.
  */
-import { outOfRange, resourceExhausted } from "../domain/errors.js";
+import { invalidArgument, outOfRange, resourceExhausted } from "../domain/errors.js";
 import type { Database } from "../store/database.js";
 import { openFeedConnection, type FeedConnection } from "../store/listener.js";
 import { feedState, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
@@ -233,6 +233,12 @@ export class RevocationHub {
     const state = await feedState(this.#opts.db.pool);
     if (afterCursor !== "" && comparePositions(pos, state.floor) < 0) {
       throw outOfRange("after_cursor is older than the feed's retention; flush caches and restart from now");
+    }
+    // Every cursor this feed hands out lies below the horizon it was read at, and horizons only
+    // grow. One at or beyond today's was never issued here: accepting it would echo it back in
+    // checkpoints and silently skip every event up to it.
+    if (afterCursor !== "" && pos.xid >= state.horizon) {
+      throw invalidArgument("after_cursor is ahead of this revocation feed; restart from now with an empty cursor");
     }
     let live = false;
     yield { checkpoint: formatCursor(this.#feedId, pos) };

@@ -2,6 +2,8 @@
  * From a presented token value to the stored facts about it: keyed digest, the Verify cache, and
  * on a miss a format check (cheap, no hashing) and one store round trip with a constant-time
  * re-check of the digest; a token found under an old key is re-digested under the current one.
+ * A token's previous value (a rotation's grace period) is found and cached like its current one,
+ * under its own digest; the lookup says which it is and until when it holds.
  *
  * Shared by Verify and by the authentication of admin callers, so both judge a token the same way.
  * The cache answers only while the revocation hub is fresh; otherwise every lookup goes to the
@@ -129,8 +131,10 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       if (found !== undefined && found.keyId !== currentKeyId) {
         const row = found;
         const stored = hit!.digest;
+        // A previous value (a rotation's grace period) too: it may outlive the old key's removal.
+        const previous = row.previousUntil !== null;
         // Best effort: a failure leaves the old digest in place, which still verifies.
-        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, stored, current, currentKeyId)).catch((err: unknown) =>
+        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, stored, current, currentKeyId, previous)).catch((err: unknown) =>
           log("redigest_failed", { tokenId: row.tokenId, error: String(err) }),
         );
       }

@@ -91,7 +91,10 @@ export class VerifyCache {
     if (old !== undefined) this.#delete(key, old);
     if (this.#entries.size >= this.#opts.maxEntries) this.#evictOldest();
     const ttl = value === undefined ? this.#opts.negativeTtlMs : this.#opts.positiveTtlMs;
-    this.#entries.set(key, { value, expiresAt: this.#opts.now() + ttl });
+    let expiresAt = this.#opts.now() + ttl;
+    // A previous value's lookup never outlives its deadline, announced or not.
+    if (value !== undefined && value.previousUntil !== null) expiresAt = Math.min(expiresAt, value.previousUntil.getTime());
+    this.#entries.set(key, { value, expiresAt });
     if (value !== undefined) {
       const keys = this.#byToken.get(value.tokenId);
       if (keys === undefined || keys === key) this.#byToken.set(value.tokenId, key);

@@ -51,6 +51,25 @@ describe("WatchRevocations cursors and expiry", function () {
     }
   });
 
+  it("answers INVALID_ARGUMENT for a cursor of this feed that is ahead of it, and accepts the cursor it came from", async () => {
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
+    await w.until(() => w.checkpoints > 0);
+    const real = w.cursor;
+    w.stop();
+    const [feed, xid, id] = real.split(".");
+    const ahead = `${feed}.${BigInt(xid!) + 1_000_000n}.${id}`;
+    await assert.rejects(first(ahead), (err: unknown) => {
+      assert.ok(err instanceof ConnectError);
+      assert.equal(err.code, Code.InvalidArgument);
+      assert.match(err.rawMessage, /ahead of this revocation feed/);
+      assert.ok(!err.rawMessage.includes(ahead), "the cursor is not echoed");
+      return true;
+    });
+    const m = (await first(real)) as { item: { case: string; value: { cursor: string } } };
+    assert.equal(m.item.case, "checkpoint", "a cursor this feed issued resumes");
+    assert.equal(m.item.value.cursor, real);
+  });
+
   it("answers OUT_OF_RANGE for a cursor older than retention", async () => {
     const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
     await w.until(() => w.checkpoints > 0);

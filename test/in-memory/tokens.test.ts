@@ -242,7 +242,12 @@ describe("tokens, in memory", () => {
           { name: `p-${tag()}`, kind: TokenKind.SHARED, permissions: { dashboards: ["d"], filters: { a: "b\tc" } }, expireTime: later },
           /filters/,
         ],
-        ["an expiry in the past", { name: `p-${tag()}`, kind: TokenKind.INGESTION, expireTime: past }, /expire_time/],
+        ["an expiry in the past", { name: `p-${tag()}`, kind: TokenKind.INGESTION, expireTime: past }, /expire_time must be in the future/],
+        [
+          "an expiry beyond any date",
+          { name: `p-${tag()}`, kind: TokenKind.INGESTION, expireTime: { seconds: 10_000_000_000_000n, nanos: 0 } },
+          /expire_time is out of range/,
+        ],
         ["a user id on an ingestion token", { name: `p-${tag()}`, kind: TokenKind.INGESTION, userId: editor }, /user_id/],
         ["a user id that is not a UUID", { name: `p-${tag()}`, kind: TokenKind.ALL_ACCESS, userId: "alice" }, /user_id/],
         [

@@ -26,7 +26,7 @@ export function run(file: string, args: string[], cwd: string, env: Record<strin
  * What a fresh clone holds that the package is built from. Anything `files` in package.json names
  * must come from here; the test fails on a tarball that lacks it.
  */
-const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "src", "proto"];
+const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE", "src", "proto"];
 
 /**
  * Local state, test and benchmark output a developer's tree may hold next to the sources: planted

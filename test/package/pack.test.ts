@@ -60,7 +60,8 @@ describe("the npm package", function () {
     assert.ok((bin.mode & 0o111) !== 0, "the bin target is not executable");
   });
 
-  it("holds the migrations, the console and the protos, and no tests, benchmarks, source maps or local state", async () => {
+  it("holds the licence, the migrations, the console and the protos, and no tests, benchmarks, source maps or local state", async () => {
+    assert.ok(shipped.includes("LICENSE"), "the licence package.json names is in the tarball");
     const migrations = (await readdir(path.join(ROOT, "src", "store", "migrations"))).filter((f) => f.endsWith(".sql"));
     assert.ok(migrations.length >= 10);
     for (const m of migrations) assert.ok(shipped.includes(`src/store/migrations/${m}`), `migration ${m} is not in the tarball`);
@@ -75,7 +76,8 @@ describe("the npm package", function () {
         !f.startsWith("src/console/") &&
         !/^proto\/.+\.proto$/.test(f) &&
         f !== "package.json" &&
-        f !== "README.md",
+        f !== "README.md" &&
+        f !== "LICENSE",
     );
     assert.deepEqual(unexpected, []);
   });

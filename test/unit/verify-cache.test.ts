@@ -1,12 +1,13 @@
 /**
  * The server's Verify cache as a data structure: eviction by feed events through the token index
- * (one key or several per token), expiry, the fill race guard, the size bound and negative entries.
+ * (one key or several per token), expiry, the fill race guard, the size bound and negative entries,
+ * and a previous value's lookup never outliving its rotation deadline.
  */
 import assert from "node:assert/strict";
 import type { TokenLookup } from "../../src/domain/model.js";
 import { VerifyCache } from "../../src/services/verify-cache.js";
 
-function lookup(tokenId: string): TokenLookup {
+function lookup(tokenId: string, previousUntil: Date | null = null): TokenLookup {
   return {
     tokenId,
     orgId: "org",
@@ -27,6 +28,7 @@ function lookup(tokenId: string): TokenLookup {
     targetEnabled: null,
     targetReachable: false,
     lastUsedMinute: null,
+    previousUntil,
   };
 }
 
@@ -65,6 +67,21 @@ describe("Verify cache", () => {
     c.apply([{ tokenId: "T", reason: "ROTATED" }]);
     assert.equal(c.get("k2"), undefined, "the event still finds the remaining key");
     assert.equal(c.size, 0);
+  });
+
+  it("keeps a previous value's lookup until its rotation deadline at most, the current value's for the whole TTL", () => {
+    const c = make();
+    c.set("old", lookup("T", new Date(now + 3_000)), c.generation);
+    c.set("new", lookup("T"), c.generation);
+    now += 2_999;
+    assert.ok(c.get("old") !== undefined, "before the deadline");
+    now += 1;
+    assert.equal(c.get("old"), undefined, "at the deadline, with no event");
+    assert.equal(c.get("new")?.value?.tokenId, "T", "the current value stays cached");
+    now += 6_999;
+    assert.ok(c.get("new") !== undefined);
+    now += 1;
+    assert.equal(c.get("new"), undefined, "the current value at its TTL");
   });
 
   it("drops a fill whose lookup began before an event of its token, and only then", () => {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { isTesseraError } from "../errors.js";
 import type { BucketGrant, Permissions, SignalName } from "../model.js";
 import { validateBucketName, validateDescription, validateTokenName, validateUserName } from "../names.js";
-import { parseDuration, parseRfc3339 } from "../time-text.js";
+import { parseDurationText, parseRfc3339 } from "../time-text.js";
 import type { TokenKind } from "../token-format.js";
 import {
   DEFAULT_TOKEN,
@@ -382,7 +382,7 @@ function readExpiry(ctx: TokenContext, timeF: Field, inF: Field): Expiry | undef
   if (inF !== undefined) {
     const raw = tree.string(inF.path, inF.node);
     if (raw === undefined) return undefined;
-    const d = parseDuration(raw);
+    const d = parseDurationText(raw);
     if (!d.ok) {
       tree.problem(
         inF.path,

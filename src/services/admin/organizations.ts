@@ -17,6 +17,7 @@ import {
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
 import { failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import { validateDisplayName, validateOrgIdentifier } from "../../domain/names.js";
+import { boundedExpiry, parsePolicies } from "../../domain/token-policy.js";
 import {
   getCurrentOrganization,
   insertOrganization,
@@ -38,6 +39,7 @@ export async function createOrganization(
   if (req.identifier === "") throw invalidArgument("identifier is required");
   validateOrgIdentifier(req.identifier);
   const name = req.name === "" ? req.identifier : validateDisplayName(req.name, "name");
+  const policies = parsePolicies(req, deps.lastUsed.precisionMs);
   let parentId: string | null = null;
   if (req.parentId === "") {
     requireOperator(caller, "create a top-level organization");
@@ -53,8 +55,11 @@ export async function createOrganization(
       name,
       parentId,
       parentAccess: !req.denyParentAccess,
+      ...policies,
     });
-    const def = await issueToken(tx, deps.keyring, defaultIngestionSpec(caller.userId ?? null));
+    const spec = defaultIngestionSpec(caller.userId ?? null);
+    spec.expiresAt = boundedExpiry(policies, spec.expiresAt, deps.now(), true);
+    const def = await issueToken(tx, deps.keyring, spec);
     return create(CreateOrganizationResponseSchema, {
       organization: organizationToPb(organization),
       defaultToken: tokenToPb(def.token),

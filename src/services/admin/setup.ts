@@ -34,6 +34,8 @@ export async function setup(deps: ServiceDeps, req: SetupRequest): Promise<Setup
       name: orgName,
       parentId: null,
       parentAccess: true,
+      maxTokenLifetimeS: null,
+      tokenIdleLimitS: null,
     });
     await upsertMembership(tx, user.id, "ADMIN");
     const bucket = await insertBucket(tx, { id: randomUUID(), name: req.bucketName, description: "" });

@@ -114,9 +114,9 @@ export function parseCreateToken(req: CreateTokenRequest, now: number): Omit<Tok
   let expiresAt: Date | null = null;
   if (req.expireTime !== undefined) {
     expiresAt = timestampDate(req.expireTime);
-    if (!Number.isFinite(expiresAt.getTime()) || expiresAt.getTime() <= now) {
-      throw invalidArgument("expire_time must be in the future");
-    }
+    // Beyond what a date can hold (year 275760): not "in the past", so say what it is.
+    if (!Number.isFinite(expiresAt.getTime())) throw invalidArgument("expire_time is out of range");
+    if (expiresAt.getTime() <= now) throw invalidArgument("expire_time must be in the future");
   }
   const missing = missingForKind(kind, permissions, expiresAt !== null)[0];
   if (missing === "expiry") throw invalidArgument("SHARED tokens require an expire_time");

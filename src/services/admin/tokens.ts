@@ -1,4 +1,4 @@
-/** Tokens: create, read (masked), list, describe, enable/disable, rotate, delete, passcode. */
+/** Tokens: create, read (masked), list, describe, enable/disable, rotate (with an overlap), delete, passcode. */
 import { create } from "@bufbuild/protobuf";
 import {
   CreateTokenResponseSchema,
@@ -28,7 +28,9 @@ import {
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
 import { TokenKind as PbTokenKind } from "../../gen/tessera/v1/resources_pb.js";
 import { failedPrecondition, notFound } from "../../domain/errors.js";
+import { gracePeriodMs } from "../../domain/grace-period.js";
 import { validateDescription } from "../../domain/names.js";
+import { boundedExpiry } from "../../domain/token-policy.js";
 import { getCurrentOrganization } from "../../store/queries/organizations.js";
 import * as tokens from "../../store/queries/tokens.js";
 import { requireRole, requireUuid, targetOrg, tokenOrg } from "../access.js";
@@ -53,9 +55,12 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "creating tokens");
   const issued = await deps.db.withOrg(orgId, async (tx) => {
+    const org = await getCurrentOrganization(tx);
+    if (org === undefined) throw notFound("organization");
+    const expiresAt = boundedExpiry(org, spec.expiresAt, deps.now(), false);
     const ownerUserId = await resolveOwner(deps.db, tx, caller, spec.kind, spec.permissions, req.userId);
     if (spec.kind === "INGESTION") await checkIngestionBuckets(tx, spec.permissions);
-    return issueToken(tx, deps.keyring, { ...spec, ownerUserId, createdBy: caller.userId ?? null });
+    return issueToken(tx, deps.keyring, { ...spec, expiresAt, ownerUserId, createdBy: caller.userId ?? null });
   });
   deps.log("token_created", { tokenId: issued.token.id, orgId, kind: spec.kind, by: caller.tokenId });
   return create(CreateTokenResponseSchema, { token: tokenToPb(issued.token), value: issued.value });
@@ -102,7 +107,7 @@ export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: Se
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "enabling or disabling tokens");
-  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, id, req.enabled));
+  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, id, req.enabled, new Date(deps.now())));
   if (r === undefined) throw notFound("token");
   // This instance stops (or resumes) accepting it before the call returns; others via the feed.
   if (r.changed) deps.hub.applyLocal([{ tokenId: r.token.id, reason: req.enabled ? "ENABLED" : "DISABLED" }]);
@@ -110,20 +115,38 @@ export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: Se
   return create(SetTokenEnabledResponseSchema, { token: tokenToPb(r.token) });
 }
 
+/**
+ * A new value, returned once. With a grace period the old value keeps working until the deadline
+ * (the services' clock, as for expiry): Verify says so in its answers for it, the periodic upkeep
+ * ends it at the deadline with a ROTATED event, and disabling, deleting or rotating the token
+ * again ends it sooner. Without one the old value stops at once, as does a previous value the
+ * token still had: never more than two live values.
+ */
 export async function rotateToken(deps: ServiceDeps, caller: Caller, req: RotateTokenRequest): Promise<RotateTokenResponse> {
   const id = requireUuid("id", req.id);
+  const graceMs = req.gracePeriod === undefined ? 0 : gracePeriodMs(req.gracePeriod.seconds, req.gracePeriod.nanos);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "rotating tokens");
   const out = await deps.db.withOrg(orgId, async (tx) => {
-    const current = await tokens.getToken(tx, id);
+    // Locked: a disable committing meanwhile must not leave a disabled token with a kept value.
+    const current = await tokens.getToken(tx, id, true);
     if (current === undefined) throw notFound("token");
+    if (graceMs > 0 && !current.enabled) {
+      throw failedPrecondition("a disabled token's value cannot be kept for a grace period: enable the token first, or rotate without one");
+    }
     const m = mint(deps.keyring, current.kind);
-    const t = await tokens.replaceDigest(tx, current.id, m.digest, m.keyId, m.mask);
-    if (t === undefined) throw notFound("token");
-    return { token: t, value: m.value };
+    const previousUntil = graceMs > 0 ? new Date(deps.now() + graceMs) : null;
+    const r = await tokens.rotateValue(tx, current.id, m, previousUntil, new Date(deps.now()));
+    if (r === undefined) throw notFound("token");
+    return { ...r, value: m.value };
   });
-  deps.hub.applyLocal([{ tokenId: out.token.id, reason: "ROTATED" }]);
-  deps.log("token_rotated", { tokenId: out.token.id, orgId, by: caller.tokenId });
+  deps.hub.applyLocal(out.events.map((reason) => ({ tokenId: out.token.id, reason })));
+  deps.log("token_rotated", {
+    tokenId: out.token.id,
+    orgId,
+    by: caller.tokenId,
+    ...(out.token.previous !== null && { previousUntil: out.token.previous.expiresAt.toISOString() }),
+  });
   return create(RotateTokenResponseSchema, { token: tokenToPb(out.token), value: out.value });
 }
 

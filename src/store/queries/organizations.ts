@@ -1,6 +1,6 @@
 /** Organization queries. Inside withOrg a transaction sees only its own organization's row. */
 import type pg from "pg";
-import type { Organization } from "../../domain/model.js";
+import type { Organization, TokenPolicies } from "../../domain/model.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
 import type { TokenEvent } from "./revocations.js";
@@ -13,6 +13,8 @@ interface OrgRow {
   parent_access: boolean;
   enabled: boolean;
   created_at: Date;
+  max_token_lifetime_s: string | null;
+  token_idle_limit_s: string | null;
 }
 
 function toOrganization(r: OrgRow): Organization {
@@ -24,19 +26,22 @@ function toOrganization(r: OrgRow): Organization {
     parentAccess: r.parent_access,
     enabled: r.enabled,
     createdAt: r.created_at,
+    // bigint columns come as strings; the service bounds them to 10 years, well inside 2^53.
+    maxTokenLifetimeS: r.max_token_lifetime_s === null ? null : Number(r.max_token_lifetime_s),
+    tokenIdleLimitS: r.token_idle_limit_s === null ? null : Number(r.token_idle_limit_s),
   };
 }
 
 /** Inserts an organization; the transaction's context must be the new organization's id. */
 export async function insertOrganization(
   tx: Tx,
-  o: { id: string; identifier: string; name: string; parentId: string | null; parentAccess: boolean },
+  o: { id: string; identifier: string; name: string; parentId: string | null; parentAccess: boolean } & TokenPolicies,
 ): Promise<Organization> {
   const r = await uniqueAs(`an organization with identifier "${o.identifier}" already exists`, () =>
     tx.query<OrgRow>(
-      `INSERT INTO organizations (id, identifier, name, parent_id, parent_access)
-       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-      [o.id, o.identifier, o.name, o.parentId, o.parentAccess],
+      `INSERT INTO organizations (id, identifier, name, parent_id, parent_access, max_token_lifetime_s, token_idle_limit_s)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [o.id, o.identifier, o.name, o.parentId, o.parentAccess, o.maxTokenLifetimeS, o.tokenIdleLimitS],
     ),
   );
   return toOrganization(r.rows[0]!);

@@ -77,6 +77,29 @@ export async function announceExpiries(pool: pg.Pool, now: Date, limit = 1000): 
   }
 }
 
+/** Disables up to `limit` tokens idle past their organization's limit at `now`, each with a DISABLED event; how many. */
+export async function disableIdleTokens(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
+  try {
+    const r = await pool.query<{ n: number }>(`SELECT tessera_disable_idle_tokens($1, $2) AS n`, [now, limit]);
+    return r.rows[0]?.n ?? 0;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/**
+ * Ends the rotation overlaps whose deadline has passed at `now` (their previous values stop
+ * matching) and announces each as ROTATED; returns how many.
+ */
+export async function endOverlaps(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
+  try {
+    const r = await pool.query<{ n: number }>(`SELECT tessera_end_overlaps($1, $2) AS n`, [now, limit]);
+    return r.rows[0]?.n ?? 0;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
 /** Prunes events created before `before`. */
 export async function pruneEvents(pool: pg.Pool, before: Date): Promise<number> {
   try {

@@ -1,10 +1,12 @@
 /**
  * Token queries. Rows hold a keyed digest of the value and a display mask, never the value.
  * Everything here runs inside withOrg except the Verify lookup, which must cross organizations
- * and goes through the SECURITY DEFINER function tessera_verify_lookup in one round trip.
+ * and goes through the SECURITY DEFINER function tessera_verify_lookup_with_previous in one round
+ * trip. A token may also hold a previous value (a rotation's grace period, migration 0011): its
+ * digest, key, mask, deadline and last use sit on the same row, and end with it.
  */
 import type pg from "pg";
-import type { NewToken, Permissions, RoleName, TokenLookup, TokenRecord } from "../../domain/model.js";
+import type { DisabledReason, NewToken, Permissions, RoleName, TokenLookup, TokenRecord } from "../../domain/model.js";
 import type { TokenKind } from "../../domain/token-format.js";
 import type { Tx } from "../with-org.js";
 import { mapPgError, uniqueAs } from "../pg-errors.js";
@@ -13,7 +15,15 @@ import { appendEvent } from "./revocations.js";
 
 // Every column but the digest: digests never leave the store through a listing.
 const COLUMNS = `id, seq, org_id, name, description, kind, is_default, mask, enabled, owner_user_id,
-  created_by, permissions, expires_at, created_at, updated_at, last_used_at`;
+  created_by, permissions, expires_at, created_at, updated_at, last_used_at, disabled_reason,
+  previous_mask, previous_expires_at, previous_last_used_at`;
+
+/** COLUMNS of `tokens`, for statements that join another relation with an `id`. */
+const QUALIFIED_COLUMNS = COLUMNS.replace(/\w+/g, "tokens.$&");
+
+/** What ends a previous value, in an UPDATE's SET list (the table's check keeps the five together). */
+const END_PREVIOUS = `previous_digest = NULL, previous_key_id = NULL, previous_mask = NULL,
+  previous_expires_at = NULL, previous_last_used_at = NULL`;
 
 interface TokenRow {
   id: string;
@@ -32,6 +42,10 @@ interface TokenRow {
   created_at: Date;
   updated_at: Date;
   last_used_at: Date | null;
+  disabled_reason: DisabledReason | null;
+  previous_mask: string | null;
+  previous_expires_at: Date | null;
+  previous_last_used_at: Date | null;
 }
 
 const toToken = (r: TokenRow): TokenRecord => ({
@@ -51,6 +65,11 @@ const toToken = (r: TokenRow): TokenRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   lastUsedAt: r.last_used_at,
+  disabledReason: r.disabled_reason,
+  previous:
+    r.previous_mask === null || r.previous_expires_at === null
+      ? null
+      : { mask: r.previous_mask, expiresAt: r.previous_expires_at, lastUsedAt: r.previous_last_used_at },
 });
 
 /** Inserts a token into the context organization. Name clashes raise unique violations. */
@@ -82,8 +101,9 @@ export async function insertToken(tx: Tx, t: NewToken): Promise<TokenRecord> {
   return toToken(r.rows[0]!);
 }
 
-export async function getToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {
-  const r = await tx.query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]);
+/** A token by id; `lock` holds its row until the transaction ends (a change that depends on what was read). */
+export async function getToken(tx: Tx, id: string, lock = false): Promise<TokenRecord | undefined> {
+  const r = await tx.query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id]);
   return r.rows[0] ? toToken(r.rows[0]) : undefined;
 }
 
@@ -117,13 +137,30 @@ export async function updateDescription(tx: Tx, id: string, description: string)
   return r.rows[0] ? toToken(r.rows[0]) : undefined;
 }
 
-/** Sets the enabled flag; `changed` says whether it actually flipped. */
-export async function setEnabled(tx: Tx, id: string, enabled: boolean): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
+/**
+ * Sets the enabled flag at a caller's request; `changed` says whether it actually flipped.
+ * Disabling also ends a previous value for good: enabling the token again brings back only its
+ * current value. A disable records that a caller did it; a re-enable restarts the idle clock
+ * (idle_since), so an idle-disabled token switched back on gets a whole idle period before the
+ * sweep looks at it again. `at` is the service's clock, as last-used times are: the sweep
+ * compares the two.
+ */
+export async function setEnabled(
+  tx: Tx,
+  id: string,
+  enabled: boolean,
+  at: Date,
+): Promise<{ token: TokenRecord; changed: boolean } | undefined> {
+  // The old flag is read and locked in the UPDATE's own scan: a CTE read only by RETURNING runs
+  // after the update, when FOR UPDATE skips the row (it used to, so `changed` was always true).
   const r = await tx.query<TokenRow & { was: boolean }>(
-    `WITH old AS (SELECT enabled FROM tokens WHERE id = $1 FOR UPDATE)
-     UPDATE tokens SET enabled = $2, updated_at = now() WHERE id = $1
-     RETURNING ${COLUMNS}, (SELECT enabled FROM old) AS was`,
-    [id, enabled],
+    `UPDATE tokens SET enabled = $2, updated_at = now(),
+            disabled_reason = CASE WHEN $2 THEN NULL WHEN old.enabled THEN 'ADMIN' ELSE tokens.disabled_reason END,
+            idle_since = CASE WHEN $2 AND NOT old.enabled THEN $3 ELSE tokens.idle_since END${enabled ? "" : `, ${END_PREVIOUS}`}
+       FROM (SELECT id, enabled FROM tokens WHERE id = $1 FOR UPDATE) old
+     WHERE tokens.id = old.id
+     RETURNING ${QUALIFIED_COLUMNS}, old.enabled AS was`,
+    [id, enabled, at],
   );
   const row = r.rows[0];
   if (!row) return undefined;
@@ -132,20 +169,63 @@ export async function setEnabled(tx: Tx, id: string, enabled: boolean): Promise<
   return { token: toToken(row), changed };
 }
 
-/** Replaces a token's digest (rotation); the old value stops matching at commit. */
-export async function replaceDigest(tx: Tx, id: string, digest: Buffer, keyId: number, mask: string): Promise<TokenRecord | undefined> {
-  const r = await tx.query<TokenRow>(
-    `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-    [id, digest, keyId, mask],
-  );
-  if (!r.rows[0]) return undefined;
-  await appendEvent(tx, id, "ROTATED");
-  return toToken(r.rows[0]);
+/** A new value as the store keeps it. */
+interface StoredValue {
+  digest: Buffer;
+  keyId: number;
+  mask: string;
 }
 
-/** Re-digests a token found under an old key, only if it still holds that old digest. */
-export async function redigest(tx: Tx, id: string, oldDigest: Buffer, newDigest: Buffer, keyId: number): Promise<void> {
-  await tx.query(`UPDATE tokens SET digest = $3, key_id = $4 WHERE id = $1 AND digest = $2`, [id, oldDigest, newDigest, keyId]);
+/**
+ * Gives a token a new value (rotation). With `previousUntil` the current value becomes the
+ * previous one until then, and the new value starts with no last use; without it the current
+ * value stops matching at commit. Either way a previous value the token had ends at once, so a
+ * token never holds more than two values, and its idle clock restarts at `at` (idle_since; the
+ * service's clock, as last-used times are). Returns the events appended, in order: ROTATED when a
+ * value ended, ENABLED when a value was kept (caches must refetch its answers, which now carry
+ * the deadline).
+ */
+export async function rotateValue(
+  tx: Tx,
+  id: string,
+  next: StoredValue,
+  previousUntil: Date | null,
+  at: Date,
+): Promise<{ token: TokenRecord; events: Array<"ROTATED" | "ENABLED"> } | undefined> {
+  const keep = previousUntil !== null;
+  const r = await tx.query<TokenRow & { had_previous: boolean }>(
+    // The row is locked and read in the UPDATE's own scan (a CTE read in RETURNING would come
+    // after the update, and FOR UPDATE there skips the row this statement just changed).
+    `UPDATE tokens SET digest = $2, key_id = $3, mask = $4, updated_at = now(), idle_since = $5,
+       ${
+         keep
+           ? `previous_digest = tokens.digest, previous_key_id = tokens.key_id, previous_mask = tokens.mask,
+              previous_expires_at = $6, previous_last_used_at = tokens.last_used_at, last_used_at = NULL`
+           : END_PREVIOUS
+       }
+       FROM (SELECT id, previous_digest IS NOT NULL AS had_previous FROM tokens WHERE id = $1 FOR UPDATE) old
+     WHERE tokens.id = old.id
+     RETURNING ${QUALIFIED_COLUMNS}, old.had_previous`,
+    keep ? [id, next.digest, next.keyId, next.mask, at, previousUntil] : [id, next.digest, next.keyId, next.mask, at],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const events: Array<"ROTATED" | "ENABLED"> = keep ? (row.had_previous ? ["ROTATED", "ENABLED"] : ["ENABLED"]) : ["ROTATED"];
+  for (const reason of events) await appendEvent(tx, id, reason);
+  return { token: toToken(row), events };
+}
+
+/**
+ * Re-digests a value found under an old key, only if the token still holds that old digest, as
+ * its current value or (`previous`) as its previous one.
+ */
+export async function redigest(tx: Tx, id: string, oldDigest: Buffer, newDigest: Buffer, keyId: number, previous: boolean): Promise<void> {
+  await tx.query(
+    previous
+      ? `UPDATE tokens SET previous_digest = $3, previous_key_id = $4 WHERE id = $1 AND previous_digest = $2`
+      : `UPDATE tokens SET digest = $3, key_id = $4 WHERE id = $1 AND digest = $2`,
+    [id, oldDigest, newDigest, keyId],
+  );
 }
 
 export async function deleteToken(tx: Tx, id: string): Promise<TokenRecord | undefined> {
@@ -176,6 +256,7 @@ interface LookupRow {
   target_enabled: boolean | null;
   target_reachable: boolean;
   last_used_minute: number | null;
+  previous_until: Date | null;
 }
 
 /** A token as Verify's lookup found it, and its stored digest. */
@@ -186,11 +267,11 @@ export interface FoundToken {
 }
 
 /**
- * Verify's lookup for one or more requests in one round trip (tessera_verify_lookup, across
- * organizations): request i asks for the token whose digest is any of `requests[i].digests` (one
- * per live key), joined with its organization, owner and the target organization named
- * `requests[i].targetIdentifier`. The answer has one entry per request, in order; undefined where
- * no token matched.
+ * Verify's lookup for one or more requests in one round trip (tessera_verify_lookup_with_previous,
+ * across organizations): request i asks for the token whose current or previous digest is any of
+ * `requests[i].digests` (one per live key), joined with its organization, owner and the target
+ * organization named `requests[i].targetIdentifier`. The answer has one entry per request, in
+ * order; undefined where no token matched. The digest is the matched value's.
  */
 export async function lookupByDigests(
   pool: pg.Pool,
@@ -210,8 +291,8 @@ export async function lookupByDigests(
   let r: pg.QueryResult<LookupRow & { idx: number }>;
   try {
     r = await pool.query<LookupRow & { idx: number }>({
-      name: "tessera_verify_lookup",
-      text: `SELECT * FROM tessera_verify_lookup($1, $2, $3)`,
+      name: "tessera_verify_lookup_with_previous",
+      text: `SELECT * FROM tessera_verify_lookup_with_previous($1, $2, $3)`,
       values: [idx, digests, targets],
       types: LOOKUP_TYPES,
     });
@@ -248,6 +329,7 @@ function toLookup(x: LookupRow): TokenLookup {
     targetEnabled: x.target_enabled,
     targetReachable: x.target_reachable,
     lastUsedMinute: x.last_used_minute,
+    previousUntil: x.previous_until,
   };
 }
 
@@ -255,6 +337,18 @@ function toLookup(x: LookupRow): TokenLookup {
 export async function touchTokens(pool: pg.Pool, ids: string[], at: Date, staleBefore: Date): Promise<void> {
   try {
     await pool.query(`SELECT tessera_touch_tokens($1, $2, $3)`, [ids, at, staleBefore]);
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/**
+ * Sets previous_last_used_at = `at` on the previous values of `ids` whose deadline is still
+ * `deadlines[i]` (the value that was used) and whose last-used time is unset or before `staleBefore`.
+ */
+export async function touchPreviousValues(pool: pg.Pool, ids: string[], deadlines: Date[], at: Date, staleBefore: Date): Promise<void> {
+  try {
+    await pool.query(`SELECT tessera_touch_previous_values($1, $2, $3, $4)`, [ids, deadlines, at, staleBefore]);
   } catch (err) {
     mapPgError(err);
   }

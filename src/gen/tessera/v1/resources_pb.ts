@@ -4,15 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tessera/v1/resources.proto.
  */
 export const file_tessera_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Chp0ZXNzZXJhL3YxL3Jlc291cmNlcy5wcm90bxIKdGVzc2VyYS52MSKoAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEhIKCmlkZW50aWZpZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglwYXJlbnRfaWQYBCABKAkSFQoNcGFyZW50X2FjY2VzcxgFIAEoCBIPCgdlbmFibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJfCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9vdBgDIAEoCBIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoKTWVtYmVyc2hpcBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIoEBCgZCdWNrZXQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKDEJ1Y2tldEFjY2VzcxIOCgZidWNrZXQYASABKAkSDAoEcmVhZBgCIAEoCBINCgV3cml0ZRgDIAEoCCL5AQoQVG9rZW5QZXJtaXNzaW9ucxIjCgdzaWduYWxzGAEgAygOMhIudGVzc2VyYS52MS5TaWduYWwSDwoHYnVja2V0cxgCIAMoCRIvCg1idWNrZXRfYWNjZXNzGAMgAygLMhgudGVzc2VyYS52MS5CdWNrZXRBY2Nlc3MSEgoKZGFzaGJvYXJkcxgEIAMoCRI6CgdmaWx0ZXJzGAUgAygLMikudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zLkZpbHRlcnNFbnRyeRouCgxGaWx0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAwoFVG9rZW4SCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSIwoEa2luZBgFIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhQKDG1hc2tlZF92YWx1ZRgGIAEoCRIPCgdlbmFibGVkGAcgASgIEhIKCmNyZWF0ZWRfYnkYCCABKAkSFQoNb3duZXJfdXNlcl9pZBgJIAEoCRIxCgtwZXJtaXNzaW9ucxgKIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqTgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX0VESVRPUhACEg4KClJPTEVfQURNSU4QAyrAAQoJVG9rZW5LaW5kEhoKFlRPS0VOX0tJTkRfVU5TUEVDSUZJRUQQABIYChRUT0tFTl9LSU5EX0lOR0VTVElPThABEhcKE1RPS0VOX0tJTkRfT1BFUkFUT1IQAhIZChVUT0tFTl9LSU5EX0FMTF9BQ0NFU1MQAxIZChVUT0tFTl9LSU5EX1JFQURfV1JJVEUQBBIVChFUT0tFTl9LSU5EX1NIQVJFRBAFEhcKE1RPS0VOX0tJTkRfVkVSSUZJRVIQBipYCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASDwoLU0lHTkFMX0xPR1MQARISCg5TSUdOQUxfTUVUUklDUxACEhEKDVNJR05BTF9UUkFDRVMQAyqeAQoNRW5kcG9pbnRDbGFzcxIeChpFTkRQT0lOVF9DTEFTU19VTlNQRUNJRklFRBAAEhkKFUVORFBPSU5UX0NMQVNTX0lOR0VTVBABEhgKFEVORFBPSU5UX0NMQVNTX1FVRVJZEAISGAoURU5EUE9JTlRfQ0xBU1NfQURNSU4QAxIeChpFTkRQT0lOVF9DTEFTU19TSEFSRURfVklFVxAEYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Chp0ZXNzZXJhL3YxL3Jlc291cmNlcy5wcm90bxIKdGVzc2VyYS52MSKUAgoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEhIKCmlkZW50aWZpZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglwYXJlbnRfaWQYBCABKAkSFQoNcGFyZW50X2FjY2VzcxgFIAEoCBIPCgdlbmFibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJtYXhfdG9rZW5fbGlmZXRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMwoQdG9rZW5faWRsZV9saW1pdBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJfCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9vdBgDIAEoCBIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoKTWVtYmVyc2hpcBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIoEBCgZCdWNrZXQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKDEJ1Y2tldEFjY2VzcxIOCgZidWNrZXQYASABKAkSDAoEcmVhZBgCIAEoCBINCgV3cml0ZRgDIAEoCCL5AQoQVG9rZW5QZXJtaXNzaW9ucxIjCgdzaWduYWxzGAEgAygOMhIudGVzc2VyYS52MS5TaWduYWwSDwoHYnVja2V0cxgCIAMoCRIvCg1idWNrZXRfYWNjZXNzGAMgAygLMhgudGVzc2VyYS52MS5CdWNrZXRBY2Nlc3MSEgoKZGFzaGJvYXJkcxgEIAMoCRI6CgdmaWx0ZXJzGAUgAygLMikudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zLkZpbHRlcnNFbnRyeRouCgxGaWx0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKyBAoFVG9rZW4SCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSIwoEa2luZBgFIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhQKDG1hc2tlZF92YWx1ZRgGIAEoCRIPCgdlbmFibGVkGAcgASgIEhIKCmNyZWF0ZWRfYnkYCCABKAkSFQoNb3duZXJfdXNlcl9pZBgJIAEoCRIxCgtwZXJtaXNzaW9ucxgKIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoOcHJldmlvdXNfdmFsdWUYDyABKAsyHi50ZXNzZXJhLnYxLlByZXZpb3VzVG9rZW5WYWx1ZRI4Cg9kaXNhYmxlZF9yZWFzb24YESABKA4yHy50ZXNzZXJhLnYxLlRva2VuRGlzYWJsZWRSZWFzb24ijwEKElByZXZpb3VzVG9rZW5WYWx1ZRIUCgxtYXNrZWRfdmFsdWUYASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpOCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1ZJRVdFUhABEg8KC1JPTEVfRURJVE9SEAISDgoKUk9MRV9BRE1JThADKsABCglUb2tlbktpbmQSGgoWVE9LRU5fS0lORF9VTlNQRUNJRklFRBAAEhgKFFRPS0VOX0tJTkRfSU5HRVNUSU9OEAESFwoTVE9LRU5fS0lORF9PUEVSQVRPUhACEhkKFVRPS0VOX0tJTkRfQUxMX0FDQ0VTUxADEhkKFVRPS0VOX0tJTkRfUkVBRF9XUklURRAEEhUKEVRPS0VOX0tJTkRfU0hBUkVEEAUSFwoTVE9LRU5fS0lORF9WRVJJRklFUhAGKlgKBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIPCgtTSUdOQUxfTE9HUxABEhIKDlNJR05BTF9NRVRSSUNTEAISEQoNU0lHTkFMX1RSQUNFUxADKp4BCg1FbmRwb2ludENsYXNzEh4KGkVORFBPSU5UX0NMQVNTX1VOU1BFQ0lGSUVEEAASGQoVRU5EUE9JTlRfQ0xBU1NfSU5HRVNUEAESGAoURU5EUE9JTlRfQ0xBU1NfUVVFUlkQAhIYChRFTkRQT0lOVF9DTEFTU19BRE1JThADEh4KGkVORFBPSU5UX0NMQVNTX1NIQVJFRF9WSUVXEAQqfQoTVG9rZW5EaXNhYmxlZFJlYXNvbhIlCiFUT0tFTl9ESVNBQkxFRF9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtUT0tFTl9ESVNBQkxFRF9SRUFTT05fQURNSU4QARIeChpUT0tFTl9ESVNBQkxFRF9SRUFTT05fSURMRRACYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Organization is a tenant. Its rows are isolated from every other organization's.
@@ -68,6 +68,22 @@ export type Organization = Message<"tessera.v1.Organization"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 7;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * Tokens created in the organization must expire within this long of their creation; unset
+   * means no limit. Tokens created before the limit was set keep their expiry.
+   *
+   * @generated from field: google.protobuf.Duration max_token_lifetime = 8;
+   */
+  maxTokenLifetime?: Duration | undefined;
+
+  /**
+   * Tokens unused for this long (counted from their last use, creation or re-enable, whichever is
+   * latest) are disabled by the server, with reason TOKEN_DISABLED_REASON_IDLE; unset means never.
+   *
+   * @generated from field: google.protobuf.Duration token_idle_limit = 9;
+   */
+  tokenIdleLimit?: Duration | undefined;
 };
 
 /**
@@ -391,6 +407,21 @@ export type Token = Message<"tessera.v1.Token"> & {
    * @generated from field: google.protobuf.Timestamp expire_time = 14;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * The value a rotation with a grace period replaced, while it still works; unset otherwise.
+   * During the overlap, `last_used_time` is the new value's and this message's the old one's.
+   *
+   * @generated from field: tessera.v1.PreviousTokenValue previous_value = 15;
+   */
+  previousValue?: PreviousTokenValue | undefined;
+
+  /**
+   * Why the token is disabled; TOKEN_DISABLED_REASON_UNSPECIFIED while it is enabled.
+   *
+   * @generated from field: tessera.v1.TokenDisabledReason disabled_reason = 17;
+   */
+  disabledReason: TokenDisabledReason;
 };
 
 /**
@@ -399,6 +430,43 @@ export type Token = Message<"tessera.v1.Token"> & {
  */
 export const TokenSchema: GenMessage<Token> = /*@__PURE__*/
   messageDesc(file_tessera_v1_resources, 6);
+
+/**
+ * PreviousTokenValue is a token's old value during a rotation's grace period. It is accepted like
+ * the current value until `expire_time`; disabling, deleting or rotating the token again ends it.
+ *
+ * @generated from message tessera.v1.PreviousTokenValue
+ */
+export type PreviousTokenValue = Message<"tessera.v1.PreviousTokenValue"> & {
+  /**
+   * The old value, masked: prefix and last four characters.
+   *
+   * @generated from field: string masked_value = 1;
+   */
+  maskedValue: string;
+
+  /**
+   * When the old value stops being accepted (the end of the grace period).
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * When the old value was last accepted by Verify, at the same precision as Token.last_used_time;
+   * unset if never. Who still sends it shows here.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_time = 3;
+   */
+  lastUsedTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.PreviousTokenValue.
+ * Use `create(PreviousTokenValueSchema)` to create a new message.
+ */
+export const PreviousTokenValueSchema: GenMessage<PreviousTokenValue> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_resources, 7);
 
 /**
  * Role is what a user may do inside one organization.
@@ -591,4 +659,38 @@ export enum EndpointClass {
  */
 export const EndpointClassSchema: GenEnum<EndpointClass> = /*@__PURE__*/
   enumDesc(file_tessera_v1_resources, 3);
+
+/**
+ * TokenDisabledReason says who or what disabled a token.
+ *
+ * @generated from enum tessera.v1.TokenDisabledReason
+ */
+export enum TokenDisabledReason {
+  /**
+   * The token is enabled (or was disabled before reasons were recorded).
+   *
+   * @generated from enum value: TOKEN_DISABLED_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A caller disabled it with SetTokenEnabled.
+   *
+   * @generated from enum value: TOKEN_DISABLED_REASON_ADMIN = 1;
+   */
+  ADMIN = 1,
+
+  /**
+   * The server disabled it: unused for longer than its organization's token_idle_limit.
+   *
+   * @generated from enum value: TOKEN_DISABLED_REASON_IDLE = 2;
+   */
+  IDLE = 2,
+}
+
+/**
+ * Describes the enum tessera.v1.TokenDisabledReason.
+ */
+export const TokenDisabledReasonSchema: GenEnum<TokenDisabledReason> = /*@__PURE__*/
+  enumDesc(file_tessera_v1_resources, 4);
 
