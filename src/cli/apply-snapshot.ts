@@ -1,29 +1,40 @@
 /**
- * The instance's current state for `tessera apply`, read through the admin API's list calls:
- * ListOrganizations, then ListBuckets and ListTokens for each organization the manifest names that
- * exists. This server has no ListUsers or ListMemberships yet, so users and memberships are
- * left unknown (the plan says so), and no GetCaller, so the caller's own token is found by its
- * mask: every token whose mask could be the caller's counts as the caller's, and prune keeps them all.
+ * The instance's current state for `tessera apply`, read through the admin API: GetCaller (whose
+ * token and user apply runs as, which prune never removes), ListOrganizations and ListUsers, and
+ * ListBuckets, ListTokens and ListMemberships for each organization the manifest names that
+ * exists. What the caller cannot see is absent, as it is from every answer the API gives it.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Organization, Token, TokenPermissions } from "../gen/tessera/v1/resources_pb.js";
 import type { Permissions } from "../domain/model.js";
 import type { DesiredState } from "../domain/manifest/desired.js";
 import type { Snapshot, SnapshotToken } from "../domain/manifest/snapshot.js";
-import { kindFromPb, signalFromPb } from "../services/convert.js";
+import { kindFromPb, roleFromPb, signalFromPb } from "../services/convert.js";
 import type { AdminClient } from "./api.js";
 import { CliError } from "./command.js";
 
-export async function readSnapshot(api: AdminClient, desired: DesiredState, callerToken: string): Promise<Snapshot> {
-  const organizations: Organization[] = [];
+/** Every page of a list call. */
+async function all<T>(page: (pageToken: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+  const out: T[] = [];
   let pageToken = "";
   do {
-    const page = await api.listOrganizations({ pageSize: 1000, pageToken });
-    organizations.push(...page.organizations);
-    pageToken = page.nextPageToken;
+    const p = await page(pageToken);
+    out.push(...p.items);
+    pageToken = p.next;
   } while (pageToken !== "");
+  return out;
+}
 
-  const named = new Set(desired.organizations.map((o) => o.identifier));
+export async function readSnapshot(api: AdminClient, desired: DesiredState): Promise<Snapshot> {
+  const { caller } = await api.getCaller({});
+  const organizations: Organization[] = await all(async (pageToken) => {
+    const r = await api.listOrganizations({ pageSize: 1000, pageToken });
+    return { items: r.organizations, next: r.nextPageToken };
+  });
+  const users = await all(async (pageToken) => {
+    const r = await api.listUsers({ pageSize: 1000, pageToken });
+    return { items: r.users, next: r.nextPageToken };
+  });
   const snapshot: Snapshot = {
     organizations: organizations.map((o) => ({
       id: o.id,
@@ -34,33 +45,34 @@ export async function readSnapshot(api: AdminClient, desired: DesiredState, call
     })),
     buckets: [],
     tokens: [],
-    users: undefined,
-    memberships: undefined,
-    callerTokenIds: [],
-    callerUserId: undefined,
+    users: users.map((u) => ({ id: u.id, name: u.name, root: u.root })),
+    memberships: [],
+    callerTokenIds: caller === undefined ? [] : [caller.tokenId],
+    callerUserId: caller?.owner?.id || undefined,
   };
-  const listed: Token[] = [];
+  const named = new Set(desired.organizations.map((o) => o.identifier));
   for (const org of organizations.filter((o) => named.has(o.identifier))) {
     const { buckets } = await api.listBuckets({ organizationId: org.id });
     snapshot.buckets.push(...buckets.map((b) => ({ id: b.id, organizationId: org.id, name: b.name, description: b.description })));
-    let tokenPage = "";
-    do {
-      const page = await api.listTokens({ organizationId: org.id, pageSize: 1000, pageToken: tokenPage });
-      listed.push(...page.tokens);
-      tokenPage = page.nextPageToken;
-    } while (tokenPage !== "");
+    const tokens = await all(async (pageToken) => {
+      const r = await api.listTokens({ organizationId: org.id, pageSize: 1000, pageToken });
+      return { items: r.tokens, next: r.nextPageToken };
+    });
+    snapshot.tokens.push(...tokens.map(tokenFromPb));
+    const members = await all(async (pageToken) => {
+      const r = await api.listMemberships({ organizationId: org.id, pageSize: 1000, pageToken });
+      return { items: r.members, next: r.nextPageToken };
+    });
+    for (const m of members) {
+      const role = m.membership === undefined ? undefined : roleFromPb(m.membership.role);
+      if (m.membership === undefined || role === undefined) continue;
+      snapshot.memberships.push({ organizationId: org.id, userId: m.membership.userId, role });
+      // A member is a user the caller can see, whether or not ListUsers listed it.
+      if (m.user !== undefined && !snapshot.users.some((u) => u.id === m.user!.id)) {
+        snapshot.users.push({ id: m.user.id, name: m.user.name, root: m.user.root });
+      }
+    }
   }
-  snapshot.tokens = listed.map(tokenFromPb);
-
-  // The server stores no value, only a mask that ends in the value's last four characters: that
-  // ending is what can tell the caller's token apart, so every token sharing it counts as the
-  // caller's. (Matching the ending, not the whole mask, holds for any mask form a value may get.)
-  const ending = `…${callerToken.slice(-4)}`;
-  const mine = listed.filter((t) => t.maskedValue.endsWith(ending));
-  snapshot.callerTokenIds = mine.map((t) => t.id);
-  const owners = new Set(mine.map((t) => t.ownerUserId));
-  const [owner] = owners;
-  snapshot.callerUserId = owners.size === 1 && owner !== undefined && owner !== "" ? owner : undefined;
   return snapshot;
 }
 

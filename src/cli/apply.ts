@@ -19,6 +19,7 @@ import { renderPlan, renderProblems } from "./apply-plan-text.js";
 import { readSnapshot } from "./apply-snapshot.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, bool, requireStr, str, type Command, type Context } from "./command.js";
+import { userNamedVariable } from "./value-source.js";
 
 /** A value file larger than this holds no token value (imported values are at most 512 characters). */
 const MAX_VALUE_FILE_BYTES = 64 * 1024;
@@ -68,13 +69,13 @@ export const command: Command = {
     const read = readManifest(text, {
       now: (ctx.now?.() ?? new Date()).getTime(),
       ...(valuesOut !== undefined && { valuesOut }),
-      variable: variables(ctx),
+      variable: (name) => userNamedVariable(ctx, name),
       readValueFile: (p) => readValueFile(path.resolve(dir, p)),
     });
     if (!read.ok) return refuse(ctx, file, read.problems);
 
     const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const snapshot = await readSnapshot(createAdminClient(conn.host, conn.token), read.desired, conn.token);
+    const snapshot = await readSnapshot(createAdminClient(conn.host, conn.token), read.desired);
     const planned = planManifest(read.desired, snapshot, { prune: bool(flags, "prune") });
     if (!planned.ok) return refuse(ctx, file, planned.problems);
 
@@ -93,16 +94,6 @@ function refuse(ctx: Context, file: string, problems: Parameters<typeof renderPr
   ctx.err(renderProblems(problems, file));
   ctx.err(`${file}: ${problems.length} ${problems.length === 1 ? "problem" : "problems"}; nothing was applied.`);
   return EXIT_USAGE;
-}
-
-/**
- * `value_from_env` reads the variables the manifest names: they hold token values for the
- * manifest's author, not settings of Tessera's (README, "Declarative provisioning"), so they are
- * looked up in a copy of the environment handed in, like every other read of it in the CLI.
- */
-function variables(ctx: Context): (name: string) => string | undefined {
-  const vars = new Map(Object.entries(ctx.env));
-  return (name) => vars.get(name);
 }
 
 function readValueFile(file: string): { ok: true; text: string } | { ok: false; problem: string } {

@@ -7,10 +7,12 @@ import { toJson } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { TokenDisabledReason, TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient, type AdminClient } from "./api.js";
+import { update } from "./auth-update.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
 import { clean, kindName, showSecret, table, when } from "./output.js";
 import { createTokenRequest, KINDS, parseDuration, parseKind } from "./token-flags.js";
+import { broughtValue } from "./value-source.js";
 
 async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
   const conn = await resolveConnection(flags, ctx.env, ctx.err);
@@ -22,17 +24,32 @@ const tokenLine = (t: Token) => `${kindName(t.kind)} token ${clean(t.name)} (id 
 const list: Command = {
   name: "list",
   summary: "List tokens (masked), default ingestion token first",
-  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--json]
+  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--owner-id ID] [--enabled | --disabled] [--name-prefix P] [--json]
 
-  --org-id ID   organization to list (default: your token's organization)
-  --kind KIND   only tokens of this kind: ${Object.keys(KINDS).join(", ")}
-  --json        print the tokens as JSON (protobuf JSON mapping)
+  --org-id ID       organization to list (default: your token's organization)
+  --kind KIND       only tokens of this kind: ${Object.keys(KINDS).join(", ")}
+  --owner-id ID     only tokens owned by this user
+  --enabled         only enabled tokens
+  --disabled        only disabled tokens
+  --name-prefix P   only tokens whose name starts with P (case-sensitive; "_" is no wildcard)
+  --json            print the tokens as JSON (protobuf JSON mapping)
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" }, kind: { type: "string" }, json: { type: "boolean" } },
+  options: {
+    ...CONNECTION_OPTIONS,
+    "org-id": { type: "string" },
+    kind: { type: "string" },
+    "owner-id": { type: "string" },
+    enabled: { type: "boolean" },
+    disabled: { type: "boolean" },
+    "name-prefix": { type: "string" },
+    json: { type: "boolean" },
+  },
   async run(flags, ctx) {
     const kindText = str(flags, "kind");
     const kind = kindText === undefined ? undefined : parseKind(kindText);
+    if (bool(flags, "enabled") && bool(flags, "disabled")) throw new UsageError("give either --enabled or --disabled, not both");
+    const enabled = bool(flags, "enabled") ? true : bool(flags, "disabled") ? false : undefined;
     const api = await client(flags, ctx);
     const tokens: Token[] = [];
     let pageToken = "";
@@ -42,6 +59,9 @@ ${CONNECTION_USAGE}`,
         pageSize: 1000,
         pageToken,
         ...(kind === undefined ? {} : { kind }),
+        ownerUserId: str(flags, "owner-id") ?? "",
+        ...(enabled === undefined ? {} : { enabled }),
+        namePrefix: str(flags, "name-prefix") ?? "",
       });
       tokens.push(...page.tokens);
       pageToken = page.nextPageToken;
@@ -101,8 +121,13 @@ const create: Command = {
   --filter KEY=VALUE     shared: filter applied to every view (repeatable)
   --expires TIME         expiry, RFC 3339 (e.g. 2026-12-31T00:00:00Z); required for shared
   --expires-in DURATION  expiry from now, e.g. 24h, 90m, 7d
+  --value-from-env NAME  use the value in environment variable NAME instead of a generated one
+  --value-file PATH      use the value in file PATH ("-": standard input), one trailing newline dropped
 
-The value is printed alone on stdout, once; it cannot be retrieved later.
+A generated value is printed alone on stdout, once; it cannot be retrieved later. A value you
+bring (a Tessera token of this kind, or one imported from another system: 32 to 512 printable
+characters, at least 128 bits of entropy) is never printed; stdout gets the token id instead.
+Values are not accepted on the command line: they would land in shell history and in ps.
 
 ${CONNECTION_USAGE}`,
   options: {
@@ -120,14 +145,18 @@ ${CONNECTION_USAGE}`,
     filter: { type: "string", multiple: true },
     expires: { type: "string" },
     "expires-in": { type: "string" },
+    "value-from-env": { type: "string" },
+    "value-file": { type: "string" },
   },
   async run(flags, ctx) {
     const req = createTokenRequest(flags, Date.now());
+    const value = await broughtValue(flags, ctx);
     const api = await client(flags, ctx);
-    const res = await api.createToken(req);
+    const res = await api.createToken(value === undefined ? req : { ...req, value });
     const t = res.token!;
     ctx.err(`Created ${tokenLine(t)} in organization ${t.organizationId}${t.expireTime ? `, expires ${when(t.expireTime)}` : ""}.`);
-    showSecret(ctx, res.value);
+    if (value === undefined) showSecret(ctx, res.value);
+    else ctx.out(t.id);
     return EXIT_OK;
   },
 };
@@ -238,6 +267,6 @@ const passcode: Command = {
 
 export const group: Group = {
   name: "auth",
-  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe.",
-  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, passcode],
+  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe, update.",
+  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, update, passcode],
 };

@@ -46,7 +46,7 @@ export function parseDuration(raw: string, flag = "--expires-in", max = LONGEST_
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
-function parseExpiry(raw: string, now: number): Date {
+export function parseExpiry(raw: string, now: number): Date {
   const d = parseRfc3339(raw);
   if (d === undefined) throw new UsageError(`--expires "${raw}" is not an RFC 3339 time: use e.g. 2026-12-31T00:00:00Z`);
   if (d.getTime() <= now) throw new UsageError(`--expires ${raw} is in the past`);

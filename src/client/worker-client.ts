@@ -11,7 +11,9 @@
  * How it stays correct (DESIGN.md §5):
  * - Answers are cached under a SHA-256 digest of the whole request (the credential is never a key).
  * - A background WatchRevocations stream evicts every answer about a token an event names; an
- *   ENABLED event also drops every cached refusal. On disconnect it resumes from its last cursor
+ *   ENABLED event also drops every cached refusal. PARENT_ACCESS_REVOKED (a sub-organization
+ *   shut its parent's tokens out) and UPDATED (a new expiry, a bucket taken out of the token's
+ *   permissions) only evict: the token still works, for less, and the next call asks the server. On disconnect it resumes from its last cursor
  *   (no flush: the server replays what was missed); OUT_OF_RANGE and INVALID_ARGUMENT flush the
  *   cache and restart from now; RESOURCE_EXHAUSTED resumes from the last cursor.
  * - The cache is served only while the stream is healthy: something (event or checkpoint) heard
@@ -199,7 +201,9 @@ function cacheKey(r: WorkerVerifyRequest): string {
 
 /**
  * What the server answers for a credential whose token an event of this reason names, when the
- * event certainly ends it. OWNER_REMOVED is absent: a role change may only narrow a token.
+ * event certainly ends it. OWNER_REMOVED is absent: a role change may only narrow a token; so are
+ * PARENT_ACCESS_REVOKED and UPDATED, after which the token still works in its own organization or
+ * for its other buckets, or until its new expiry.
  * ROTATED ends only the value a rotation replaced: at the end of a grace period the token's new
  * value stays good, and the event cannot say which value ended, so it refuses only answers known
  * to be about a previous value (endsOnlyPrevious); the rest are evicted and asked again.

@@ -3,6 +3,7 @@
  * token values: only digests ever reach the store, and digests never leave it.
  */
 import type { TokenKind } from "./token-format.js";
+import type { ValueOrigin } from "./token-value.js";
 
 /** A member's role in an organization, lowest first. */
 export type RoleName = "VIEWER" | "EDITOR" | "ADMIN";
@@ -74,6 +75,8 @@ export interface TokenRecord {
   kind: TokenKind;
   isDefault: boolean;
   mask: string;
+  /** Where the current value came from: generated here, supplied in Tessera format, or imported. */
+  valueOrigin: ValueOrigin;
   enabled: boolean;
   ownerUserId: string | null;
   createdBy: string | null;
@@ -108,6 +111,8 @@ export interface NewToken {
   digest: Buffer;
   keyId: number;
   mask: string;
+  /** GENERATED when absent. */
+  valueOrigin?: ValueOrigin;
   ownerUserId: string | null;
   createdBy: string | null;
   permissions: Permissions;

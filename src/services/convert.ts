@@ -12,6 +12,7 @@ import {
   TokenKind as PbTokenKind,
   TokenPermissionsSchema,
   TokenSchema,
+  TokenValueOrigin,
   UserSchema,
   type Bucket as PbBucket,
   type Membership as PbMembership,
@@ -32,6 +33,7 @@ import type {
   User,
 } from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
+import type { ValueOrigin } from "../domain/token-value.js";
 
 const ts = (d: Date | null | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
 const seconds = (s: number | null): Duration | undefined => (s === null ? undefined : create(DurationSchema, { seconds: BigInt(s) }));
@@ -105,6 +107,12 @@ export function permissionsToPb(p: Permissions): PbPermissions {
   });
 }
 
+const ORIGIN_TO_PB: Record<ValueOrigin, TokenValueOrigin> = {
+  GENERATED: TokenValueOrigin.GENERATED,
+  SUPPLIED: TokenValueOrigin.SUPPLIED,
+  IMPORTED: TokenValueOrigin.IMPORTED,
+};
+
 export function tokenToPb(t: TokenRecord): PbToken {
   return create(TokenSchema, {
     id: t.id,
@@ -130,5 +138,6 @@ export function tokenToPb(t: TokenRecord): PbToken {
             expireTime: ts(t.previous.expiresAt),
             lastUsedTime: ts(t.previous.lastUsedAt),
           }),
+    valueOrigin: ORIGIN_TO_PB[t.valueOrigin],
   });
 }

@@ -137,4 +137,6 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
   OWNER_REMOVED: RevocationReason.OWNER_REMOVED,
   ORG_DISABLED: RevocationReason.ORG_DISABLED,
   ENABLED: RevocationReason.ENABLED,
+  PARENT_ACCESS_REVOKED: RevocationReason.PARENT_ACCESS_REVOKED,
+  UPDATED: RevocationReason.UPDATED,
 };

@@ -95,8 +95,6 @@ describe("tessera apply", function () {
     assert.equal(
       r.stdout,
       [
-        "Note: This server cannot list users or memberships yet: every user and membership in the manifest is shown as if it were missing, token owners are not compared, and memberships are not pruned.",
-        "",
         `Plan for ${file} (+ create, ~ change, - delete):`,
         "",
         "  + organization shop  [organizations[1]]",
@@ -137,7 +135,14 @@ describe("tessera apply", function () {
   });
 
   it("says there is nothing to change, and succeeds without --dry-run, when the instance matches", async () => {
-    const file = await manifest("same.yaml", ["version: 1", "organizations:", "  - identifier: acme", "    buckets: [{ name: main }]"]);
+    const file = await manifest("same.yaml", [
+      "version: 1",
+      "users: [{ name: root, root: true }]",
+      "organizations:",
+      "  - identifier: acme",
+      "    buckets: [{ name: main }]",
+      "    members: [{ user: root, role: admin }]",
+    ]);
     const before = await state();
     const r = await cli(["apply", "-f", file]);
     assert.equal(r.code, 0, r.stderr);
@@ -188,7 +193,7 @@ describe("tessera apply", function () {
       r.stderr,
       [
         `${file}:5:15: organizations[0].buckets[0].name: bucket name may contain only lowercase letters, digits, "_" and "-", starting with a letter or digit (pattern [a-z0-9][a-z0-9_-]{0,62})`,
-        `${file}:10:25: organizations[0].tokens[0].value_from_env: the value in environment variable WRONG_KIND is not acceptable: it is a READ_WRITE token value; a INGESTION token's value starts with "o2oi_"`,
+        `${file}:10:25: organizations[0].tokens[0].value_from_env: the value in environment variable WRONG_KIND is not acceptable: value is a Tessera READ_WRITE token value; a INGESTION token's value starts with "o2oi_"`,
         `${file}:11:9: organizations[0].tokens[0].colour: unknown field "colour" in a token; known fields: name, kind, description, owner, permissions, expire_time, expires_in, value_from_env, value_file, generate`,
         `${file}:12:29: organizations[0].tokens[1].kind: operator tokens are not provisioned by a manifest: tessera setup and tessera recovery make them`,
         `${file}:13:9: organizations[0].tokens[2]: a shared token needs an expiry: expire_time or expires_in`,
@@ -227,7 +232,7 @@ describe("tessera apply", function () {
     assert.deepEqual(await state(), before);
   });
 
-  it("with --prune plans to delete what the file does not name, but never the default token or the caller's own", async () => {
+  it("with --prune plans to delete what the file does not name, but never the default token, the caller's own token or its membership", async () => {
     const { organizations } = await c.admin.listOrganizations({}, operator);
     const acme = organizations.find((o) => o.identifier === "acme")!;
     await c.admin.createBucket({ organizationId: acme.id, name: "old" }, operator);
@@ -244,14 +249,16 @@ describe("tessera apply", function () {
     assert.equal(
       r.stdout,
       [
-        "Note: Kept token acme/admin-cli: it may be the token this apply runs with.",
+        "Note: Kept token acme/admin-cli: it is the token this apply runs with.",
+        "Note: Kept the membership of admin in acme: it is the user this apply runs as.",
         "",
         `Plan for ${file} (+ create, ~ change, - delete):`,
         "",
         "  - token acme/stray (ingestion)  [not in the manifest]",
+        "  - member root of acme (admin)  [not in the manifest]",
         "  - bucket acme/old  [not in the manifest]",
         "",
-        "Plan: 0 to create, 0 to change, 2 to delete.",
+        "Plan: 0 to create, 0 to change, 3 to delete.",
         "",
       ].join("\n"),
     );

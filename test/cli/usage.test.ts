@@ -76,6 +76,21 @@ describe("tessera command-line errors", function () {
     { args: ["auth", "rotate", "--id", "x", "--grace", "0m", ...TOKEN], message: /--grace must be longer than zero/ },
     { args: ["auth", "list", "--host", "localhost:8080", "--token", "x"], message: /--host must be/ },
     { args: ["user", "create", "--name", "u", "--role", "owner", ...TOKEN], message: /unknown role "owner"/ },
+    { args: ["org", "update", ...TOKEN], message: /nothing to change: give --name/ },
+    {
+      args: ["org", "update", "--deny-parent-access", "--allow-parent-access", ...TOKEN],
+      message: /either --deny-parent-access or --allow/,
+    },
+    { args: ["user", "get", ...TOKEN], message: /--id is required/ },
+    { args: ["bucket", "delete", "--force", ...TOKEN], message: /--name is required/ },
+    { args: ["whoami", "--id", "x", ...TOKEN], message: /unknown flag --id[\s\S]*Usage: tessera whoami/ },
+    { args: ["auth", "update", "--id", "x", ...TOKEN], message: /nothing to change: give --description/ },
+    {
+      args: ["auth", "update", "--id", "x", "--expires-in", "1h", "--no-expiry", ...TOKEN],
+      message: /one of --expires, --expires-in and --no-expiry/,
+    },
+    { args: ["auth", "update", "--id", "x", "--expires-in", "soon", ...TOKEN], message: /not a duration/ },
+    { args: ["auth", "list", "--enabled", "--disabled", ...TOKEN], message: /either --enabled or --disabled/ },
     { args: ["setup", "--force=yes"], message: /flag --force takes no value/ },
     {
       args: ["setup", "--username", "u", "--org", "o", "--bucket", "b", "--token", "not-a-token"],

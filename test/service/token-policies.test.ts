@@ -189,6 +189,73 @@ describe("token policies", () => {
     });
   });
 
+  describe("changed later", () => {
+    it("UpdateOrganization sets and removes policies; new tokens follow them, existing ones keep their expiry", async () => {
+      const p = await policyOrg({});
+      const early = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+      const set = await c.admin.updateOrganization(
+        {
+          organization: { id: p.orgId, maxTokenLifetime: duration(DAY), tokenIdleLimit: duration(3 * HOUR) },
+          updateMask: { paths: ["max_token_lifetime", "token_idle_limit"] },
+        },
+        p.adminToken,
+      );
+      assert.equal(set.organization!.maxTokenLifetime?.seconds, 86_400n);
+      assert.equal(set.organization!.tokenIdleLimit?.seconds, 3n * 3600n);
+      await rejects(issue(c, p.adminToken, { kind: TokenKind.INGESTION }), Code.InvalidArgument, "no expiry under the new lifetime");
+      assert.equal(
+        (await c.admin.getToken({ id: early.id }, p.adminToken)).token!.expireTime,
+        undefined,
+        "an existing token keeps no expiry",
+      );
+      const cleared = await c.admin.updateOrganization(
+        { organization: { id: p.orgId }, updateMask: { paths: ["max_token_lifetime"] } },
+        p.adminToken,
+      );
+      assert.equal(cleared.organization!.maxTokenLifetime, undefined, "named in the mask and unset: removed");
+      assert.equal(cleared.organization!.tokenIdleLimit?.seconds, 3n * 3600n, "the other policy stays");
+      await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+    });
+
+    it("refuses a bad policy naming the field, and another organization's admin gets NOT_FOUND", async () => {
+      const p = await policyOrg({});
+      const e = await rejects(
+        c.admin.updateOrganization(
+          { organization: { id: p.orgId, tokenIdleLimit: duration(MINUTE) }, updateMask: { paths: ["token_idle_limit"] } },
+          p.adminToken,
+        ),
+        Code.InvalidArgument,
+        "an idle limit within the precision",
+      );
+      assert.match(e.rawMessage, /^organization\.token_idle_limit must be between 2h and 3650d$/);
+      const other = await createOrg(c, inst.operatorToken);
+      await rejects(
+        c.admin.updateOrganization(
+          { organization: { id: p.orgId, maxTokenLifetime: duration(DAY) }, updateMask: { paths: ["max_token_lifetime"] } },
+          other.adminToken,
+        ),
+        Code.NotFound,
+        "another organization's admin",
+      );
+      assert.equal((await c.admin.getOrganization({ id: p.orgId }, p.adminToken)).organization!.maxTokenLifetime, undefined, "unchanged");
+    });
+
+    it("UpdateToken may not stretch a token past its lifetime from creation, nor clear its expiry", async () => {
+      const p = await policyOrg({ maxTokenLifetime: 7 * DAY });
+      const t = await issue(c, p.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(now() + DAY) });
+      const mask = { paths: ["expire_time"] };
+      const e1 = await rejects(
+        c.admin.updateToken({ id: t.id, expireTime: timestampFromMs(now() + 8 * DAY), updateMask: mask }, p.adminToken),
+        Code.InvalidArgument,
+        "beyond the lifetime",
+      );
+      assert.match(e1.rawMessage, /maximum token lifetime \(7d\)/);
+      await rejects(c.admin.updateToken({ id: t.id, updateMask: mask }, p.adminToken), Code.InvalidArgument, "clearing the expiry");
+      const ok = await c.admin.updateToken({ id: t.id, expireTime: timestampFromMs(now() + 6 * DAY), updateMask: mask }, p.adminToken);
+      assert.ok(timestampMs(ok.token!.expireTime!) > now() + 5 * DAY, "within the lifetime: extended");
+    });
+  });
+
   describe("bad policies", () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ["a zero lifetime", { maxTokenLifetime: duration(0) }, /max_token_lifetime must be between 1m and 3650d/],

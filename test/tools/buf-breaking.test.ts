@@ -84,7 +84,7 @@ describe("buf breaking in npm run lint", function () {
       repo,
       RESOURCES,
       "  google.protobuf.Timestamp create_time = 7;\n",
-      "  google.protobuf.Timestamp create_time = 7;\n  // New.\n  string note = 8;\n",
+      "  google.protobuf.Timestamp create_time = 7;\n  // New.\n  string note = 999;\n",
     );
     const second = await commit(repo, "add a field");
     const added = await breaking(repo);

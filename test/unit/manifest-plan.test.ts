@@ -83,7 +83,7 @@ function emptyInstance(): Snapshot {
 function applied(before: Snapshot, plan: Plan): Snapshot {
   const s: Snapshot = structuredClone(before);
   const org = (identifier: string) => s.organizations.find((o) => o.identifier === identifier)!;
-  const user = (name: string) => s.users!.find((u) => u.name === name)!;
+  const user = (name: string) => s.users.find((u) => u.name === name)!;
   const token = (orgId: string, name: string) => s.tokens.find((t) => t.organizationId === orgId && t.name === name)!;
   for (const op of plan.operations) {
     switch (op.op) {
@@ -101,7 +101,7 @@ function applied(before: Snapshot, plan: Plan): Snapshot {
         });
         break;
       case "create-user":
-        s.users!.push({ id: randomUUID(), name: op.name, root: op.root });
+        s.users.push({ id: randomUUID(), name: op.name, root: op.root });
         break;
       case "create-bucket":
         s.buckets.push({ id: randomUUID(), organizationId: org(op.organization).id, name: op.name, description: op.description });
@@ -112,7 +112,7 @@ function applied(before: Snapshot, plan: Plan): Snapshot {
       case "set-membership": {
         const o = org(op.organization).id;
         const u = user(op.user).id;
-        s.memberships = s.memberships!.filter((m) => !(m.organizationId === o && m.userId === u));
+        s.memberships = s.memberships.filter((m) => !(m.organizationId === o && m.userId === u));
         s.memberships.push({ organizationId: o, userId: u, role: op.role });
         break;
       }
@@ -139,7 +139,7 @@ function applied(before: Snapshot, plan: Plan): Snapshot {
         s.tokens = s.tokens.filter((t) => t.id !== op.id);
         break;
       case "remove-membership":
-        s.memberships = s.memberships!.filter((m) => !(m.organizationId === org(op.organization).id && m.userId === op.userId));
+        s.memberships = s.memberships.filter((m) => !(m.organizationId === org(op.organization).id && m.userId === op.userId));
         break;
       case "delete-bucket":
         s.buckets = s.buckets.filter((b) => b.id !== op.id);
@@ -214,8 +214,8 @@ describe("planning a manifest", () => {
     acme.name = "Old name";
     s.organizations.find((o) => o.identifier === "acme-eu")!.parentAccess = true;
     s.buckets.find((b) => b.organizationId === acme.id && b.name === "logs")!.description = "old";
-    const bob = s.users!.find((u) => u.name === "bob")!;
-    s.memberships!.find((m) => m.userId === bob.id)!.role = "VIEWER";
+    const bob = s.users.find((u) => u.name === "bob")!;
+    s.memberships.find((m) => m.userId === bob.id)!.role = "VIEWER";
     const grafana = s.tokens.find((t) => t.name === "grafana")!;
     grafana.description = "stale";
     grafana.expireTime = new Date("2026-12-01T00:00:00Z");
@@ -268,7 +268,7 @@ describe("planning a manifest", () => {
     const s = applied(emptyInstance(), plan(d, emptyInstance()));
     const acme = s.organizations.find((o) => o.identifier === "acme")!;
     const stray = tokenRow(acme.id, "stray", "VERIFIER");
-    const mine = tokenRow(acme.id, "my-cli", "ALL_ACCESS", { ownerUserId: s.users!.find((u) => u.name === "alice")!.id });
+    const mine = tokenRow(acme.id, "my-cli", "ALL_ACCESS", { ownerUserId: s.users.find((u) => u.name === "alice")!.id });
     const operator = tokenRow(acme.id, "operator", "OPERATOR");
     const old = tokenRow(acme.id, "old-rw", "READ_WRITE", {
       permissions: { bucketAccess: [{ bucket: "archive", read: true, write: false }] },
@@ -276,10 +276,10 @@ describe("planning a manifest", () => {
     s.tokens.push(stray, mine, operator, old);
     s.buckets.push({ id: randomUUID(), organizationId: acme.id, name: "archive", description: "" });
     const carol = { id: randomUUID(), name: "carol", root: false };
-    s.users!.push(carol);
-    s.memberships!.push({ organizationId: acme.id, userId: carol.id, role: "VIEWER" });
-    const root = s.users!.find((u) => u.name === "root")!;
-    s.memberships!.push({ organizationId: acme.id, userId: root.id, role: "ADMIN" });
+    s.users.push(carol);
+    s.memberships.push({ organizationId: acme.id, userId: carol.id, role: "VIEWER" });
+    const root = s.users.find((u) => u.name === "root")!;
+    s.memberships.push({ organizationId: acme.id, userId: root.id, role: "ADMIN" });
     // Another organization the manifest does not name is not pruned at all.
     s.tokens.push(tokenRow(s.organizations.find((o) => o.identifier === "setup-org")!.id, "untouched", "VERIFIER"));
     s.callerTokenIds = [mine.id];
@@ -294,7 +294,7 @@ describe("planning a manifest", () => {
       { op: "delete-bucket", organization: "acme", id: s.buckets.find((b) => b.name === "archive")!.id, name: "archive" },
     ]);
     assert.deepEqual(p.notes, [
-      "Kept token acme/my-cli: it may be the token this apply runs with.",
+      "Kept token acme/my-cli: it is the token this apply runs with.",
       "Kept the membership of root in acme: it is the user this apply runs as.",
     ]);
   });
@@ -311,7 +311,7 @@ describe("planning a manifest", () => {
     const p = plan(d, s, true);
     assert.deepEqual(p.operations, []);
     assert.deepEqual(p.notes, [
-      "Kept token acme/mine: it may be the token this apply runs with.",
+      "Kept token acme/mine: it is the token this apply runs with.",
       "Kept bucket acme/main: a token that prune keeps names it.",
     ]);
   });
@@ -321,7 +321,7 @@ describe("planning a manifest", () => {
     const s = applied(emptyInstance(), plan(d, emptyInstance()));
     s.tokens.find((t) => t.name === "edge")!.permissions = { signals: ["LOGS", "TRACES"] };
     s.tokens.find((t) => t.name === "status")!.kind = "VERIFIER";
-    s.tokens.find((t) => t.name === "grafana")!.ownerUserId = s.users!.find((u) => u.name === "alice")!.id;
+    s.tokens.find((t) => t.name === "grafana")!.ownerUserId = s.users.find((u) => u.name === "alice")!.id;
     assert.deepEqual(problems(d, s), [
       '16:9 organizations[0].tokens[1]: token "edge" exists with permissions "signals logs, traces" on the server (the manifest says "signals logs; buckets logs, metrics"); a token\'s kind, owner and permissions never change after creation: rename it (a new token is made) or delete it first',
       '21:9 organizations[0].tokens[3]: token "grafana" exists with another owner on the server ("alice"; the manifest says "bob"); a token\'s kind, owner and permissions never change after creation: rename it (a new token is made) or delete it first',
@@ -333,7 +333,7 @@ describe("planning a manifest", () => {
     const d = desired(FLEET);
     const s = applied(emptyInstance(), plan(d, emptyInstance()));
     s.organizations.find((o) => o.identifier === "acme-eu")!.parentId = null;
-    s.users!.find((u) => u.name === "bob")!.root = true;
+    s.users.find((u) => u.name === "bob")!.root = true;
     assert.deepEqual(problems(d, s), [
       '4:5 users[1]: user "bob" is root on the server; apply never changes whether a user is root: set root: true',
       '33:9 organizations[0].organizations[0]: organization "acme-eu" is top-level on the server; an organization\'s parent never changes',
@@ -373,16 +373,6 @@ describe("planning a manifest", () => {
       '8:34 organizations[0].tokens[0].permissions.buckets[0]: bucket "main" is not in organization "acme"\'s buckets, and --prune would delete it',
       '8:40 organizations[0].tokens[0].permissions.buckets[1]: bucket "nowhere" is not in organization "acme"\'s buckets, and --prune would delete it',
     ]);
-  });
-
-  it("says so when the server cannot list users, and plans every user and membership", () => {
-    const s = emptyInstance();
-    s.users = undefined;
-    s.memberships = undefined;
-    const p = plan(desired(FLEET), s);
-    assert.equal(p.notes.length, 1);
-    assert.match(p.notes[0]!, /cannot list users or memberships yet/);
-    assert.equal(p.operations.filter((o) => o.op === "create-user" || o.op === "set-membership").length, 4);
   });
 
   it("prints a plan as + create, ~ change and - delete lines with their paths, and never a value", () => {

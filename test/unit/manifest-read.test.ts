@@ -238,18 +238,20 @@ describe("reading a manifest", () => {
       "      - { name: f, kind: ingestion, value_from_env: EDGE }",
       "      - { name: g, kind: ingestion, value_from_env: EDGE_AGAIN }",
       "      - { name: h, kind: ingestion, value_from_env: SPACED }",
+      "      - { name: i, kind: ingestion, value_from_env: LOW }",
     );
     const spaced = "correct horse battery staple and more words";
-    const env = { BROKEN: broken, WRONG_KIND: rw, EDGE, EDGE_AGAIN: EDGE, SPACED: spaced };
+    const env = { BROKEN: broken, WRONG_KIND: rw, EDGE, EDGE_AGAIN: EDGE, SPACED: spaced, LOW: "a".repeat(40) };
     const got = problems(text, { env, files: { "short.txt": "hunter2hunter2" } });
     assert.deepEqual(got, [
       "5:53 organizations[0].tokens[0].value_from_env: environment variable NOT_SET is not set",
       '6:49 organizations[0].tokens[1].value_file: cannot read value file "missing.token": no such file',
-      "7:53 organizations[0].tokens[2].value_from_env: the value in environment variable BROKEN is not acceptable: it looks like a Tessera token but is not one: token checksum does not match (mistyped or truncated token?)",
-      '8:53 organizations[0].tokens[3].value_from_env: the value in environment variable WRONG_KIND is not acceptable: it is a READ_WRITE token value; a INGESTION token\'s value starts with "o2oi_"',
-      '9:49 organizations[0].tokens[4].value_file: the value in "short.txt" is not acceptable: it is neither a Tessera token nor an imported value of 32 to 512 characters (it has 14)',
+      '7:53 organizations[0].tokens[2].value_from_env: the value in environment variable BROKEN is not acceptable: value looks like a Tessera INGESTION token but is not one (token checksum does not match (mistyped or truncated token?)); a INGESTION token\'s value is "o2oi_" followed by 38 letters and digits',
+      '8:53 organizations[0].tokens[3].value_from_env: the value in environment variable WRONG_KIND is not acceptable: value is a Tessera READ_WRITE token value; a INGESTION token\'s value starts with "o2oi_"',
+      '9:49 organizations[0].tokens[4].value_file: the value in "short.txt" is not acceptable: an imported value must be at least 32 characters long',
       "11:53 organizations[0].tokens[6].value_from_env: the value in environment variable EDGE_AGAIN is the same as the value of organizations[0].tokens[5]: every token needs its own value",
-      "12:53 organizations[0].tokens[7].value_from_env: the value in environment variable SPACED is not acceptable: an imported value may contain only printable ASCII characters, without spaces",
+      "12:53 organizations[0].tokens[7].value_from_env: the value in environment variable SPACED is not acceptable: an imported value may contain only printable ASCII characters, without spaces (a credential is one word)",
+      "13:53 organizations[0].tokens[8].value_from_env: the value in environment variable LOW is not acceptable: the imported value is too predictable: about 6 bits of estimated entropy, at least 128 are required (it contains repeated characters or parts, too few distinct characters); use a longer random value",
     ]);
     for (const secret of [broken, rw, EDGE, "hunter2", "horse"]) assert.ok(!got.join("\n").includes(secret), "no value in any message");
   });

@@ -98,14 +98,19 @@ describe("Verify cache", () => {
     assert.equal(c.get("z"), undefined, "past what the cache remembers, a raced fill is dropped to be safe");
   });
 
-  it("keeps negative answers through events, ENABLED included: no event makes a missing digest appear", () => {
+  it("keeps negative answers through other events, and drops them at ENABLED: a token with a brought value makes a missing digest appear", () => {
     const c = make();
     c.set("missing", undefined, c.generation);
+    c.apply([{ tokenId: "Y", reason: "DISABLED" }]);
+    assert.equal(c.get("missing")?.value, undefined);
+    assert.ok(c.get("missing") !== undefined, "a DISABLED event leaves negative answers alone");
     const raced = c.generation;
     c.apply([{ tokenId: "Y", reason: "ENABLED" }]);
-    c.set("also-missing", undefined, raced);
-    assert.deepEqual(c.get("missing"), { value: undefined, expiresAt: now + 1_000 });
-    assert.ok(c.get("also-missing") !== undefined);
+    assert.equal(c.get("missing"), undefined, "an ENABLED event voids the negative answers stored before it");
+    c.set("raced", undefined, raced);
+    assert.equal(c.get("raced"), undefined, "a negative lookup that began before the ENABLED event is not stored");
+    c.set("after", undefined, c.generation);
+    assert.ok(c.get("after") !== undefined, "a negative lookup begun after it is");
   });
 
   it("drops a derived value only for events of the token it came from", () => {

@@ -84,9 +84,6 @@ export interface PlanOptions {
   prune: boolean;
 }
 
-const NOTE_NO_USERS =
-  "This server cannot list users or memberships yet: every user and membership in the manifest is shown as if it were missing, token owners are not compared, and memberships are not pruned.";
-
 export function planManifest(desired: DesiredState, snapshot: Snapshot, options: PlanOptions): PlanResult {
   const problems: Problem[] = [];
   const notes: string[] = [];
@@ -97,11 +94,9 @@ export function planManifest(desired: DesiredState, snapshot: Snapshot, options:
   const byIdentifier = new Map(snapshot.organizations.map((o) => [o.identifier, o]));
   const byId = new Map(snapshot.organizations.map((o) => [o.id, o]));
   const declared = new Set(desired.organizations.map((o) => o.identifier));
-  const usersKnown = snapshot.users !== undefined && snapshot.memberships !== undefined;
-  const userByName = new Map((snapshot.users ?? []).map((u) => [u.name, u]));
-  const userById = new Map((snapshot.users ?? []).map((u) => [u.id, u]));
+  const userByName = new Map(snapshot.users.map((u) => [u.name, u]));
+  const userById = new Map(snapshot.users.map((u) => [u.id, u]));
   const protectedTokens = new Set(snapshot.callerTokenIds);
-  if (!usersKnown && (desired.users.length > 0 || desired.organizations.some((o) => o.members.length > 0))) notes.push(NOTE_NO_USERS);
 
   const groups = {
     createOrgs: [] as Operation[],
@@ -118,7 +113,7 @@ export function planManifest(desired: DesiredState, snapshot: Snapshot, options:
   };
 
   for (const u of desired.users) {
-    const existing = usersKnown ? userByName.get(u.name) : undefined;
+    const existing = userByName.get(u.name);
     if (existing === undefined) groups.createUsers.push({ op: "create-user", path: u.path, name: u.name, root: u.root });
     else if (existing.root !== u.root) {
       problem(
@@ -179,8 +174,7 @@ export function planManifest(desired: DesiredState, snapshot: Snapshot, options:
   function planOrganization(org: DesiredOrganization, existing: SnapshotOrganization | undefined): void {
     const serverBuckets = existing === undefined ? [] : snapshot.buckets.filter((b) => b.organizationId === existing.id);
     const serverTokens = existing === undefined ? [] : snapshot.tokens.filter((t) => t.organizationId === existing.id);
-    const serverMembers =
-      existing === undefined || !usersKnown ? [] : snapshot.memberships!.filter((m) => m.organizationId === existing.id);
+    const serverMembers = existing === undefined ? [] : snapshot.memberships.filter((m) => m.organizationId === existing.id);
     const declaredBuckets = new Set(org.buckets.map((b) => b.name));
 
     for (const b of org.buckets) {
@@ -294,7 +288,7 @@ export function planManifest(desired: DesiredState, snapshot: Snapshot, options:
       }
       if (protectedTokens.has(st.id)) {
         kept.push(st);
-        notes.push(`Kept token ${org.identifier}/${st.name}: it may be the token this apply runs with.`);
+        notes.push(`Kept token ${org.identifier}/${st.name}: it is the token this apply runs with.`);
         continue;
       }
       groups.deleteTokens.push({ op: "delete-token", organization: org.identifier, id: st.id, name: st.name, kind: st.kind });
@@ -325,7 +319,7 @@ export function planManifest(desired: DesiredState, snapshot: Snapshot, options:
     if (!samePermissions(st.permissions, t.permissions)) {
       return `permissions "${describePermissions(st.kind, st.permissions)}" on the server (the manifest says "${describePermissions(t.kind, t.permissions)}")`;
     }
-    if (usersKnown && t.owner !== null) {
+    if (t.owner !== null) {
       const owner = userByName.get(t.owner);
       if (owner?.id !== st.ownerUserId) {
         const serverOwner = st.ownerUserId === null ? undefined : userById.get(st.ownerUserId)?.name;

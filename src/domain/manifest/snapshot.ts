@@ -1,9 +1,9 @@
 /**
  * What the instance holds now, as the admin API's Get and List responses describe it, in domain
- * terms: the planner compares a manifest's desired state with this. It is filled from
- * ListOrganizations, ListBuckets and ListTokens (and ListUsers and ListMemberships where the
- * server has them) for every organization the manifest names that exists, or, server-side, from
- * the same rows read in the transaction that applies the plan.
+ * terms: the planner compares a manifest's desired state with this. The CLI fills it from
+ * GetCaller, ListOrganizations, ListUsers, and ListBuckets, ListTokens and ListMemberships for
+ * every organization the manifest names that exists; the server can fill it from the same rows,
+ * read in the transaction that applies the plan.
  */
 import type { Permissions, RoleName } from "../model.js";
 import type { TokenKind } from "../token-format.js";
@@ -54,14 +54,11 @@ export interface Snapshot {
   buckets: SnapshotBucket[];
   /** The tokens of every organization the manifest names that exists. */
   tokens: SnapshotToken[];
-  /** The users the caller can see; undefined when the server cannot list users. */
-  users: SnapshotUser[] | undefined;
-  /** The memberships of the manifest's organizations; undefined when the server cannot list them. */
-  memberships: SnapshotMembership[] | undefined;
-  /**
-   * The token the caller authenticates with — or, while the server cannot say which one it is,
-   * every token that could be it (its mask ends as the caller's value does). Prune never deletes any of them.
-   */
+  /** The users the caller can see. */
+  users: SnapshotUser[];
+  /** The memberships of every organization the manifest names that exists. */
+  memberships: SnapshotMembership[];
+  /** The token the caller authenticates with (a list, so a server may name more to keep): prune never deletes them. */
   callerTokenIds: string[];
   /** The caller's user, whose memberships prune never removes (that would end the caller's own token). */
   callerUserId: string | undefined;

@@ -7,7 +7,16 @@ import type pg from "pg";
 import type { Tx } from "../with-org.js";
 import { mapPgError } from "../pg-errors.js";
 
-export type RevocationReasonName = "DISABLED" | "DELETED" | "ROTATED" | "EXPIRED" | "OWNER_REMOVED" | "ORG_DISABLED" | "ENABLED";
+export type RevocationReasonName =
+  | "DISABLED"
+  | "DELETED"
+  | "ROTATED"
+  | "EXPIRED"
+  | "OWNER_REMOVED"
+  | "ORG_DISABLED"
+  | "ENABLED"
+  | "PARENT_ACCESS_REVOKED"
+  | "UPDATED";
 
 export interface FeedPosition {
   xid: bigint;
