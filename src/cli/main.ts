@@ -41,6 +41,7 @@ const ENTRIES: Record<string, Entry> = {
   user: { summary: "Manage users", load: async () => (await import("./user.js")).group },
   bucket: { summary: "Manage buckets", load: async () => (await import("./bucket.js")).group },
   whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
+  apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
 };
 

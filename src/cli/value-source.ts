@@ -7,6 +7,13 @@
 import { readFile } from "node:fs/promises";
 import { UsageError, str, type Context, type Flags } from "./command.js";
 
+/**
+ * The variable a user names for a value it brings (`--value-from-env NAME`, a manifest's
+ * `value_from_env: NAME`): a value, configuration of nothing, so it has no row in the README's
+ * configuration tables. The one place the CLI reads the environment by a name the user gives.
+ */
+export const userNamedVariable = (ctx: Context, name: string): string | undefined => ctx.env[name];
+
 /** The whole of standard input as text. */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -36,7 +43,7 @@ export async function broughtValue(flags: Flags, ctx: Context): Promise<string |
   const file = str(flags, "value-file");
   if (envName !== undefined && file !== undefined) throw new UsageError("give either --value-from-env or --value-file, not both");
   if (envName !== undefined) {
-    const v = ctx.env[envName];
+    const v = userNamedVariable(ctx, envName);
     if (v === undefined || v === "") throw new UsageError(`--value-from-env ${envName}: the environment variable is not set or empty`);
     return v;
   }

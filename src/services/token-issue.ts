@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Keyring } from "../domain/digest.js";
 import type { NewToken, Permissions, TokenRecord } from "../domain/model.js";
 import { generateToken, maskToken, type TokenKind } from "../domain/token-format.js";
+import { DEFAULT_TOKEN } from "../domain/token-rules.js";
 import { maskImported, type ValueOrigin } from "../domain/token-value.js";
 import type { Tx } from "../store/database.js";
 import { insertToken } from "../store/queries/tokens.js";
@@ -65,8 +66,8 @@ export async function issueToken(tx: Tx, keyring: Keyring, spec: TokenSpec): Pro
 /** Every new organization gets an enabled ingestion token named `default`. */
 export function defaultIngestionSpec(createdBy: string | null): TokenSpec {
   return {
-    name: "default",
-    description: "Default ingestion token",
+    name: DEFAULT_TOKEN.name,
+    description: DEFAULT_TOKEN.description,
     kind: "INGESTION",
     isDefault: true,
     ownerUserId: null,
