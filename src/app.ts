@@ -16,6 +16,7 @@ import { createAuthenticator } from "./services/authenticate.js";
 import type { ServiceDeps } from "./services/deps.js";
 import { createTokenLookup } from "./services/token-lookup.js";
 import { startFeedMaintenance } from "./services/feed-maintenance.js";
+import { createImportedFilter } from "./services/imported-filter.js";
 import { createLastUsedRecorder } from "./services/last-used.js";
 import { createRevocationHub } from "./services/revocation-hub.js";
 import { createVerifyCache, type VerifyCache } from "./services/verify-cache.js";
@@ -165,10 +166,15 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     cleanups.push(() => hub.close());
     const cache = createVerifyCache({ ...config.cache, now });
     hub.onEvents((events) => cache.apply(events));
+    // Loaded after the hub fixed its position: whatever commits later reaches it through the feed.
+    const importedFilter = createImportedFilter({ db, log });
+    hub.onEvents((events) => importedFilter.apply(events));
+    cleanups.push(async () => importedFilter.close());
+    await importedFilter.load();
     const metrics = createInstanceMetrics({ cache, hub });
     const onQuery = opts.onQuery;
     const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());
-    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery });
+    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery, importedFilter });
     const lastUsed = createLastUsedRecorder({ db, now, log, precisionMs: config.lastUsedPrecisionMs });
     cleanups.push(() => lastUsed.close());
     const maintenance = startFeedMaintenance({
@@ -187,6 +193,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       now,
       log,
       hub,
+      importedFilter,
       lastUsed,
       checkpointMs: config.feed.checkpointMs,
       onVerify: metrics.onVerify,

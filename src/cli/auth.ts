@@ -4,12 +4,15 @@
  * is one TokenAdminService call (list follows every page).
  */
 import { toJson } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { TokenDisabledReason, TokenSchema, type Token } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient, type AdminClient } from "./api.js";
+import { update } from "./auth-update.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
 import { clean, kindName, showSecret, table, when } from "./output.js";
-import { createTokenRequest, KINDS, parseKind } from "./token-flags.js";
+import { createTokenRequest, KINDS, parseDuration, parseKind } from "./token-flags.js";
+import { broughtValue } from "./value-source.js";
 
 async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
   const conn = await resolveConnection(flags, ctx.env, ctx.err);
@@ -21,17 +24,32 @@ const tokenLine = (t: Token) => `${kindName(t.kind)} token ${clean(t.name)} (id 
 const list: Command = {
   name: "list",
   summary: "List tokens (masked), default ingestion token first",
-  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--json]
+  usage: `Usage: tessera auth list [--org-id ID] [--kind KIND] [--owner-id ID] [--enabled | --disabled] [--name-prefix P] [--json]
 
-  --org-id ID   organization to list (default: your token's organization)
-  --kind KIND   only tokens of this kind: ${Object.keys(KINDS).join(", ")}
-  --json        print the tokens as JSON (protobuf JSON mapping)
+  --org-id ID       organization to list (default: your token's organization)
+  --kind KIND       only tokens of this kind: ${Object.keys(KINDS).join(", ")}
+  --owner-id ID     only tokens owned by this user
+  --enabled         only enabled tokens
+  --disabled        only disabled tokens
+  --name-prefix P   only tokens whose name starts with P (case-sensitive; "_" is no wildcard)
+  --json            print the tokens as JSON (protobuf JSON mapping)
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" }, kind: { type: "string" }, json: { type: "boolean" } },
+  options: {
+    ...CONNECTION_OPTIONS,
+    "org-id": { type: "string" },
+    kind: { type: "string" },
+    "owner-id": { type: "string" },
+    enabled: { type: "boolean" },
+    disabled: { type: "boolean" },
+    "name-prefix": { type: "string" },
+    json: { type: "boolean" },
+  },
   async run(flags, ctx) {
     const kindText = str(flags, "kind");
     const kind = kindText === undefined ? undefined : parseKind(kindText);
+    if (bool(flags, "enabled") && bool(flags, "disabled")) throw new UsageError("give either --enabled or --disabled, not both");
+    const enabled = bool(flags, "enabled") ? true : bool(flags, "disabled") ? false : undefined;
     const api = await client(flags, ctx);
     const tokens: Token[] = [];
     let pageToken = "";
@@ -41,6 +59,9 @@ ${CONNECTION_USAGE}`,
         pageSize: 1000,
         pageToken,
         ...(kind === undefined ? {} : { kind }),
+        ownerUserId: str(flags, "owner-id") ?? "",
+        ...(enabled === undefined ? {} : { enabled }),
+        namePrefix: str(flags, "name-prefix") ?? "",
       });
       tokens.push(...page.tokens);
       pageToken = page.nextPageToken;
@@ -70,6 +91,14 @@ ${CONNECTION_USAGE}`,
         ]),
       ),
     );
+    // Tokens in a rotation's grace period: when the old value stops, and whether it is still sent.
+    for (const t of tokens) {
+      const p = t.previousValue;
+      if (p === undefined) continue;
+      ctx.err(
+        `${clean(t.name)}: previous value ${p.maskedValue} works until ${when(p.expireTime)}, last used ${p.lastUsedTime ? when(p.lastUsedTime) : "never"}`,
+      );
+    }
     return EXIT_OK;
   },
 };
@@ -92,8 +121,13 @@ const create: Command = {
   --filter KEY=VALUE     shared: filter applied to every view (repeatable)
   --expires TIME         expiry, RFC 3339 (e.g. 2026-12-31T00:00:00Z); required for shared
   --expires-in DURATION  expiry from now, e.g. 24h, 90m, 7d
+  --value-from-env NAME  use the value in environment variable NAME instead of a generated one
+  --value-file PATH      use the value in file PATH ("-": standard input), one trailing newline dropped
 
-The value is printed alone on stdout, once; it cannot be retrieved later.
+A generated value is printed alone on stdout, once; it cannot be retrieved later. A value you
+bring (a Tessera token of this kind, or one imported from another system: 32 to 512 printable
+characters, at least 128 bits of entropy) is never printed; stdout gets the token id instead.
+Values are not accepted on the command line: they would land in shell history and in ps.
 
 ${CONNECTION_USAGE}`,
   options: {
@@ -111,14 +145,18 @@ ${CONNECTION_USAGE}`,
     filter: { type: "string", multiple: true },
     expires: { type: "string" },
     "expires-in": { type: "string" },
+    "value-from-env": { type: "string" },
+    "value-file": { type: "string" },
   },
   async run(flags, ctx) {
     const req = createTokenRequest(flags, Date.now());
+    const value = await broughtValue(flags, ctx);
     const api = await client(flags, ctx);
-    const res = await api.createToken(req);
+    const res = await api.createToken(value === undefined ? req : { ...req, value });
     const t = res.token!;
     ctx.err(`Created ${tokenLine(t)} in organization ${t.organizationId}${t.expireTime ? `, expires ${when(t.expireTime)}` : ""}.`);
-    showSecret(ctx, res.value);
+    if (value === undefined) showSecret(ctx, res.value);
+    else ctx.out(t.id);
     return EXIT_OK;
   },
 };
@@ -138,15 +176,38 @@ function setEnabled(enabled: boolean): Command {
   };
 }
 
+/** The longest grace period the server accepts. */
+const LONGEST_GRACE = { ms: 7 * 86_400_000, text: "7 days" };
+
 const rotate: Command = {
   name: "rotate",
-  summary: "Replace a token's value and print the new one (the old one stops working at once)",
-  usage: `Usage: tessera auth rotate --id ID\n\n${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, id: { type: "string" } },
+  summary: "Replace a token's value and print the new one (the old one stops at once, or after --grace)",
+  usage: `Usage: tessera auth rotate --id ID [--grace DURATION]
+
+  --id ID            the token to rotate
+  --grace DURATION   keep the old value working this long next to the new one, e.g. 30m, 24h,
+                     7d (at most 7 days); without it the old value stops working at once.
+                     Rotating again, disabling or deleting the token ends the old value sooner.
+
+The new value is printed alone on stdout, once; it cannot be retrieved later.
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, grace: { type: "string" } },
   async run(flags, ctx) {
     const id = requireStr(flags, "id");
-    const res = await (await client(flags, ctx)).rotateToken({ id });
-    ctx.err(`Rotated ${tokenLine(res.token!)}; the previous value no longer works.`);
+    const graceText = str(flags, "grace");
+    const graceMs = graceText === undefined ? 0 : parseDuration(graceText, "--grace", LONGEST_GRACE);
+    const res = await (await client(flags, ctx)).rotateToken({
+      id,
+      ...(graceMs > 0 && { gracePeriod: durationFromMs(graceMs) }),
+    });
+    const t = res.token!;
+    const previous = t.previousValue;
+    ctx.err(
+      previous === undefined
+        ? `Rotated ${tokenLine(t)}; the previous value no longer works.`
+        : `Rotated ${tokenLine(t)}; the previous value (${previous.maskedValue}) keeps working until ${when(previous.expireTime)}.`,
+    );
     showSecret(ctx, res.value);
     return EXIT_OK;
   },
@@ -197,13 +258,15 @@ const passcode: Command = {
         `use as:        Basic base64("${clean(res.organizationIdentifier)}:<value>")`,
       ].join("\n"),
     );
-    ctx.err(`Values are never stored. To get a new value, rotate it (the current one stops working): tessera auth rotate --id ${t.id}`);
+    ctx.err(
+      `Values are never stored. To get a new value, rotate it: tessera auth rotate --id ${t.id} (the current value stops working at once; add --grace 24h to keep it working for a day meanwhile)`,
+    );
     return EXIT_OK;
   },
 };
 
 export const group: Group = {
   name: "auth",
-  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe.",
-  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, passcode],
+  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe, update.",
+  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, update, passcode],
 };

@@ -59,8 +59,35 @@ const list: Command = {
   },
 };
 
+const remove: Command = {
+  name: "delete",
+  summary: "Delete a bucket (with --force, even while tokens name it)",
+  usage: `Usage: tessera bucket delete --name NAME [--org-id ID] [--force]
+
+  --name NAME   bucket to delete
+  --org-id ID   organization (default: your token's organization)
+  --force       delete it even while tokens name it: they lose the bucket, and a token left
+                with no bucket at all is deleted (an empty list would mean every bucket)
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, name: { type: "string" }, "org-id": { type: "string" }, force: { type: "boolean" } },
+  async run(flags, ctx) {
+    const name = requireStr(flags, "name");
+    const conn = await resolveConnection(flags, ctx.env, ctx.err);
+    const res = await createAdminClient(conn.host, conn.token).deleteBucket({
+      name,
+      organizationId: str(flags, "org-id") ?? "",
+      force: bool(flags, "force"),
+    });
+    for (const id of res.narrowedTokenIds) ctx.err(`Token ${id} lost the bucket from its permissions.`);
+    for (const id of res.deletedTokenIds) ctx.err(`Token ${id} was deleted: the bucket was the only one it named.`);
+    ctx.out(`Deleted bucket ${clean(name)}.`);
+    return EXIT_OK;
+  },
+};
+
 export const group: Group = {
   name: "bucket",
   summary: "Manage buckets.",
-  commands: [create, list],
+  commands: [create, list, remove],
 };

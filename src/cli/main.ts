@@ -33,9 +33,15 @@ const ENTRIES: Record<string, Entry> = {
     load: async () => (await import("./setup.js")).command,
   },
   auth: { summary: "Manage API tokens", load: async () => (await import("./auth.js")).group },
+  import: {
+    summary: "Create tokens from a file of values brought from another system",
+    load: async () => (await import("./import.js")).command,
+  },
   org: { summary: "Manage organizations", load: async () => (await import("./org.js")).group },
   user: { summary: "Manage users", load: async () => (await import("./user.js")).group },
   bucket: { summary: "Manage buckets", load: async () => (await import("./bucket.js")).group },
+  whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
+  apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
 };
 

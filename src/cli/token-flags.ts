@@ -8,6 +8,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Role, Signal, TokenKind } from "../gen/tessera/v1/resources_pb.js";
 import type { CreateTokenRequestSchema } from "../gen/tessera/v1/token_admin_service_pb.js";
+import { MAX_DURATION_MS, parseDurationText, parseRfc3339 } from "../domain/time-text.js";
 import { UsageError, list, requireStr, str, type Flags } from "./command.js";
 
 export const KINDS: Readonly<Record<string, TokenKind>> = {
@@ -33,27 +34,21 @@ export const parseKind = (raw: string): TokenKind => oneOf(KINDS, raw, "token ki
 const parseSignal = (raw: string): Signal => oneOf(SIGNALS, raw, "signal");
 export const parseRole = (raw: string): Role => oneOf(ROLES, raw, "role");
 
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const LONGEST_EXPIRY = { ms: MAX_DURATION_MS, text: "100 years" };
 
-/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, given as option `flag`. */
-export function parseDuration(raw: string, flag = "--expires-in"): number {
-  if (!/^(\d+[smhdw])+$/.test(raw)) {
-    throw new UsageError(`${flag} "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
-  }
-  let ms = 0;
-  for (const [, n, unit] of raw.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * (UNIT_MS[unit ?? ""] ?? 0);
-  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`);
-  if (!Number.isSafeInteger(ms) || ms > 100 * 365 * UNIT_MS["d"]!) throw new UsageError(`${flag} "${raw}" is too long (at most 100 years)`);
-  return ms;
+/** "24h", "90m", "7d", "1h30m": a positive duration in milliseconds, at most `max`; errors name `flag`. */
+export function parseDuration(raw: string, flag = "--expires-in", max = LONGEST_EXPIRY): number {
+  const d = parseDurationText(raw, max.ms);
+  if (d.ok) return d.ms;
+  if (d.problem === "zero") throw new UsageError(`${flag} must be longer than zero`);
+  if (d.problem === "too-long") throw new UsageError(`${flag} "${raw}" is too long (at most ${max.text})`);
+  throw new UsageError(`${flag} "${raw}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. 24h, 90m, 7d or 1h30m`);
 }
 
 /** RFC 3339 with an explicit offset, e.g. 2026-12-31T00:00:00Z. */
-function parseExpiry(raw: string, now: number): Date {
-  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
-  const d = new Date(raw);
-  if (!rfc3339.test(raw) || Number.isNaN(d.getTime())) {
-    throw new UsageError(`--expires "${raw}" is not an RFC 3339 time: use e.g. 2026-12-31T00:00:00Z`);
-  }
+export function parseExpiry(raw: string, now: number): Date {
+  const d = parseRfc3339(raw);
+  if (d === undefined) throw new UsageError(`--expires "${raw}" is not an RFC 3339 time: use e.g. 2026-12-31T00:00:00Z`);
   if (d.getTime() <= now) throw new UsageError(`--expires ${raw} is in the past`);
   return d;
 }

@@ -15,6 +15,8 @@ export interface CacheEntry<D> {
   /** Set for every answer that names a token; answers without one are never allowed ones. */
   readonly tokenId: string | undefined;
   readonly negative: boolean;
+  /** Whether the answer is about a token's previous value (a rotation's grace period). */
+  readonly previousValue: boolean;
   /** Epoch ms at or after which the entry must not be served (expiry, negative TTL, cache TTL). */
   readonly validUntil: number;
   /** What a hit returns: an already-resolved promise, so a hit allocates nothing. */

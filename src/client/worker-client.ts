@@ -11,7 +11,9 @@
  * How it stays correct (DESIGN.md §5):
  * - Answers are cached under a SHA-256 digest of the whole request (the credential is never a key).
  * - A background WatchRevocations stream evicts every answer about a token an event names; an
- *   ENABLED event also drops every cached refusal. On disconnect it resumes from its last cursor
+ *   ENABLED event also drops every cached refusal. PARENT_ACCESS_REVOKED (a sub-organization
+ *   shut its parent's tokens out) and UPDATED (a new expiry, a bucket taken out of the token's
+ *   permissions) only evict: the token still works, for less, and the next call asks the server. On disconnect it resumes from its last cursor
  *   (no flush: the server replays what was missed); OUT_OF_RANGE and INVALID_ARGUMENT flush the
  *   cache and restart from now; RESOURCE_EXHAUSTED resumes from the last cursor.
  * - The cache is served only while the stream is healthy: something (event or checkpoint) heard
@@ -23,6 +25,10 @@
  *   cursors are not comparable, no event arrived while the call was in flight.
  * - Allowed answers are served until their token's expiry (and the server's cache hint), refused
  *   ones at most `negativeTtlMs`; MALFORMED answers and RPC errors are never cached.
+ * - An answer about a token's previous value (a rotation with a grace period) is served at most
+ *   until that value's deadline, with or without the ROTATED event that announces it. A ROTATED
+ *   event refuses (refuseOnEvent) only such answers, and only evicts the others: the token's
+ *   current value may still be good, and the server is asked again.
  * - Concurrent lookups of the same request share one RPC.
  */
 import * as crypto from "node:crypto";
@@ -83,11 +89,11 @@ export interface WorkerClientOptions {
    */
   idleStreamMs?: number;
   /**
-   * When an event certainly ends a token (DISABLED, DELETED, ROTATED, EXPIRED, ORG_DISABLED),
-   * replace each evicted answer with a cached refusal (for at most negativeTtlMs) instead of
-   * only evicting it, so the token is refused the moment the event arrives, without a Verify
-   * round trip (and without a burst of them for a busy token). An ENABLED event drops these
-   * refusals like any other. True by default.
+   * When an event certainly ends a token (DISABLED, DELETED, EXPIRED, ORG_DISABLED), or ends the
+   * previous value an answer is about (ROTATED), replace each evicted answer with a cached refusal
+   * (for at most negativeTtlMs) instead of only evicting it, so the token is refused the moment the
+   * event arrives, without a Verify round trip (and without a burst of them for a busy token). An
+   * ENABLED event drops these refusals like any other. True by default.
    */
   refuseOnEvent?: boolean;
   /** The clock, epoch ms. Date.now by default. */
@@ -114,6 +120,13 @@ export interface Decision {
   readonly permissions?: TokenPermissions;
   readonly role?: Role;
   readonly expireTime?: Date;
+  /**
+   * Set when the credential is a token's previous value, accepted until `valueExpireTime` (a
+   * rotation's grace period): a gateway may warn the sender to switch to the newer value.
+   */
+  readonly newerValueExists?: true;
+  /** When this value stops being accepted because its token was rotated; unset for a current value. */
+  readonly valueExpireTime?: Date;
   /** Whether the answer came from this client's cache. */
   readonly fromCache: boolean;
 }
@@ -188,7 +201,12 @@ function cacheKey(r: WorkerVerifyRequest): string {
 
 /**
  * What the server answers for a credential whose token an event of this reason names, when the
- * event certainly ends it. OWNER_REMOVED is absent: a role change may only narrow a token.
+ * event certainly ends it. OWNER_REMOVED is absent: a role change may only narrow a token; so are
+ * PARENT_ACCESS_REVOKED and UPDATED, after which the token still works in its own organization or
+ * for its other buckets, or until its new expiry.
+ * ROTATED ends only the value a rotation replaced: at the end of a grace period the token's new
+ * value stays good, and the event cannot say which value ended, so it refuses only answers known
+ * to be about a previous value (endsOnlyPrevious); the rest are evicted and asked again.
  */
 const REFUSED_BY: Partial<Record<RevocationReason, VerifyStatus>> = {
   [RevocationReason.DISABLED]: VerifyStatus.DISABLED,
@@ -209,12 +227,17 @@ function refusal(old: Decision, status: VerifyStatus): Decision {
 const timestampMs = (t: Timestamp): number => Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6);
 const durationMs = (d: Duration): number => Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
 
+/** Events after which only answers about a previous value are refused (see REFUSED_BY). */
+const endsOnlyPrevious = (reason: RevocationReason): boolean => reason === RevocationReason.ROTATED;
+
 function toDecision(r: VerifyResponse, fromCache: boolean): Decision {
   const d: { -readonly [K in keyof Decision]: Decision[K] } = { allowed: r.allowed, status: r.status, fromCache };
   if (r.principal !== undefined) d.principal = r.principal;
   if (r.permissions !== undefined) d.permissions = r.permissions;
   if (r.role !== undefined && r.role !== 0) d.role = r.role;
   if (r.expireTime !== undefined) d.expireTime = new Date(timestampMs(r.expireTime));
+  if (r.newerValueExists) d.newerValueExists = true;
+  if (r.valueExpireTime !== undefined) d.valueExpireTime = new Date(timestampMs(r.valueExpireTime));
   return fromCache ? deepFreeze(d) : d;
 }
 
@@ -411,6 +434,8 @@ class TesseraWorkerClient implements WorkerClient {
       if (tokenId === undefined) return;
       validUntil = Infinity;
       if (r.expireTime !== undefined) validUntil = timestampMs(r.expireTime);
+      // A previous value stops at its deadline whether or not the ROTATED event gets here first.
+      if (r.valueExpireTime !== undefined) validUntil = Math.min(validUntil, timestampMs(r.valueExpireTime));
       if (r.cacheTtl !== undefined) {
         const ttl = durationMs(r.cacheTtl);
         if (ttl > 0) validUntil = Math.min(validUntil, t + ttl);
@@ -420,7 +445,8 @@ class TesseraWorkerClient implements WorkerClient {
       validUntil = t + this.#negativeTtlMs;
     }
     if (validUntil <= t) return;
-    this.#cache.set({ key, tokenId, negative: !r.allowed, validUntil, hit: Promise.resolve(toDecision(r, true)) });
+    const previousValue = r.newerValueExists || r.valueExpireTime !== undefined;
+    this.#cache.set({ key, tokenId, negative: !r.allowed, previousValue, validUntil, hit: Promise.resolve(toDecision(r, true)) });
   }
 
   // ---- revocation stream --------------------------------------------------------------------
@@ -487,17 +513,22 @@ class TesseraWorkerClient implements WorkerClient {
       this.#n.events++;
       if (ev.tokenId !== "") {
         const status = this.#refuseOnEvent ? REFUSED_BY[ev.reason] : undefined;
+        const onlyPrevious = endsOnlyPrevious(ev.reason);
         this.#cache.evictToken(
           ev.tokenId,
           status === undefined || this.#negativeTtlMs === 0
             ? undefined
-            : (old) => ({
-                key: old.key,
-                tokenId: old.tokenId,
-                negative: true,
-                validUntil: t + this.#negativeTtlMs,
-                hit: old.hit.then((d) => refusal(d, status)),
-              }),
+            : (old) =>
+                onlyPrevious && !old.previousValue
+                  ? undefined
+                  : {
+                      key: old.key,
+                      tokenId: old.tokenId,
+                      negative: true,
+                      previousValue: old.previousValue,
+                      validUntil: t + this.#negativeTtlMs,
+                      hit: old.hit.then((d) => refusal(d, status)),
+                    },
         );
       }
       if (ev.reason === RevocationReason.ENABLED) this.#cache.dropNegatives();

@@ -90,6 +90,13 @@ function when(ts, none = "") {
   return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleString();
 }
 
+/** A protobuf JSON duration ("2592000s") as 30d, 12h, 45m or 10s. */
+function duration(d, none) {
+  if (typeof d !== "string" || !/^\d+s$/.test(d)) return none;
+  const s = Number(d.slice(0, -1));
+  return s % 86400 === 0 ? `${s / 86400}d` : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
+}
+
 function el(tag, text, attrs = {}) {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
@@ -147,6 +154,8 @@ async function loadOrganization() {
   $("org-id").textContent = o.id ?? "";
   $("org-enabled").textContent = o.enabled ? "yes" : "no";
   $("org-created").textContent = when(o.createTime);
+  $("org-policies").textContent =
+    `maximum lifetime ${duration(o.maxTokenLifetime, "none")}; disabled after ${duration(o.tokenIdleLimit, "never")} unused`;
   $("whoami").textContent = `Signed in to ${o.identifier ?? "?"}`;
   try {
     const p = await call("GetPasscode", {});
@@ -185,12 +194,22 @@ function tokenRow(t) {
     el("td", name),
     el("td", kindLabel(t.kind)),
     el("td", undefined),
-    el("td", t.enabled ? "yes" : "no", { class: t.enabled ? "on" : "off" }),
+    el("td", t.enabled ? "yes" : t.disabledReason === "TOKEN_DISABLED_REASON_IDLE" ? "no (idle)" : "no", {
+      class: t.enabled ? "on" : "off",
+    }),
     el("td", t.description ?? "", { class: "description" }),
     el("td", when(t.createTime)),
     el("td", when(t.lastUsedTime, "never")),
   );
   tr.children[2].append(el("code", t.maskedValue ?? ""));
+  // During a rotation's grace period: the old value, until when it works, and its own last use.
+  const previous = t.previousValue;
+  if (previous) {
+    tr.children[2].append(
+      el("div", `previous ${previous.maskedValue ?? ""} until ${when(previous.expireTime)}`, { class: "muted previous" }),
+    );
+    tr.children[6].append(el("div", `previous value: ${when(previous.lastUsedTime, "never")}`, { class: "muted previous" }));
+  }
   const actions = el("td", undefined, { class: "actions" });
   actions.append(
     actionButton(t.enabled ? "Disable" : "Enable", name, () =>
@@ -200,9 +219,12 @@ function tokenRow(t) {
       }),
     ),
     actionButton("Rotate", name, () => {
-      if (!confirm(`Rotate ${name}? Its current value stops working at once.`)) return;
+      const grace = /** @type {HTMLSelectElement} */ ($("rotate-grace"));
+      const keep = grace.value === "" ? "" : (grace.selectedOptions[0]?.textContent ?? grace.value);
+      const what = keep === "" ? "Its current value stops working at once." : `Its current value keeps working for ${keep}.`;
+      if (!confirm(`Rotate ${name}? ${what}`)) return;
       void attempt(async () => {
-        const r = await call("RotateToken", { id: t.id });
+        const r = await call("RotateToken", grace.value === "" ? { id: t.id } : { id: t.id, gracePeriod: grace.value });
         showSecret(`New value of ${name}:`, r.value ?? "");
         await loadTokens();
       });

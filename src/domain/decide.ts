@@ -40,8 +40,13 @@ export const roleAtLeast = (role: RoleName | null | undefined, min: RoleName): b
 
 const deny = (status: VerifyStatusName, role?: RoleName): Decision => ({ allowed: false, status, role });
 
-/** The token's standing regardless of endpoint: organization, enabled, expiry and owner. */
+/**
+ * The token's standing regardless of endpoint: organization, enabled, expiry and owner. A previous
+ * value past its rotation deadline is no value at all: NOT_FOUND before anything else, exactly
+ * what the lookup answers once the overlap has been ended in the database.
+ */
 export function standing(t: TokenLookup, q: { orgIdentifier: string }, now: number): Decision | RoleName | null {
+  if (t.previousUntil !== null && t.previousUntil.getTime() <= now) return deny("NOT_FOUND");
   if (q.orgIdentifier !== "" && !t.targetReachable) return deny("NOT_FOUND");
   if (!t.orgEnabled || t.targetEnabled === false) return deny("ORGANIZATION_DISABLED");
   if (!t.enabled) return deny("DISABLED");

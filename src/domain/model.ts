@@ -3,6 +3,7 @@
  * token values: only digests ever reach the store, and digests never leave it.
  */
 import type { TokenKind } from "./token-format.js";
+import type { ValueOrigin } from "./token-value.js";
 
 /** A member's role in an organization, lowest first. */
 export type RoleName = "VIEWER" | "EDITOR" | "ADMIN";
@@ -74,6 +75,8 @@ export interface TokenRecord {
   kind: TokenKind;
   isDefault: boolean;
   mask: string;
+  /** Where the current value came from: generated here, supplied in Tessera format, or imported. */
+  valueOrigin: ValueOrigin;
   enabled: boolean;
   ownerUserId: string | null;
   createdBy: string | null;
@@ -81,9 +84,20 @@ export interface TokenRecord {
   expiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The current value's last use (during an overlap the previous value has its own). */
   lastUsedAt: Date | null;
+  /** The value a rotation with a grace period replaced, while it still matches; null otherwise. */
+  previous: PreviousValue | null;
   /** Set while the token is disabled. */
   disabledReason: DisabledReason | null;
+}
+
+/** A token's previous value during a rotation's grace period: never the value, only its mask. */
+interface PreviousValue {
+  mask: string;
+  /** When it stops being accepted. */
+  expiresAt: Date;
+  lastUsedAt: Date | null;
 }
 
 /** What a new token row needs: its digest, never its value. */
@@ -97,6 +111,8 @@ export interface NewToken {
   digest: Buffer;
   keyId: number;
   mask: string;
+  /** GENERATED when absent. */
+  valueOrigin?: ValueOrigin;
   ownerUserId: string | null;
   createdBy: string | null;
   permissions: Permissions;
@@ -129,4 +145,10 @@ export interface TokenLookup {
    * lookup an object. Lets Verify skip recording a token whose stored time is already recent.
    */
   lastUsedMinute: number | null;
+  /**
+   * Set when the value presented is the token's previous one (a rotation's grace period): when
+   * it stops being accepted. Null for the current value. Everything above is the token's, except
+   * keyId and lastUsedMinute, which are the matched value's.
+   */
+  previousUntil: Date | null;
 }

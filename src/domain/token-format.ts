@@ -123,6 +123,16 @@ export function parseToken(value: string): ParsedToken {
   return { ok: true, kind };
 }
 
+/** The kind whose prefix `value` starts with, if any; says nothing about the rest of the value. */
+export function kindOfPrefix(value: string): TokenKind | undefined {
+  return KIND_BY_PREFIX.get(value.slice(0, PREFIX_LENGTH));
+}
+
+/** The random part of a well-formed value (between prefix and checksum). */
+export function secretOf(value: string): string {
+  return value.slice(PREFIX_LENGTH, TOKEN_LENGTH - CHECKSUM_LENGTH);
+}
+
 export function isWellFormedToken(value: string): boolean {
   return parseToken(value).ok;
 }

@@ -24,18 +24,19 @@ export function policySeconds(field: string, d: { seconds: bigint; nanos: number
   return Number(d.seconds);
 }
 
-/** Both policies from a request, with the idle limit's floor set by the last-used precision. */
+/**
+ * Both policies from a request (their fields named with `prefix`, e.g. "organization."), with the
+ * idle limit's floor set by the last-used precision.
+ */
 export function parsePolicies(
   req: { maxTokenLifetime?: { seconds: bigint; nanos: number }; tokenIdleLimit?: { seconds: bigint; nanos: number } },
   lastUsedPrecisionMs: number,
+  prefix = "",
 ): TokenPolicies {
+  const idleFloor = Math.max(MIN_LIFETIME_S, Math.ceil((2 * lastUsedPrecisionMs) / 1000));
   return {
-    maxTokenLifetimeS: policySeconds("max_token_lifetime", req.maxTokenLifetime, MIN_LIFETIME_S),
-    tokenIdleLimitS: policySeconds(
-      "token_idle_limit",
-      req.tokenIdleLimit,
-      Math.max(MIN_LIFETIME_S, Math.ceil((2 * lastUsedPrecisionMs) / 1000)),
-    ),
+    maxTokenLifetimeS: policySeconds(`${prefix}max_token_lifetime`, req.maxTokenLifetime, MIN_LIFETIME_S),
+    tokenIdleLimitS: policySeconds(`${prefix}token_idle_limit`, req.tokenIdleLimit, idleFloor),
   };
 }
 

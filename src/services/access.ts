@@ -20,10 +20,16 @@ export function requireUuid(field: string, value: string): string {
   return value.toLowerCase();
 }
 
-/** The caller of an admin RPC: a live OPERATOR or ALL_ACCESS token. */
-export function adminCaller(ctx: HandlerContext): Caller {
+/** Any authenticated caller, whatever its token's kind (GetCaller: who am I). */
+export function anyCaller(ctx: HandlerContext): Caller {
   const caller = ctx.values.get(kCaller);
   if (caller === undefined) throw unauthenticated('missing credentials: send the header "authorization: Bearer <token>"');
+  return caller;
+}
+
+/** The caller of an admin RPC: a live OPERATOR or ALL_ACCESS token. */
+export function adminCaller(ctx: HandlerContext): Caller {
+  const caller = anyCaller(ctx);
   if (caller.kind !== "OPERATOR" && caller.kind !== "ALL_ACCESS") {
     throw permissionDenied(`a ${caller.kind} token cannot call the admin API; use an operator or all-access token`);
   }

@@ -4,15 +4,16 @@
  */
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { TokenAdminService } from "../gen/tessera/v1/token_admin_service_pb.js";
-import { adminCaller } from "./access.js";
+import { adminCaller, anyCaller } from "./access.js";
 import type { Caller } from "./caller.js";
 import type { ServiceDeps } from "./deps.js";
 import { checkRequestText } from "./request-text.js";
-import { createBucket, listBuckets } from "./admin/buckets.js";
-import { createOrganization, getOrganization, listOrgs, setOrganizationEnabled } from "./admin/organizations.js";
+import { createBucket, deleteBucket, listBuckets } from "./admin/buckets.js";
+import { getCaller } from "./admin/get-caller.js";
+import { createOrganization, getOrganization, listOrgs, setOrganizationEnabled, updateOrganization } from "./admin/organizations.js";
 import { setup } from "./admin/setup.js";
 import { createToken, deleteToken, getPasscode, getToken, listTokens, rotateToken, setTokenEnabled, updateToken } from "./admin/tokens.js";
-import { createUser, deleteUser, removeMembership, setMembership } from "./admin/users.js";
+import { createUser, deleteUser, getUserById, listMemberships, listUsers, removeMembership, setMembership } from "./admin/users.js";
 
 type Handler<I, O> = (deps: ServiceDeps, caller: Caller, req: I) => Promise<O>;
 
@@ -47,5 +48,16 @@ export function createTokenAdminService(deps: ServiceDeps): ServiceImpl<typeof T
     rotateToken: authed(rotateToken),
     deleteToken: authed(deleteToken),
     getPasscode: authed(getPasscode),
+    updateOrganization: authed(updateOrganization),
+    listUsers: authed(listUsers),
+    getUser: authed(getUserById),
+    listMemberships: authed(listMemberships),
+    deleteBucket: authed(deleteBucket),
+    // Any token that authenticates may ask who it is, not only the admin API's callers.
+    getCaller: async (req, ctx) => {
+      const caller = anyCaller(ctx);
+      checkRequestText(req);
+      return getCaller(deps, caller);
+    },
   };
 }

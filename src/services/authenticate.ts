@@ -64,6 +64,8 @@ export function createAuthenticator(
     const at = now();
     const s = standing(t, { orgIdentifier: cred.orgIdentifier ?? "" }, at);
     if (s !== null && typeof s === "object") {
+      // A previous value past its rotation deadline is gone, as it will be once the overlap is ended.
+      if (s.status === "NOT_FOUND") throw unauthenticated("invalid token: no such token");
       throw unauthenticated(`token not accepted: ${s.status.toLowerCase().replaceAll("_", " ")}`);
     }
     const caller: Caller = Object.freeze({
@@ -76,8 +78,12 @@ export function createAuthenticator(
     });
     lastUsed.record(t.tokenId, t.lastUsedMinute, at);
     const accepted: Accepted = { caller, lastUsedMinute: t.lastUsedMinute, touched: lastUsed.period(at) };
-    // standing() refuses from expiresAt on, so the memo holds the caller only until then.
-    if (slot !== undefined) memo!.set(slot, accepted, t.tokenId, t.expiresAt === null ? Infinity : t.expiresAt.getTime());
+    // standing() refuses from expiresAt (and a previous value's deadline) on, so the memo holds the caller only until then.
+    const notAfter = Math.min(
+      t.expiresAt === null ? Infinity : t.expiresAt.getTime(),
+      t.previousUntil === null ? Infinity : t.previousUntil.getTime(),
+    );
+    if (slot !== undefined) memo!.set(slot, accepted, t.tokenId, notAfter);
     return caller;
   };
 }

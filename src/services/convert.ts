@@ -5,12 +5,14 @@ import {
   BucketSchema,
   MembershipSchema,
   OrganizationSchema,
+  PreviousTokenValueSchema,
   Role,
   Signal,
   TokenDisabledReason,
   TokenKind as PbTokenKind,
   TokenPermissionsSchema,
   TokenSchema,
+  TokenValueOrigin,
   UserSchema,
   type Bucket as PbBucket,
   type Membership as PbMembership,
@@ -31,6 +33,7 @@ import type {
   User,
 } from "../domain/model.js";
 import type { TokenKind } from "../domain/token-format.js";
+import type { ValueOrigin } from "../domain/token-value.js";
 
 const ts = (d: Date | null | undefined): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
 const seconds = (s: number | null): Duration | undefined => (s === null ? undefined : create(DurationSchema, { seconds: BigInt(s) }));
@@ -104,6 +107,12 @@ export function permissionsToPb(p: Permissions): PbPermissions {
   });
 }
 
+const ORIGIN_TO_PB: Record<ValueOrigin, TokenValueOrigin> = {
+  GENERATED: TokenValueOrigin.GENERATED,
+  SUPPLIED: TokenValueOrigin.SUPPLIED,
+  IMPORTED: TokenValueOrigin.IMPORTED,
+};
+
 export function tokenToPb(t: TokenRecord): PbToken {
   return create(TokenSchema, {
     id: t.id,
@@ -121,5 +130,14 @@ export function tokenToPb(t: TokenRecord): PbToken {
     lastUsedTime: ts(t.lastUsedAt),
     expireTime: ts(t.expiresAt),
     disabledReason: t.disabledReason === null ? TokenDisabledReason.UNSPECIFIED : DISABLED_REASON_TO_PB[t.disabledReason],
+    previousValue:
+      t.previous === null
+        ? undefined
+        : create(PreviousTokenValueSchema, {
+            maskedValue: t.previous.mask,
+            expireTime: ts(t.previous.expiresAt),
+            lastUsedTime: ts(t.previous.lastUsedAt),
+          }),
+    valueOrigin: ORIGIN_TO_PB[t.valueOrigin],
   });
 }

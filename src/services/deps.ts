@@ -2,6 +2,7 @@
 import type { Keyring } from "../domain/digest.js";
 import type { Log } from "../log.js";
 import type { Database } from "../store/database.js";
+import type { ImportedFilter } from "./imported-filter.js";
 import type { LastUsedRecorder } from "./last-used.js";
 import type { RevocationHub } from "./revocation-hub.js";
 import type { TokenLookupService } from "./token-lookup.js";
@@ -16,6 +17,8 @@ export interface ServiceDeps {
   now: () => number;
   log: Log;
   hub: RevocationHub;
+  /** Digest prefixes of imported values; CreateToken adds what it imports. */
+  importedFilter: ImportedFilter;
   lastUsed: LastUsedRecorder;
   /** How often WatchRevocations sends a checkpoint when nothing happens. */
   checkpointMs: number;

@@ -24,6 +24,7 @@ import { parseCredential, type Credential } from "../domain/credential.js";
 import type { EndpointClassName } from "../domain/decide.js";
 import { Keyring } from "../domain/digest.js";
 import { invalidArgument, permissionDenied, unauthenticated } from "../domain/errors.js";
+import { isWellFormedToken } from "../domain/token-format.js";
 import { endpointNamed, matchIngestionRoute, signalNamed, type IngestionRoute, type RouteOutcome } from "../domain/ingestion-routes.js";
 import type { RoleName, SignalName } from "../domain/model.js";
 import type { Caller } from "./caller.js";
@@ -194,7 +195,7 @@ function findCredential(req: EdgeRequest, names: readonly string[]): Found {
   const values: Array<{ name: string; value: string }> = [];
   for (const name of names) for (const value of req.header(name)) if (value.trim() !== "") values.push({ name, value });
   // The usual request: one header, one plain value.
-  if (values.length === 1 && !values[0]!.value.includes(",")) {
+  if (values.length === 1 && !joined(values[0]!.value)) {
     const c = parseCredential(values[0]!.value);
     if (!c.ok) return { ok: false, status: "MALFORMED", message: `malformed credential: ${c.reason}` };
     return { ok: true, raw: values[0]!.value, headers: [values[0]!.name] };
@@ -211,8 +212,7 @@ function findCredential(req: EdgeRequest, names: readonly string[]): Found {
     status: "SEVERAL_CREDENTIALS",
     message: "the request carries several credentials; send exactly one",
   } as const;
-  // A comma is how proxies join a repeated header (Envoy's headers map): two values, not one.
-  if (values.some((v) => v.value.includes(","))) return several;
+  if (values.some((v) => joined(v.value))) return several;
   if (req.header("authorization").filter((v) => v.trim() !== "").length > 1) return several;
   let first: Credential | undefined;
   for (const v of values) {
@@ -222,6 +222,17 @@ function findCredential(req: EdgeRequest, names: readonly string[]): Found {
     else if (!sameCredential(first, c)) return several;
   }
   return { ok: true, raw: values[0]!.value, headers: [...new Set(values.map((v) => v.name))] };
+}
+
+/**
+ * Whether a header value is several credentials joined with commas, as proxies join a repeated
+ * header (Envoy's headers map): every part a credential with a scheme or a Tessera-format token.
+ * An imported value may hold commas itself; one that merely does is one value.
+ */
+function joined(value: string): boolean {
+  if (!value.includes(",")) return false;
+  const parts = value.split(",").map((p) => p.trim());
+  return parts.every((p) => (p.includes(" ") ? parseCredential(p).ok : isWellFormedToken(p)));
 }
 
 /** The same token (compared in constant time) for the same organization. */

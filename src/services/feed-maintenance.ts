@@ -1,11 +1,13 @@
 /**
  * Periodic feed upkeep, run by every instance (the database serialises it): announce expiries
- * as EXPIRED events once they pass, disable tokens idle past their organization's limit (DISABLED
- * events), and prune events older than the retention period, which is what makes too-old cursors
- * answer OUT_OF_RANGE.
+ * as EXPIRED events once they pass, end rotation overlaps whose deadline passed (ROTATED), disable
+ * tokens idle past their organization's limit (DISABLED), and prune events older than the
+ * retention period, which is what makes too-old cursors answer OUT_OF_RANGE. Verify refuses an
+ * expired token or a previous value past its deadline by itself, at once; the announcements are
+ * for caches, and come within one interval.
  */
 import type { Database } from "../store/database.js";
-import { announceExpiries, disableIdleTokens, pruneEvents } from "../store/queries/revocations.js";
+import { announceExpiries, disableIdleTokens, endOverlaps, pruneEvents } from "../store/queries/revocations.js";
 import type { Log } from "./deps.js";
 
 export interface FeedMaintenanceOptions {
@@ -28,6 +30,8 @@ export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Pr
     try {
       const expired = await announceExpiries(o.db.pool, new Date(o.now()));
       if (expired > 0) o.log("expiries_announced", { count: expired });
+      const ended = await endOverlaps(o.db.pool, new Date(o.now()));
+      if (ended > 0) o.log("rotation_overlaps_ended", { count: ended });
       if (performance.now() - lastIdleSweep >= o.idleSweepMs) {
         const idle = await disableIdleTokens(o.db.pool, new Date(o.now()));
         lastIdleSweep = performance.now();

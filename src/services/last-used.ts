@@ -6,9 +6,12 @@
  *
  * `period(at)` numbers the precision periods, so a caller that sees a token often (Verify's
  * memoized answers) can record it once per period instead of once per call.
+ *
+ * A token's previous value (a rotation's grace period) has its own last-used time, so an admin
+ * can see who still sends it: its uses are kept apart, with the value's deadline, which names it.
  */
 import type { Database } from "../store/database.js";
-import { touchTokens } from "../store/queries/tokens.js";
+import { touchPreviousValues, touchTokens } from "../store/queries/tokens.js";
 import type { Log } from "../log.js";
 
 export interface LastUsedOptions {
@@ -27,6 +30,8 @@ export function createLastUsedRecorder(opts: LastUsedOptions): LastUsedRecorder 
 
 export class LastUsedRecorder {
   #pending = new Set<string>();
+  /** Token id to the deadline of the previous value that was used. */
+  #pendingPrevious = new Map<string, Date>();
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   readonly #precisionMs: number;
@@ -59,28 +64,40 @@ export class LastUsedRecorder {
    * minutes since the epoch) is already recent: the write would skip it anyway, so recording it
    * would only send PostgreSQL an id to look up and leave alone.
    */
-  record(tokenId: string, storedMinute: number | null, at: number): void {
+  record(tokenId: string, storedMinute: number | null, at: number, previousUntil: Date | null = null): void {
     if (storedMinute !== null && storedMinute * 60_000 >= at - this.#precisionMs) return;
-    this.#pending.add(tokenId);
+    if (previousUntil === null) this.#pending.add(tokenId);
+    else this.#pendingPrevious.set(tokenId, previousUntil);
   }
 
   /** How many token ids wait for the next write. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#pendingPrevious.size;
   }
 
   async flush(): Promise<void> {
-    if (this.#pending.size === 0) return;
+    if (this.#pending.size === 0 && this.#pendingPrevious.size === 0) return;
     const ids = [...this.#pending];
+    const previous = this.#pendingPrevious;
     this.#pending = new Set();
+    this.#pendingPrevious = new Map();
     const at = this.now();
     try {
-      await touchTokens(this.db.pool, ids, new Date(at), new Date(at - this.#precisionMs));
+      if (ids.length > 0) await touchTokens(this.db.pool, ids, new Date(at), new Date(at - this.#precisionMs));
+      if (previous.size > 0) {
+        await touchPreviousValues(
+          this.db.pool,
+          [...previous.keys()],
+          [...previous.values()],
+          new Date(at),
+          new Date(at - this.#precisionMs),
+        );
+      }
       if (this.#failing) this.log("last_used_flush_recovered", {});
       this.#failing = false;
     } catch (err) {
       // Once per streak: the flush retries every interval while the database is down.
-      if (!this.#failing) this.log("last_used_flush_failed", { count: ids.length, error: (err as Error).message });
+      if (!this.#failing) this.log("last_used_flush_failed", { count: ids.length + previous.size, error: (err as Error).message });
       this.#failing = true;
     }
   }

@@ -2,25 +2,33 @@
  * From a presented token value to the stored facts about it: keyed digest, the Verify cache, and
  * on a miss a format check (cheap, no hashing) and one store round trip with a constant-time
  * re-check of the digest; a token found under an old key is re-digested under the current one.
+ * A token's previous value (a rotation's grace period) is found and cached like its current one,
+ * under its own digest; the lookup says which it is and until when it holds.
  *
  * Shared by Verify and by the authentication of admin callers, so both judge a token the same way.
  * The cache answers only while the revocation hub is fresh; otherwise every lookup goes to the
  * database, and if that is down the caller gets UNAVAILABLE, never a stale "yes".
  *
  * Hot path: a cache hit costs one digest and one map read. The cache only ever holds digests of
- * values that passed parseToken (a pure function of the value), so a hit needs no format check.
+ * values that passed presentedShape (a pure function of the value), so a hit needs no format check.
  * Misses that arrive together (within one turn of the event loop) share one round trip
  * (tessera_verify_lookup), up to MAX_BATCH per query (batcher.ts).
+ *
+ * Values that are not Tessera-format but may be imported ones (token-value.ts) carry no checksum;
+ * the imported-value filter (imported-filter.ts) answers most of them NOT_FOUND without a query,
+ * and such answers are not cached: a flood of distinct made-up values must not push real answers
+ * out of the cache.
  */
 import { Keyring } from "../domain/digest.js";
 import { TesseraError } from "../domain/errors.js";
 import { isOrgIdentifier } from "../domain/names.js";
 import type { TokenLookup } from "../domain/model.js";
-import { parseToken } from "../domain/token-format.js";
+import { presentedShape } from "../domain/token-value.js";
 import type { Database } from "../store/database.js";
 import { lookupByDigests, redigest, type FoundToken } from "../store/queries/tokens.js";
 import type { Log } from "../log.js";
 import { createBatcher } from "./batcher.js";
+import type { ImportedFilter } from "./imported-filter.js";
 import type { VerifyCache } from "./verify-cache.js";
 
 type LookupResult = { malformed: string } | { found: TokenLookup | undefined };
@@ -52,6 +60,8 @@ export interface TokenLookupOptions {
   cacheFresh?: () => boolean;
   /** Counts database lookups (benchmarks check queries per request). */
   onQuery?: () => void;
+  /** Rules out imported-looking values no token holds; consulted only while `cacheFresh()`. Absent: every such value is looked up. */
+  importedFilter?: ImportedFilter;
   /** Most requests answered by one batched query (default 64; 1 disables batching). */
   maxBatch?: number;
   /**
@@ -68,6 +78,7 @@ const MAX_QUERIES = 4;
 
 export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService {
   const { db, keyring, log, cache } = opts;
+  const filter = opts.importedFilter;
   const fresh = opts.cacheFresh ?? (() => true);
   const currentKeyId = keyring.currentKeyId;
   const oldKeyIds = keyring.keyIds.filter((id) => id !== currentKeyId);
@@ -108,16 +119,18 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       let key = "";
       if (useCache) {
         key = targetIdentifier === "" ? currentKey : currentKey + "\u0000" + targetIdentifier;
-        // Only well-formed tokens are ever cached (below), so a hit needs no format check.
+        // Only values of an accepted shape are ever cached (below), so a hit needs no format check.
         const hit = cache.get(key);
         if (hit !== undefined) return { found: hit.value };
       }
-      const parsed = parseToken(token);
-      if (!parsed.ok) return { malformed: parsed.reason };
+      const shape = presentedShape(token);
+      if (shape.shape === "malformed") return { malformed: shape.reason };
       const generation = cache?.generation ?? 0;
       const current = Buffer.from(currentKey, "latin1");
       const digests: Buffer[] = [current];
       for (const keyId of oldKeyIds) digests.push(keyring.digest(token, keyId));
+      // Under every live key: a token not yet re-digested since a key rotation is known by an older key's prefix.
+      if (shape.shape === "imported" && filter !== undefined && fresh() && filter.rulesOut(currentKey, digests.slice(1))) return NONE_FOUND;
       const hit = await query({ digests, targetIdentifier });
       let found: TokenLookup | undefined;
       if (hit !== undefined) {
@@ -129,8 +142,10 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       if (found !== undefined && found.keyId !== currentKeyId) {
         const row = found;
         const stored = hit!.digest;
+        // A previous value (a rotation's grace period) too: it may outlive the old key's removal.
+        const previous = row.previousUntil !== null;
         // Best effort: a failure leaves the old digest in place, which still verifies.
-        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, stored, current, currentKeyId)).catch((err: unknown) =>
+        db.withOrg(row.orgId, (tx) => redigest(tx, row.tokenId, stored, current, currentKeyId, previous)).catch((err: unknown) =>
           log("redigest_failed", { tokenId: row.tokenId, error: String(err) }),
         );
       }

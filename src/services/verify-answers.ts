@@ -11,6 +11,10 @@
  * toBinary would write. No re-encoding when the cursor moves (it moves with every write anywhere
  * in the database), and no writes into old answers, which would make the garbage collector's work
  * grow with the cache.
+ *
+ * An answer about a token's previous value (a rotation's grace period) also carries fields 9 and
+ * 10, "a newer value exists" and the value's deadline. Both follow from the lookup, so the answer
+ * does not hold them: they are appended per call, from a table keyed by the lookup's deadline.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
@@ -87,6 +91,8 @@ export function createVerifyAnswers(): VerifyAnswers {
   const permissionMessages = new Map<string, TokenPermissions>();
   /** Lookups share one frozen permissions object per distinct value (lookup-interning.ts): found by identity, no JSON per miss. */
   const byFrozenPermissions = new WeakMap<Permissions, TokenPermissions>();
+  /** A previous value's deadline as fields 9 and 10 take it, and their encoding: per lookup (its Date), made once. */
+  const previousFields = new WeakMap<Date, { time: Timestamp; wire: string }>();
   /** Field 7 (cursor) as protobuf writes it, for the cursor every call carries; memoized. */
   let lastCursor = "";
   let lastCursorField = "";
@@ -106,6 +112,17 @@ export function createVerifyAnswers(): VerifyAnswers {
     return m;
   }
 
+  function previousOf(until: Date): { time: Timestamp; wire: string } {
+    let p = previousFields.get(until);
+    if (p === undefined) {
+      const time = Object.freeze(timestampFromDate(until));
+      const wire = latin1(toBinary(VerifyResponseSchema, create(VerifyResponseSchema, { newerValueExists: true, valueExpireTime: time })));
+      p = { time, wire };
+      previousFields.set(until, p);
+    }
+    return p;
+  }
+
   function cursorField(cursor: string): string {
     if (cursor !== lastCursor) {
       lastCursorField = cursor === "" ? "" : latin1(toBinary(VerifyResponseSchema, create(VerifyResponseSchema, { cursor })));
@@ -123,17 +140,22 @@ export function createVerifyAnswers(): VerifyAnswers {
    * against the schema.
    */
   function message(a: Answer, t: TokenLookup | undefined, cursor: string): VerifyResponse {
+    const reveal = reveals(t, a.status);
+    const previous = reveal && t.previousUntil !== null ? previousOf(t.previousUntil) : undefined;
     const m = {
       $typeName: RESPONSE_TYPE,
       allowed: a.allowed,
       status: a.status,
-      principal: reveals(t, a.status) ? principalOf(t) : undefined,
+      principal: reveal ? principalOf(t) : undefined,
       permissions: a.permissions,
       role: a.role,
       expireTime: a.expireTime,
       cursor,
       cacheTtl: a.allowed ? CACHE_TTL : undefined,
-      [kWireEncoding]: a.head === "" ? undefined : a.head + cursorField(cursor) + (a.allowed ? CACHE_TTL_FIELD : ""),
+      newerValueExists: previous !== undefined,
+      valueExpireTime: previous?.time,
+      [kWireEncoding]:
+        a.head === "" ? undefined : a.head + cursorField(cursor) + (a.allowed ? CACHE_TTL_FIELD : "") + (previous?.wire ?? ""),
     };
     return m as VerifyResponse;
   }
@@ -161,7 +183,14 @@ export function createVerifyAnswers(): VerifyAnswers {
         touched,
       };
       if (memoize && q.length <= MAX_MEMO_KEY) {
-        a.head = latin1(toBinary(VerifyResponseSchema, { ...message(a, t, ""), cacheTtl: undefined }));
+        a.head = latin1(
+          toBinary(VerifyResponseSchema, {
+            ...message(a, t, ""),
+            cacheTtl: undefined,
+            newerValueExists: false,
+            valueExpireTime: undefined,
+          }),
+        );
         const key = t ?? NONE;
         const memos = answers.get(key);
         if (memos === undefined) answers.set(key, a);

@@ -9,12 +9,17 @@
  * the event just revoked. Each fill therefore carries the feed generation seen when its lookup
  * began, and is dropped if an event for the same token arrived in between (or if so many event
  * batches arrived that the cache no longer remembers which tokens they named).
+ *
+ * Negative answers end at any ENABLED event: a token created with a value the caller brought
+ * (CreateToken's `value`) makes a digest appear that was asked about, and found missing, before.
  */
 import type { TokenLookup } from "../domain/model.js";
 
 interface Entry {
   value: TokenLookup | undefined;
   expiresAt: number;
+  /** The generation it was stored at: a negative entry older than the last ENABLED batch is void. */
+  generation: number;
 }
 
 interface DerivedEntry {
@@ -55,6 +60,8 @@ export class VerifyCache {
   readonly #byForeignTarget = new Map<string, Set<string>>();
   readonly #derived = new Map<string, DerivedEntry>();
   #generation = 0;
+  /** The generation of the last event batch with an ENABLED event in it. */
+  #enabledAt = 0;
   /** The token ids of the last RECENT_BATCHES event batches; batch g is at g % RECENT_BATCHES. */
   readonly #recent: Array<ReadonlySet<string>> = [];
   hits = 0;
@@ -75,7 +82,7 @@ export class VerifyCache {
   /** The cached lookup: undefined = not cached; { value: undefined } = known absent. */
   get(key: string): { value: TokenLookup | undefined } | undefined {
     const e = this.#entries.get(key);
-    if (e === undefined || e.expiresAt <= this.#opts.now()) {
+    if (e === undefined || e.expiresAt <= this.#opts.now() || (e.value === undefined && e.generation < this.#enabledAt)) {
       if (e !== undefined) this.#delete(key, e);
       this.misses++;
       return undefined;
@@ -85,13 +92,16 @@ export class VerifyCache {
   }
 
   set(key: string, value: TokenLookup | undefined, generationAtStart: number): void {
-    // No event makes a missing digest appear, so a negative answer is never stale by one.
-    if (value !== undefined && this.#changedSince(value.tokenId, generationAtStart)) return;
+    // A missing digest appears only with a new token (ENABLED); a present one changes with its token's events.
+    if (value === undefined ? generationAtStart < this.#enabledAt : this.#changedSince(value.tokenId, generationAtStart)) return;
     const old = this.#entries.get(key);
     if (old !== undefined) this.#delete(key, old);
     if (this.#entries.size >= this.#opts.maxEntries) this.#evictOldest();
     const ttl = value === undefined ? this.#opts.negativeTtlMs : this.#opts.positiveTtlMs;
-    this.#entries.set(key, { value, expiresAt: this.#opts.now() + ttl });
+    let expiresAt = this.#opts.now() + ttl;
+    // A previous value's lookup never outlives its deadline, announced or not.
+    if (value !== undefined && value.previousUntil !== null) expiresAt = Math.min(expiresAt, value.previousUntil.getTime());
+    this.#entries.set(key, { value, expiresAt, generation: this.#generation });
     if (value !== undefined) {
       const keys = this.#byToken.get(value.tokenId);
       if (keys === undefined || keys === key) this.#byToken.set(value.tokenId, key);
@@ -134,12 +144,17 @@ export class VerifyCache {
   /**
    * Applies feed events: evicts each named token, its lookups and what was derived from them; an
    * organization's being disabled or enabled also evicts other organizations' lookups aimed at it.
+   * A sub-organization turning its parent access off (or on) announces the tokens that lose (or
+   * regain) their reach into it, PARENT_ACCESS_REVOKED (or ENABLED), so their lookups aimed at it
+   * go with the rest of theirs; UPDATED (a changed expiry, a bucket gone) is a plain eviction too.
    */
   apply(events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>): void {
     const ids = new Set<string>();
     let lastOrg: string | undefined;
+    let enabled = false;
     for (const e of events) {
       ids.add(e.tokenId);
+      if (e.reason === "ENABLED") enabled = true;
       const keys = this.#byToken.get(e.tokenId);
       if (typeof keys === "string") this.#remove(keys);
       else if (keys !== undefined) for (const k of [...keys]) this.#remove(k);
@@ -154,6 +169,7 @@ export class VerifyCache {
     }
     if (this.#derived.size > 0) for (const [k, d] of this.#derived) if (ids.has(d.tokenId)) this.#derived.delete(k);
     this.#generation++;
+    if (enabled) this.#enabledAt = this.#generation;
     this.#recent[this.#generation % RECENT_BATCHES] = ids;
   }
 

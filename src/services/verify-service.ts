@@ -86,14 +86,15 @@ export function createVerifyDecider(deps: ServiceDeps): VerifyDecider {
         const period = deps.lastUsed.period(at);
         if (m.touched !== period) {
           m.touched = period;
-          deps.lastUsed.record(t!.tokenId, t!.lastUsedMinute, at);
+          deps.lastUsed.record(t!.tokenId, t!.lastUsedMinute, at, t!.previousUntil);
         }
       }
       return answers.message(m, t, cursor);
     }
     const d = decide(t, { orgIdentifier, endpoint, bucket: req.bucket, signal: signalFromPb(req.signal) }, at);
-    if (d.allowed && t) deps.lastUsed.record(t.tokenId, t.lastUsedMinute, at);
-    const notAfter = t?.expiresAt ? t.expiresAt.getTime() : Infinity;
+    if (d.allowed && t) deps.lastUsed.record(t.tokenId, t.lastUsedMinute, at, t.previousUntil);
+    // The answer holds until the token expires or, for a previous value, until its deadline.
+    const notAfter = Math.min(t?.expiresAt ? t.expiresAt.getTime() : Infinity, t?.previousUntil ? t.previousUntil.getTime() : Infinity);
     const a = answers.answer(t, d, q, notAfter, deps.lastUsed.period(at), at < notAfter);
     return answers.message(a, t, cursor);
   }
@@ -155,4 +156,6 @@ const REASONS: Record<RevocationReasonName, RevocationReason> = {
   OWNER_REMOVED: RevocationReason.OWNER_REMOVED,
   ORG_DISABLED: RevocationReason.ORG_DISABLED,
   ENABLED: RevocationReason.ENABLED,
+  PARENT_ACCESS_REVOKED: RevocationReason.PARENT_ACCESS_REVOKED,
+  UPDATED: RevocationReason.UPDATED,
 };

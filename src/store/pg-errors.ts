@@ -46,12 +46,19 @@ export function mapPgError(err: unknown): never {
   throw err;
 }
 
-/** Runs `fn`; a unique violation becomes ALREADY_EXISTS with `message`. */
-export async function uniqueAs<T>(message: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`; a unique violation becomes ALREADY_EXISTS with `message`, or with what `byConstraint`
+ * says for the violated constraint when it says anything (a table with several unique keys).
+ */
+export async function uniqueAs<T>(
+  message: string,
+  fn: () => Promise<T>,
+  byConstraint?: (constraint: string) => string | undefined,
+): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isUniqueViolation(err)) throw alreadyExists(message);
+    if (isUniqueViolation(err)) throw alreadyExists(byConstraint?.(String((err as { constraint?: unknown }).constraint ?? "")) ?? message);
     throw err;
   }
 }

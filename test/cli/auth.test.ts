@@ -95,6 +95,34 @@ describe("tessera auth, org, user and bucket", function () {
     assert.equal((await verify(fresh)).status, VerifyStatus.VALID);
   });
 
+  it("auth rotate --grace keeps the old value working until a deadline it prints, and auth list shows it", async () => {
+    const created = await ok("auth", "create", "--name", "overlapping", "--kind", "ingestion");
+    const old = printedValue(created);
+    const id = idOf(created);
+    const before = Date.now();
+    const rotated = await ok("auth", "rotate", "--id", id, "--grace", "24h");
+    const fresh = printedValue(rotated);
+    assert.notEqual(fresh, old);
+    const until = /keeps working until (\S+)\./.exec(rotated.stderr)?.[1] ?? assert.fail(`no deadline in ${rotated.stderr}`);
+    const deadline = Date.parse(until);
+    assert.ok(deadline >= before + 24 * 3_600_000 - 1000 && deadline <= Date.now() + 24 * 3_600_000, `deadline ${until}`);
+    assert.match(rotated.stderr, new RegExp(`previous value \\(o2oi_…${old.slice(-4)}\\)`));
+    assert.doesNotMatch(rotated.stderr, ANY_TOKEN_VALUE);
+    const v = await verify(old);
+    assert.equal(v.status, VerifyStatus.VALID, "the old value during the overlap");
+    assert.equal(v.newerValueExists, true);
+    assert.equal((await verify(fresh)).status, VerifyStatus.VALID, "the new value");
+
+    const listed = await ok("auth", "list");
+    assert.match(
+      listed.stderr,
+      new RegExp(`^overlapping: previous value o2oi_…${old.slice(-4)} works until ${until}, last used (never|\\d{4}-)`, "m"),
+    );
+    assert.doesNotMatch(listed.stdout + listed.stderr, ANY_TOKEN_VALUE);
+    const json = JSON.parse((await ok("auth", "list", "--json")).stdout) as Array<{ id: string; previousValue?: { maskedValue: string } }>;
+    assert.equal(json.find((t) => t.id === id)?.previousValue?.maskedValue, `o2oi_…${old.slice(-4)}`);
+  });
+
   it("auth describe changes the description and auth delete removes the token", async () => {
     const created = await ok("auth", "create", "--name", "short-lived", "--kind", "ingestion", "--expires-in", "1h");
     const id = idOf(created);

@@ -36,6 +36,18 @@ describe("tessera org create with token policies", function () {
     assert.match(list.stdout, /\bacme\s+acme\s+-\s+yes\s+-\s+-\s/, "no policies on the first organization");
   });
 
+  it("org update changes and removes policies", async () => {
+    const set = await cli("org", "update", "--max-token-lifetime", "90d", "--token-idle-limit", "30d");
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /maximum token lifetime 90d, idle limit 30d\.$/m);
+    const cleared = await cli("org", "update", "--no-max-token-lifetime");
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.match(cleared.stdout, /maximum token lifetime -, idle limit 30d\.$/m, "only the named policy is removed");
+    const both = await cli("org", "update", "--token-idle-limit", "30d", "--no-token-idle-limit");
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give either --token-idle-limit or --no-token-idle-limit, not both/);
+  });
+
   it("refuses a malformed duration before calling the server, and a policy the server refuses, cleanly", async () => {
     const bad = await cli("org", "create", "--identifier", "nope", "--max-token-lifetime", "30x");
     assert.equal(bad.code, 2);

@@ -26,6 +26,8 @@ export interface VerifyInit {
   expireTime?: { seconds: bigint; nanos: number };
   cacheTtl?: { seconds: bigint; nanos: number };
   cursor?: string;
+  newerValueExists?: boolean;
+  valueExpireTime?: { seconds: bigint; nanos: number };
 }
 type WatchItem = MessageInitShape<typeof WatchRevocationsResponseSchema>;
 

@@ -147,7 +147,6 @@ describe("the worker client against a scripted server", () => {
 
   for (const [reason, status] of [
     [RevocationReason.DELETED, VerifyStatus.NOT_FOUND],
-    [RevocationReason.ROTATED, VerifyStatus.NOT_FOUND],
     [RevocationReason.EXPIRED, VerifyStatus.EXPIRED],
     [RevocationReason.ORG_DISABLED, VerifyStatus.ORGANIZATION_DISABLED],
   ] as const) {
@@ -162,6 +161,67 @@ describe("the worker client against a scripted server", () => {
       if (status === VerifyStatus.NOT_FOUND) assert.equal(d.principal, undefined, "NOT_FOUND must not name the token");
     });
   }
+
+  /** An allowed answer about a token's previous value, accepted until `untilMs` (a rotation's grace period). */
+  const previousValue = (tokenId: string, untilMs: number): VerifyInit =>
+    allowed(tokenId, {
+      newerValueExists: true,
+      valueExpireTime: { seconds: BigInt(Math.floor(untilMs / 1000)), nanos: (untilMs % 1000) * 1_000_000 },
+    });
+
+  it("says when a credential is a rotated token's previous value, and until when", async () => {
+    const w = worker();
+    await w.ready();
+    const until = Date.now() + 60_000;
+    server.onVerify = (req) => (req.credential === "tok-old" ? previousValue("t1", until) : allowed("t1"));
+    for (const fromCache of [false, true]) {
+      const old = await w.verify(ingest("tok-old"));
+      assert.deepEqual([old.allowed, old.fromCache, old.newerValueExists, old.valueExpireTime?.getTime()], [true, fromCache, true, until]);
+      const fresh = await w.verify(ingest("tok-new"));
+      assert.deepEqual(
+        [fresh.allowed, fresh.fromCache, fresh.newerValueExists, fresh.valueExpireTime],
+        [true, fromCache, undefined, undefined],
+      );
+    }
+  });
+
+  it("serves an answer about a previous value only until its deadline, though no event came", async () => {
+    const clock = manualClock();
+    const w = worker({ now: clock.now, stalenessMs: 60_000 });
+    await w.ready();
+    server.onVerify = (req) => (req.credential === "tok-old" ? previousValue("t1", clock.now() + 1000) : allowed("t1"));
+    await w.verify(ingest("tok-old"));
+    await w.verify(ingest("tok-new"));
+    clock.advance(999);
+    assert.equal((await w.verify(ingest("tok-old"))).fromCache, true, "before the deadline");
+    const rpcs = w.stats().rpcs;
+    clock.advance(1);
+    server.onVerify = () => refused(VerifyStatus.NOT_FOUND);
+    const d = await w.verify(ingest("tok-old"));
+    assert.deepEqual([d.allowed, d.status, d.fromCache], [false, VerifyStatus.NOT_FOUND, false], "at the deadline: asked again");
+    assert.equal(w.stats().rpcs, rpcs + 1);
+    assert.equal(w.stats().events, 0, "no event was needed");
+    const fresh = await w.verify(ingest("tok-new"));
+    assert.deepEqual([fresh.allowed, fresh.fromCache], [true, true], "the current value's answer is kept");
+  });
+
+  it("on a ROTATED event refuses a cached answer about the previous value without an RPC, and only evicts one about the current value", async () => {
+    const w = worker();
+    await w.ready();
+    server.onVerify = (req) => (req.credential === "tok-old" ? previousValue("t1", Date.now() + 60_000) : allowed("t1"));
+    await w.verify(ingest("tok-old"));
+    await w.verify(ingest("tok-new"));
+    const rpcs = w.stats().rpcs;
+    server.watches[0]!.event("t1", cursorAt(1), RevocationReason.ROTATED);
+    await eventually(() => w.stats().events === 1, undefined, "the event");
+    const old = await w.verify(ingest("tok-old"));
+    assert.deepEqual([old.allowed, old.status, old.fromCache, old.principal], [false, VerifyStatus.NOT_FOUND, true, undefined]);
+    assert.equal(w.stats().rpcs, rpcs, "refused from the cache");
+    // The rotation that ended the old value (the end of a grace period) leaves the current one good.
+    const fresh = await w.verify(ingest("tok-new"));
+    assert.deepEqual([fresh.allowed, fresh.status, fresh.fromCache], [true, VerifyStatus.VALID, false], "asked again, not refused");
+    assert.equal(w.stats().rpcs, rpcs + 1);
+  });
 
   it("only evicts on OWNER_REMOVED: a role change may leave the token valid with narrower permissions", async () => {
     const w = worker();

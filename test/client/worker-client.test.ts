@@ -4,7 +4,7 @@
  * resuming (or flushing) when it comes back, and expiry.
  */
 import assert from "node:assert/strict";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createKeyring, newKey, type Keyring } from "../../src/domain/digest.js";
 import type { Tessera } from "../../src/app.js";
@@ -74,6 +74,15 @@ async function untilRefused(
  * event; an answer whose RPC overlapped that event's delivery is rightly not cached, so the first
  * verify of a brand-new token may not be.
  */
+/**
+ * Waits until `w` has received `n` more events than `before`: a token's creation is announced
+ * (ENABLED, for negative caches), and an answer primed before that event arrives is evicted by it,
+ * later, on a slow machine.
+ */
+async function seen(w: WorkerClient, before: number, n: number): Promise<void> {
+  await eventually(() => w.stats().events >= before + n, undefined, `${n} more events`);
+}
+
 async function primed(w: WorkerClient, req: WorkerVerifyRequest): Promise<Decision> {
   return eventually(
     async () => {
@@ -174,6 +183,40 @@ describe("the worker client against a real Tessera", () => {
       const fresh = await w.verify(ingest(rotated.value, org.identifier));
       assert.equal(fresh.allowed, true);
       assert.equal(fresh.principal?.tokenId, t.id);
+    });
+
+    it("keeps a rotated token's old value through its grace period, refuses it from the deadline on, and keeps accepting the new value", async () => {
+      const w = worker();
+      await w.ready();
+      const t = await token();
+      const oldReq = ingest(t.value, org.identifier);
+      await primed(w, oldReq);
+      const graceMs = 1500;
+      const rotated = await c.admin.rotateToken({ id: t.id, gracePeriod: durationFromMs(graceMs) }, inst.operatorToken);
+      const deadline = timestampDate(rotated.token!.previousValue!.expireTime!).getTime();
+      const newReq = ingest(rotated.value, org.identifier);
+      // The overlap's start (ENABLED) evicts the old answer: the next one says until when.
+      const old = await eventually(async () => {
+        const d = await w.verify(oldReq);
+        return d.fromCache && d.newerValueExists ? d : undefined;
+      });
+      assert.equal(old.allowed, true);
+      assert.equal(old.valueExpireTime?.getTime(), deadline);
+      const fresh = await primed(w, newReq);
+      assert.equal(fresh.allowed, true);
+      assert.equal(fresh.newerValueExists, undefined);
+      const events = w.stats().events;
+
+      const r = await untilRefused(w, oldReq, graceMs + 5000);
+      assert.ok(Date.now() >= deadline, "never refused before the deadline");
+      assert.equal(r.decision.status, VerifyStatus.NOT_FOUND);
+      // The ROTATED event at the deadline must leave the new value accepted, from the cache or not.
+      await eventually(() => w.stats().events > events, undefined, "the ROTATED event");
+      for (let i = 0; i < 3; i++) {
+        const d = await w.verify(newReq);
+        assert.equal(d.allowed, true, `the new value after the event (${i}, from cache: ${d.fromCache})`);
+      }
+      assert.equal((await w.verify(oldReq)).allowed, false);
     });
 
     it("evicts on deletion", async () => {
@@ -323,8 +366,10 @@ describe("the worker client against a real Tessera", () => {
       workers.push(w);
       await w.ready();
       await eventually(() => w.stats().healthy, undefined, "health");
+      const events = w.stats().events;
       const revoked = await newIngestToken(ca!, inst, org, "revoked-while-away");
       const kept = await newIngestToken(ca!, inst, org, "kept");
+      await seen(w, events, 2);
       const rRevoked = ingest(revoked.value, org.identifier);
       const rKept = ingest(kept.value, org.identifier);
       await primed(w, rRevoked);
@@ -374,8 +419,10 @@ describe("the worker client against a real Tessera", () => {
       workers.push(w);
       await w.ready();
       await eventually(() => w.stats().healthy, undefined, "health");
+      const events = w.stats().events;
       const revoked = await newIngestToken(ca!, inst, org, "revoked");
       const kept = await newIngestToken(ca!, inst, org, "kept");
+      await seen(w, events, 2);
       await primed(w, ingest(revoked.value, org.identifier));
       await primed(w, ingest(kept.value, org.identifier));
       assert.equal(w.stats().entries, 2);

@@ -204,6 +204,7 @@ describe("admin console", () => {
       await page.locator("#org-identifier", { hasText: org.identifier }).waitFor();
       assert.equal(await page.locator("#org-id").textContent(), org.orgId);
       await page.locator("#org-passcode", { hasText: "default ingestion token o2oi_" }).waitFor();
+      assert.equal(await page.locator("#org-policies").textContent(), "maximum lifetime none; disabled after never unused");
       await page.locator('#tokens-body tr[data-token-name="default"]').waitFor();
       const s1 = await storage();
       assert.ok(s1.session.includes(org.adminToken), "the sign-in token is kept in sessionStorage");
@@ -297,6 +298,44 @@ describe("admin console", () => {
       await page.locator('#buckets-body tr[data-bucket-name="ui-bucket"]').waitFor();
       const buckets = await c.admin.listBuckets({ organizationId: org.orgId }, inst.operatorToken);
       assert.ok(buckets.buckets.some((b) => b.name === "ui-bucket" && b.description === "from the console"));
+    });
+
+    it("rotates with a grace period chosen in the list: the old value keeps working, and the row shows it until when", async () => {
+      const created = await c.admin.createToken(
+        { organizationId: org.orgId, name: "ui-overlap", kind: TokenKind.INGESTION },
+        org.adminToken,
+      );
+      await page.reload();
+      const row = page.locator('#tokens-body tr[data-token-name="ui-overlap"]');
+      await row.waitFor();
+      await page.getByLabel("When rotating a token, keep its old value working for").selectOption("86400s");
+      let asked = "";
+      page.once("dialog", (d) => {
+        asked = d.message();
+        void d.accept();
+      });
+      await page.getByRole("button", { name: "Rotate ui-overlap" }).click();
+      await page.locator("#secret").waitFor({ state: "visible" });
+      assert.match(asked, /keeps working for 1 day/);
+      const fresh = ((await page.locator("#secret-value").textContent()) ?? "").trim();
+      assert.match(fresh, /^o2oi_/);
+      await page.getByRole("button", { name: "Dismiss", exact: true }).click();
+
+      const old = await verify(created.value);
+      assert.equal(old.status, VerifyStatus.VALID, "the old value during the grace period");
+      assert.equal(old.newerValueExists, true);
+      assert.equal((await verify(fresh)).status, VerifyStatus.VALID, "the new value");
+      const t = (await c.admin.getToken({ id: created.token!.id }, org.adminToken)).token!;
+      const p = t.previousValue;
+      assert.ok(p?.expireTime, "the API shows the previous value");
+      const left = Number(p.expireTime.seconds) * 1000 - Date.now();
+      assert.ok(left > 23 * 3_600_000 && left <= 24 * 3_600_000, `a day of grace (${left} ms left)`);
+      await page
+        .locator('#tokens-body tr[data-token-name="ui-overlap"] .previous', { hasText: `previous ${p.maskedValue} until` })
+        .waitFor();
+      assert.ok(!(await pageHtml()).includes(created.value) && !(await pageHtml()).includes(fresh), "no value on the page");
+      // Back to the default for the tests that follow: rotations stop the old value at once.
+      await page.getByLabel("When rotating a token, keep its old value working for").selectOption("");
     });
 
     it("rotates (new value shown once) and deletes after confirmation", async () => {

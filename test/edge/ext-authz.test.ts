@@ -89,6 +89,15 @@ describe("Envoy ext_authz Check", function () {
       assert.deepEqual(removed(r).sort(), ["authorization", "x-api-key"]);
     });
 
+    it("accepts an imported value holding commas as the one credential it is", async () => {
+      const value = `k9,Vq3#Lz8pR2,xW7!mN4tB6yH1,jD5sF0gA-${Date.now()}`;
+      const t = await f.c.admin.createToken({ name: `imported-${Date.now()}`, kind: TokenKind.INGESTION, value }, a.adminToken);
+      const r = await envoy.check({ path: "/v1/logs", headers: { "x-api-key": value } });
+      assert.equal(okHeaders(r).get("x-tessera-token-id"), t.token!.id);
+      const bearer = await envoy.check({ path: "/v1/logs", headers: { authorization: `Bearer ${value}` } });
+      assert.equal(okHeaders(bearer).get("x-tessera-token-id"), t.token!.id);
+    });
+
     it("sets x-tessera-role for a user-bound token", async () => {
       const r = await envoy.check({ path: "/v1/metrics", headers: { authorization: `Bearer ${a.adminToken}` } });
       const set = okHeaders(r);

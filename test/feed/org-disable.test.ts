@@ -37,6 +37,25 @@ describe("SetOrganizationEnabled", () => {
     w.stop();
   });
 
+  it("announces nothing when the organization is already in the state asked for", async () => {
+    const org = await createOrg(f.c, f.inst.operatorToken);
+    const w = watch(() => f.c.verify.watchRevocations({}, f.inst.verifierToken) as never);
+    try {
+      await w.until(() => w.checkpoints > 0);
+      await f.c.admin.setOrganizationEnabled({ id: org.orgId, enabled: true }, f.inst.operatorToken);
+      await f.c.admin.setOrganizationEnabled({ id: org.orgId, enabled: false }, f.inst.operatorToken);
+      await f.c.admin.setOrganizationEnabled({ id: org.orgId, enabled: false }, f.inst.operatorToken);
+      // A marker after the calls: once it arrives, every event they caused has arrived before it.
+      const marker = await f.c.admin.createToken({ name: "marker", kind: TokenKind.INGESTION }, f.inst.operatorToken);
+      await w.until(() => w.events.some((e) => e.tokenId === marker.token!.id));
+      const mine = new Set([org.defaultTokenId, org.adminTokenId]);
+      const reasons = w.events.filter((e) => mine.has(e.tokenId)).map((e) => e.reason);
+      assert.deepEqual(reasons, [RevocationReason.ORG_DISABLED, RevocationReason.ORG_DISABLED], "one ORG_DISABLED per token, once");
+    } finally {
+      w.stop();
+    }
+  });
+
   it("lets a parent organization's admin disable a sub-organization, but no organization disable itself", async () => {
     const parent = await createOrg(f.c, f.inst.operatorToken);
     const child = await f.c.admin.createOrganization(

@@ -16,7 +16,20 @@ describe("the lookup batcher", () => {
     pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
   });
   after(async () => {
+    // pool.end() resolves once its clients have left its list, not once their connections have
+    // closed; DROP DATABASE … WITH (FORCE) could then terminate one still closing, and that
+    // client's error, with no listener left, fails whichever test runs next. Wait for every
+    // client's "remove", which the pool emits when the connection has really ended.
+    const open = pool.totalCount;
+    let removed = 0;
+    const gone = new Promise<void>((resolve) => {
+      if (open === 0) resolve();
+      pool.on("remove", () => {
+        if (++removed === open) resolve();
+      });
+    });
     await pool.end();
+    await gone;
     await db.drop();
   });
 

@@ -34,7 +34,7 @@ interface InMemoryServices extends Services {
  */
 async function createInMemoryServices(
   config: Config,
-  opts: { appUrl: string; keyring: Keyring; log: Log; now: () => number },
+  opts: { appUrl: string; keyring: Keyring; log: Log; now: () => number; onQuery?: (() => void) | undefined },
 ): Promise<InMemoryServices> {
   const s = await createServices(config, opts);
   const impl = <D extends DescService>(desc: D): ServiceImpl<D> =>
@@ -88,6 +88,8 @@ export interface InMemoryOptions {
   configure?: (c: Config) => Config;
   /** Another instance's database (not dropped on close): several instances over one database. */
   db?: TestDatabase;
+  /** Called on every Verify (and caller) database lookup. */
+  onQuery?: () => void;
 }
 
 export async function startInMemoryTessera(opts: InMemoryOptions = {}): Promise<InMemoryTessera> {
@@ -108,6 +110,7 @@ export async function startInMemoryTessera(opts: InMemoryOptions = {}): Promise<
       keyring,
       log,
       now: opts.now ?? Date.now,
+      onQuery: opts.onQuery,
     });
   } catch (err) {
     if (opts.db === undefined) await db.drop();

@@ -155,8 +155,9 @@ describe("Verify, in memory", () => {
         ["two words", `Bearer ${good} extra`, EndpointClass.INGEST],
         ["Basic that is not base64", "Basic !!!", EndpointClass.INGEST],
         ["Basic without a colon", `Basic ${Buffer.from(good).toString("base64")}`, EndpointClass.INGEST],
-        ["a short token", good.slice(0, 42), EndpointClass.INGEST],
-        ["an unknown prefix", `xxxx_${good.slice(5)}`, EndpointClass.INGEST],
+        // (42 characters or an unknown prefix would be an imported value's shape: NOT_FOUND, see values.test.ts.)
+        ["a token too short to be an imported value", good.slice(0, 31), EndpointClass.INGEST],
+        ["a value too long to be an imported value", `xxxx_${good.slice(5)}`.padEnd(513, "Q"), EndpointClass.INGEST],
         ["a wrong checksum", flipOne(good), EndpointClass.INGEST],
         ["a newline inside", `${good.slice(0, 10)}\n${good.slice(10)}`, EndpointClass.INGEST],
         ["a NUL inside", `Bearer ${good}\u0000`, EndpointClass.INGEST],

@@ -182,7 +182,16 @@ describe("bad input", () => {
           await bad(c.admin.deleteUser({ id }, f.inst.operatorToken), Code.InvalidArgument, `DeleteUser ${w}`);
           await bad(c.admin.setMembership({ userId: id, role: Role.VIEWER }, org.adminToken), Code.InvalidArgument, `SetMembership ${w}`);
           await bad(c.admin.removeMembership({ userId: id }, org.adminToken), Code.InvalidArgument, `RemoveMembership ${w}`);
+          await bad(c.admin.getUser({ id }, org.adminToken), Code.InvalidArgument, `GetUser ${w}`);
           if (id === "") continue; // empty organization ids mean "the caller's own"
+          await bad(
+            c.admin.updateOrganization({ organization: { id, name: "x" }, updateMask: { paths: ["name"] } }, org.adminToken),
+            Code.InvalidArgument,
+            `UpdateOrganization ${w}`,
+          );
+          await bad(c.admin.listUsers({ organizationId: id }, org.adminToken), Code.InvalidArgument, `ListUsers ${w}`);
+          await bad(c.admin.listMemberships({ organizationId: id }, org.adminToken), Code.InvalidArgument, `ListMemberships ${w}`);
+          await bad(c.admin.deleteBucket({ organizationId: id, name: "b" }, org.adminToken), Code.InvalidArgument, `DeleteBucket ${w}`);
           await bad(c.admin.getOrganization({ id }, org.adminToken), Code.InvalidArgument, `GetOrganization ${w}`);
           await bad(c.admin.listTokens({ organizationId: id }, org.adminToken), Code.InvalidArgument, `ListTokens organization ${w}`);
           await bad(c.admin.listTokens({ ownerUserId: id }, org.adminToken), Code.InvalidArgument, `ListTokens owner ${w}`);
@@ -199,6 +208,49 @@ describe("bad input", () => {
             `CreateOrganization parent ${w}`,
           );
         }
+      });
+
+      it("refuses bad update masks, name prefixes and page tokens used with other filters with INVALID_ARGUMENT", async () => {
+        for (const paths of [["identifier"], ["colour"], ["*"], ["name", "name\u0000"], ["'; DROP TABLE organizations; --"]]) {
+          await bad(
+            c.admin.updateOrganization({ organization: { name: "x" }, updateMask: { paths } }, org.adminToken),
+            Code.InvalidArgument,
+            `UpdateOrganization mask ${JSON.stringify(paths)}`,
+          );
+        }
+        for (const paths of [["permissions"], ["kind"], ["name"], ["expireTime"]]) {
+          await bad(
+            c.admin.updateToken({ id: org.defaultTokenId, updateMask: { paths } }, org.adminToken),
+            Code.InvalidArgument,
+            `UpdateToken mask ${JSON.stringify(paths)}`,
+          );
+        }
+        await bad(
+          c.admin.updateToken(
+            { id: org.defaultTokenId, updateMask: { paths: ["expire_time"] }, expireTime: timestampFromMs(1000) },
+            org.adminToken,
+          ),
+          Code.InvalidArgument,
+          "an expiry in 1970",
+        );
+        for (const namePrefix of ["a%", "a_%", "x".repeat(257), "a b", "ä"]) {
+          await bad(
+            c.admin.listTokens({ namePrefix }, org.adminToken),
+            Code.InvalidArgument,
+            `name prefix ${JSON.stringify(namePrefix.slice(0, 20))}`,
+          );
+        }
+        const page = await c.admin.listTokens({ pageSize: 1, enabled: true }, org.adminToken);
+        assert.notEqual(page.nextPageToken, "");
+        const err = await bad(
+          c.admin.listTokens({ pageSize: 1, enabled: false, pageToken: page.nextPageToken }, org.adminToken),
+          Code.InvalidArgument,
+          "a page token with other filters",
+        );
+        assert.match(err.rawMessage, /page_token does not match the request's filters/);
+        const huge = await c.admin.listMemberships({ pageSize: 2_147_483_647 }, org.adminToken);
+        assert.ok(huge.members.length >= 1, "a huge page size is capped, not refused");
+        await bad(c.admin.listUsers({ pageSize: -1 }, org.adminToken), Code.InvalidArgument, "a negative page size");
       });
 
       it("Verify answers MALFORMED for malformed credentials, including CR, LF and NUL inside", async () => {
@@ -226,9 +278,7 @@ describe("bad input", () => {
           flipOne(t, 36),
           flipOne(t, 37),
           flipOne(t, 42),
-          t.slice(0, -1),
-          `${t}x`,
-          t.toUpperCase(),
+          t.slice(0, 31),
           `Bearer ${"o2oi_".padEnd(5000, "A")}`,
           "tök",
         ];
@@ -245,6 +295,13 @@ describe("bad input", () => {
         for (const endpoint of [EndpointClass.UNSPECIFIED, 99 as EndpointClass]) {
           const r = await verifyStatus(t, { endpoint });
           assert.equal(r.status, VerifyStatus.MALFORMED, `endpoint ${endpoint}`);
+        }
+        // A Tessera token one character short or long, or upper-cased, has an imported value's
+        // shape (32 to 512 printable characters, no Tessera prefix and length): not found.
+        for (const credential of [t.slice(0, -1), `${t}x`, t.toUpperCase()]) {
+          const r = await verifyStatus(credential);
+          assert.equal(r.status, VerifyStatus.NOT_FOUND, `credential of ${credential.length} characters: got ${VerifyStatus[r.status]}`);
+          assert.equal(r.principal, undefined);
         }
       });
 

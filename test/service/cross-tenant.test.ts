@@ -164,6 +164,43 @@ const MATRIX: Array<[method: keyof Clients["admin"], label: string, call: Call]>
   ["deleteToken", "the victim's default token", (c, t, v) => c.admin.deleteToken({ id: v.org.defaultTokenId }, t)],
   ["getPasscode", "the victim's passcode", (c, t, v) => c.admin.getPasscode({ organizationId: v.org.orgId }, t)],
   ["getPasscode", "the victim child's passcode", (c, t, v) => c.admin.getPasscode({ organizationId: v.subOrgId }, t)],
+  [
+    "updateOrganization",
+    "the victim organization renamed",
+    (c, t, v) => c.admin.updateOrganization({ organization: { id: v.org.orgId, name: "pwned" }, updateMask: { paths: ["name"] } }, t),
+  ],
+  [
+    "updateOrganization",
+    "the victim's child cut off from its parent",
+    (c, t, v) =>
+      c.admin.updateOrganization({ organization: { id: v.subOrgId, parentAccess: false }, updateMask: { paths: ["parent_access"] } }, t),
+  ],
+  ["listUsers", "the victim's users", (c, t, v) => c.admin.listUsers({ organizationId: v.org.orgId }, t)],
+  ["listUsers", "the victim child's users", (c, t, v) => c.admin.listUsers({ organizationId: v.subOrgId }, t)],
+  ["getUser", "the victim's admin", (c, t, v) => c.admin.getUser({ id: v.org.adminUserId }, t)],
+  ["getUser", "the victim's viewer", (c, t, v) => c.admin.getUser({ id: v.viewerUserId }, t)],
+  ["listMemberships", "the victim's members", (c, t, v) => c.admin.listMemberships({ organizationId: v.org.orgId }, t)],
+  ["listMemberships", "the victim child's members", (c, t, v) => c.admin.listMemberships({ organizationId: v.subOrgId }, t)],
+  [
+    "deleteBucket",
+    "the victim's bucket, forced",
+    (c, t, v) => c.admin.deleteBucket({ organizationId: v.org.orgId, name: v.bucketName, force: true }, t),
+  ],
+  ["getCaller", "who the attacker is", (c, t) => c.admin.getCaller({}, t)],
+  [
+    "updateToken",
+    "the victim's extra token given an expiry",
+    (c, t, v) =>
+      c.admin.updateToken(
+        { id: v.extraTokenId, updateMask: { paths: ["expire_time"] }, expireTime: { seconds: 4_102_444_800n, nanos: 0 } },
+        t,
+      ),
+  ],
+  [
+    "listTokens",
+    "the victim's tokens by name prefix",
+    (c, t, v) => c.admin.listTokens({ organizationId: v.org.orgId, namePrefix: "victim", enabled: true }, t),
+  ],
 ];
 
 describe("the cross-tenant matrix", () => {
@@ -293,6 +330,13 @@ describe("the cross-tenant matrix", () => {
               assertNoLeak(json(r), what, a.knows);
               continue;
             }
+            if (method === "getCaller") {
+              // It takes no ids: it answers, about the attacker alone.
+              const r = await c.admin.getCaller({}, a.token);
+              assert.equal(r.caller!.organizationId, a.orgId, what);
+              assertNoLeak(json(r), what);
+              continue;
+            }
             const err = await rejects(call(c, a.token, victim, a, ++n), [Code.NotFound, Code.PermissionDenied], what);
             assertNoLeak(err.rawMessage + json(err.metadata), what);
           }
@@ -327,6 +371,20 @@ describe("the cross-tenant matrix", () => {
           const own = await c.admin.getOrganization({}, a.token);
           assert.equal(own.organization!.id, a.orgId);
           assertNoLeak(json(own), "GetOrganization", a.knows);
+          for (const pageSize of [0, 1]) {
+            let pageToken = "";
+            do {
+              const page = await c.admin.listUsers({ pageSize, pageToken }, a.token);
+              assert.ok(page.users.length >= 1, "at least the attacker's own admin");
+              assertNoLeak(json(page), "ListUsers");
+              pageToken = page.nextPageToken;
+            } while (pageToken !== "");
+          }
+          const members = await c.admin.listMemberships({}, a.token);
+          assert.ok(members.members.every((m) => m.membership!.organizationId === a.orgId));
+          assertNoLeak(json(members), "ListMemberships");
+          const prefixed = await c.admin.listTokens({ namePrefix: "victim" }, a.token);
+          assert.deepEqual(prefixed.tokens, [], "ListTokens by the victim's name prefix");
           const pass = await c.admin.getPasscode({}, a.token);
           assert.equal(pass.token!.organizationId, a.orgId);
           assertNoLeak(json(pass), "GetPasscode");

@@ -114,6 +114,11 @@ describe("token policies", () => {
       p = await policyOrg({ tokenIdleLimit: 2 * HOUR });
       plain = await createOrg(c, inst.operatorToken);
     });
+    // Creation times are the database's clock, which this file cannot move: each test starts with
+    // the server's clock back in step with it.
+    beforeEach(() => {
+      offset = 0;
+    });
 
     const verify = (value: string, identifier: string) =>
       c.verify.verify(
@@ -150,6 +155,23 @@ describe("token policies", () => {
       }
     });
 
+    it("counts a rotation as a fresh start, and either value's use as use", async () => {
+      const op = inst.operatorToken;
+      const rotated = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+      const overlap = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+      offset += 90 * MINUTE;
+      await c.admin.rotateToken({ id: rotated.id }, op);
+      await c.admin.rotateToken({ id: overlap.id, gracePeriod: duration(DAY) }, op);
+      assert.equal((await verify(overlap.value, p.identifier)).status, VerifyStatus.VALID, "the old value, in its overlap");
+      await server.tessera.deps.lastUsed.flush();
+      offset += 40 * MINUTE; // 130 min since creation; 40 since the rotations and the old value's use
+      await new Promise((r) => setTimeout(r, 400)); // several sweeps
+      assert.equal((await token(rotated.id, op)).enabled, true, "rotated 40 minutes ago: not idle");
+      const t = await token(overlap.id, op);
+      assert.equal(t.enabled, true, "its old value was used 40 minutes ago: not idle");
+      assert.ok(t.previousValue?.lastUsedTime !== undefined, "the old value's use is what counted");
+    });
+
     it("gives a re-enabled token a whole idle period again, and a caller's disable says so", async () => {
       const t = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
       offset += 2 * HOUR + MINUTE;
@@ -164,6 +186,73 @@ describe("token policies", () => {
       assert.equal((await verify(t.value, p.identifier)).status, VerifyStatus.VALID, "re-enabled and not swept again");
       const off = (await c.admin.setTokenEnabled({ id: t.id, enabled: false }, op)).token!;
       assert.equal(off.disabledReason, TokenDisabledReason.ADMIN);
+    });
+  });
+
+  describe("changed later", () => {
+    it("UpdateOrganization sets and removes policies; new tokens follow them, existing ones keep their expiry", async () => {
+      const p = await policyOrg({});
+      const early = await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+      const set = await c.admin.updateOrganization(
+        {
+          organization: { id: p.orgId, maxTokenLifetime: duration(DAY), tokenIdleLimit: duration(3 * HOUR) },
+          updateMask: { paths: ["max_token_lifetime", "token_idle_limit"] },
+        },
+        p.adminToken,
+      );
+      assert.equal(set.organization!.maxTokenLifetime?.seconds, 86_400n);
+      assert.equal(set.organization!.tokenIdleLimit?.seconds, 3n * 3600n);
+      await rejects(issue(c, p.adminToken, { kind: TokenKind.INGESTION }), Code.InvalidArgument, "no expiry under the new lifetime");
+      assert.equal(
+        (await c.admin.getToken({ id: early.id }, p.adminToken)).token!.expireTime,
+        undefined,
+        "an existing token keeps no expiry",
+      );
+      const cleared = await c.admin.updateOrganization(
+        { organization: { id: p.orgId }, updateMask: { paths: ["max_token_lifetime"] } },
+        p.adminToken,
+      );
+      assert.equal(cleared.organization!.maxTokenLifetime, undefined, "named in the mask and unset: removed");
+      assert.equal(cleared.organization!.tokenIdleLimit?.seconds, 3n * 3600n, "the other policy stays");
+      await issue(c, p.adminToken, { kind: TokenKind.INGESTION });
+    });
+
+    it("refuses a bad policy naming the field, and another organization's admin gets NOT_FOUND", async () => {
+      const p = await policyOrg({});
+      const e = await rejects(
+        c.admin.updateOrganization(
+          { organization: { id: p.orgId, tokenIdleLimit: duration(MINUTE) }, updateMask: { paths: ["token_idle_limit"] } },
+          p.adminToken,
+        ),
+        Code.InvalidArgument,
+        "an idle limit within the precision",
+      );
+      assert.match(e.rawMessage, /^organization\.token_idle_limit must be between 2h and 3650d$/);
+      const other = await createOrg(c, inst.operatorToken);
+      await rejects(
+        c.admin.updateOrganization(
+          { organization: { id: p.orgId, maxTokenLifetime: duration(DAY) }, updateMask: { paths: ["max_token_lifetime"] } },
+          other.adminToken,
+        ),
+        Code.NotFound,
+        "another organization's admin",
+      );
+      assert.equal((await c.admin.getOrganization({ id: p.orgId }, p.adminToken)).organization!.maxTokenLifetime, undefined, "unchanged");
+    });
+
+    it("UpdateToken may not stretch a token past its lifetime from creation, nor clear its expiry", async () => {
+      const p = await policyOrg({ maxTokenLifetime: 7 * DAY });
+      const t = await issue(c, p.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(now() + DAY) });
+      const mask = { paths: ["expire_time"] };
+      const e1 = await rejects(
+        c.admin.updateToken({ id: t.id, expireTime: timestampFromMs(now() + 8 * DAY), updateMask: mask }, p.adminToken),
+        Code.InvalidArgument,
+        "beyond the lifetime",
+      );
+      assert.match(e1.rawMessage, /maximum token lifetime \(7d\)/);
+      await rejects(c.admin.updateToken({ id: t.id, updateMask: mask }, p.adminToken), Code.InvalidArgument, "clearing the expiry");
+      const ok = await c.admin.updateToken({ id: t.id, expireTime: timestampFromMs(now() + 6 * DAY), updateMask: mask }, p.adminToken);
+      assert.ok(timestampMs(ok.token!.expireTime!) > now() + 5 * DAY, "within the lifetime: extended");
     });
   });
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import {
@@ -137,9 +137,14 @@ describe("Verify hot path", () => {
       const plain = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
       const expiring = await issue(c, org.adminToken, { kind: TokenKind.INGESTION, expireTime: timestampFromMs(Date.now() + 3_600_000) });
       const other = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
+      // A rotated token's old value, in its grace period: its answers carry fields 9 and 10 too.
+      const overlapping = await issue(c, org.adminToken, { kind: TokenKind.INGESTION });
+      const rotated = await c.admin.rotateToken({ id: overlapping.id, gracePeriod: durationFromMs(3_600_000) }, org.adminToken);
       const asks: Array<[string, string, VerifyStatus]> = [
         [plain.value, org.identifier, VerifyStatus.VALID],
         [expiring.value, org.identifier, VerifyStatus.VALID],
+        [overlapping.value, org.identifier, VerifyStatus.VALID],
+        [rotated.value, org.identifier, VerifyStatus.VALID],
         [plain.value, "", VerifyStatus.VALID],
         [generateToken("INGESTION"), org.identifier, VerifyStatus.NOT_FOUND],
         [plain.value, "no-such-organization", VerifyStatus.NOT_FOUND],
@@ -164,6 +169,12 @@ describe("Verify hot path", () => {
               `${when}: every field of the schema, and nothing else`,
             );
             assert.equal(r.cacheTtl !== undefined, status === VerifyStatus.VALID, `${when}: a cache hint only when allowed`);
+            assert.equal(r.newerValueExists, credential === overlapping.value, `${when}: "a newer value exists" only for the old value`);
+            assert.equal(
+              r.valueExpireTime !== undefined,
+              credential === overlapping.value,
+              `${when}: a value deadline only for the old value`,
+            );
             // The principal is built per call from the lookup: it must still be a whole message.
             assert.equal(
               r.principal !== undefined,

@@ -18,6 +18,7 @@ import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { createKeyring, newKey } from "../../src/domain/digest.js";
 import { checksumOf, isWellFormedToken } from "../../src/domain/token-format.js";
+import { presentedShape } from "../../src/domain/token-value.js";
 import { grpcJsClients, httpClients, type Clients } from "../helpers/clients.js";
 import { freshDatabase, superQuery, type TestDatabase } from "../helpers/db.js";
 import { addMember, createOrg, issue, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
@@ -252,9 +253,11 @@ describe("tokens at rest", () => {
       for (const credential of [...forms(row.digest, prefixes[row.kind]!), ...built]) {
         // Which answer is right depends on the checksum, so ask the format check itself: the
         // digests are random, and a form that only looks well-formed by length and alphabet
-        // (see above) is not. A value that is not well-formed never reaches the lookup.
+        // (see above) is not. A value that is neither well-formed nor of an imported value's
+        // shape (32 to 512 printable characters, not a Tessera look-alike) is MALFORMED; the
+        // rest are looked up (or ruled out by the imported-value filter) and found nowhere.
         const wellFormed = isWellFormedToken(credential);
-        const expected = wellFormed ? VerifyStatus.NOT_FOUND : VerifyStatus.MALFORMED;
+        const expected = presentedShape(credential).shape === "malformed" ? VerifyStatus.MALFORMED : VerifyStatus.NOT_FOUND;
         const endpoints = wellFormed ? [EndpointClass.INGEST, EndpointClass.QUERY, EndpointClass.SHARED_VIEW] : [EndpointClass.INGEST];
         for (const endpoint of endpoints) {
           const r = await c.verify.verify({ credential, organization: org.identifier, endpoint }, inst.verifierToken);

@@ -84,8 +84,7 @@ describe("buf breaking in npm run lint", function () {
       repo,
       RESOURCES,
       "  google.protobuf.Timestamp create_time = 7;\n",
-      // A number far from those the API uses, so that fields added to Organization later cannot collide with it.
-      "  google.protobuf.Timestamp create_time = 7;\n  // New.\n  string note = 1000;\n",
+      "  google.protobuf.Timestamp create_time = 7;\n  // New (a number the message does not use yet).\n  string note = 100;\n",
     );
     const second = await commit(repo, "add a field");
     const added = await breaking(repo);

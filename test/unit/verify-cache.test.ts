@@ -1,12 +1,13 @@
 /**
  * The server's Verify cache as a data structure: eviction by feed events through the token index
- * (one key or several per token), expiry, the fill race guard, the size bound and negative entries.
+ * (one key or several per token), expiry, the fill race guard, the size bound and negative entries,
+ * and a previous value's lookup never outliving its rotation deadline.
  */
 import assert from "node:assert/strict";
 import type { TokenLookup } from "../../src/domain/model.js";
 import { VerifyCache } from "../../src/services/verify-cache.js";
 
-function lookup(tokenId: string): TokenLookup {
+function lookup(tokenId: string, previousUntil: Date | null = null): TokenLookup {
   return {
     tokenId,
     orgId: "org",
@@ -27,6 +28,7 @@ function lookup(tokenId: string): TokenLookup {
     targetEnabled: null,
     targetReachable: false,
     lastUsedMinute: null,
+    previousUntil,
   };
 }
 
@@ -67,6 +69,21 @@ describe("Verify cache", () => {
     assert.equal(c.size, 0);
   });
 
+  it("keeps a previous value's lookup until its rotation deadline at most, the current value's for the whole TTL", () => {
+    const c = make();
+    c.set("old", lookup("T", new Date(now + 3_000)), c.generation);
+    c.set("new", lookup("T"), c.generation);
+    now += 2_999;
+    assert.ok(c.get("old") !== undefined, "before the deadline");
+    now += 1;
+    assert.equal(c.get("old"), undefined, "at the deadline, with no event");
+    assert.equal(c.get("new")?.value?.tokenId, "T", "the current value stays cached");
+    now += 6_999;
+    assert.ok(c.get("new") !== undefined);
+    now += 1;
+    assert.equal(c.get("new"), undefined, "the current value at its TTL");
+  });
+
   it("drops a fill whose lookup began before an event of its token, and only then", () => {
     const c = make();
     const before = c.generation;
@@ -81,14 +98,19 @@ describe("Verify cache", () => {
     assert.equal(c.get("z"), undefined, "past what the cache remembers, a raced fill is dropped to be safe");
   });
 
-  it("keeps negative answers through events, ENABLED included: no event makes a missing digest appear", () => {
+  it("keeps negative answers through other events, and drops them at ENABLED: a token with a brought value makes a missing digest appear", () => {
     const c = make();
     c.set("missing", undefined, c.generation);
+    c.apply([{ tokenId: "Y", reason: "DISABLED" }]);
+    assert.equal(c.get("missing")?.value, undefined);
+    assert.ok(c.get("missing") !== undefined, "a DISABLED event leaves negative answers alone");
     const raced = c.generation;
     c.apply([{ tokenId: "Y", reason: "ENABLED" }]);
-    c.set("also-missing", undefined, raced);
-    assert.deepEqual(c.get("missing"), { value: undefined, expiresAt: now + 1_000 });
-    assert.ok(c.get("also-missing") !== undefined);
+    assert.equal(c.get("missing"), undefined, "an ENABLED event voids the negative answers stored before it");
+    c.set("raced", undefined, raced);
+    assert.equal(c.get("raced"), undefined, "a negative lookup that began before the ENABLED event is not stored");
+    c.set("after", undefined, c.generation);
+    assert.ok(c.get("after") !== undefined, "a negative lookup begun after it is");
   });
 
   it("drops a derived value only for events of the token it came from", () => {

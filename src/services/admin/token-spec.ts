@@ -10,6 +10,14 @@ import { roleAtLeast } from "../../domain/decide.js";
 import type { BucketGrant, Permissions, SignalName } from "../../domain/model.js";
 import { validateDescription, validateTokenName, validateBucketName } from "../../domain/names.js";
 import type { TokenKind } from "../../domain/token-format.js";
+import {
+  MAX_PERMISSION_ENTRIES as MAX_LIST,
+  MAX_PERMISSION_TEXT as MAX_FILTER_TEXT,
+  PERMISSION_FIELDS,
+  USER_BOUND_KINDS,
+  isPermissionText,
+  missingForKind,
+} from "../../domain/token-rules.js";
 import type { Tx } from "../../store/database.js";
 import { existingBucketNames } from "../../store/queries/buckets.js";
 import { getMembership, getUser } from "../../store/queries/users.js";
@@ -18,9 +26,6 @@ import { requireUuid } from "../access.js";
 import type { Caller } from "../caller.js";
 import { kindFromPb, signalFromPb } from "../convert.js";
 import type { TokenSpec } from "../token-issue.js";
-
-const MAX_LIST = 100;
-const MAX_FILTER_TEXT = 256;
 
 export function requireKind(k: PbTokenKind): TokenKind {
   const kind = kindFromPb(k);
@@ -40,16 +45,8 @@ function permissionsFor(kind: TokenKind, req: CreateTokenRequest): Permissions {
     dashboards: (p?.dashboards.length ?? 0) > 0,
     filters: Object.keys(p?.filters ?? {}).length > 0,
   };
-  const allowed: Record<TokenKind, Array<keyof typeof has>> = {
-    INGESTION: ["signals", "buckets"],
-    READ_WRITE: ["bucketAccess"],
-    SHARED: ["dashboards", "filters"],
-    OPERATOR: [],
-    ALL_ACCESS: [],
-    VERIFIER: [],
-  };
   for (const [field, set] of Object.entries(has)) {
-    if (set && !allowed[kind].includes(field as keyof typeof has)) {
+    if (set && !PERMISSION_FIELDS[kind].includes(field as keyof typeof has)) {
       throw invalidArgument(`permissions.${snake(field)} does not apply to ${kind} tokens`);
     }
   }
@@ -80,7 +77,7 @@ function permissionsFor(kind: TokenKind, req: CreateTokenRequest): Permissions {
     const entries = Object.entries(p.filters);
     if (entries.length > MAX_LIST) throw invalidArgument(`permissions.filters may hold at most ${MAX_LIST} entries`);
     for (const [k, v] of entries) {
-      if (k === "" || k.length > MAX_FILTER_TEXT || v.length > MAX_FILTER_TEXT || /[\x00-\x1f\x7f]/.test(k + v)) {
+      if (k === "" || !isPermissionText(k) || !isPermissionText(v)) {
         throw invalidArgument(`permissions.filters keys and values must be 1–${MAX_FILTER_TEXT} printable characters`);
       }
     }
@@ -100,7 +97,7 @@ function uniqueNames(names: string[], field: string): string[] {
 function uniqueText(values: string[], field: string): string[] {
   if (values.length > MAX_LIST) throw invalidArgument(`${field} may name at most ${MAX_LIST} entries`);
   for (const v of values) {
-    if (v === "" || v.length > MAX_FILTER_TEXT || /[\x00-\x1f\x7f]/.test(v)) {
+    if (v === "" || !isPermissionText(v)) {
       throw invalidArgument(`${field} entries must be 1–${MAX_FILTER_TEXT} printable characters`);
     }
   }
@@ -121,14 +118,11 @@ export function parseCreateToken(req: CreateTokenRequest, now: number): Omit<Tok
     if (!Number.isFinite(expiresAt.getTime())) throw invalidArgument("expire_time is out of range");
     if (expiresAt.getTime() <= now) throw invalidArgument("expire_time must be in the future");
   }
-  if (kind === "SHARED") {
-    if (expiresAt === null) throw invalidArgument("SHARED tokens require an expire_time");
-    if (!permissions.dashboards?.length) throw invalidArgument("SHARED tokens must name at least one dashboard in permissions.dashboards");
-  }
-  if (kind === "READ_WRITE" && !permissions.bucketAccess?.length) {
-    throw invalidArgument("READ_WRITE tokens must grant at least one bucket in permissions.bucket_access");
-  }
-  if (kind !== "OPERATOR" && kind !== "ALL_ACCESS" && kind !== "READ_WRITE" && req.userId !== "") {
+  const missing = missingForKind(kind, permissions, expiresAt !== null)[0];
+  if (missing === "expiry") throw invalidArgument("SHARED tokens require an expire_time");
+  if (missing === "dashboards") throw invalidArgument("SHARED tokens must name at least one dashboard in permissions.dashboards");
+  if (missing === "bucketAccess") throw invalidArgument("READ_WRITE tokens must grant at least one bucket in permissions.bucket_access");
+  if (!USER_BOUND_KINDS.includes(kind) && req.userId !== "") {
     throw invalidArgument(`user_id does not apply to ${kind} tokens: they belong to the organization`);
   }
   return { name: req.name, description: req.description, kind, permissions, expiresAt };

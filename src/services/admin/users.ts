@@ -1,14 +1,25 @@
 /**
  * Users and memberships. Users are global, so an organization admin only ever sees users that are
- * members of an organization it reaches; any other user id answers NOT_FOUND.
+ * members of an organization it reaches; any other user id answers NOT_FOUND, exactly like an id
+ * no user has.
  */
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import {
   CreateUserResponseSchema,
   DeleteUserResponseSchema,
+  GetUserResponseSchema,
+  ListMembershipsResponseSchema,
+  ListUsersResponseSchema,
+  MemberSchema,
   RemoveMembershipResponseSchema,
   SetMembershipResponseSchema,
+  type GetUserRequest,
+  type GetUserResponse,
+  type ListMembershipsRequest,
+  type ListMembershipsResponse,
+  type ListUsersRequest,
+  type ListUsersResponse,
   type CreateUserRequest,
   type CreateUserResponse,
   type DeleteUserRequest,
@@ -27,13 +38,17 @@ import {
   getMembership,
   getUser,
   insertUser,
+  listMembers,
+  listVisibleUsers,
   upsertMembership,
+  visibleMemberships,
 } from "../../store/queries/users.js";
 import { requireOperator, requireRole, requireUuid, targetOrg } from "../access.js";
 import type { RoleName } from "../../domain/model.js";
 import type { Caller } from "../caller.js";
 import { membershipToPb, roleFromPb, userToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import { bindPage, decodePageToken, encodePageToken, pageSize } from "../paging.js";
 
 function requireRoleField(role: Role): RoleName {
   const r = roleFromPb(role);
@@ -100,4 +115,57 @@ export async function removeMembership(deps: ServiceDeps, caller: Caller, req: R
   if (ended === undefined) throw notFound("membership");
   deps.hub.applyLocal(ended);
   return create(RemoveMembershipResponseSchema, {});
+}
+
+/** A user-listing position: a user name (names are unique among live users). */
+const userPosition = (p: string): string | undefined => (p === "" ? undefined : p);
+
+/**
+ * ListUsers: with `organization_id`, that organization's members; without, the members of every
+ * organization the caller reaches (every user, members or not, for an operator).
+ */
+export async function listUsers(deps: ServiceDeps, caller: Caller, req: ListUsersRequest): Promise<ListUsersResponse> {
+  const limit = pageSize(req.pageSize);
+  const orgId = req.organizationId === "" ? undefined : await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "VIEWER", "listing users");
+  // The unfiltered listing depends on who asks: bound to the caller's organization, too.
+  const binding = bindPage({ organization: orgId ?? "", from: orgId === undefined ? caller.orgId : "" });
+  const after = req.pageToken === "" ? "" : decodePageToken(req.pageToken, "u", userPosition, binding);
+  const users =
+    orgId === undefined
+      ? await listVisibleUsers(deps.db.pool, caller.orgId, caller.operator, after, limit + 1)
+      : (await deps.db.withOrg(orgId, (tx) => listMembers(tx, after, limit + 1))).map((m) => m.user);
+  const page = users.slice(0, limit);
+  const last = page[page.length - 1];
+  return create(ListUsersResponseSchema, {
+    users: page.map(userToPb),
+    nextPageToken: users.length > limit && last ? encodePageToken("u", last.name, binding) : "",
+  });
+}
+
+/** GetUser: a user the caller may see, with the memberships of it in organizations the caller reaches. */
+export async function getUserById(deps: ServiceDeps, caller: Caller, req: GetUserRequest): Promise<GetUserResponse> {
+  const id = requireUuid("id", req.id);
+  requireRole(caller, "VIEWER", "reading users");
+  const memberships = await visibleMemberships(deps.db.pool, caller.orgId, caller.operator, id);
+  // Seen through a membership, or by an operator, who sees every live user.
+  const user = memberships.length > 0 || caller.operator ? await getUser(deps.db.pool, id) : undefined;
+  if (user === undefined) throw notFound("user");
+  return create(GetUserResponseSchema, { user: userToPb(user), memberships: memberships.map(membershipToPb) });
+}
+
+/** ListMemberships: an organization's members and their roles, by user name (any member). */
+export async function listMemberships(deps: ServiceDeps, caller: Caller, req: ListMembershipsRequest): Promise<ListMembershipsResponse> {
+  const limit = pageSize(req.pageSize);
+  const orgId = await targetOrg(deps.db, caller, req.organizationId);
+  requireRole(caller, "VIEWER", "listing members");
+  const binding = bindPage({ organization: orgId });
+  const after = req.pageToken === "" ? "" : decodePageToken(req.pageToken, "m", userPosition, binding);
+  const members = await deps.db.withOrg(orgId, (tx) => listMembers(tx, after, limit + 1));
+  const page = members.slice(0, limit);
+  const last = page[page.length - 1];
+  return create(ListMembershipsResponseSchema, {
+    members: page.map((m) => create(MemberSchema, { membership: membershipToPb(m.membership), user: userToPb(m.user) })),
+    nextPageToken: members.length > limit && last ? encodePageToken("m", last.user.name, binding) : "",
+  });
 }

@@ -35,8 +35,23 @@ export async function listBuckets(tx: Tx): Promise<Bucket[]> {
   return r.rows.map(toBucket);
 }
 
-/** Which of `names` exist in the context organization (token permissions must name real buckets). */
+/**
+ * Which of `names` exist in the context organization (token permissions must name real buckets).
+ * The rows stay key-share locked until the transaction ends: a DeleteBucket running meanwhile
+ * waits for the new token to commit and then finds it, instead of missing it and leaving a token
+ * that names a bucket which no longer exists (and would name its namesake, were one created).
+ */
 export async function existingBucketNames(tx: Tx, names: string[]): Promise<Set<string>> {
-  const r = await tx.query<{ name: string }>(`SELECT name FROM buckets WHERE name = ANY ($1)`, [names]);
+  const r = await tx.query<{ name: string }>(`SELECT name FROM buckets WHERE name = ANY ($1) FOR KEY SHARE`, [names]);
   return new Set(r.rows.map((x) => x.name));
+}
+
+/**
+ * Deletes the context organization's bucket `name`; undefined if there is none. Runs first in
+ * DeleteBucket's transaction: the row lock waits for token creations that checked the bucket
+ * (existingBucketNames), so the tokens read after it include theirs.
+ */
+export async function deleteBucket(tx: Tx, name: string): Promise<Bucket | undefined> {
+  const r = await tx.query<BucketRow>(`DELETE FROM buckets WHERE name = $1 RETURNING *`, [name]);
+  return r.rows[0] ? toBucket(r.rows[0]) : undefined;
 }

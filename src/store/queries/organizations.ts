@@ -116,9 +116,12 @@ export async function setOrganizationEnabled(
   enabled: boolean,
 ): Promise<{ organization: Organization; changed: boolean; events: TokenEvent[] } | undefined> {
   const r = await tx.query<OrgRow & { was: boolean }>(
-    `WITH old AS (SELECT enabled FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
-     UPDATE organizations SET enabled = $1 WHERE id = tessera_current_org()
-     RETURNING *, (SELECT enabled FROM old) AS was`,
+    // `old` is joined, not only read in RETURNING: a CTE first read there runs after the update,
+    // and its FOR UPDATE then skips the row this statement changed (so `was` came back NULL and
+    // a no-op call announced every token again).
+    `WITH old AS (SELECT enabled AS was FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
+     UPDATE organizations SET enabled = $1 FROM old WHERE id = tessera_current_org()
+     RETURNING organizations.*, old.was`,
     [enabled],
   );
   const row = r.rows[0];
@@ -136,4 +139,63 @@ export async function setOrganizationEnabled(
           )
         ).rows.map((x): TokenEvent => ({ orgId: x.org_id, tokenId: x.token_id, reason }));
   return { organization: toOrganization(row), changed: row.was !== enabled, events };
+}
+
+/** The fields UpdateOrganization may change; an absent one keeps its value. */
+export interface OrganizationPatch {
+  name?: string;
+  parentAccess?: boolean;
+  /** Seconds, or null to remove the limit. */
+  maxTokenLifetimeS?: number | null;
+  /** Seconds, or null to remove the limit. */
+  tokenIdleLimitS?: number | null;
+}
+
+/**
+ * Changes the context organization's updatable fields in one statement (a field left out of
+ * `patch` keeps its value), and says whether parent access flipped. Undefined when there is no
+ * such organization in context.
+ */
+export async function updateOrganization(
+  tx: Tx,
+  patch: OrganizationPatch,
+): Promise<{ organization: Organization; parentAccessChanged: boolean } | undefined> {
+  const r = await tx.query<OrgRow & { was_parent_access: boolean }>(
+    // `old` is joined, not only read in RETURNING: a CTE first read there would run after the
+    // update, and its FOR UPDATE would then skip the row this very statement changed.
+    `WITH old AS (SELECT parent_access AS was_parent_access FROM organizations WHERE id = tessera_current_org() FOR UPDATE)
+     UPDATE organizations SET name = COALESCE($1, name), parent_access = COALESCE($2, parent_access),
+            max_token_lifetime_s = CASE WHEN $3 THEN $4::bigint ELSE max_token_lifetime_s END,
+            token_idle_limit_s = CASE WHEN $5 THEN $6::bigint ELSE token_idle_limit_s END
+       FROM old
+      WHERE id = tessera_current_org()
+     RETURNING organizations.*, old.was_parent_access`,
+    [
+      patch.name ?? null,
+      patch.parentAccess ?? null,
+      patch.maxTokenLifetimeS !== undefined,
+      patch.maxTokenLifetimeS ?? null,
+      patch.tokenIdleLimitS !== undefined,
+      patch.tokenIdleLimitS ?? null,
+    ],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  return { organization: toOrganization(row), parentAccessChanged: row.was_parent_access !== row.parent_access };
+}
+
+/**
+ * After the context organization's parent access flipped, in the same transaction: announces
+ * every token of the organizations above it that reached it (PARENT_ACCESS_REVOKED when access
+ * was turned off, ENABLED when on, so that refusals cached meanwhile drop), and returns those
+ * events for this instance's caches. Those tokens live in other organizations, so this goes
+ * through tessera_announce_parent_access (migration 0013), which works on the context
+ * organization only.
+ */
+export async function announceParentAccess(tx: Tx, access: boolean): Promise<TokenEvent[]> {
+  const r = await tx.query<{ org_id: string; token_id: string }>(`SELECT org_id, token_id FROM tessera_announce_parent_access($1)`, [
+    access,
+  ]);
+  const reason = access ? "ENABLED" : "PARENT_ACCESS_REVOKED";
+  return r.rows.map((x): TokenEvent => ({ orgId: x.org_id, tokenId: x.token_id, reason }));
 }

@@ -7,7 +7,16 @@ import type pg from "pg";
 import type { Tx } from "../with-org.js";
 import { mapPgError } from "../pg-errors.js";
 
-export type RevocationReasonName = "DISABLED" | "DELETED" | "ROTATED" | "EXPIRED" | "OWNER_REMOVED" | "ORG_DISABLED" | "ENABLED";
+export type RevocationReasonName =
+  | "DISABLED"
+  | "DELETED"
+  | "ROTATED"
+  | "EXPIRED"
+  | "OWNER_REMOVED"
+  | "ORG_DISABLED"
+  | "ENABLED"
+  | "PARENT_ACCESS_REVOKED"
+  | "UPDATED";
 
 export interface FeedPosition {
   xid: bigint;
@@ -81,6 +90,19 @@ export async function announceExpiries(pool: pg.Pool, now: Date, limit = 1000): 
 export async function disableIdleTokens(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
   try {
     const r = await pool.query<{ n: number }>(`SELECT tessera_disable_idle_tokens($1, $2) AS n`, [now, limit]);
+    return r.rows[0]?.n ?? 0;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/**
+ * Ends the rotation overlaps whose deadline has passed at `now` (their previous values stop
+ * matching) and announces each as ROTATED; returns how many.
+ */
+export async function endOverlaps(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
+  try {
+    const r = await pool.query<{ n: number }>(`SELECT tessera_end_overlaps($1, $2) AS n`, [now, limit]);
     return r.rows[0]?.n ?? 0;
   } catch (err) {
     mapPgError(err);

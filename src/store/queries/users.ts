@@ -92,3 +92,45 @@ export async function deleteMembership(tx: Tx, userId: string): Promise<TokenEve
   if (r.rowCount !== 1) return undefined;
   return appendOwnerEvents(tx, userId, "OWNER_REMOVED");
 }
+
+/**
+ * ListUsers across organizations: live users with a membership in an organization `from`
+ * reaches (every live user when `all`), by name, after `afterName` (tessera_visible_users).
+ */
+export async function listVisibleUsers(pool: pg.Pool, from: string, all: boolean, afterName: string, limit: number): Promise<User[]> {
+  try {
+    const r = await pool.query<UserRow>(`SELECT * FROM tessera_visible_users($1, $2, $3, $4)`, [from, all, afterName, limit]);
+    return r.rows.map(toUser);
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/**
+ * A live user's memberships in the organizations `from` reaches (all of them when `all`), by
+ * organization id: what GetUser may show, and whether it may show the user at all.
+ */
+export async function visibleMemberships(pool: pg.Pool, from: string, all: boolean, userId: string): Promise<Membership[]> {
+  try {
+    const r = await pool.query<{ org_id: string; user_id: string; role: RoleName }>(
+      `SELECT org_id, user_id, role FROM tessera_visible_memberships($1, $2, $3)`,
+      [from, all, userId],
+    );
+    return r.rows.map((x) => ({ orgId: x.org_id, userId: x.user_id, role: x.role }));
+  } catch (err) {
+    mapPgError(err);
+  }
+}
+
+/** One page of the context organization's members with their users, by user name, after `afterName`. */
+export async function listMembers(tx: Tx, afterName: string, limit: number): Promise<Array<{ membership: Membership; user: User }>> {
+  const r = await tx.query<UserRow & { org_id: string; role: RoleName }>(
+    `SELECT u.id, u.name, u.root, u.created_at, m.org_id, m.role
+       FROM memberships m JOIN users u ON u.id = m.user_id
+      WHERE u.deleted_at IS NULL AND u.name > $1
+      ORDER BY u.name
+      LIMIT $2`,
+    [afterName, limit],
+  );
+  return r.rows.map((x) => ({ membership: { orgId: x.org_id, userId: x.id, role: x.role }, user: toUser(x) }));
+}

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/resources.proto.
  */
 export const file_tessera_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Chp0ZXNzZXJhL3YxL3Jlc291cmNlcy5wcm90bxIKdGVzc2VyYS52MSKUAgoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEhIKCmlkZW50aWZpZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglwYXJlbnRfaWQYBCABKAkSFQoNcGFyZW50X2FjY2VzcxgFIAEoCBIPCgdlbmFibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJtYXhfdG9rZW5fbGlmZXRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMwoQdG9rZW5faWRsZV9saW1pdBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJfCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9vdBgDIAEoCBIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoKTWVtYmVyc2hpcBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIoEBCgZCdWNrZXQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKDEJ1Y2tldEFjY2VzcxIOCgZidWNrZXQYASABKAkSDAoEcmVhZBgCIAEoCBINCgV3cml0ZRgDIAEoCCL5AQoQVG9rZW5QZXJtaXNzaW9ucxIjCgdzaWduYWxzGAEgAygOMhIudGVzc2VyYS52MS5TaWduYWwSDwoHYnVja2V0cxgCIAMoCRIvCg1idWNrZXRfYWNjZXNzGAMgAygLMhgudGVzc2VyYS52MS5CdWNrZXRBY2Nlc3MSEgoKZGFzaGJvYXJkcxgEIAMoCRI6CgdmaWx0ZXJzGAUgAygLMikudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zLkZpbHRlcnNFbnRyeRouCgxGaWx0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL6AwoFVG9rZW4SCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSIwoEa2luZBgFIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhQKDG1hc2tlZF92YWx1ZRgGIAEoCRIPCgdlbmFibGVkGAcgASgIEhIKCmNyZWF0ZWRfYnkYCCABKAkSFQoNb3duZXJfdXNlcl9pZBgJIAEoCRIxCgtwZXJtaXNzaW9ucxgKIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOAoPZGlzYWJsZWRfcmVhc29uGBEgASgOMh8udGVzc2VyYS52MS5Ub2tlbkRpc2FibGVkUmVhc29uKk4KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfVklFV0VSEAESDwoLUk9MRV9FRElUT1IQAhIOCgpST0xFX0FETUlOEAMqwAEKCVRva2VuS2luZBIaChZUT0tFTl9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUVE9LRU5fS0lORF9JTkdFU1RJT04QARIXChNUT0tFTl9LSU5EX09QRVJBVE9SEAISGQoVVE9LRU5fS0lORF9BTExfQUNDRVNTEAMSGQoVVE9LRU5fS0lORF9SRUFEX1dSSVRFEAQSFQoRVE9LRU5fS0lORF9TSEFSRUQQBRIXChNUT0tFTl9LSU5EX1ZFUklGSUVSEAYqWAoGU2lnbmFsEhYKElNJR05BTF9VTlNQRUNJRklFRBAAEg8KC1NJR05BTF9MT0dTEAESEgoOU0lHTkFMX01FVFJJQ1MQAhIRCg1TSUdOQUxfVFJBQ0VTEAMqngEKDUVuZHBvaW50Q2xhc3MSHgoaRU5EUE9JTlRfQ0xBU1NfVU5TUEVDSUZJRUQQABIZChVFTkRQT0lOVF9DTEFTU19JTkdFU1QQARIYChRFTkRQT0lOVF9DTEFTU19RVUVSWRACEhgKFEVORFBPSU5UX0NMQVNTX0FETUlOEAMSHgoaRU5EUE9JTlRfQ0xBU1NfU0hBUkVEX1ZJRVcQBCp9ChNUb2tlbkRpc2FibGVkUmVhc29uEiUKIVRPS0VOX0RJU0FCTEVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEh8KG1RPS0VOX0RJU0FCTEVEX1JFQVNPTl9BRE1JThABEh4KGlRPS0VOX0RJU0FCTEVEX1JFQVNPTl9JRExFEAJiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chp0ZXNzZXJhL3YxL3Jlc291cmNlcy5wcm90bxIKdGVzc2VyYS52MSKUAgoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEhIKCmlkZW50aWZpZXIYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglwYXJlbnRfaWQYBCABKAkSFQoNcGFyZW50X2FjY2VzcxgFIAEoCBIPCgdlbmFibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJtYXhfdG9rZW5fbGlmZXRpbWUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMwoQdG9rZW5faWRsZV9saW1pdBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJfCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9vdBgDIAEoCBIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVgoKTWVtYmVyc2hpcBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIoEBCgZCdWNrZXQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKDEJ1Y2tldEFjY2VzcxIOCgZidWNrZXQYASABKAkSDAoEcmVhZBgCIAEoCBINCgV3cml0ZRgDIAEoCCL5AQoQVG9rZW5QZXJtaXNzaW9ucxIjCgdzaWduYWxzGAEgAygOMhIudGVzc2VyYS52MS5TaWduYWwSDwoHYnVja2V0cxgCIAMoCRIvCg1idWNrZXRfYWNjZXNzGAMgAygLMhgudGVzc2VyYS52MS5CdWNrZXRBY2Nlc3MSEgoKZGFzaGJvYXJkcxgEIAMoCRI6CgdmaWx0ZXJzGAUgAygLMikudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zLkZpbHRlcnNFbnRyeRouCgxGaWx0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLmBAoFVG9rZW4SCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSIwoEa2luZBgFIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhQKDG1hc2tlZF92YWx1ZRgGIAEoCRIPCgdlbmFibGVkGAcgASgIEhIKCmNyZWF0ZWRfYnkYCCABKAkSFQoNb3duZXJfdXNlcl9pZBgJIAEoCRIxCgtwZXJtaXNzaW9ucxgKIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoOcHJldmlvdXNfdmFsdWUYDyABKAsyHi50ZXNzZXJhLnYxLlByZXZpb3VzVG9rZW5WYWx1ZRIyCgx2YWx1ZV9vcmlnaW4YECABKA4yHC50ZXNzZXJhLnYxLlRva2VuVmFsdWVPcmlnaW4SOAoPZGlzYWJsZWRfcmVhc29uGBEgASgOMh8udGVzc2VyYS52MS5Ub2tlbkRpc2FibGVkUmVhc29uIo8BChJQcmV2aW91c1Rva2VuVmFsdWUSFAoMbWFza2VkX3ZhbHVlGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X3VzZWRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqTgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX0VESVRPUhACEg4KClJPTEVfQURNSU4QAyrAAQoJVG9rZW5LaW5kEhoKFlRPS0VOX0tJTkRfVU5TUEVDSUZJRUQQABIYChRUT0tFTl9LSU5EX0lOR0VTVElPThABEhcKE1RPS0VOX0tJTkRfT1BFUkFUT1IQAhIZChVUT0tFTl9LSU5EX0FMTF9BQ0NFU1MQAxIZChVUT0tFTl9LSU5EX1JFQURfV1JJVEUQBBIVChFUT0tFTl9LSU5EX1NIQVJFRBAFEhcKE1RPS0VOX0tJTkRfVkVSSUZJRVIQBipYCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASDwoLU0lHTkFMX0xPR1MQARISCg5TSUdOQUxfTUVUUklDUxACEhEKDVNJR05BTF9UUkFDRVMQAyqeAQoNRW5kcG9pbnRDbGFzcxIeChpFTkRQT0lOVF9DTEFTU19VTlNQRUNJRklFRBAAEhkKFUVORFBPSU5UX0NMQVNTX0lOR0VTVBABEhgKFEVORFBPSU5UX0NMQVNTX1FVRVJZEAISGAoURU5EUE9JTlRfQ0xBU1NfQURNSU4QAxIeChpFTkRQT0lOVF9DTEFTU19TSEFSRURfVklFVxAEKpoBChBUb2tlblZhbHVlT3JpZ2luEiIKHlRPS0VOX1ZBTFVFX09SSUdJTl9VTlNQRUNJRklFRBAAEiAKHFRPS0VOX1ZBTFVFX09SSUdJTl9HRU5FUkFURUQQARIfChtUT0tFTl9WQUxVRV9PUklHSU5fU1VQUExJRUQQAhIfChtUT0tFTl9WQUxVRV9PUklHSU5fSU1QT1JURUQQAyp9ChNUb2tlbkRpc2FibGVkUmVhc29uEiUKIVRPS0VOX0RJU0FCTEVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEh8KG1RPS0VOX0RJU0FCTEVEX1JFQVNPTl9BRE1JThABEh4KGlRPS0VOX0RJU0FCTEVEX1JFQVNPTl9JRExFEAJiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Organization is a tenant. Its rows are isolated from every other organization's.
@@ -255,7 +255,8 @@ export const BucketAccessSchema: GenMessage<BucketAccess> = /*@__PURE__*/
   messageDesc(file_tessera_v1_resources, 4);
 
 /**
- * TokenPermissions are fixed when a token is created and never change.
+ * TokenPermissions are fixed when a token is created. They only ever narrow: when DeleteBucket
+ * (with force) deletes a bucket they name, that bucket leaves them.
  *
  * @generated from message tessera.v1.TokenPermissions
  */
@@ -331,7 +332,7 @@ export type Token = Message<"tessera.v1.Token"> & {
   name: string;
 
   /**
-   * Free-text description; the only field besides `enabled` that can change.
+   * Free-text description; changed with UpdateToken, like the expiry.
    *
    * @generated from field: string description = 4;
    */
@@ -345,7 +346,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   kind: TokenKind;
 
   /**
-   * The value, masked: prefix and last four characters (for example `o2oi_…Xa9c`).
+   * The value, masked: prefix and last four characters (for example `o2oi_…Xa9c`); for an
+   * imported value its first three and last four characters (for example `abc…Xa9c`).
    *
    * @generated from field: string masked_value = 6;
    */
@@ -373,7 +375,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   ownerUserId: string;
 
   /**
-   * Permissions fixed at creation.
+   * Permissions fixed at creation. Nothing widens them; only DeleteBucket with `force` narrows
+   * them, taking the deleted bucket out.
    *
    * @generated from field: tessera.v1.TokenPermissions permissions = 10;
    */
@@ -387,7 +390,8 @@ export type Token = Message<"tessera.v1.Token"> & {
   createTime?: Timestamp | undefined;
 
   /**
-   * When the token's description or enabled flag last changed, or it was rotated.
+   * When the token's description, expiry, enabled flag or permissions (narrowed) last changed, or
+   * it was rotated.
    *
    * @generated from field: google.protobuf.Timestamp update_time = 12;
    */
@@ -409,6 +413,21 @@ export type Token = Message<"tessera.v1.Token"> & {
   expireTime?: Timestamp | undefined;
 
   /**
+   * The value a rotation with a grace period replaced, while it still works; unset otherwise.
+   * During the overlap, `last_used_time` is the new value's and this message's the old one's.
+   *
+   * @generated from field: tessera.v1.PreviousTokenValue previous_value = 15;
+   */
+  previousValue?: PreviousTokenValue | undefined;
+
+  /**
+   * Where the token's current value came from: generated, supplied in Tessera format, or imported.
+   *
+   * @generated from field: tessera.v1.TokenValueOrigin value_origin = 16;
+   */
+  valueOrigin: TokenValueOrigin;
+
+  /**
    * Why the token is disabled; TOKEN_DISABLED_REASON_UNSPECIFIED while it is enabled.
    *
    * @generated from field: tessera.v1.TokenDisabledReason disabled_reason = 17;
@@ -422,6 +441,43 @@ export type Token = Message<"tessera.v1.Token"> & {
  */
 export const TokenSchema: GenMessage<Token> = /*@__PURE__*/
   messageDesc(file_tessera_v1_resources, 6);
+
+/**
+ * PreviousTokenValue is a token's old value during a rotation's grace period. It is accepted like
+ * the current value until `expire_time`; disabling, deleting or rotating the token again ends it.
+ *
+ * @generated from message tessera.v1.PreviousTokenValue
+ */
+export type PreviousTokenValue = Message<"tessera.v1.PreviousTokenValue"> & {
+  /**
+   * The old value, masked: prefix and last four characters.
+   *
+   * @generated from field: string masked_value = 1;
+   */
+  maskedValue: string;
+
+  /**
+   * When the old value stops being accepted (the end of the grace period).
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * When the old value was last accepted by Verify, at the same precision as Token.last_used_time;
+   * unset if never. Who still sends it shows here.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_time = 3;
+   */
+  lastUsedTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.PreviousTokenValue.
+ * Use `create(PreviousTokenValueSchema)` to create a new message.
+ */
+export const PreviousTokenValueSchema: GenMessage<PreviousTokenValue> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_resources, 7);
 
 /**
  * Role is what a user may do inside one organization.
@@ -616,6 +672,47 @@ export const EndpointClassSchema: GenEnum<EndpointClass> = /*@__PURE__*/
   enumDesc(file_tessera_v1_resources, 3);
 
 /**
+ * TokenValueOrigin says where a token's current value came from.
+ *
+ * @generated from enum tessera.v1.TokenValueOrigin
+ */
+export enum TokenValueOrigin {
+  /**
+   * Not recorded; not used by this server.
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Generated by Tessera (at creation or rotation).
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_GENERATED = 1;
+   */
+  GENERATED = 1,
+
+  /**
+   * Supplied by the caller at creation, in Tessera format (prefix, secret, checksum).
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_SUPPLIED = 2;
+   */
+  SUPPLIED = 2,
+
+  /**
+   * Imported from another system at creation: any high-entropy printable-ASCII value, kept as it is.
+   *
+   * @generated from enum value: TOKEN_VALUE_ORIGIN_IMPORTED = 3;
+   */
+  IMPORTED = 3,
+}
+
+/**
+ * Describes the enum tessera.v1.TokenValueOrigin.
+ */
+export const TokenValueOriginSchema: GenEnum<TokenValueOrigin> = /*@__PURE__*/
+  enumDesc(file_tessera_v1_resources, 4);
+
+/**
  * TokenDisabledReason says who or what disabled a token.
  *
  * @generated from enum tessera.v1.TokenDisabledReason
@@ -647,5 +744,5 @@ export enum TokenDisabledReason {
  * Describes the enum tessera.v1.TokenDisabledReason.
  */
 export const TokenDisabledReasonSchema: GenEnum<TokenDisabledReason> = /*@__PURE__*/
-  enumDesc(file_tessera_v1_resources, 4);
+  enumDesc(file_tessera_v1_resources, 5);
 

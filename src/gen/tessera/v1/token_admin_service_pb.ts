@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Bucket, Membership, Organization, Role, Token, TokenKind, TokenPermissions, User } from "./resources_pb.js";
 import { file_tessera_v1_resources } from "./resources_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_admin_service.proto.
  */
 export const file_tessera_v1_token_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZXNzZXJhL3YxL3Rva2VuX2FkbWluX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEihwEKDFNldHVwUmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSGQoRb3JnYW5pemF0aW9uX25hbWUYAyABKAkSEwoLYnVja2V0X25hbWUYBCABKAkSEwoLdG9rZW5fdmFsdWUYBSABKAkiugEKDVNldHVwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIuCgxvcmdhbml6YXRpb24YAiABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIiCgZidWNrZXQYAyABKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldBIgCgV0b2tlbhgEIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SEwoLdG9rZW5fdmFsdWUYBSABKAki2AEKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoCRIaChJkZW55X3BhcmVudF9hY2Nlc3MYBCABKAgSNQoSbWF4X3Rva2VuX2xpZmV0aW1lGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjMKEHRva2VuX2lkbGVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ikwEKGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEigKDWRlZmF1bHRfdG9rZW4YAiABKAsyES50ZXNzZXJhLnYxLlRva2VuEhsKE2RlZmF1bHRfdG9rZW5fdmFsdWUYAyABKAkiJAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJJChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJBChhMaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiZQoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIvCg1vcmdhbml6YXRpb25zGAEgAygLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHVNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiUAoeU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uImgKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEcm9vdBgCIAEoCBIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSHgoEcm9sZRgEIAEoDjIQLnRlc3NlcmEudjEuUm9sZSJgChJDcmVhdGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIqCgptZW1iZXJzaGlwGAIgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIh8KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJgChRTZXRNZW1iZXJzaGlwUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIkMKFVNldE1lbWJlcnNoaXBSZXNwb25zZRIqCgptZW1iZXJzaGlwGAEgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIkMKF1JlbW92ZU1lbWJlcnNoaXBSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIhoKGFJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZSJRChNDcmVhdGVCdWNrZXRSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIjoKFENyZWF0ZUJ1Y2tldFJlc3BvbnNlEiIKBmJ1Y2tldBgBIAEoCzISLnRlc3NlcmEudjEuQnVja2V0Ii0KEkxpc3RCdWNrZXRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkiOgoTTGlzdEJ1Y2tldHNSZXNwb25zZRIjCgdidWNrZXRzGAEgAygLMhIudGVzc2VyYS52MS5CdWNrZXQi6gEKEkNyZWF0ZVRva2VuUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSDwoHdXNlcl9pZBgFIAEoCRIxCgtwZXJtaXNzaW9ucxgGIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRgoTQ3JlYXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkiHQoPR2V0VG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIjQKEEdldFRva2VuUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIo8BChFMaXN0VG9rZW5zUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSIwoEa2luZBgEIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhUKDW93bmVyX3VzZXJfaWQYBSABKAkiUAoSTGlzdFRva2Vuc1Jlc3BvbnNlEiEKBnRva2VucxgBIAMoCzIRLnRlc3NlcmEudjEuVG9rZW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKElVwZGF0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSI3ChNVcGRhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbiI1ChZTZXRUb2tlbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOwoXU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIiAKElJvdGF0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSJGChNSb3RhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbhINCgV2YWx1ZRgCIAEoCSIgChJEZWxldGVUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlVG9rZW5SZXNwb25zZSItChJHZXRQYXNzY29kZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIlgKE0dldFBhc3Njb2RlUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuEh8KF29yZ2FuaXphdGlvbl9pZGVudGlmaWVyGAIgASgJMtcMChFUb2tlbkFkbWluU2VydmljZRI8CgVTZXR1cBIYLnRlc3NlcmEudjEuU2V0dXBSZXF1ZXN0GhkudGVzc2VyYS52MS5TZXR1cFJlc3BvbnNlEmMKEkNyZWF0ZU9yZ2FuaXphdGlvbhIlLnRlc3NlcmEudjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBomLnRlc3NlcmEudjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USWgoPR2V0T3JnYW5pemF0aW9uEiIudGVzc2VyYS52MS5HZXRPcmdhbml6YXRpb25SZXF1ZXN0GiMudGVzc2VyYS52MS5HZXRPcmdhbml6YXRpb25SZXNwb25zZRJgChFMaXN0T3JnYW5pemF0aW9ucxIkLnRlc3NlcmEudjEuTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0GiUudGVzc2VyYS52MS5MaXN0T3JnYW5pemF0aW9uc1Jlc3BvbnNlEm8KFlNldE9yZ2FuaXphdGlvbkVuYWJsZWQSKS50ZXNzZXJhLnYxLlNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXF1ZXN0GioudGVzc2VyYS52MS5TZXRPcmdhbml6YXRpb25FbmFibGVkUmVzcG9uc2USSwoKQ3JlYXRlVXNlchIdLnRlc3NlcmEudjEuQ3JlYXRlVXNlclJlcXVlc3QaHi50ZXNzZXJhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJLCgpEZWxldGVVc2VyEh0udGVzc2VyYS52MS5EZWxldGVVc2VyUmVxdWVzdBoeLnRlc3NlcmEudjEuRGVsZXRlVXNlclJlc3BvbnNlElQKDVNldE1lbWJlcnNoaXASIC50ZXNzZXJhLnYxLlNldE1lbWJlcnNoaXBSZXF1ZXN0GiEudGVzc2VyYS52MS5TZXRNZW1iZXJzaGlwUmVzcG9uc2USXQoQUmVtb3ZlTWVtYmVyc2hpcBIjLnRlc3NlcmEudjEuUmVtb3ZlTWVtYmVyc2hpcFJlcXVlc3QaJC50ZXNzZXJhLnYxLlJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZRJRCgxDcmVhdGVCdWNrZXQSHy50ZXNzZXJhLnYxLkNyZWF0ZUJ1Y2tldFJlcXVlc3QaIC50ZXNzZXJhLnYxLkNyZWF0ZUJ1Y2tldFJlc3BvbnNlEk4KC0xpc3RCdWNrZXRzEh4udGVzc2VyYS52MS5MaXN0QnVja2V0c1JlcXVlc3QaHy50ZXNzZXJhLnYxLkxpc3RCdWNrZXRzUmVzcG9uc2USTgoLQ3JlYXRlVG9rZW4SHi50ZXNzZXJhLnYxLkNyZWF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuQ3JlYXRlVG9rZW5SZXNwb25zZRJFCghHZXRUb2tlbhIbLnRlc3NlcmEudjEuR2V0VG9rZW5SZXF1ZXN0GhwudGVzc2VyYS52MS5HZXRUb2tlblJlc3BvbnNlEksKCkxpc3RUb2tlbnMSHS50ZXNzZXJhLnYxLkxpc3RUb2tlbnNSZXF1ZXN0Gh4udGVzc2VyYS52MS5MaXN0VG9rZW5zUmVzcG9uc2USTgoLVXBkYXRlVG9rZW4SHi50ZXNzZXJhLnYxLlVwZGF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuVXBkYXRlVG9rZW5SZXNwb25zZRJaCg9TZXRUb2tlbkVuYWJsZWQSIi50ZXNzZXJhLnYxLlNldFRva2VuRW5hYmxlZFJlcXVlc3QaIy50ZXNzZXJhLnYxLlNldFRva2VuRW5hYmxlZFJlc3BvbnNlEk4KC1JvdGF0ZVRva2VuEh4udGVzc2VyYS52MS5Sb3RhdGVUb2tlblJlcXVlc3QaHy50ZXNzZXJhLnYxLlJvdGF0ZVRva2VuUmVzcG9uc2USTgoLRGVsZXRlVG9rZW4SHi50ZXNzZXJhLnYxLkRlbGV0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuRGVsZXRlVG9rZW5SZXNwb25zZRJOCgtHZXRQYXNzY29kZRIeLnRlc3NlcmEudjEuR2V0UGFzc2NvZGVSZXF1ZXN0Gh8udGVzc2VyYS52MS5HZXRQYXNzY29kZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tessera_v1_resources]);
+  fileDesc("CiR0ZXNzZXJhL3YxL3Rva2VuX2FkbWluX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEihwEKDFNldHVwUmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSGQoRb3JnYW5pemF0aW9uX25hbWUYAyABKAkSEwoLYnVja2V0X25hbWUYBCABKAkSEwoLdG9rZW5fdmFsdWUYBSABKAkiugEKDVNldHVwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIuCgxvcmdhbml6YXRpb24YAiABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIiCgZidWNrZXQYAyABKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldBIgCgV0b2tlbhgEIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SEwoLdG9rZW5fdmFsdWUYBSABKAki2AEKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoCRIaChJkZW55X3BhcmVudF9hY2Nlc3MYBCABKAgSNQoSbWF4X3Rva2VuX2xpZmV0aW1lGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjMKEHRva2VuX2lkbGVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ikwEKGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEigKDWRlZmF1bHRfdG9rZW4YAiABKAsyES50ZXNzZXJhLnYxLlRva2VuEhsKE2RlZmF1bHRfdG9rZW5fdmFsdWUYAyABKAkiJAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJJChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJBChhMaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiZQoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIvCg1vcmdhbml6YXRpb25zGAEgAygLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHVNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiUAoeU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uImgKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEcm9vdBgCIAEoCBIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSHgoEcm9sZRgEIAEoDjIQLnRlc3NlcmEudjEuUm9sZSJgChJDcmVhdGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIqCgptZW1iZXJzaGlwGAIgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIh8KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJgChRTZXRNZW1iZXJzaGlwUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIkMKFVNldE1lbWJlcnNoaXBSZXNwb25zZRIqCgptZW1iZXJzaGlwGAEgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIkMKF1JlbW92ZU1lbWJlcnNoaXBSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIhoKGFJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZSJRChNDcmVhdGVCdWNrZXRSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIjoKFENyZWF0ZUJ1Y2tldFJlc3BvbnNlEiIKBmJ1Y2tldBgBIAEoCzISLnRlc3NlcmEudjEuQnVja2V0Ii0KEkxpc3RCdWNrZXRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkiOgoTTGlzdEJ1Y2tldHNSZXNwb25zZRIjCgdidWNrZXRzGAEgAygLMhIudGVzc2VyYS52MS5CdWNrZXQikQIKEkNyZWF0ZVRva2VuUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSDwoHdXNlcl9pZBgFIAEoCRIxCgtwZXJtaXNzaW9ucxgGIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdmFsdWUYCCABKAkSFgoOYWxsb3dfZXhpc3RpbmcYCSABKAgiVwoTQ3JlYXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkSDwoHY3JlYXRlZBgDIAEoCCIdCg9HZXRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiNAoQR2V0VG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4ixgEKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCRIUCgdlbmFibGVkGAYgASgISACIAQESEwoLbmFtZV9wcmVmaXgYByABKAlCCgoIX2VuYWJsZWQiUAoSTGlzdFRva2Vuc1Jlc3BvbnNlEiEKBnRva2VucxgBIAMoCzIRLnRlc3NlcmEudjEuVG9rZW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpcBChJVcGRhdGVUb2tlblJlcXVlc3QSCgoCaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI3ChNVcGRhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbiI1ChZTZXRUb2tlbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOwoXU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIlEKElJvdGF0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRgoTUm90YXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkiIAoSRGVsZXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIhUKE0RlbGV0ZVRva2VuUmVzcG9uc2UiLQoSR2V0UGFzc2NvZGVSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSJYChNHZXRQYXNzY29kZVJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbhIfChdvcmdhbml6YXRpb25faWRlbnRpZmllchgCIAEoCSJ8ChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0Ei4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJMChpVcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJSChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCSJNChFMaXN0VXNlcnNSZXNwb25zZRIfCgV1c2VycxgBIAMoCzIQLnRlc3NlcmEudjEuVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0VXNlclJlcXVlc3QSCgoCaWQYASABKAkiXgoPR2V0VXNlclJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC50ZXNzZXJhLnYxLlVzZXISKwoLbWVtYmVyc2hpcHMYAiADKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiWAoWTGlzdE1lbWJlcnNoaXBzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVAoGTWVtYmVyEioKCm1lbWJlcnNoaXAYASABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXASHgoEdXNlchgCIAEoCzIQLnRlc3NlcmEudjEuVXNlciJXChdMaXN0TWVtYmVyc2hpcHNSZXNwb25zZRIjCgdtZW1iZXJzGAEgAygLMhIudGVzc2VyYS52MS5NZW1iZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIksKE0RlbGV0ZUJ1Y2tldFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFZm9yY2UYAyABKAgiTQoURGVsZXRlQnVja2V0UmVzcG9uc2USGgoSbmFycm93ZWRfdG9rZW5faWRzGAEgAygJEhkKEWRlbGV0ZWRfdG9rZW5faWRzGAIgAygJIhIKEEdldENhbGxlclJlcXVlc3QilwIKBkNhbGxlchIXCg9vcmdhbml6YXRpb25faWQYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSEAoIdG9rZW5faWQYAyABKAkSEgoKdG9rZW5fbmFtZRgEIAEoCRIpCgp0b2tlbl9raW5kGAUgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSHwoFb3duZXIYBiABKAsyEC50ZXNzZXJhLnYxLlVzZXISHgoEcm9sZRgHIAEoDjIQLnRlc3NlcmEudjEuUm9sZRIQCghvcGVyYXRvchgIIAEoCBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoRR2V0Q2FsbGVyUmVzcG9uc2USIgoGY2FsbGVyGAEgASgLMhIudGVzc2VyYS52MS5DYWxsZXIywxAKEVRva2VuQWRtaW5TZXJ2aWNlEjwKBVNldHVwEhgudGVzc2VyYS52MS5TZXR1cFJlcXVlc3QaGS50ZXNzZXJhLnYxLlNldHVwUmVzcG9uc2USYwoSQ3JlYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJaCg9HZXRPcmdhbml6YXRpb24SIi50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIy50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlEmAKEUxpc3RPcmdhbml6YXRpb25zEiQudGVzc2VyYS52MS5MaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QaJS50ZXNzZXJhLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USbwoWU2V0T3JnYW5pemF0aW9uRW5hYmxlZBIpLnRlc3NlcmEudjEuU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlcXVlc3QaKi50ZXNzZXJhLnYxLlNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXNwb25zZRJLCgpDcmVhdGVVc2VyEh0udGVzc2VyYS52MS5DcmVhdGVVc2VyUmVxdWVzdBoeLnRlc3NlcmEudjEuQ3JlYXRlVXNlclJlc3BvbnNlEksKCkRlbGV0ZVVzZXISHS50ZXNzZXJhLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0Gh4udGVzc2VyYS52MS5EZWxldGVVc2VyUmVzcG9uc2USVAoNU2V0TWVtYmVyc2hpcBIgLnRlc3NlcmEudjEuU2V0TWVtYmVyc2hpcFJlcXVlc3QaIS50ZXNzZXJhLnYxLlNldE1lbWJlcnNoaXBSZXNwb25zZRJdChBSZW1vdmVNZW1iZXJzaGlwEiMudGVzc2VyYS52MS5SZW1vdmVNZW1iZXJzaGlwUmVxdWVzdBokLnRlc3NlcmEudjEuUmVtb3ZlTWVtYmVyc2hpcFJlc3BvbnNlElEKDENyZWF0ZUJ1Y2tldBIfLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVxdWVzdBogLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVzcG9uc2USTgoLTGlzdEJ1Y2tldHMSHi50ZXNzZXJhLnYxLkxpc3RCdWNrZXRzUmVxdWVzdBofLnRlc3NlcmEudjEuTGlzdEJ1Y2tldHNSZXNwb25zZRJOCgtDcmVhdGVUb2tlbhIeLnRlc3NlcmEudjEuQ3JlYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5DcmVhdGVUb2tlblJlc3BvbnNlEkUKCEdldFRva2VuEhsudGVzc2VyYS52MS5HZXRUb2tlblJlcXVlc3QaHC50ZXNzZXJhLnYxLkdldFRva2VuUmVzcG9uc2USSwoKTGlzdFRva2VucxIdLnRlc3NlcmEudjEuTGlzdFRva2Vuc1JlcXVlc3QaHi50ZXNzZXJhLnYxLkxpc3RUb2tlbnNSZXNwb25zZRJOCgtVcGRhdGVUb2tlbhIeLnRlc3NlcmEudjEuVXBkYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5VcGRhdGVUb2tlblJlc3BvbnNlEloKD1NldFRva2VuRW5hYmxlZBIiLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVxdWVzdBojLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USTgoLUm90YXRlVG9rZW4SHi50ZXNzZXJhLnYxLlJvdGF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuUm90YXRlVG9rZW5SZXNwb25zZRJOCgtEZWxldGVUb2tlbhIeLnRlc3NlcmEudjEuRGVsZXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5EZWxldGVUb2tlblJlc3BvbnNlEk4KC0dldFBhc3Njb2RlEh4udGVzc2VyYS52MS5HZXRQYXNzY29kZVJlcXVlc3QaHy50ZXNzZXJhLnYxLkdldFBhc3Njb2RlUmVzcG9uc2USYwoSVXBkYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5VcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5VcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRJICglMaXN0VXNlcnMSHC50ZXNzZXJhLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHS50ZXNzZXJhLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlEkIKB0dldFVzZXISGi50ZXNzZXJhLnYxLkdldFVzZXJSZXF1ZXN0GhsudGVzc2VyYS52MS5HZXRVc2VyUmVzcG9uc2USWgoPTGlzdE1lbWJlcnNoaXBzEiIudGVzc2VyYS52MS5MaXN0TWVtYmVyc2hpcHNSZXF1ZXN0GiMudGVzc2VyYS52MS5MaXN0TWVtYmVyc2hpcHNSZXNwb25zZRJRCgxEZWxldGVCdWNrZXQSHy50ZXNzZXJhLnYxLkRlbGV0ZUJ1Y2tldFJlcXVlc3QaIC50ZXNzZXJhLnYxLkRlbGV0ZUJ1Y2tldFJlc3BvbnNlEkgKCUdldENhbGxlchIcLnRlc3NlcmEudjEuR2V0Q2FsbGVyUmVxdWVzdBodLnRlc3NlcmEudjEuR2V0Q2FsbGVyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tessera_v1_resources]);
 
 /**
  * SetupRequest names the first user, organization and bucket.
@@ -701,7 +701,7 @@ export type CreateTokenRequest = Message<"tessera.v1.CreateTokenRequest"> & {
   userId: string;
 
   /**
-   * Permissions, fixed for the token's life.
+   * Permissions, fixed for the token's life (only a forced DeleteBucket narrows them).
    *
    * @generated from field: tessera.v1.TokenPermissions permissions = 6;
    */
@@ -713,6 +713,26 @@ export type CreateTokenRequest = Message<"tessera.v1.CreateTokenRequest"> & {
    * @generated from field: google.protobuf.Timestamp expire_time = 7;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * The token's value, when the caller brings one (not for OPERATOR tokens); generated when empty.
+   * Either a Tessera-format value of the token's kind (its prefix, secret and checksum), or a value
+   * imported from another system: 32 to 512 printable ASCII characters without spaces and with at
+   * least 128 bits of estimated entropy. A value some token already holds, in any organization, is
+   * ALREADY_EXISTS. Only its digest is stored; the response does not repeat it.
+   *
+   * @generated from field: string value = 8;
+   */
+  value: string;
+
+  /**
+   * With `value`: when a token with this name in this organization already holds exactly this
+   * value and is of this kind, answer OK with that token and `created` false instead of
+   * ALREADY_EXISTS, so that an import can be run again. Its other fields are not compared.
+   *
+   * @generated from field: bool allow_existing = 9;
+   */
+  allowExisting: boolean;
 };
 
 /**
@@ -736,11 +756,19 @@ export type CreateTokenResponse = Message<"tessera.v1.CreateTokenResponse"> & {
   token?: Token | undefined;
 
   /**
-   * The token's value; never shown again.
+   * The token's value when Tessera generated it; never shown again. Empty when the caller brought
+   * the value: it is not sent back.
    *
    * @generated from field: string value = 2;
    */
   value: string;
+
+  /**
+   * Whether this call created the token; false when `allow_existing` found it already there.
+   *
+   * @generated from field: bool created = 3;
+   */
+  created: boolean;
 };
 
 /**
@@ -813,7 +841,8 @@ export type ListTokensRequest = Message<"tessera.v1.ListTokensRequest"> & {
   pageSize: number;
 
   /**
-   * Token from a previous response's `next_page_token`.
+   * Token from a previous response's `next_page_token`, with the same organization and filters
+   * (INVALID_ARGUMENT otherwise); page_size may change.
    *
    * @generated from field: string page_token = 3;
    */
@@ -832,6 +861,20 @@ export type ListTokensRequest = Message<"tessera.v1.ListTokensRequest"> & {
    * @generated from field: string owner_user_id = 5;
    */
   ownerUserId: string;
+
+  /**
+   * Only enabled (true) or disabled (false) tokens, when set.
+   *
+   * @generated from field: optional bool enabled = 6;
+   */
+  enabled?: boolean | undefined;
+
+  /**
+   * Only tokens whose name starts with this text (token name characters only), when set.
+   *
+   * @generated from field: string name_prefix = 7;
+   */
+  namePrefix: string;
 };
 
 /**
@@ -870,7 +913,7 @@ export const ListTokensResponseSchema: GenMessage<ListTokensResponse> = /*@__PUR
   messageDesc(file_tessera_v1_token_admin_service, 27);
 
 /**
- * UpdateTokenRequest changes a token's description.
+ * UpdateTokenRequest changes a token's description and/or expiry.
  *
  * @generated from message tessera.v1.UpdateTokenRequest
  */
@@ -883,11 +926,27 @@ export type UpdateTokenRequest = Message<"tessera.v1.UpdateTokenRequest"> & {
   id: string;
 
   /**
-   * New description.
+   * New description (path `description`).
    *
    * @generated from field: string description = 2;
    */
   description: string;
+
+  /**
+   * The fields to change: `description`, `expire_time`. Empty means `description` alone, as
+   * before the mask existed.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 3;
+   */
+  updateMask?: FieldMask | undefined;
+
+  /**
+   * New expiry (path `expire_time`), in the future; unset with the path named clears the expiry
+   * (never for SHARED tokens, which must keep one).
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
+   */
+  expireTime?: Timestamp | undefined;
 };
 
 /**
@@ -979,6 +1038,15 @@ export type RotateTokenRequest = Message<"tessera.v1.RotateTokenRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * How long the old value keeps working next to the new one, from 0 to 7 days; unset or 0: it
+   * stops at once. Token.previous_value shows the old value's deadline and last use meanwhile;
+   * at the deadline WatchRevocations announces ROTATED. Only an enabled token can keep its old value.
+   *
+   * @generated from field: google.protobuf.Duration grace_period = 2;
+   */
+  gracePeriod?: Duration | undefined;
 };
 
 /**
@@ -1100,6 +1168,439 @@ export type GetPasscodeResponse = Message<"tessera.v1.GetPasscodeResponse"> & {
  */
 export const GetPasscodeResponseSchema: GenMessage<GetPasscodeResponse> = /*@__PURE__*/
   messageDesc(file_tessera_v1_token_admin_service, 37);
+
+/**
+ * UpdateOrganizationRequest names an organization and the fields to change.
+ *
+ * @generated from message tessera.v1.UpdateOrganizationRequest
+ */
+export type UpdateOrganizationRequest = Message<"tessera.v1.UpdateOrganizationRequest"> & {
+  /**
+   * The new values; `organization.id` names the organization (empty for the caller's own).
+   * Only the fields `update_mask` names are read.
+   *
+   * @generated from field: tessera.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+
+  /**
+   * The fields to change: `name`, `parent_access`. Empty means every updatable field that is set
+   * in `organization` (a non-empty name, parent_access true), as AIP-134 describes.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.UpdateOrganizationRequest.
+ * Use `create(UpdateOrganizationRequestSchema)` to create a new message.
+ */
+export const UpdateOrganizationRequestSchema: GenMessage<UpdateOrganizationRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 38);
+
+/**
+ * UpdateOrganizationResponse holds the organization as now stored.
+ *
+ * @generated from message tessera.v1.UpdateOrganizationResponse
+ */
+export type UpdateOrganizationResponse = Message<"tessera.v1.UpdateOrganizationResponse"> & {
+  /**
+   * The organization.
+   *
+   * @generated from field: tessera.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.UpdateOrganizationResponse.
+ * Use `create(UpdateOrganizationResponseSchema)` to create a new message.
+ */
+export const UpdateOrganizationResponseSchema: GenMessage<UpdateOrganizationResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 39);
+
+/**
+ * ListUsersRequest pages through the users the caller may see.
+ *
+ * @generated from message tessera.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"tessera.v1.ListUsersRequest"> & {
+  /**
+   * Maximum number of users to return (1–1000, default 100).
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Token from a previous response's `next_page_token`, with the same `organization_id`.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only members of this organization, when set (it must be one the caller reaches).
+   *
+   * @generated from field: string organization_id = 3;
+   */
+  organizationId: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 40);
+
+/**
+ * ListUsersResponse holds one page of users.
+ *
+ * @generated from message tessera.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"tessera.v1.ListUsersResponse"> & {
+  /**
+   * The users, ordered by name.
+   *
+   * @generated from field: repeated tessera.v1.User users = 1;
+   */
+  users: User[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 41);
+
+/**
+ * GetUserRequest names a user.
+ *
+ * @generated from message tessera.v1.GetUserRequest
+ */
+export type GetUserRequest = Message<"tessera.v1.GetUserRequest"> & {
+  /**
+   * User id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message tessera.v1.GetUserRequest.
+ * Use `create(GetUserRequestSchema)` to create a new message.
+ */
+export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 42);
+
+/**
+ * GetUserResponse holds a user and the memberships of it the caller may see.
+ *
+ * @generated from message tessera.v1.GetUserResponse
+ */
+export type GetUserResponse = Message<"tessera.v1.GetUserResponse"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: tessera.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Its memberships in the organizations the caller reaches (all of them for an operator),
+   * ordered by organization id.
+   *
+   * @generated from field: repeated tessera.v1.Membership memberships = 2;
+   */
+  memberships: Membership[];
+};
+
+/**
+ * Describes the message tessera.v1.GetUserResponse.
+ * Use `create(GetUserResponseSchema)` to create a new message.
+ */
+export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 43);
+
+/**
+ * ListMembershipsRequest pages through an organization's members.
+ *
+ * @generated from message tessera.v1.ListMembershipsRequest
+ */
+export type ListMembershipsRequest = Message<"tessera.v1.ListMembershipsRequest"> & {
+  /**
+   * Organization id; empty for the caller's organization.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * Maximum number of members to return (1–1000, default 100).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * Token from a previous response's `next_page_token`, for the same organization.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListMembershipsRequest.
+ * Use `create(ListMembershipsRequestSchema)` to create a new message.
+ */
+export const ListMembershipsRequestSchema: GenMessage<ListMembershipsRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 44);
+
+/**
+ * Member is one membership of an organization together with its user.
+ *
+ * @generated from message tessera.v1.Member
+ */
+export type Member = Message<"tessera.v1.Member"> & {
+  /**
+   * The membership: organization, user id and role.
+   *
+   * @generated from field: tessera.v1.Membership membership = 1;
+   */
+  membership?: Membership | undefined;
+
+  /**
+   * The member.
+   *
+   * @generated from field: tessera.v1.User user = 2;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.Member.
+ * Use `create(MemberSchema)` to create a new message.
+ */
+export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 45);
+
+/**
+ * ListMembershipsResponse holds one page of members.
+ *
+ * @generated from message tessera.v1.ListMembershipsResponse
+ */
+export type ListMembershipsResponse = Message<"tessera.v1.ListMembershipsResponse"> & {
+  /**
+   * The members, ordered by user name.
+   *
+   * @generated from field: repeated tessera.v1.Member members = 1;
+   */
+  members: Member[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListMembershipsResponse.
+ * Use `create(ListMembershipsResponseSchema)` to create a new message.
+ */
+export const ListMembershipsResponseSchema: GenMessage<ListMembershipsResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 46);
+
+/**
+ * DeleteBucketRequest names a bucket to delete.
+ *
+ * @generated from message tessera.v1.DeleteBucketRequest
+ */
+export type DeleteBucketRequest = Message<"tessera.v1.DeleteBucketRequest"> & {
+  /**
+   * Organization id; empty for the caller's organization.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * Bucket name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Delete even while tokens name the bucket: each such token loses it, and a token left with no
+   * bucket is deleted (an empty bucket list would mean every bucket).
+   *
+   * @generated from field: bool force = 3;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message tessera.v1.DeleteBucketRequest.
+ * Use `create(DeleteBucketRequestSchema)` to create a new message.
+ */
+export const DeleteBucketRequestSchema: GenMessage<DeleteBucketRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 47);
+
+/**
+ * DeleteBucketResponse says what happened to the tokens that named the bucket.
+ *
+ * @generated from message tessera.v1.DeleteBucketResponse
+ */
+export type DeleteBucketResponse = Message<"tessera.v1.DeleteBucketResponse"> & {
+  /**
+   * Tokens that lost the bucket and keep their other buckets.
+   *
+   * @generated from field: repeated string narrowed_token_ids = 1;
+   */
+  narrowedTokenIds: string[];
+
+  /**
+   * Tokens deleted because the bucket was the last one they named.
+   *
+   * @generated from field: repeated string deleted_token_ids = 2;
+   */
+  deletedTokenIds: string[];
+};
+
+/**
+ * Describes the message tessera.v1.DeleteBucketResponse.
+ * Use `create(DeleteBucketResponseSchema)` to create a new message.
+ */
+export const DeleteBucketResponseSchema: GenMessage<DeleteBucketResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 48);
+
+/**
+ * GetCallerRequest is empty: the caller is the presented token.
+ *
+ * @generated from message tessera.v1.GetCallerRequest
+ */
+export type GetCallerRequest = Message<"tessera.v1.GetCallerRequest"> & {
+};
+
+/**
+ * Describes the message tessera.v1.GetCallerRequest.
+ * Use `create(GetCallerRequestSchema)` to create a new message.
+ */
+export const GetCallerRequestSchema: GenMessage<GetCallerRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 49);
+
+/**
+ * Caller describes the presented token and what it currently may do.
+ *
+ * @generated from message tessera.v1.Caller
+ */
+export type Caller = Message<"tessera.v1.Caller"> & {
+  /**
+   * The token's organization id.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * The token's organization identifier (the user name in `Basic identifier:token`).
+   *
+   * @generated from field: string organization_identifier = 2;
+   */
+  organizationIdentifier: string;
+
+  /**
+   * The token's id.
+   *
+   * @generated from field: string token_id = 3;
+   */
+  tokenId: string;
+
+  /**
+   * The token's name.
+   *
+   * @generated from field: string token_name = 4;
+   */
+  tokenName: string;
+
+  /**
+   * The token's kind.
+   *
+   * @generated from field: tessera.v1.TokenKind token_kind = 5;
+   */
+  tokenKind: TokenKind;
+
+  /**
+   * For user-bound kinds, the user whose role bounds the token; unset otherwise.
+   *
+   * @generated from field: tessera.v1.User owner = 6;
+   */
+  owner?: User | undefined;
+
+  /**
+   * The effective role in the token's organization (the owner's current role, ADMIN for an
+   * operator); ROLE_UNSPECIFIED for organization-owned kinds.
+   *
+   * @generated from field: tessera.v1.Role role = 7;
+   */
+  role: Role;
+
+  /**
+   * Whether the token is an instance operator's.
+   *
+   * @generated from field: bool operator = 8;
+   */
+  operator: boolean;
+
+  /**
+   * When the token stops being accepted; unset means never.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 9;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.Caller.
+ * Use `create(CallerSchema)` to create a new message.
+ */
+export const CallerSchema: GenMessage<Caller> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 50);
+
+/**
+ * GetCallerResponse holds the caller.
+ *
+ * @generated from message tessera.v1.GetCallerResponse
+ */
+export type GetCallerResponse = Message<"tessera.v1.GetCallerResponse"> & {
+  /**
+   * Who the presented token is.
+   *
+   * @generated from field: tessera.v1.Caller caller = 1;
+   */
+  caller?: Caller | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.GetCallerResponse.
+ * Use `create(GetCallerResponseSchema)` to create a new message.
+ */
+export const GetCallerResponseSchema: GenMessage<GetCallerResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 51);
 
 /**
  * TokenAdminService manages organizations, users, buckets and tokens.
@@ -1259,7 +1760,8 @@ export const TokenAdminService: GenService<{
     output: typeof ListTokensResponseSchema;
   },
   /**
-   * UpdateToken changes a token's description, the only mutable attribute besides `enabled`.
+   * UpdateToken changes a token's description and expiry, as `update_mask` says; a changed
+   * expiry holds from the very next Verify. Permissions never change.
    *
    * @generated from rpc tessera.v1.TokenAdminService.UpdateToken
    */
@@ -1279,7 +1781,9 @@ export const TokenAdminService: GenService<{
     output: typeof SetTokenEnabledResponseSchema;
   },
   /**
-   * RotateToken replaces a token's value; the old value stops working at once.
+   * RotateToken replaces a token's value. The old value stops working at once, or, with a
+   * `grace_period`, keeps working until then (a token has at most two live values: rotating again
+   * during the overlap ends the older one at once). Disabling or deleting the token ends both.
    *
    * @generated from rpc tessera.v1.TokenAdminService.RotateToken
    */
@@ -1308,6 +1812,73 @@ export const TokenAdminService: GenService<{
     methodKind: "unary";
     input: typeof GetPasscodeRequestSchema;
     output: typeof GetPasscodeResponseSchema;
+  },
+  /**
+   * UpdateOrganization changes the fields `update_mask` names: `name`, and `parent_access` of a
+   * sub-organization. Turning parent access off makes every token of the organizations above it
+   * lose it at once (each announced on WatchRevocations as PARENT_ACCESS_REVOKED); only the
+   * sub-organization's own ADMINs and operators may turn it back on.
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.UpdateOrganization
+   */
+  updateOrganization: {
+    methodKind: "unary";
+    input: typeof UpdateOrganizationRequestSchema;
+    output: typeof UpdateOrganizationResponseSchema;
+  },
+  /**
+   * ListUsers lists the users the caller may see: every user for an operator, otherwise the
+   * members of the organizations the caller reaches (any member).
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * GetUser returns a user the caller may see, with its memberships in the organizations the
+   * caller reaches; any other user answers NOT_FOUND.
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.GetUser
+   */
+  getUser: {
+    methodKind: "unary";
+    input: typeof GetUserRequestSchema;
+    output: typeof GetUserResponseSchema;
+  },
+  /**
+   * ListMemberships lists an organization's members and their roles (any member).
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.ListMemberships
+   */
+  listMemberships: {
+    methodKind: "unary";
+    input: typeof ListMembershipsRequestSchema;
+    output: typeof ListMembershipsResponseSchema;
+  },
+  /**
+   * DeleteBucket deletes a bucket (ADMIN only). While tokens name it in their permissions it
+   * answers FAILED_PRECONDITION, unless `force`: then those tokens lose the bucket, and tokens
+   * left with no bucket at all are deleted, each change announced on WatchRevocations.
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.DeleteBucket
+   */
+  deleteBucket: {
+    methodKind: "unary";
+    input: typeof DeleteBucketRequestSchema;
+    output: typeof DeleteBucketResponseSchema;
+  },
+  /**
+   * GetCaller says who the presented token is: any token that authenticates may ask.
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.GetCaller
+   */
+  getCaller: {
+    methodKind: "unary";
+    input: typeof GetCallerRequestSchema;
+    output: typeof GetCallerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_token_admin_service, 0);

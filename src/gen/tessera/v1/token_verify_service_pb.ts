@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_verify_service.proto.
  */
 export const file_tessera_v1_token_verify_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV0ZXNzZXJhL3YxL3Rva2VuX3ZlcmlmeV9zZXJ2aWNlLnByb3RvEgp0ZXNzZXJhLnYxIpoBCg1WZXJpZnlSZXF1ZXN0EhIKCmNyZWRlbnRpYWwYASABKAkSFAoMb3JnYW5pemF0aW9uGAIgASgJEisKCGVuZHBvaW50GAMgASgOMhkudGVzc2VyYS52MS5FbmRwb2ludENsYXNzEg4KBmJ1Y2tldBgEIAEoCRIiCgZzaWduYWwYBSABKA4yEi50ZXNzZXJhLnYxLlNpZ25hbCKnAQoJUHJpbmNpcGFsEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIfChdvcmdhbml6YXRpb25faWRlbnRpZmllchgCIAEoCRIQCgh0b2tlbl9pZBgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCRISCgp0b2tlbl9uYW1lGAYgASgJIrcCCg5WZXJpZnlSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEigKBnN0YXR1cxgCIAEoDjIYLnRlc3NlcmEudjEuVmVyaWZ5U3RhdHVzEigKCXByaW5jaXBhbBgDIAEoCzIVLnRlc3NlcmEudjEuUHJpbmNpcGFsEjEKC3Blcm1pc3Npb25zGAQgASgLMhwudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zEh4KBHJvbGUYBSABKA4yEC50ZXNzZXJhLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmN1cnNvchgHIAEoCRIsCgljYWNoZV90dGwYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iLwoXV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QSFAoMYWZ0ZXJfY3Vyc29yGAEgASgJIqQBCg9SZXZvY2F0aW9uRXZlbnQSEAoIdG9rZW5faWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEiwKBnJlYXNvbhgDIAEoDjIcLnRlc3NlcmEudjEuUmV2b2NhdGlvblJlYXNvbhIOCgZjdXJzb3IYBCABKAkSKAoEdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiHAoKQ2hlY2twb2ludBIOCgZjdXJzb3IYASABKAkifgoYV2F0Y2hSZXZvY2F0aW9uc1Jlc3BvbnNlEiwKBWV2ZW50GAEgASgLMhsudGVzc2VyYS52MS5SZXZvY2F0aW9uRXZlbnRIABIsCgpjaGVja3BvaW50GAIgASgLMhYudGVzc2VyYS52MS5DaGVja3BvaW50SABCBgoEaXRlbSrBAgoMVmVyaWZ5U3RhdHVzEh0KGVZFUklGWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNWRVJJRllfU1RBVFVTX1ZBTElEEAESGwoXVkVSSUZZX1NUQVRVU19NQUxGT1JNRUQQAhIbChdWRVJJRllfU1RBVFVTX05PVF9GT1VORBADEhoKFlZFUklGWV9TVEFUVVNfRElTQUJMRUQQBBIZChVWRVJJRllfU1RBVFVTX0VYUElSRUQQBRIgChxWRVJJRllfU1RBVFVTX1dST05HX0VORFBPSU5UEAYSGwoXVkVSSUZZX1NUQVRVU19GT1JCSURERU4QBxIgChxWRVJJRllfU1RBVFVTX09XTkVSX0lOQUNUSVZFEAgSJwojVkVSSUZZX1NUQVRVU19PUkdBTklaQVRJT05fRElTQUJMRUQQCSqaAgoQUmV2b2NhdGlvblJlYXNvbhIhCh1SRVZPQ0FUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEh4KGlJFVk9DQVRJT05fUkVBU09OX0RJU0FCTEVEEAESHQoZUkVWT0NBVElPTl9SRUFTT05fREVMRVRFRBACEh0KGVJFVk9DQVRJT05fUkVBU09OX1JPVEFURUQQAxIdChlSRVZPQ0FUSU9OX1JFQVNPTl9FWFBJUkVEEAQSIwofUkVWT0NBVElPTl9SRUFTT05fT1dORVJfUkVNT1ZFRBAFEiIKHlJFVk9DQVRJT05fUkVBU09OX09SR19ESVNBQkxFRBAGEh0KGVJFVk9DQVRJT05fUkVBU09OX0VOQUJMRUQQBzK2AQoSVG9rZW5WZXJpZnlTZXJ2aWNlEj8KBlZlcmlmeRIZLnRlc3NlcmEudjEuVmVyaWZ5UmVxdWVzdBoaLnRlc3NlcmEudjEuVmVyaWZ5UmVzcG9uc2USXwoQV2F0Y2hSZXZvY2F0aW9ucxIjLnRlc3NlcmEudjEuV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QaJC50ZXNzZXJhLnYxLldhdGNoUmV2b2NhdGlvbnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tessera_v1_resources]);
+  fileDesc("CiV0ZXNzZXJhL3YxL3Rva2VuX3ZlcmlmeV9zZXJ2aWNlLnByb3RvEgp0ZXNzZXJhLnYxIpoBCg1WZXJpZnlSZXF1ZXN0EhIKCmNyZWRlbnRpYWwYASABKAkSFAoMb3JnYW5pemF0aW9uGAIgASgJEisKCGVuZHBvaW50GAMgASgOMhkudGVzc2VyYS52MS5FbmRwb2ludENsYXNzEg4KBmJ1Y2tldBgEIAEoCRIiCgZzaWduYWwYBSABKA4yEi50ZXNzZXJhLnYxLlNpZ25hbCKnAQoJUHJpbmNpcGFsEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIfChdvcmdhbml6YXRpb25faWRlbnRpZmllchgCIAEoCRIQCgh0b2tlbl9pZBgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCRISCgp0b2tlbl9uYW1lGAYgASgJIooDCg5WZXJpZnlSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEigKBnN0YXR1cxgCIAEoDjIYLnRlc3NlcmEudjEuVmVyaWZ5U3RhdHVzEigKCXByaW5jaXBhbBgDIAEoCzIVLnRlc3NlcmEudjEuUHJpbmNpcGFsEjEKC3Blcm1pc3Npb25zGAQgASgLMhwudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zEh4KBHJvbGUYBSABKA4yEC50ZXNzZXJhLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmN1cnNvchgHIAEoCRIsCgljYWNoZV90dGwYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGgoSbmV3ZXJfdmFsdWVfZXhpc3RzGAkgASgIEjUKEXZhbHVlX2V4cGlyZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvChdXYXRjaFJldm9jYXRpb25zUmVxdWVzdBIUCgxhZnRlcl9jdXJzb3IYASABKAkipAEKD1Jldm9jYXRpb25FdmVudBIQCgh0b2tlbl9pZBgBIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAiABKAkSLAoGcmVhc29uGAMgASgOMhwudGVzc2VyYS52MS5SZXZvY2F0aW9uUmVhc29uEg4KBmN1cnNvchgEIAEoCRIoCgR0aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcCgpDaGVja3BvaW50Eg4KBmN1cnNvchgBIAEoCSJ+ChhXYXRjaFJldm9jYXRpb25zUmVzcG9uc2USLAoFZXZlbnQYASABKAsyGy50ZXNzZXJhLnYxLlJldm9jYXRpb25FdmVudEgAEiwKCmNoZWNrcG9pbnQYAiABKAsyFi50ZXNzZXJhLnYxLkNoZWNrcG9pbnRIAEIGCgRpdGVtKsECCgxWZXJpZnlTdGF0dXMSHQoZVkVSSUZZX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1ZFUklGWV9TVEFUVVNfVkFMSUQQARIbChdWRVJJRllfU1RBVFVTX01BTEZPUk1FRBACEhsKF1ZFUklGWV9TVEFUVVNfTk9UX0ZPVU5EEAMSGgoWVkVSSUZZX1NUQVRVU19ESVNBQkxFRBAEEhkKFVZFUklGWV9TVEFUVVNfRVhQSVJFRBAFEiAKHFZFUklGWV9TVEFUVVNfV1JPTkdfRU5EUE9JTlQQBhIbChdWRVJJRllfU1RBVFVTX0ZPUkJJRERFThAHEiAKHFZFUklGWV9TVEFUVVNfT1dORVJfSU5BQ1RJVkUQCBInCiNWRVJJRllfU1RBVFVTX09SR0FOSVpBVElPTl9ESVNBQkxFRBAJKuYCChBSZXZvY2F0aW9uUmVhc29uEiEKHVJFVk9DQVRJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASHgoaUkVWT0NBVElPTl9SRUFTT05fRElTQUJMRUQQARIdChlSRVZPQ0FUSU9OX1JFQVNPTl9ERUxFVEVEEAISHQoZUkVWT0NBVElPTl9SRUFTT05fUk9UQVRFRBADEh0KGVJFVk9DQVRJT05fUkVBU09OX0VYUElSRUQQBBIjCh9SRVZPQ0FUSU9OX1JFQVNPTl9PV05FUl9SRU1PVkVEEAUSIgoeUkVWT0NBVElPTl9SRUFTT05fT1JHX0RJU0FCTEVEEAYSHQoZUkVWT0NBVElPTl9SRUFTT05fRU5BQkxFRBAHEisKJ1JFVk9DQVRJT05fUkVBU09OX1BBUkVOVF9BQ0NFU1NfUkVWT0tFRBAIEh0KGVJFVk9DQVRJT05fUkVBU09OX1VQREFURUQQCTK2AQoSVG9rZW5WZXJpZnlTZXJ2aWNlEj8KBlZlcmlmeRIZLnRlc3NlcmEudjEuVmVyaWZ5UmVxdWVzdBoaLnRlc3NlcmEudjEuVmVyaWZ5UmVzcG9uc2USXwoQV2F0Y2hSZXZvY2F0aW9ucxIjLnRlc3NlcmEudjEuV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QaJC50ZXNzZXJhLnYxLldhdGNoUmV2b2NhdGlvbnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tessera_v1_resources]);
 
 /**
  * VerifyRequest carries a credential and where it is being used.
@@ -183,6 +183,22 @@ export type VerifyResponse = Message<"tessera.v1.VerifyResponse"> & {
    * @generated from field: google.protobuf.Duration cache_ttl = 8;
    */
   cacheTtl?: Duration | undefined;
+
+  /**
+   * Set when the credential is a token's previous value, still accepted during a rotation's grace
+   * period: a newer value exists, and gateways may warn the sender to switch to it.
+   *
+   * @generated from field: bool newer_value_exists = 9;
+   */
+  newerValueExists: boolean;
+
+  /**
+   * When this value stops being accepted because the token was rotated (the end of the grace
+   * period); unset for a token's current value. A cache must not keep the answer past it.
+   *
+   * @generated from field: google.protobuf.Timestamp value_expire_time = 10;
+   */
+  valueExpireTime?: Timestamp | undefined;
 };
 
 /**
@@ -431,7 +447,9 @@ export enum RevocationReason {
   DELETED = 2,
 
   /**
-   * The token was rotated; its old value no longer works.
+   * The token was rotated; its old value no longer works (at once, or at the end of the
+   * rotation's grace period). The current value is unaffected: caches evict, and refuse only
+   * answers about the previous value.
    *
    * @generated from enum value: REVOCATION_REASON_ROTATED = 3;
    */
@@ -459,11 +477,29 @@ export enum RevocationReason {
   ORG_DISABLED = 6,
 
   /**
-   * The token was enabled again; negative caches should drop it.
+   * The token was created, enabled again, or given a new value that works next to its old one (a
+   * rotation with a grace period): caches evict its answers, and negative caches should drop.
    *
    * @generated from enum value: REVOCATION_REASON_ENABLED = 7;
    */
   ENABLED = 7,
+
+  /**
+   * A sub-organization the token's organization reached turned its parent access off: answers
+   * about the token addressed to that sub-organization (or below it) must be dropped. The token
+   * itself still works in its own organization.
+   *
+   * @generated from enum value: REVOCATION_REASON_PARENT_ACCESS_REVOKED = 8;
+   */
+  PARENT_ACCESS_REVOKED = 8,
+
+  /**
+   * The token's expiry changed, or it lost a bucket its permissions named (the bucket was
+   * deleted): cached answers about it must be dropped and read again.
+   *
+   * @generated from enum value: REVOCATION_REASON_UPDATED = 9;
+   */
+  UPDATED = 9,
 }
 
 /**
@@ -493,7 +529,8 @@ export const TokenVerifyService: GenService<{
   },
   /**
    * WatchRevocations streams every revocation (disable, delete, rotation, expiry, owner removal,
-   * organization disable) and every re-enable after a cursor, interleaved with checkpoints.
+   * organization disable, parent access revoked, expiry or bucket changes) and every re-enable
+   * after a cursor, interleaved with checkpoints.
    *
    * @generated from rpc tessera.v1.TokenVerifyService.WatchRevocations
    */
