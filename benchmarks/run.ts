@@ -22,6 +22,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import pg from "pg";
 import { createKeyring, newKey } from "../src/domain/digest.js";
 import { randomBytes } from "node:crypto";
+import { Authorization, CheckResponseSchema } from "../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { generateToken, isWellFormedToken } from "../src/domain/token-format.js";
 import { EndpointClass, TokenKind } from "../src/gen/tessera/v1/resources_pb.js";
 import { TokenAdminService } from "../src/gen/tessera/v1/token_admin_service_pb.js";
@@ -37,7 +38,7 @@ import { withDatabase } from "../src/store/roles.js";
 import { createGrpcClient } from "../src/wire/grpc-client.js";
 import { forkChild, killAllChildren, spawnServe, type Child, type ServeChild } from "./children.js";
 import { insertTokens, setupInstance, type Instance } from "./dataset.js";
-import { VERIFY_PATH, statusName, verifyBody } from "./grpc-body.js";
+import { CHECK_PATH, VERIFY_PATH, checkBody, statusName, verifyBody } from "./grpc-body.js";
 import { findH2load, h2loadVersion, runH2load } from "./h2load.js";
 import { runHttp2Load, type Http2LoadResult } from "./http2-load.js";
 import { summarizeProfile } from "./profile-summary.js";
@@ -59,7 +60,7 @@ interface Options {
   bigOrgs: number;
   bigTokensPerOrg: number;
   watchdogMs: number;
-  /** Sections to run (cached, flood, uncached, worker, workers, many); all by default. */
+  /** Sections to run (cached, extauthz, flood, uncached, worker, workers, many); all by default. */
   only: Set<string> | undefined;
   /** Extra node flags for the Tessera children (--tessera-node-flags "--max-semi-space-size=64"). */
   tesseraNodeFlags: string[];
@@ -414,6 +415,7 @@ async function run(ctx: Context, cleanups: Array<() => Promise<unknown>>): Promi
 
   const section = (name: string) => o.only === undefined || o.only.has(name);
   if (section("cached")) await cachedVsNoop(ctx, smallCached, noop, inst, 5 + responseBytes.length);
+  if (section("extauthz")) await extAuthzVsVerify(ctx, smallCached, inst, 5 + responseBytes.length);
   if (section("flood")) await unknownTokenFlood(ctx, smallCached, inst);
   if (section("flood")) await importedValueFlood(ctx, smallCached, inst);
   // One walk through the 1,000 tokens for everything sent to the uncached server: a token comes
@@ -595,6 +597,98 @@ async function cachedVsNoop(ctx: Context, tessera: Child, noop: Child, inst: Ins
     ratio: fmt.ratio(ctx.series["cached-16"]!.cpuUsPerReq.median / ctx.series["noop-16"]!.cpuUsPerReq.median),
     goal: "(reported)",
     pass: null,
+  });
+}
+
+/**
+ * Envoy's ext_authz Check of a cached token against cached Verify of the same token, on the same
+ * server, in the same run (issue 14: ≥ 0.9 of Verify's throughput). Both go through one decider
+ * and cache; Check also parses Envoy's headers, matches the route presets and builds its answer.
+ */
+async function extAuthzVsVerify(ctx: Context, tessera: Child, inst: Instance, verifyBytes: number): Promise<void> {
+  const { o } = ctx;
+  const verifyFile = path.join(ctx.tmp, "verify-extauthz.bin");
+  const checkFile = path.join(ctx.tmp, "check-cached.bin");
+  await writeFile(verifyFile, verifyBody(inst.ingestToken));
+  await writeFile(checkFile, checkBody(inst.ingestToken));
+  const c = createGrpcClient(Authorization, `127.0.0.1:${tessera.grpcPort}`);
+  let checkBytes: number;
+  try {
+    const r = await c.check(
+      { attributes: { request: { http: { method: "POST", path: "/v1/logs", headers: { authorization: `Bearer ${inst.ingestToken}` } } } } },
+      { metadata: { authorization: `Bearer ${inst.verifierToken}` } },
+    );
+    if (r.status?.code !== 0 || r.httpResponse.case !== "okResponse")
+      throw new Error(`Check refused the benchmark's token: ${r.status?.message}`);
+    // The benchmark's own body carries more headers but asks the same: the same answer.
+    checkBytes = 5 + toBinary(CheckResponseSchema, r).length;
+  } finally {
+    c.close();
+  }
+  const conns = 4;
+  const perConn = 4;
+  let logN = 0;
+  const h2 = async (requestPath: string, bodyFile: string, expectedBytes: number, durationS: number): Promise<Sample> => {
+    const s0 = await tessera.stats();
+    const r = await runH2load(ctx.h2load, {
+      port: tessera.grpcPort,
+      path: requestPath,
+      bodyFile,
+      authorization: `Bearer ${inst.verifierToken}`,
+      connections: conns,
+      streamsPerConnection: perConn,
+      durationS,
+      logFile: path.join(ctx.tmp, `h2load-extauthz-${logN++}.log`),
+    });
+    const s1 = await tessera.stats();
+    checkH2(`${tessera.name} ${requestPath}`, r, expectedBytes);
+    return {
+      rps: r.rps,
+      latencyUs: r.latencyUs,
+      ...serverCosts(s0, s1, r.succeeded),
+      queriesPerReq: (s1.queries - s0.queries) / r.succeeded,
+      requests: r.succeeded,
+    };
+  };
+  step(`cached ext_authz Check vs cached Verify, ${conns * perConn} in flight (h2load -c ${conns} -m ${perConn})`);
+  const [verify, check] = await profiling(ctx, [[tessera, "cached-check-16-in-flight"]], () =>
+    interleaved(o.reps, [
+      {
+        label: `Verify c${conns}m${perConn}`,
+        warm: () => h2(VERIFY_PATH, verifyFile, verifyBytes, o.warmupS),
+        run: () => h2(VERIFY_PATH, verifyFile, verifyBytes, o.durationS),
+      },
+      {
+        label: `Check c${conns}m${perConn}`,
+        warm: () => h2(CHECK_PATH, checkFile, checkBytes, o.warmupS),
+        run: () => h2(CHECK_PATH, checkFile, checkBytes, o.durationS),
+      },
+    ]),
+  );
+  step(`  ${describe(verify!)}`);
+  step(`  ${describe(check!)}`);
+  ctx.series["extauthz-verify-16"] = verify!;
+  ctx.series["extauthz-check-16"] = check!;
+  const paired = pairedRatio(check!, verify!);
+  const ratio = paired.median;
+  ctx.figures.push({
+    id: "extauthz-check-vs-verify",
+    figure: "cached ext_authz Check / cached Verify throughput, 16 in flight",
+    value: fmt.rps(check!.rps.median),
+    baseline: fmt.rps(verify!.rps.median),
+    ratio: fmt.ratio(ratio),
+    goal: "≥ 0.9",
+    pass: ratio >= 0.9,
+    data: {
+      ratio,
+      ratioRange: [paired.min, paired.max],
+      pairRatios: paired.values,
+      ratioOfMedians: check!.rps.median / verify!.rps.median,
+      cpuUsPerCheck: check!.cpuUsPerReq.median,
+      cpuUsPerVerify: verify!.cpuUsPerReq.median,
+      check: strip(check!),
+      verify: strip(verify!),
+    },
   });
 }
 

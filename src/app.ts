@@ -2,8 +2,11 @@
  * Starts a Tessera instance: database (embedded or given), migrations, posture check, digest
  * keys, the two services, and both listeners. `serve` and the tests both come through here.
  */
+import { readFile } from "node:fs/promises";
 import type { Keyring } from "./domain/digest.js";
 import { keyringFromEnv } from "./domain/digest.js";
+import { BUILT_IN_ROUTES, parseIngestionRoutes, type IngestionRoute } from "./domain/ingestion-routes.js";
+import { Authorization } from "./gen/envoy/service/auth/v3/external_auth_pb.js";
 import { TokenAdminService } from "./gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "./gen/tessera/v1/token_verify_service_pb.js";
 import type { Config } from "./config.js";
@@ -17,7 +20,9 @@ import { createImportedFilter } from "./services/imported-filter.js";
 import { createLastUsedRecorder } from "./services/last-used.js";
 import { createRevocationHub } from "./services/revocation-hub.js";
 import { createVerifyCache, type VerifyCache } from "./services/verify-cache.js";
-import { createTokenVerifyService } from "./services/verify-service.js";
+import { createVerifyDecider, createTokenVerifyService } from "./services/verify-service.js";
+import { createEdgeChecker } from "./services/edge-check.js";
+import { createExtAuthzService } from "./services/ext-authz-service.js";
 import { createDatabase, type Database } from "./store/database.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./store/embedded.js";
 import { loadOrCreateKeyFile } from "./store/key-file.js";
@@ -28,7 +33,8 @@ import { APP_ROLE } from "./store/roles.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import { startGrpcServer } from "./transport/grpc-server.js";
 import { startHttpServer } from "./transport/http-server.js";
-import { createHttpFallback } from "./transport/http-fallback.js";
+import { createForwardAuth } from "./transport/forward-auth.js";
+import { createHttpFallback, type FallbackHandler } from "./transport/http-fallback.js";
 import { createUnavailableLog, type UnavailableLog } from "./transport/unavailable-log.js";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Authenticator } from "./services/caller.js";
@@ -104,12 +110,14 @@ export function loadKeyring(config: Config): Promise<Keyring> {
 
 /** What an instance serves, built between "the database is migrated" and "bind the listeners". */
 export interface Services {
-  services: Array<{ desc: typeof TokenAdminService | typeof TokenVerifyService; impl: object }>;
+  services: Array<{ desc: typeof TokenAdminService | typeof TokenVerifyService | typeof Authorization; impl: object }>;
   authenticate: Authenticator;
   /** The HTTP listener's interceptors (the gRPC listener runs the same through its adapter). */
   interceptors: Interceptor[];
   /** Counts UNAVAILABLE answers on both listeners. */
   unavailable: UnavailableLog;
+  /** `/forward-auth` on the HTTP port. */
+  forwardAuth: FallbackHandler;
   metrics: InstanceMetrics;
   db: Database;
   deps: ServiceDeps;
@@ -191,18 +199,46 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       onVerify: metrics.onVerify,
     };
     const authenticate = createAuthenticator(lookup, now, lastUsed);
+    // One decider for Verify, Envoy's Check and forward-auth: one cache of answers, one decision.
+    const decideVerify = createVerifyDecider(deps);
+    const routes = [...(await loadIngestionRoutes(config)), ...BUILT_IN_ROUTES];
+    const extAuthz = createExtAuthzService({
+      check: createEdgeChecker({ decideVerify, routes, parameterWord: "context extension" }),
+      onDecision: metrics.onEdge("ext_authz"),
+    });
     const services = [
       { desc: TokenAdminService, impl: createTokenAdminService(deps) },
-      { desc: TokenVerifyService, impl: createTokenVerifyService(deps) },
+      { desc: TokenVerifyService, impl: createTokenVerifyService(deps, decideVerify) },
+      { desc: Authorization, impl: extAuthz },
     ];
     const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
     cleanups.push(async () => unavailable.close());
     const interceptors = [createAuthInterceptor(authenticate, { log, unavailable })];
-    return { services, authenticate, interceptors, unavailable, metrics, db, deps, cache, close };
+    const forwardAuth = createForwardAuth({
+      authenticate,
+      check: createEdgeChecker({ decideVerify, routes, parameterWord: "query parameter" }),
+      log,
+      unavailable,
+      onDecision: metrics.onEdge("forward_auth"),
+    });
+    return { services, authenticate, interceptors, unavailable, forwardAuth, metrics, db, deps, cache, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** The instance's own ingestion routes (TESSERA_INGESTION_ROUTES_FILE), checked before the built-in presets. */
+async function loadIngestionRoutes(config: Config): Promise<IngestionRoute[]> {
+  const file = config.ingestionRoutesFile;
+  if (file === undefined) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new Error(`TESSERA_INGESTION_ROUTES_FILE ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseIngestionRoutes(json, `TESSERA_INGESTION_ROUTES_FILE ${file}`);
 }
 
 export async function startTessera(config: Config, opts: TesseraOptions = {}): Promise<Tessera> {
@@ -227,7 +263,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       unavailableLogIntervalMs: opts.unavailableLogIntervalMs,
     });
     cleanups.push(core.close);
-    const { db, deps, cache, metrics, services, authenticate, interceptors, unavailable } = core;
+    const { db, deps, cache, metrics, services, authenticate, interceptors, unavailable, forwardAuth } = core;
     const grpcServer = await startGrpcServer({
       host: config.host,
       port: config.grpcPort,
@@ -246,7 +282,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
         for (const s of services) router.service(s.desc, s.impl as never);
       },
       interceptors,
-      fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render }),
+      fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render, forwardAuth }),
       maxMessageBytes: config.maxMessageBytes,
     });
     cleanups.push(() => httpServer.close());

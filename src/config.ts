@@ -49,6 +49,11 @@ export interface Config {
    * shows within seconds, later ones at this precision, so busy tokens cost no write per use.
    */
   lastUsedPrecisionMs: number;
+  /**
+   * A JSON file of ingestion routes checked before the built-in presets (domain/ingestion-routes.ts);
+   * undefined: the built-in presets alone.
+   */
+  ingestionRoutesFile: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -115,5 +120,6 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
       positiveTtlMs: 300_000,
     },
     lastUsedPrecisionMs: positive("TESSERA_LAST_USED_PRECISION_S", env.TESSERA_LAST_USED_PRECISION_S, 3600, 7 * 86_400) * 1000,
+    ingestionRoutesFile: env.TESSERA_INGESTION_ROUTES_FILE ? path.resolve(env.TESSERA_INGESTION_ROUTES_FILE) : undefined,
   };
 }

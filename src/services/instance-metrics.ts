@@ -8,6 +8,8 @@ export interface InstanceMetrics {
   render(): string;
   onVerify(status: number): void;
   onQuery(): void;
+  /** Told each decision of an edge (`ext_authz`, `forward_auth`): VALID or its refusal's status. */
+  onEdge(edge: "ext_authz" | "forward_auth"): (status: string) => void;
 }
 
 export function createInstanceMetrics(o: { cache: VerifyCache; hub: RevocationHub }): InstanceMetrics {
@@ -28,8 +30,20 @@ export function createInstanceMetrics(o: { cache: VerifyCache; hub: RevocationHu
   m.gauge("tessera_revocation_subscribers", "Open WatchRevocations streams.", () => o.hub.subscribers);
   m.gauge("process_resident_memory_bytes", "Resident memory of the process.", () => process.memoryUsage.rss());
   m.gauge("nodejs_heap_used_bytes", "V8 heap in use.", () => process.memoryUsage().heapUsed);
+  const edges = new Map<string, (by?: number) => void>();
+  const onEdge = (edge: string) => (status: string) => {
+    // Statuses are the edge checker's fixed set, never anything from a request.
+    const key = `${edge}\u0000${status}`;
+    let count = edges.get(key);
+    if (count === undefined) {
+      count = m.counter("tessera_edge_decisions_total", "Envoy ext_authz and forward-auth answers by edge and status.", { edge, status });
+      edges.set(key, count);
+    }
+    count();
+  };
   return {
     render: () => m.render(),
+    onEdge,
     onVerify: (status) => byStatus.get(status)?.(),
     onQuery: () => queries(),
   };

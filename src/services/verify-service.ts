@@ -49,12 +49,19 @@ function requireVerifier(ctx: HandlerContext): void {
 const malformed = (): VerifyResponse => create(VerifyResponseSchema, { allowed: false, status: VerifyStatus.MALFORMED });
 const notFound = (): VerifyResponse => create(VerifyResponseSchema, { allowed: false, status: VerifyStatus.NOT_FOUND });
 
-export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof TokenVerifyService> {
+/**
+ * Verify's decision for one question (credential, organization, endpoint, bucket, signal), with
+ * its cache, memoized answers, last-used recording and revocation guarantees, for a caller
+ * already authorized to ask. Verify, Envoy's Check and forward-auth all answer through one of
+ * these, so a change to the decision reaches all three.
+ */
+export type VerifyDecider = (req: VerifyRequest) => Promise<VerifyResponse>;
+
+export function createVerifyDecider(deps: ServiceDeps): VerifyDecider {
   // The same cached lookup asked the same question gets the same answer until the token
   // expires: reuse it (and its encoding) instead of deciding, creating and encoding again.
   const answers = createVerifyAnswers();
-  async function verify(req: VerifyRequest, ctx: HandlerContext): Promise<VerifyResponse> {
-    requireVerifier(ctx);
+  async function decideVerify(req: VerifyRequest): Promise<VerifyResponse> {
     const endpoint = ENDPOINTS[req.endpoint];
     if (endpoint === undefined) return malformed();
     const cred = parseCredential(req.credential);
@@ -90,6 +97,18 @@ export function createTokenVerifyService(deps: ServiceDeps): ServiceImpl<typeof 
     const notAfter = Math.min(t?.expiresAt ? t.expiresAt.getTime() : Infinity, t?.previousUntil ? t.previousUntil.getTime() : Infinity);
     const a = answers.answer(t, d, q, notAfter, deps.lastUsed.period(at), at < notAfter);
     return answers.message(a, t, cursor);
+  }
+  return decideVerify;
+}
+
+/** `decideVerify`: the decider this instance's other edges share (a new one if none is given). */
+export function createTokenVerifyService(
+  deps: ServiceDeps,
+  decideVerify: VerifyDecider = createVerifyDecider(deps),
+): ServiceImpl<typeof TokenVerifyService> {
+  async function verify(req: VerifyRequest, ctx: HandlerContext): Promise<VerifyResponse> {
+    requireVerifier(ctx);
+    return decideVerify(req);
   }
 
   async function* watchRevocations(req: WatchRevocationsRequest, ctx: HandlerContext): AsyncGenerator<WatchRevocationsResponse> {

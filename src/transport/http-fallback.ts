@@ -1,13 +1,18 @@
 /**
  * Plain HTTP paths beside the RPC routes: a health endpoint for load balancers and orchestrators,
- * and the admin console's static files (`/` and `/console/*`).
+ * forward-auth for gateways (`/forward-auth`, any method; forward-auth.ts), and the admin console's
+ * static files (`/` and `/console/*`).
  */
 import type http from "node:http";
 import type http2 from "node:http2";
 import { createConsoleAssets } from "./console-assets.js";
+import { isForwardAuthPath } from "./forward-auth.js";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+/** A plain Node handler for one of these paths. */
+export type FallbackHandler = (req: Req, res: Res) => void;
 
 export interface HttpFallbackOptions {
   ready: () => boolean;
@@ -17,6 +22,8 @@ export interface HttpFallbackOptions {
   consoleDir?: string;
   /** Prometheus text for GET /metrics. */
   metrics?: () => string;
+  /** Serves `/forward-auth` and the paths below it, any method. */
+  forwardAuth?: FallbackHandler;
 }
 
 function notFound(res: Res): void {
@@ -31,6 +38,10 @@ export function createHttpFallback(opts: HttpFallbackOptions): (req: Req, res: R
     const q = url.indexOf("?");
     const pathname = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? "GET";
+    if (opts.forwardAuth !== undefined && isForwardAuthPath(pathname)) {
+      opts.forwardAuth(req, res);
+      return;
+    }
     if (method === "GET" && (pathname === "/healthz" || pathname === "/readyz")) {
       const ok = opts.ready();
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });

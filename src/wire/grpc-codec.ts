@@ -6,6 +6,9 @@
 //   client's fault, so the server-side deserializer returns the MALFORMED sentinel instead and
 //   the adapter answers INVALID_ARGUMENT.
 // - grpc-js copies from the returned Buffer, so it is a view over protobuf-es's bytes, not a copy.
+// - Envoy's CheckRequest carries many fields Tessera does not declare (request ids, times,
+//   addresses, protocol, size, metadata): they are skipped, not kept as unknown fields, since
+//   nothing reads them and a Check is decoded on every request a gateway lets through.
 
 import type * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
@@ -61,10 +64,14 @@ function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
   return (bytes) => fromBinary(schema, bytes);
 }
 
+/** Requests whose unknown fields are skipped rather than kept. */
+const SKIP_UNKNOWN = new Set(["envoy.service.auth.v3.CheckRequest"]);
+
 function lenientDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  const options = SKIP_UNKNOWN.has(schema.typeName) ? { readUnknownFields: false } : undefined;
   return (bytes) => {
     try {
-      return fromBinary(schema, bytes);
+      return fromBinary(schema, bytes, options);
     } catch {
       return MALFORMED;
     }

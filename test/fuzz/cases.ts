@@ -7,6 +7,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { Authorization } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { isMalformed, messageBody, type BodyFamily } from "./bodies.js";
 import { contentEncodingMutation, envelope, frameMutation, type FrameDamage } from "./framing.js";
 import { HEADER_MUTATIONS, TRANSPORT_REFUSALS, baseHeaders, headerMutation } from "./headers.js";
@@ -41,12 +42,20 @@ export interface FuzzCase {
 /** `grpc:h2:grpc`: how results are counted. */
 export const routeOf = (c: FuzzCase): string => `${c.listener}:${c.wire}:${c.protocol}`;
 
-const METHODS: DescMethod[] = [...TokenAdminService.methods, ...TokenVerifyService.methods];
+const METHODS: DescMethod[] = [...TokenAdminService.methods, ...TokenVerifyService.methods, ...Authorization.methods];
 
 /** Verify and the paged listings reach SQL with caller-chosen text: weighted up. */
 const METHOD_WEIGHTS: ReadonlyArray<readonly [number, DescMethod]> = METHODS.map((m) => {
   const w =
-    m.name === "Verify" ? 8 : m.name === "ListOrganizations" || m.name === "ListTokens" ? 4 : m.name === "WatchRevocations" ? 1 : 1.5;
+    m.name === "Verify"
+      ? 8
+      : m.name === "Check"
+        ? 4
+        : m.name === "ListOrganizations" || m.name === "ListTokens"
+          ? 4
+          : m.name === "WatchRevocations"
+            ? 1
+            : 1.5;
   return [w, m] as const;
 });
 
@@ -166,7 +175,8 @@ function bodyExpectation(
  * `accepted`: the server lets this caller call this method (operators may call everything).
  */
 function authFor(rng: Rng, ctx: FuzzContext, method: DescMethod, notes: string[]): { value: string | undefined; accepted: boolean } {
-  const verifyApi = method.parent.typeName === TokenVerifyService.typeName;
+  // Envoy's Check is called by the same VERIFIER tokens as Verify.
+  const verifyApi = method.parent.typeName === TokenVerifyService.typeName || method.parent.typeName === Authorization.typeName;
   const choice = rng.weighted<string>(
     verifyApi
       ? [

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import path from "node:path";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("configuration", () => {
@@ -18,5 +19,11 @@ describe("configuration", () => {
     assert.equal(c.feed.freshMs, 1500);
     const d = loadConfig({}, {});
     assert.ok(d.feed.freshMs > d.feed.pollMs);
+  });
+
+  it("names an ingestion routes file only when TESSERA_INGESTION_ROUTES_FILE is set, as an absolute path", () => {
+    assert.equal(loadConfig({}, {}).ingestionRoutesFile, undefined);
+    assert.equal(loadConfig({}, { TESSERA_INGESTION_ROUTES_FILE: "" }).ingestionRoutesFile, undefined);
+    assert.equal(loadConfig({}, { TESSERA_INGESTION_ROUTES_FILE: "routes.json" }).ingestionRoutesFile, path.resolve("routes.json"));
   });
 });

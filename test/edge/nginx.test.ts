@@ -1,0 +1,28 @@
+/**
+ * forward-auth end to end behind a real nginx (Debian's package, auth_request, configured as the
+ * README says), started on loopback ports in front of a test upstream.
+ */
+import { useSetUpServer } from "../helpers/fixture.js";
+import { gatewayScenarios, startNginx, startUpstream, type Gateway, type Upstream } from "./gateways.js";
+
+describe("forward-auth behind nginx", function () {
+  this.timeout(60_000);
+  const f = useSetUpServer();
+  let upstream: Upstream;
+  let gateway: Gateway;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gateway = await startNginx({
+      tesseraHttpPort: f.server.tessera.httpPort,
+      upstreamPort: upstream.port,
+      verifierToken: f.inst.verifierToken,
+    });
+  });
+  after(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  gatewayScenarios(() => ({ gateway, upstream, c: f.c, inst: f.inst }));
+});
