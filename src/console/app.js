@@ -292,10 +292,12 @@ function tokenFilters() {
 
 /** The first page with the form's filters, or (more) the next page with the filters already listed. */
 async function loadTokens(more = false) {
-  if (!more) listedFilters = tokenFilters();
+  const filters = more ? listedFilters : tokenFilters();
   const mine = more ? listing : ++listing;
-  const r = await call("ListTokens", { ...listedFilters, pageSize: 50, pageToken: more ? nextPageToken : "" });
+  const r = await call("ListTokens", { ...filters, pageSize: 50, pageToken: more ? nextPageToken : "" });
   if (mine !== listing) return;
+  // Refused filters leave the table, its More and the filters they were read with as they were.
+  listedFilters = filters;
   const body = $("tokens-body");
   if (!more) body.replaceChildren();
   for (const t of r.tokens ?? []) body.append(tokenRow(t));

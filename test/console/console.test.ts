@@ -478,6 +478,14 @@ describe("admin console", () => {
       assert.equal(await more.isVisible(), false);
       await page.getByLabel("Filter by kind").selectOption("");
       await page.getByLabel("Filter by state").selectOption("");
+
+      // A prefix no token name can have: the server's message, verbatim.
+      const expected = await refusal(c.admin.listTokens({ organizationId: org.orgId, namePrefix: "bulk 0" }, org.adminToken));
+      await page.getByLabel("Filter by name prefix").fill("bulk 0");
+      await page.getByLabel("Filter by name prefix").press("Enter");
+      assert.equal(await alertMessage(), expected);
+      await dismissAlert();
+
       await page.getByLabel("Filter by name prefix").fill("");
       await page.getByLabel("Filter by name prefix").press("Enter");
       await page.locator("#tokens-body tr").nth(49).waitFor();
