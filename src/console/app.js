@@ -97,6 +97,50 @@ function duration(d, none) {
   return s % 86400 === 0 ? `${s / 86400}d` : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
+const ROLE_LABELS = { ROLE_VIEWER: "viewer", ROLE_EDITOR: "editor", ROLE_ADMIN: "admin" };
+const roleLabel = (r) => ROLE_LABELS[r] ?? "no role";
+
+const ORIGIN_LABELS = {
+  TOKEN_VALUE_ORIGIN_GENERATED: "generated value",
+  TOKEN_VALUE_ORIGIN_SUPPLIED: "supplied value",
+  TOKEN_VALUE_ORIGIN_IMPORTED: "imported value",
+};
+
+/** What the Enabled column says: why a disabled token is off (an admin, or the idle limit). */
+function enabledLabel(t) {
+  if (t.enabled) return "yes";
+  if (t.disabledReason === "TOKEN_DISABLED_REASON_IDLE") return "no (idle)";
+  if (t.disabledReason === "TOKEN_DISABLED_REASON_ADMIN") return "no (by an admin)";
+  return "no";
+}
+
+/** What the admin typed for a limit (90d, 12h, 1d12h, 45m, 30s, or plain seconds) as a JSON Duration; "" is no limit. */
+function parseLimit(text, what) {
+  const t = text.trim();
+  if (t === "") return undefined;
+  const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/.exec(t);
+  if (!m || !/\d/.test(t))
+    throw new ApiError("invalid_argument", `${what}: write a duration such as 90d, 12h, 30m or 45s, or nothing for no limit.`);
+  const [d, h, min, sec] = m.slice(1).map((x) => Number(x ?? 0));
+  return `${d * 86400 + h * 3600 + min * 60 + sec}s`;
+}
+
+/** A timestamp as a datetime-local input's value (the browser's local time, to the minute). */
+function localInput(ts) {
+  if (!ts) return "";
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return "";
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** A datetime-local value as an RFC 3339 timestamp. */
+function fromLocalInput(value) {
+  const d = new Date(value); // datetime-local: the browser's local time
+  if (Number.isNaN(d.getTime())) throw new ApiError("invalid_argument", "The expiry is not a valid date and time.");
+  return d.toISOString();
+}
+
 function el(tag, text, attrs = {}) {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
@@ -147,8 +191,12 @@ async function copySecret() {
 
 // ---- organization ---------------------------------------------------------------------------
 
+/** The organization as last loaded: the form sends only what the admin changed. */
+let org = {};
+
 async function loadOrganization() {
   const { organization: o = {} } = await call("GetOrganization", {});
+  org = o;
   $("org-name").textContent = o.name ?? "";
   $("org-identifier").textContent = o.identifier ?? "";
   $("org-id").textContent = o.id ?? "";
@@ -156,7 +204,19 @@ async function loadOrganization() {
   $("org-created").textContent = when(o.createTime);
   $("org-policies").textContent =
     `maximum lifetime ${duration(o.maxTokenLifetime, "none")}; disabled after ${duration(o.tokenIdleLimit, "never")} unused`;
+  /** @type {HTMLInputElement} */ ($("eo-name")).value = o.name ?? "";
+  /** @type {HTMLInputElement} */ ($("eo-lifetime")).value = duration(o.maxTokenLifetime, "");
+  /** @type {HTMLInputElement} */ ($("eo-idle")).value = duration(o.tokenIdleLimit, "");
   $("whoami").textContent = `Signed in to ${o.identifier ?? "?"}`;
+  try {
+    const { caller: w = {} } = await call("GetCaller", {});
+    const owner = w.owner?.name ? `, owned by ${w.owner.name}` : "";
+    const role = w.operator ? "operator" : `role ${roleLabel(w.role)}`;
+    $("whoami").textContent =
+      `Signed in to ${w.organizationIdentifier ?? o.identifier ?? "?"} as ${w.tokenName ?? "?"} (${kindLabel(w.tokenKind)} token${owner}; ${role})`;
+  } catch {
+    // An older server without GetCaller: the organization alone says enough.
+  }
   try {
     const p = await call("GetPasscode", {});
     const t = p.token ?? {};
@@ -168,12 +228,76 @@ async function loadOrganization() {
   }
 }
 
+/** UpdateOrganization with the fields the admin changed; an emptied limit is removed (named in the mask, left unset). */
+function updateOrganizationRequest(form) {
+  const data = new FormData(form);
+  const o = { id: org.id };
+  const paths = [];
+  const name = String(data.get("name") ?? "").trim();
+  if (name !== (org.name ?? "")) {
+    o.name = name;
+    paths.push("name");
+  }
+  const lifetime = parseLimit(String(data.get("lifetime") ?? ""), "Maximum token lifetime");
+  if (lifetime !== org.maxTokenLifetime) {
+    if (lifetime !== undefined) o.maxTokenLifetime = lifetime;
+    paths.push("maxTokenLifetime");
+  }
+  const idle = parseLimit(String(data.get("idle") ?? ""), "Idle limit");
+  if (idle !== org.tokenIdleLimit) {
+    if (idle !== undefined) o.tokenIdleLimit = idle;
+    paths.push("tokenIdleLimit");
+  }
+  // The JSON form of a FieldMask: lowerCamelCase paths joined by commas.
+  return paths.length === 0 ? undefined : { organization: o, updateMask: paths.join(",") };
+}
+
+// ---- members --------------------------------------------------------------------------------
+
+let nextMembersToken = "";
+
+async function loadMembers(more = false) {
+  const r = await call("ListMemberships", { pageSize: 100, pageToken: more ? nextMembersToken : "" });
+  const rows = (r.members ?? []).map((m) => {
+    const tr = el("tr", undefined, { "data-user-name": m.user?.name ?? "" });
+    tr.append(el("td", m.user?.name ?? ""), el("td", m.user?.id ?? m.membership?.userId ?? ""), el("td", roleLabel(m.membership?.role)));
+    return tr;
+  });
+  if (more) $("members-body").append(...rows);
+  else $("members-body").replaceChildren(...rows);
+  nextMembersToken = r.nextPageToken ?? "";
+  $("members-more").hidden = nextMembersToken === "";
+}
+
 // ---- tokens ---------------------------------------------------------------------------------
 
 let nextPageToken = "";
+/** The filters the listed pages were read with: a page token holds only for the filters it came with. */
+let listedFilters = {};
+/** Bumped by every first-page load, so that an answer to an older request is dropped. */
+let listing = 0;
 
+/** ListTokens' filter fields from the filter form (kind, enabled, namePrefix; unset means any). */
+function tokenFilters() {
+  const data = new FormData(/** @type {HTMLFormElement} */ ($("token-filters")));
+  const f = {};
+  const kind = String(data.get("kind") ?? "");
+  if (kind !== "") f.kind = kind;
+  const state = String(data.get("state") ?? "");
+  if (state !== "") f.enabled = state === "enabled";
+  const prefix = String(data.get("prefix") ?? "").trim();
+  if (prefix !== "") f.namePrefix = prefix;
+  return f;
+}
+
+/** The first page with the form's filters, or (more) the next page with the filters already listed. */
 async function loadTokens(more = false) {
-  const r = await call("ListTokens", { pageSize: 50, pageToken: more ? nextPageToken : "" });
+  const filters = more ? listedFilters : tokenFilters();
+  const mine = more ? listing : ++listing;
+  const r = await call("ListTokens", { ...filters, pageSize: 50, pageToken: more ? nextPageToken : "" });
+  if (mine !== listing) return;
+  // Refused filters leave the table, its More and the filters they were read with as they were.
+  listedFilters = filters;
   const body = $("tokens-body");
   if (!more) body.replaceChildren();
   for (const t of r.tokens ?? []) body.append(tokenRow(t));
@@ -194,14 +318,15 @@ function tokenRow(t) {
     el("td", name),
     el("td", kindLabel(t.kind)),
     el("td", undefined),
-    el("td", t.enabled ? "yes" : t.disabledReason === "TOKEN_DISABLED_REASON_IDLE" ? "no (idle)" : "no", {
-      class: t.enabled ? "on" : "off",
-    }),
+    el("td", enabledLabel(t), { class: t.enabled ? "on" : "off" }),
     el("td", t.description ?? "", { class: "description" }),
     el("td", when(t.createTime)),
     el("td", when(t.lastUsedTime, "never")),
+    el("td", when(t.expireTime, "never"), { class: "expiry" }),
   );
   tr.children[2].append(el("code", t.maskedValue ?? ""));
+  const origin = ORIGIN_LABELS[t.valueOrigin];
+  if (origin) tr.children[2].append(el("div", origin, { class: "muted origin" }));
   // During a rotation's grace period: the old value, until when it works, and its own last use.
   const previous = t.previousValue;
   if (previous) {
@@ -229,7 +354,7 @@ function tokenRow(t) {
         await loadTokens();
       });
     }),
-    actionButton("Edit", name, () => editDescription(tr, t)),
+    actionButton("Edit", name, () => editToken(tr, t)),
     actionButton("Delete", name, () => {
       if (!confirm(`Delete ${name}? This cannot be undone.`)) return;
       void attempt(async () => {
@@ -242,25 +367,43 @@ function tokenRow(t) {
   return tr;
 }
 
-function editDescription(tr, t) {
+/** The Edit form, in the description cell: the description and the expiry (emptied: never expires). */
+function editToken(tr, t) {
   const cell = tr.querySelector("td.description");
   if (!cell || cell.querySelector("form")) return;
-  const form = el("form", undefined, { class: "inline" });
-  const id = `desc-${t.id}`;
-  const input = el("input", undefined, { id, maxlength: "1024" });
+  const name = t.name ?? "";
+  const form = el("form", undefined, { class: "edit" });
+  const input = el("input", undefined, { id: `desc-${t.id}`, maxlength: "1024" });
   input.value = t.description ?? "";
-  form.append(
-    el("label", `Description of ${t.name ?? ""}`, { for: id, class: "sr-only" }),
-    input,
-    el("button", "Save", { type: "submit" }),
-  );
+  const expiry = el("input", undefined, { id: `exp-${t.id}`, type: "datetime-local" });
+  const shownExpiry = localInput(t.expireTime);
+  expiry.value = shownExpiry;
   const cancel = el("button", "Cancel", { type: "button" });
   cancel.addEventListener("click", () => cell.replaceChildren(document.createTextNode(t.description ?? "")));
-  form.append(cancel);
+  form.append(
+    el("label", `Description of ${name}`, { for: input.id, class: "sr-only" }),
+    input,
+    el("label", `Expiry of ${name} (local time; empty: never)`, { for: expiry.id, class: "small" }),
+    expiry,
+    el("span", undefined, { class: "buttons" }),
+  );
+  form.lastElementChild?.append(el("button", "Save", { type: "submit" }), cancel);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     void attempt(async () => {
-      await call("UpdateToken", { id: t.id, description: input.value });
+      // Only what changed: an untouched expiry is not rewritten (the input keeps minutes only).
+      const req = { id: t.id };
+      const paths = [];
+      if (input.value !== (t.description ?? "")) {
+        req.description = input.value;
+        paths.push("description");
+      }
+      if (expiry.value !== shownExpiry) {
+        if (expiry.value !== "") req.expireTime = fromLocalInput(expiry.value);
+        paths.push("expireTime");
+      }
+      // The JSON form of a FieldMask: lowerCamelCase paths joined by commas.
+      if (paths.length > 0) await call("UpdateToken", { ...req, updateMask: paths.join(",") });
       await loadTokens();
     });
   });
@@ -296,11 +439,7 @@ function createTokenRequest(form) {
   }
   if (Object.keys(permissions).length > 0) req.permissions = permissions;
   const expiry = String(data.get("expiry") ?? "");
-  if (expiry !== "") {
-    const d = new Date(expiry); // datetime-local: the browser's local time
-    if (Number.isNaN(d.getTime())) throw new ApiError("invalid_argument", "The expiry is not a valid date and time.");
-    req.expireTime = d.toISOString();
-  }
+  if (expiry !== "") req.expireTime = fromLocalInput(expiry);
   return req;
 }
 
@@ -310,11 +449,44 @@ async function loadBuckets() {
   const r = await call("ListBuckets", {});
   $("buckets-body").replaceChildren(
     ...(r.buckets ?? []).map((b) => {
-      const tr = el("tr", undefined, { "data-bucket-name": b.name ?? "" });
-      tr.append(el("td", b.name ?? ""), el("td", b.description ?? ""), el("td", when(b.createTime)));
+      const name = b.name ?? "";
+      const tr = el("tr", undefined, { "data-bucket-name": name });
+      const actions = el("td", undefined, { class: "actions" });
+      actions.append(actionButton("Delete bucket", name, () => deleteBucket(name)));
+      tr.append(el("td", name), el("td", b.description ?? ""), el("td", when(b.createTime)), actions);
       return tr;
     }),
   );
+}
+
+/**
+ * Deletes a bucket after a confirmation. While tokens name it the server refuses
+ * (FAILED_PRECONDITION); the console then asks again, saying what force does to those tokens, and
+ * shows the refusal if the admin declines.
+ */
+function deleteBucket(name) {
+  if (!confirm(`Delete bucket ${name}?`)) return;
+  void attempt(async () => {
+    $("buckets-status").textContent = "";
+    let r;
+    try {
+      r = await call("DeleteBucket", { name });
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== "failed_precondition") throw err;
+      const ask =
+        `${err.message}\n\nDelete bucket ${name} anyway? Every token that names it loses it, ` +
+        "and a token left with no bucket is deleted.";
+      if (!confirm(ask)) throw err;
+      r = await call("DeleteBucket", { name, force: true });
+    }
+    const narrowed = r.narrowedTokenIds?.length ?? 0;
+    const deleted = r.deletedTokenIds?.length ?? 0;
+    $("buckets-status").textContent =
+      narrowed + deleted === 0
+        ? `Bucket ${name} deleted.`
+        : `Bucket ${name} deleted; ${narrowed} token(s) no longer name it, ${deleted} token(s) deleted.`;
+    await Promise.all([loadBuckets(), loadTokens()]);
+  });
 }
 
 // ---- session --------------------------------------------------------------------------------
@@ -332,7 +504,7 @@ async function enter() {
   $("signin").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = false;
-  await attempt(() => Promise.all([loadTokens(), loadBuckets()]));
+  await attempt(() => Promise.all([loadTokens(), loadBuckets(), loadMembers()]));
 }
 
 function signOut() {
@@ -340,10 +512,12 @@ function signOut() {
   dismissSecret();
   clearError();
   nextPageToken = "";
-  for (const id of ["tokens-body", "buckets-body"]) $(id).replaceChildren();
-  for (const id of ["org-name", "org-identifier", "org-id", "org-enabled", "org-created", "org-passcode", "whoami"]) $(id).textContent = "";
-  /** @type {HTMLFormElement} */ ($("create-token")).reset();
-  /** @type {HTMLFormElement} */ ($("create-bucket")).reset();
+  nextMembersToken = "";
+  org = {};
+  for (const id of ["tokens-body", "buckets-body", "members-body"]) $(id).replaceChildren();
+  for (const id of ["org-name", "org-identifier", "org-id", "org-enabled", "org-created", "org-passcode", "whoami", "buckets-status"])
+    $(id).textContent = "";
+  for (const id of ["create-token", "create-bucket", "edit-org", "token-filters"]) /** @type {HTMLFormElement} */ ($(id)).reset();
   syncKindFields();
   $("app").hidden = true;
   $("sign-out").hidden = true;
@@ -357,6 +531,14 @@ function init() {
   $("secret-copy").addEventListener("click", () => void copySecret());
   $("sign-out").addEventListener("click", signOut);
   $("tokens-more").addEventListener("click", () => void attempt(() => loadTokens(true)));
+  $("members-more").addEventListener("click", () => void attempt(() => loadMembers(true)));
+  // A changed filter lists from the first page again (page tokens hold only for their filters).
+  const filters = $("token-filters");
+  filters.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void attempt(() => loadTokens());
+  });
+  filters.addEventListener("change", () => void attempt(() => loadTokens()));
   $("ct-kind").addEventListener("change", syncKindFields);
   syncKindFields();
 
@@ -379,6 +561,16 @@ function init() {
       form.reset();
       syncKindFields();
       await loadTokens();
+    });
+  });
+
+  $("edit-org").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = /** @type {HTMLFormElement} */ (e.currentTarget);
+    void attempt(async () => {
+      const req = updateOrganizationRequest(form);
+      if (req !== undefined) await call("UpdateOrganization", req);
+      await loadOrganization();
     });
   });
 

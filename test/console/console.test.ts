@@ -2,18 +2,22 @@
  * The admin console (src/console/ served by the HTTP port's fallback): the static files with
  * their content types and a strict CSP, no way out of the allow-list, and a real browser
  * (Debian's chromium driven by playwright-core) signing in, creating an ingestion token, reading
- * its value once and disabling it — checked against Verify over grpc-js.
+ * its value once and disabling it — checked against Verify over grpc-js — then filtering the token
+ * list, editing expiries and the organization's policies, listing members and deleting buckets.
  */
 import assert from "node:assert/strict";
 import http from "node:http";
 import http2 from "node:http2";
 import { access } from "node:fs/promises";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { randomBytes } from "node:crypto";
+import { chromium, type Browser, type Dialog, type Page } from "playwright-core";
 import { ConnectError } from "@connectrpc/connect";
-import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
-import { createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { addMember, createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
+import { eventually } from "../helpers/wait.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -187,6 +191,48 @@ describe("admin console", () => {
         { credential, organization: org.identifier, endpoint: EndpointClass.INGEST, signal: Signal.LOGS },
         inst.verifierToken,
       );
+    /** The names in the token table, in order. */
+    const listedNames = () =>
+      page.evaluate<string[]>('[...document.querySelectorAll("#tokens-body tr")].map((r) => r.getAttribute("data-token-name"))');
+    /** Waits until the token table lists exactly `names`. */
+    const waitForNames = async (names: string[]) => {
+      let seen: string[] = [];
+      await eventually(
+        async () => JSON.stringify((seen = await listedNames())) === JSON.stringify(names),
+        15_000,
+        `the table to list ${names.join(", ")}`,
+      ).catch((e: unknown) => assert.fail(`${String(e)}; it lists ${seen.join(", ")}`));
+    };
+    /** Answers the next confirm() dialogs in turn (true: OK); returns what they asked. */
+    const answerDialogs = (...answers: boolean[]) => {
+      const asked: string[] = [];
+      const on = (d: Dialog) => {
+        asked.push(d.message());
+        const yes = answers.shift();
+        if (answers.length === 0) page.off("dialog", on);
+        void (yes ? d.accept() : d.dismiss());
+      };
+      page.on("dialog", on);
+      return asked;
+    };
+    /** The message the API answers for a request a client makes directly. */
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => assert.fail("the request must be refused"),
+        (e: unknown) => ConnectError.from(e).rawMessage,
+      );
+    const alertMessage = async () => {
+      await page.getByRole("alert").waitFor({ state: "visible" });
+      return page.locator("#alert-message").textContent();
+    };
+    const dismissAlert = async () => {
+      await page.getByRole("button", { name: "Dismiss error" }).click();
+      await page.getByRole("alert").waitFor({ state: "hidden" });
+    };
+    const tokenNamed = async (name: string) =>
+      (await c.admin.listTokens({ organizationId: org.orgId, namePrefix: name, pageSize: 1000 }, org.adminToken)).tokens.find(
+        (t) => t.name === name,
+      );
     // Evaluated in the page (strings: this project compiles without the DOM lib).
     const pageHtml = () => page.evaluate<string>("document.documentElement.outerHTML + document.body.innerText");
     const storage = () =>
@@ -206,6 +252,11 @@ describe("admin console", () => {
       await page.locator("#org-passcode", { hasText: "default ingestion token o2oi_" }).waitFor();
       assert.equal(await page.locator("#org-policies").textContent(), "maximum lifetime none; disabled after never unused");
       await page.locator('#tokens-body tr[data-token-name="default"]').waitFor();
+      await page.locator("#whoami", { hasText: " as admin-all " }).waitFor();
+      assert.equal(
+        await page.locator("#whoami").textContent(),
+        `Signed in to ${org.identifier} as admin-all (all access token, owned by ${org.identifier}-admin; role admin)`,
+      );
       const s1 = await storage();
       assert.ok(s1.session.includes(org.adminToken), "the sign-in token is kept in sessionStorage");
       assert.equal(s1.local, "{}", "nothing in localStorage");
@@ -213,7 +264,7 @@ describe("admin console", () => {
 
       // Create an ingestion token for logs through the form.
       await page.getByLabel("Name", { exact: true }).first().fill("ui-ingest");
-      await page.getByLabel("Kind").selectOption("TOKEN_KIND_INGESTION");
+      await page.getByLabel("Kind", { exact: true }).selectOption("TOKEN_KIND_INGESTION");
       await page.locator("#ct-description").fill("created in the browser");
       await page.getByLabel("Logs").check();
       await page.getByRole("button", { name: "Create token" }).click();
@@ -255,7 +306,7 @@ describe("admin console", () => {
       // Disable it through the UI: Verify refuses it at once.
       await page.getByRole("button", { name: "Disable ui-ingest" }).click();
       await page.getByRole("button", { name: "Enable ui-ingest" }).waitFor();
-      assert.equal(await row.locator("td").nth(3).textContent(), "no");
+      assert.equal(await row.locator("td").nth(3).textContent(), "no (by an admin)");
       const off = await verify(value);
       assert.equal(off.status, VerifyStatus.DISABLED, `wanted DISABLED, got ${VerifyStatus[off.status]}`);
       assert.equal(off.allowed, false);
@@ -379,6 +430,233 @@ describe("admin console", () => {
       await more.waitFor({ state: "hidden" });
       assert.equal(await page.locator('#tokens-body tr[data-token-name="default"]').count(), 1);
       assert.equal(await page.locator('#tokens-body tr[data-token-name="bulk-54"]').count(), 1);
+    });
+
+    it("filters tokens by kind, state and name prefix, listing from the first page at each change", async () => {
+      const bulk03 = await tokenNamed("bulk-03");
+      assert.ok(bulk03);
+      await c.admin.setTokenEnabled({ id: bulk03.id, enabled: false }, org.adminToken);
+      await page.reload();
+      await page.locator('#tokens-body tr[data-token-name="default"]').waitFor();
+      const bulk = Array.from({ length: 55 }, (_, i) => `bulk-${String(i).padStart(2, "0")}`);
+      const more = page.getByRole("button", { name: "More", exact: true });
+
+      // A name prefix: the first 50, then the rest with More (the page token carries the filter).
+      await page.getByLabel("Filter by name prefix").fill("bulk-");
+      await page.getByLabel("Filter by name prefix").press("Enter");
+      await waitForNames(bulk.slice(0, 50));
+      await more.click();
+      await waitForNames(bulk);
+      await more.waitFor({ state: "hidden" });
+
+      // Another prefix after paging: the list starts again from its first page.
+      await page.getByLabel("Filter by name prefix").fill("bulk-5");
+      await page.getByRole("button", { name: "Filter", exact: true }).click();
+      await waitForNames(bulk.slice(50));
+      assert.equal(await more.isVisible(), false);
+
+      // Disabled only: the one disabled, saying why.
+      await page.getByLabel("Filter by name prefix").fill("");
+      await page.getByLabel("Filter by state").selectOption("disabled");
+      await waitForNames(["bulk-03"]);
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="bulk-03"] td').nth(3).textContent(), "no (by an admin)");
+
+      // A kind (enabled or disabled), then a kind with a prefix.
+      await page.getByLabel("Filter by state").selectOption("");
+      await page.getByLabel("Filter by kind").selectOption("TOKEN_KIND_ALL_ACCESS");
+      await waitForNames(["admin-all"]);
+      await page.getByLabel("Filter by kind").selectOption("TOKEN_KIND_INGESTION");
+      await page.getByLabel("Filter by name prefix").fill("ui-");
+      await page.getByLabel("Filter by name prefix").press("Enter");
+      await waitForNames(["ui-overlap"]);
+      await page.getByLabel("Filter by state").selectOption("enabled");
+      await waitForNames(["ui-overlap"]);
+
+      // Filtered to nothing, a stale More never appears; cleared, everything is back.
+      await page.getByLabel("Filter by kind").selectOption("TOKEN_KIND_SHARED");
+      await waitForNames([]);
+      assert.equal(await more.isVisible(), false);
+      await page.getByLabel("Filter by kind").selectOption("");
+      await page.getByLabel("Filter by state").selectOption("");
+
+      // A prefix no token name can have: the server's message, verbatim.
+      const expected = await refusal(c.admin.listTokens({ organizationId: org.orgId, namePrefix: "bulk 0" }, org.adminToken));
+      await page.getByLabel("Filter by name prefix").fill("bulk 0");
+      await page.getByLabel("Filter by name prefix").press("Enter");
+      assert.equal(await alertMessage(), expected);
+      await dismissAlert();
+
+      await page.getByLabel("Filter by name prefix").fill("");
+      await page.getByLabel("Filter by name prefix").press("Enter");
+      await page.locator("#tokens-body tr").nth(49).waitFor();
+      assert.equal(await more.isVisible(), true);
+    });
+
+    it("shows where each value came from", async () => {
+      const imported = randomBytes(20).toString("hex");
+      await c.admin.createToken(
+        { organizationId: org.orgId, name: "ui-imported", kind: TokenKind.INGESTION, value: imported },
+        org.adminToken,
+      );
+      await page.getByLabel("Filter by name prefix").fill("ui-");
+      await page.getByLabel("Filter by name prefix").press("Enter");
+      await waitForNames(["ui-overlap", "ui-imported"]);
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="ui-imported"] .origin').textContent(), "imported value");
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="ui-overlap"] .origin').textContent(), "generated value");
+      assert.ok(!(await pageHtml()).includes(imported), "an imported value is never shown either");
+    });
+
+    it("sets and clears a token's expiry with Edit", async () => {
+      const row = page.locator('#tokens-body tr[data-token-name="ui-overlap"]');
+      const target = new Date(Date.now() + 2 * 86_400_000);
+      target.setSeconds(0, 0);
+      const local = (d: Date) =>
+        `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}T${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+      // The test runs in the same time zone as the browser it starts.
+      await page.getByRole("button", { name: "Edit ui-overlap" }).click();
+      assert.equal(await page.getByLabel("Expiry of ui-overlap").inputValue(), "", "no expiry yet");
+      await page.getByLabel("Expiry of ui-overlap").fill(local(target));
+      await row.getByRole("button", { name: "Save" }).click();
+      await row.locator("td.expiry", { hasText: String(target.getFullYear()) }).waitFor();
+      let t = await tokenNamed("ui-overlap");
+      assert.ok(t?.expireTime, "the API shows the expiry");
+      assert.equal(timestampDate(t.expireTime).getTime(), target.getTime());
+      assert.equal(t.description, "", "the description is left as it was");
+
+      // Emptied, the expiry is cleared.
+      await page.getByRole("button", { name: "Edit ui-overlap" }).click();
+      assert.equal(await page.getByLabel("Expiry of ui-overlap").inputValue(), local(target));
+      await page.getByLabel("Expiry of ui-overlap").fill("");
+      await page.getByLabel("Description of ui-overlap").fill("no end");
+      await row.getByRole("button", { name: "Save" }).click();
+      await row.locator("td.expiry", { hasText: "never" }).waitFor();
+      t = await tokenNamed("ui-overlap");
+      assert.equal(t?.expireTime, undefined);
+      assert.equal(t?.description, "no end");
+    });
+
+    it("edits the organization's name and token policies, showing the server's refusals verbatim", async () => {
+      await page.getByLabel("Organization name").fill("Renamed in the browser");
+      await page.getByLabel("Maximum token lifetime").fill("30d");
+      await page.getByLabel("Disable tokens unused for").fill("90d");
+      await page.getByRole("button", { name: "Save organization" }).click();
+      await page.locator("#org-policies", { hasText: "maximum lifetime 30d; disabled after 90d unused" }).waitFor();
+      assert.equal(await page.locator("#org-name").textContent(), "Renamed in the browser");
+      const o = (await c.admin.getOrganization({ id: org.orgId }, org.adminToken)).organization!;
+      assert.equal(o.name, "Renamed in the browser");
+      assert.equal(o.maxTokenLifetime?.seconds, 2_592_000n);
+      assert.equal(o.tokenIdleLimit?.seconds, 7_776_000n);
+
+      // An expiry beyond the lifetime: the server's message, as a client gets it.
+      const t = (await tokenNamed("ui-overlap"))!;
+      const far = new Date(Date.now() + 60 * 86_400_000);
+      const expected = await refusal(
+        c.admin.updateToken({ id: t.id, updateMask: { paths: ["expire_time"] }, expireTime: timestampFromDate(far) }, org.adminToken),
+      );
+      await page.getByRole("button", { name: "Edit ui-overlap" }).click();
+      await page
+        .getByLabel("Expiry of ui-overlap")
+        .fill(`${far.getFullYear()}-${String(far.getMonth() + 1).padStart(2, "0")}-${String(far.getDate()).padStart(2, "0")}T12:00`);
+      await page.locator('#tokens-body tr[data-token-name="ui-overlap"]').getByRole("button", { name: "Save" }).click();
+      assert.equal(await alertMessage(), expected);
+      assert.match(expected, /maximum token lifetime \(30d\)/);
+      await dismissAlert();
+      assert.equal((await tokenNamed("ui-overlap"))?.expireTime, undefined, "nothing changed");
+
+      // An idle limit the server refuses.
+      const tooShort = await refusal(
+        c.admin.updateOrganization(
+          { organization: { id: org.orgId, tokenIdleLimit: { seconds: 30n } }, updateMask: { paths: ["token_idle_limit"] } },
+          org.adminToken,
+        ),
+      );
+      await page.getByLabel("Disable tokens unused for").fill("30s");
+      await page.getByRole("button", { name: "Save organization" }).click();
+      assert.equal(await alertMessage(), tooShort);
+      await dismissAlert();
+
+      // Text that is no duration is refused before any request.
+      await page.getByLabel("Disable tokens unused for").fill("soon");
+      await page.getByRole("button", { name: "Save organization" }).click();
+      assert.match((await alertMessage()) ?? "", /write a duration such as 90d/);
+      await dismissAlert();
+
+      // Emptied, both limits are removed.
+      await page.getByLabel("Maximum token lifetime").fill("");
+      await page.getByLabel("Disable tokens unused for").fill("");
+      await page.getByRole("button", { name: "Save organization" }).click();
+      await page.locator("#org-policies", { hasText: "maximum lifetime none; disabled after never unused" }).waitFor();
+      const after = (await c.admin.getOrganization({ id: org.orgId }, org.adminToken)).organization!;
+      assert.equal(after.maxTokenLifetime, undefined);
+      assert.equal(after.tokenIdleLimit, undefined);
+      assert.equal(after.name, "Renamed in the browser");
+    });
+
+    it("lists the organization's members with their roles", async () => {
+      const viewerId = await addMember(c, inst.operatorToken, org.orgId, Role.VIEWER, `${org.identifier}-viewer`);
+      await page.reload();
+      const viewer = page.locator(`#members-body tr[data-user-name="${org.identifier}-viewer"]`);
+      await viewer.waitFor();
+      assert.deepEqual(await viewer.locator("td").allTextContents(), [`${org.identifier}-viewer`, viewerId, "viewer"]);
+      const admin = page.locator(`#members-body tr[data-user-name="${org.identifier}-admin"]`);
+      assert.deepEqual(await admin.locator("td").allTextContents(), [`${org.identifier}-admin`, org.adminUserId, "admin"]);
+      assert.equal(await page.locator("#members-body tr").count(), 2, "only this organization's members");
+    });
+
+    it("deletes a bucket, and one that tokens name only with force after a second confirmation", async () => {
+      await c.admin.createBucket({ organizationId: org.orgId, name: "ui-gone" }, org.adminToken);
+      await c.admin.createBucket({ organizationId: org.orgId, name: "ui-held" }, org.adminToken);
+      const narrow = await c.admin.createToken(
+        {
+          organizationId: org.orgId,
+          name: "ui-held-narrow",
+          kind: TokenKind.INGESTION,
+          permissions: { buckets: ["ui-held", "ui-bucket"] },
+        },
+        org.adminToken,
+      );
+      const only = await c.admin.createToken(
+        { organizationId: org.orgId, name: "ui-held-only", kind: TokenKind.INGESTION, permissions: { buckets: ["ui-held"] } },
+        org.adminToken,
+      );
+      await page.reload();
+      await page.locator('#buckets-body tr[data-bucket-name="ui-held"]').waitFor();
+
+      // Declined: nothing happens. Accepted: gone.
+      answerDialogs(false);
+      await page.getByRole("button", { name: "Delete bucket ui-gone" }).click();
+      await page.waitForTimeout(200);
+      assert.equal(await page.locator('#buckets-body tr[data-bucket-name="ui-gone"]').count(), 1);
+      answerDialogs(true);
+      await page.getByRole("button", { name: "Delete bucket ui-gone" }).click();
+      await page.locator('#buckets-body tr[data-bucket-name="ui-gone"]').waitFor({ state: "detached" });
+      assert.equal(await page.locator("#buckets-status").textContent(), "Bucket ui-gone deleted.");
+
+      // Named by tokens: the server refuses; declining force shows its message and keeps everything.
+      const expected = await refusal(c.admin.deleteBucket({ organizationId: org.orgId, name: "ui-held" }, org.adminToken));
+      let asked = answerDialogs(true, false);
+      await page.getByRole("button", { name: "Delete bucket ui-held" }).click();
+      assert.equal(await alertMessage(), expected);
+      assert.equal(asked.length, 2);
+      assert.ok(asked[1]!.includes(expected), "the second question quotes the server");
+      assert.match(asked[1]!, /loses it, and a token left with no bucket is deleted/);
+      await dismissAlert();
+      assert.equal(await page.locator('#buckets-body tr[data-bucket-name="ui-held"]').count(), 1);
+      assert.ok(await tokenNamed("ui-held-only"));
+
+      // Accepted: forced; one token narrowed, the other deleted.
+      asked = answerDialogs(true, true);
+      await page.getByRole("button", { name: "Delete bucket ui-held" }).click();
+      await page.locator('#buckets-body tr[data-bucket-name="ui-held"]').waitFor({ state: "detached" });
+      assert.equal(
+        await page.locator("#buckets-status").textContent(),
+        "Bucket ui-held deleted; 1 token(s) no longer name it, 1 token(s) deleted.",
+      );
+      assert.deepEqual((await c.admin.getToken({ id: narrow.token!.id }, org.adminToken)).token?.permissions?.buckets, ["ui-bucket"]);
+      assert.equal(await tokenNamed("ui-held-only"), undefined);
+      assert.equal(only.token?.name, "ui-held-only");
+      const buckets = (await c.admin.listBuckets({ organizationId: org.orgId }, org.adminToken)).buckets.map((b) => b.name);
+      assert.ok(!buckets.includes("ui-held") && !buckets.includes("ui-gone") && buckets.includes("ui-bucket"));
     });
 
     it("signs out, forgetting the token", async () => {
