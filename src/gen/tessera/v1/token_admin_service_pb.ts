@@ -1184,8 +1184,10 @@ export type UpdateOrganizationRequest = Message<"tessera.v1.UpdateOrganizationRe
   organization?: Organization | undefined;
 
   /**
-   * The fields to change: `name`, `parent_access`. Empty means every updatable field that is set
-   * in `organization` (a non-empty name, parent_access true), as AIP-134 describes.
+   * The fields to change: `name`, `parent_access`, `max_token_lifetime`, `token_idle_limit` (a
+   * policy named here but unset in `organization` is removed). Empty means every updatable field
+   * that is set in `organization` (a non-empty name, parent_access true, a policy), as AIP-134
+   * describes.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -1814,8 +1816,8 @@ export const TokenAdminService: GenService<{
     output: typeof GetPasscodeResponseSchema;
   },
   /**
-   * UpdateOrganization changes the fields `update_mask` names: `name`, and `parent_access` of a
-   * sub-organization. Turning parent access off makes every token of the organizations above it
+   * UpdateOrganization changes the fields `update_mask` names: `name`, the token policies
+   * `max_token_lifetime` and `token_idle_limit`, and `parent_access` of a sub-organization. Turning parent access off makes every token of the organizations above it
    * lose it at once (each announced on WatchRevocations as PARENT_ACCESS_REVOKED); only the
    * sub-organization's own ADMINs and operators may turn it back on.
    *
