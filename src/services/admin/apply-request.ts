@@ -34,7 +34,7 @@ function atPath<T>(path: string, check: () => T): T {
 /** A domain error with the manifest path in front of its message; anything else as it is. */
 export function withPath(path: string, err: unknown): unknown {
   if (!isTesseraError(err)) return err;
-  return new TesseraError(err.code, `${path}: ${err.publicMessage}`, { cause: err });
+  return new TesseraError(err.code, `${path}: ${err.publicMessage}`);
 }
 
 function requirePath(path: string, what: string): string {

@@ -191,13 +191,13 @@ class Execution {
 
   #org(identifier: string): string {
     const id = this.#orgIds.get(identifier);
-    if (id === undefined) throw notFound(`organization "${identifier}"`);
+    if (id === undefined) throw notFound("organization");
     return id;
   }
 
   #user(name: string): string {
     const id = this.#userIds.get(name);
-    if (id === undefined) throw notFound(`user "${name}"`);
+    if (id === undefined) throw notFound("user");
     return id;
   }
 
@@ -207,7 +207,7 @@ class Execution {
       case "create-organization": {
         // Only an operator makes top-level organizations; to anyone else one it does not reach is
         // simply not found, whether or not it exists.
-        if (op.parent === null && !caller.operator) throw notFound(`organization "${op.identifier}"`);
+        if (op.parent === null && !caller.operator) throw notFound("organization");
         const parentId = op.parent === null ? null : this.#org(op.parent);
         const id = randomUUID();
         const policies = { maxTokenLifetimeS: null, tokenIdleLimitS: null };
@@ -223,7 +223,7 @@ class Execution {
             });
           } catch (err) {
             // An organization the caller does not reach has an identifier like any other: not found.
-            if (!caller.operator && isTesseraError(err) && err.code === "ALREADY_EXISTS") throw notFound(`organization "${op.identifier}"`);
+            if (!caller.operator && isTesseraError(err) && err.code === "ALREADY_EXISTS") throw notFound("organization");
             throw err;
           }
           const spec = defaultTokenSpec(deps, caller, policies);
