@@ -1,24 +1,27 @@
 /**
  * `tessera apply -f tessera.yaml`: declarative provisioning. Reads and checks the manifest (every
  * problem at once, each with its path and line:column; exit 2 and nothing applied if there is
- * any), reads the instance's state through the admin API's list calls, and computes the plan.
+ * any), then hands the desired state to the server's ApplyManifest, which plans against the
+ * instance and applies the whole plan in one database transaction: completely or not at all.
  *
- * The plan is not executed yet, on purpose: a manifest must apply completely or not at all, and
- * only the server can promise that, by applying the plan in one database transaction. Until it
- * offers that, running the operations one call at a time from here could stop half-way and leave
- * the instance neither as it was nor as the file says, so apply shows the plan and changes
- * nothing. An empty plan is a success: the instance already matches.
+ * Generated values are made here, not on the server, so that none is ever lost: a dry run first
+ * learns which tokens the plan creates, their values are generated and written to the values file
+ * (mode 0600) before the apply is sent, and if the apply fails the file is put back as it was, so
+ * no value is left for a token that does not exist.
  */
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readFile, rename, unlink } from "node:fs/promises";
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { readManifest } from "../domain/manifest/read-manifest.js";
-import { planManifest } from "../domain/manifest/plan.js";
+import type { DesiredState, Problem } from "../domain/manifest/desired.js";
+import { generateToken } from "../domain/token-format.js";
+import { ManifestOperationKind, type ApplyManifestResponse } from "../gen/tessera/v1/token_admin_service_pb.js";
 import { createAdminClient } from "./api.js";
 import { renderPlan, renderProblems } from "./apply-plan-text.js";
-import { readSnapshot } from "./apply-snapshot.js";
-import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, bool, requireStr, str, type Command, type Context } from "./command.js";
+import { applyRequest, pathsToGenerate } from "./apply-request.js";
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection, writePrivate } from "./cli-config.js";
+import { CliError, EXIT_OK, EXIT_USAGE, UsageError, bool, requireStr, str, type Command, type Context } from "./command.js";
 import { userNamedVariable } from "./value-source.js";
 
 /** A value file larger than this holds no token value (imported values are at most 512 characters). */
@@ -38,9 +41,9 @@ refused, every problem listed with its path and line, and nothing is applied (ex
   --values-out FILE    where generated token values are written (mode 0600); overrides the
                        manifest's values_out
 
-This version plans but does not yet change the instance: applying a plan needs the server to
-run it in one transaction, so that a failure leaves everything as it was. Without --dry-run,
-apply prints the plan and exits 1 unless the instance already matches.
+The server applies the whole plan in one transaction: if any step fails, nothing is changed
+(exit 1, the failing entry's path in the message). Generated values are written to the values
+file before the plan is applied, and the file is put back as it was if the apply fails.
 
 ${CONNECTION_USAGE}`;
 
@@ -75,22 +78,94 @@ export const command: Command = {
     if (!read.ok) return refuse(ctx, file, read.problems);
 
     const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const snapshot = await readSnapshot(createAdminClient(conn.host, conn.token), read.desired);
-    const planned = planManifest(read.desired, snapshot, { prune: bool(flags, "prune") });
-    if (!planned.ok) return refuse(ctx, file, planned.problems);
+    const api = createAdminClient(conn.host, conn.token);
+    const prune = bool(flags, "prune");
+    const dryRun = bool(flags, "dry-run");
+    const desired = read.desired;
+    const plan = await api.applyManifest(applyRequest(desired, { prune, dryRun: true, generated: new Map() }));
+    if (plan.problems.length > 0) return refuse(ctx, file, positioned(desired, plan));
+    ctx.out(renderPlan(plan, file));
+    if (dryRun) return EXIT_OK;
+    if (plan.operations.length === 0) return EXIT_OK;
 
-    ctx.out(renderPlan(planned.plan, file));
-    if (bool(flags, "dry-run") || planned.plan.operations.length === 0) return EXIT_OK;
-    ctx.err(
-      "error: this version of tessera apply plans but does not change the instance: a plan must be applied in one " +
-        "server-side transaction, so that a failure leaves everything as it was, and this server cannot do that yet. " +
-        "Nothing was changed. Run with --dry-run to only print the plan.",
-    );
-    return EXIT_FAILED;
+    const createdTokens = new Set(plan.operations.filter((o) => o.kind === ManifestOperationKind.CREATE).map((o) => o.path));
+    const generated = new Map<string, string>();
+    const toSave: Record<string, string> = {};
+    for (const p of pathsToGenerate(desired, createdTokens, createdTokens)) {
+      const t = desired.organizations.flatMap((o) => o.tokens.map((x) => ({ org: o.identifier, t: x }))).find((x) => x.t.path === p)!;
+      const value = generateToken(t.t.kind);
+      generated.set(p, value);
+      toSave[`${t.org}/${t.t.name}`] = value;
+    }
+    const restore = Object.keys(toSave).length === 0 ? undefined : await saveValues(valuesFile(desired, dir), toSave);
+    let done: ApplyManifestResponse;
+    try {
+      done = await api.applyManifest(applyRequest(desired, { prune, dryRun: false, generated }));
+    } catch (err) {
+      await restore?.();
+      throw err;
+    }
+    if (done.problems.length > 0) {
+      // The instance changed between the plan and the apply: nothing was applied.
+      await restore?.();
+      return refuse(ctx, file, positioned(desired, done));
+    }
+    const n = done.operations.length;
+    ctx.out(done.applied ? `\nApplied ${n} ${n === 1 ? "change" : "changes"}.` : "\nNothing to change.");
+    if (restore !== undefined) ctx.out(`Generated values were written to ${valuesFile(desired, dir)} (mode 0600).`);
+    return EXIT_OK;
   },
 };
 
-function refuse(ctx: Context, file: string, problems: Parameters<typeof renderProblems>[0]): number {
+/** The server's problems, placed at their line and column in the file. */
+function positioned(desired: DesiredState, r: ApplyManifestResponse): Problem[] {
+  return r.problems
+    .map((p) => ({ path: p.path, message: p.message, ...(desired.positions.get(p.path) ?? { line: 1, col: 1 }) }))
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function valuesFile(desired: DesiredState, manifestDir: string): string {
+  const v = desired.valuesOut!;
+  return v.source === "flag" ? path.resolve(v.file) : path.resolve(manifestDir, v.file);
+}
+
+/**
+ * Adds `values` (by `organization/token`) to the values file, mode 0600, replacing it whole (a
+ * complete temp file renamed over it). Returns how to put the file back as it was.
+ */
+async function saveValues(file: string, values: Record<string, string>): Promise<() => Promise<void>> {
+  let previous: string | undefined;
+  try {
+    previous = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new CliError(`cannot read the values file ${file}: ${fsProblem(err)}`);
+  }
+  let tokens: Record<string, string> = {};
+  if (previous !== undefined) {
+    try {
+      tokens = (JSON.parse(previous) as { tokens?: Record<string, string> }).tokens ?? {};
+    } catch {
+      throw new CliError(
+        `the values file ${file} is not one tessera apply wrote (not JSON); move it away or name another with --values-out`,
+      );
+    }
+  }
+  const write = async (body: string) => {
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    await writePrivate(tmp, body);
+    await rename(tmp, file).catch(async (err) => {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    });
+  };
+  await write(`${JSON.stringify({ tokens: { ...tokens, ...values } }, null, 2)}\n`);
+  return async () => {
+    if (previous === undefined) await unlink(file).catch(() => undefined);
+    else await write(previous);
+  };
+}
+
+function refuse(ctx: Context, file: string, problems: Problem[]): number {
   ctx.err(renderProblems(problems, file));
   ctx.err(`${file}: ${problems.length} ${problems.length === 1 ? "problem" : "problems"}; nothing was applied.`);
   return EXIT_USAGE;

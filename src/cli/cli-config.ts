@@ -111,7 +111,7 @@ export async function writeCliConfig(file: string, cfg: CliConfigFile, opts: { f
 }
 
 /** Creates `file` (failing if it exists) with mode 0600 whatever the umask. */
-async function writePrivate(file: string, body: string): Promise<void> {
+export async function writePrivate(file: string, body: string): Promise<void> {
   const fh = await open(file, "wx", 0o600);
   try {
     await fh.chmod(0o600);

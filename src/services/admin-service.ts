@@ -8,6 +8,7 @@ import { adminCaller, anyCaller } from "./access.js";
 import type { Caller } from "./caller.js";
 import type { ServiceDeps } from "./deps.js";
 import { checkRequestText } from "./request-text.js";
+import { applyManifest } from "./admin/apply.js";
 import { createBucket, deleteBucket, listBuckets } from "./admin/buckets.js";
 import { getCaller } from "./admin/get-caller.js";
 import { createOrganization, getOrganization, listOrgs, setOrganizationEnabled, updateOrganization } from "./admin/organizations.js";
@@ -53,6 +54,7 @@ export function createTokenAdminService(deps: ServiceDeps): ServiceImpl<typeof T
     getUser: authed(getUserById),
     listMemberships: authed(listMemberships),
     deleteBucket: authed(deleteBucket),
+    applyManifest: authed(applyManifest),
     // Any token that authenticates may ask who it is, not only the admin API's callers.
     getCaller: async (req, ctx) => {
       const caller = anyCaller(ctx);

@@ -1,12 +1,17 @@
 /** The service's connection pool, as tessera_app. `pg` is imported only under src/store. */
 import pg from "pg";
-import { withOrg, type Tx } from "./with-org.js";
+import { withOrg, withOrgTransaction, type OrgTransaction, type Tx } from "./with-org.js";
 
 export interface Database {
   /** For SECURITY DEFINER calls and the few queries that need no organization context. */
   readonly pool: pg.Pool;
   /** Runs `fn` in a transaction whose organization context is `orgId` (see with-org.ts). */
   withOrg<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction that spans organizations, each statement under one (see
+   * with-org.ts); with `rollback` it is undone even when `fn` succeeds.
+   */
+  transaction<T>(fn: (t: OrgTransaction) => Promise<T>, rollback?: boolean): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -29,8 +34,9 @@ export function createDatabase(opts: DatabaseOptions): Database {
   return {
     pool,
     withOrg: (orgId, fn) => withOrg(pool, orgId, fn),
+    transaction: (fn, rollback) => withOrgTransaction(pool, fn, rollback),
     close: () => pool.end(),
   };
 }
 
-export type { Tx };
+export type { OrgTransaction, Tx };

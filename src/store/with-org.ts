@@ -9,6 +9,12 @@
  *
  * Code that forgets an organization filter still sees only this organization's rows; code that
  * runs outside withOrg sees none.
+ *
+ * withOrgTransaction is the same contract for work that spans organizations but must commit or
+ * roll back as one (`tessera apply`): one transaction in which `asOrg(orgId, fn)` sets the context
+ * to one organization for `fn` (set_config again, still transaction-local) and clears it after,
+ * so every statement runs with exactly one organization in context, or none. The calls run one
+ * at a time: a second asOrg while one runs is a programming error, refused.
  */
 import type pg from "pg";
 import { isUuid } from "../domain/ids.js";
@@ -17,9 +23,18 @@ import { mapPgError } from "./pg-errors.js";
 /** A connection inside a transaction whose organization context is set. */
 export type Tx = pg.PoolClient;
 
-export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+/** A transaction spanning organizations, each statement under exactly one (see above). */
+export interface OrgTransaction {
+  asOrg<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+function requireOrgId(orgId: string): void {
   // Defence in depth: the id comes from a verified token or a reachability check, never raw input.
   if (!isUuid(orgId)) throw new Error("withOrg: organization id is not a UUID");
+}
+
+export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  requireOrgId(orgId);
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -33,6 +48,51 @@ export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => P
     await client.query("COMMIT");
     return result;
   } catch (err) {
+    try {
+      await client.query("ROLLBACK");
+    } catch {
+      broken = true;
+    }
+    mapPgError(err);
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** With `rollback`, the transaction ends in ROLLBACK even when `fn` succeeds (a dry run of the very same work). */
+export async function withOrgTransaction<T>(pool: pg.Pool, fn: (t: OrgTransaction) => Promise<T>, rollback = false): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    mapPgError(err);
+  }
+  let broken = false;
+  let busy = false;
+  let done = false;
+  const t: OrgTransaction = {
+    async asOrg(orgId, inner) {
+      requireOrgId(orgId);
+      if (busy || done) throw new Error("withOrgTransaction: asOrg runs one at a time, inside the transaction");
+      busy = true;
+      try {
+        await client.query({ text: "SELECT set_config('tessera.org_id', '" + orgId + "', true)" });
+        const result = await inner(client);
+        await client.query("SELECT set_config('tessera.org_id', '', true)");
+        return result;
+      } finally {
+        busy = false;
+      }
+    },
+  };
+  try {
+    await client.query("BEGIN");
+    const result = await fn(t);
+    done = true;
+    await client.query(rollback ? "ROLLBACK" : "COMMIT");
+    return result;
+  } catch (err) {
+    done = true;
     try {
       await client.query("ROLLBACK");
     } catch {

@@ -150,23 +150,6 @@ describe("tessera apply", function () {
     assert.deepEqual(await state(), before);
   });
 
-  it("without --dry-run, prints the plan, changes nothing and says that it cannot apply it yet", async () => {
-    const file = await manifest("new-bucket.yaml", [
-      "version: 1",
-      "organizations:",
-      "  - identifier: acme",
-      "    buckets: [{ name: main }, { name: extra }]",
-    ]);
-    const before = await state();
-    const r = await cli(["apply", "-f", file]);
-    assert.equal(r.code, 1);
-    assert.match(r.stdout, /\+ bucket acme\/extra {2}\[organizations\[0\]\.buckets\[1\]\]/);
-    assert.match(r.stderr, /does not change the instance: a plan must be applied in one server-side transaction/);
-    assert.match(r.stderr, /Nothing was changed/);
-    assertNoStack(r.stderr);
-    assert.deepEqual(await state(), before);
-  });
-
   it("refuses an invalid file with exit 2, listing every problem with its path and line, never a value, and changes nothing", async () => {
     const wrong = generateToken("READ_WRITE");
     const file = await manifest("invalid.yaml", [

@@ -156,7 +156,9 @@ function bodyExpectation(
 ): FuzzCase["expect"] {
   if (framing === undefined && isMalformed(method, payload, json)) {
     return {
-      codes: ["INVALID_ARGUMENT", ...TRANSPORT_REFUSALS],
+      // A body over the server's message size cap is refused for its size before it is read:
+      // deeply nested requests (ApplyManifest's) can be generated that large.
+      codes: ["INVALID_ARGUMENT", ...(payload.length > MAX_MESSAGE_BYTES ? (["RESOURCE_EXHAUSTED"] as const) : []), ...TRANSPORT_REFUSALS],
       why: `a malformed ${json ? "JSON" : "protobuf"} body must be INVALID_ARGUMENT: not a valid ${method.input.typeName}`,
     };
   }
@@ -169,6 +171,9 @@ function bodyExpectation(
   }
   return undefined;
 }
+
+/** The servers' default message size cap (config.ts maxMessageBytes). */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The caller's credentials: mostly good ones, so inputs reach the service code and its SQL.

@@ -188,6 +188,37 @@ const MATRIX: Array<[method: keyof Clients["admin"], label: string, call: Call]>
   ],
   ["getCaller", "who the attacker is", (c, t) => c.admin.getCaller({}, t)],
   [
+    "applyManifest",
+    "a manifest giving the victim a bucket",
+    (c, t, v, _a, n) =>
+      c.admin.applyManifest(
+        {
+          organizations: [
+            {
+              path: "organizations[0]",
+              identifier: v.org.identifier,
+              buckets: [{ path: "organizations[0].buckets[0]", name: `evil-${n}` }],
+            },
+          ],
+        },
+        t,
+      ),
+  ],
+  [
+    "applyManifest",
+    "a manifest naming the victim and its child",
+    (c, t, v) =>
+      c.admin.applyManifest(
+        {
+          organizations: [
+            { path: "organizations[0]", identifier: v.org.identifier },
+            { path: "organizations[0].organizations[0]", identifier: v.subIdentifier, parent: v.org.identifier },
+          ],
+        },
+        t,
+      ),
+  ],
+  [
     "updateToken",
     "the victim's extra token given an expiry",
     (c, t, v) =>

@@ -6,6 +6,21 @@ import { readManifest } from "../../src/domain/manifest/read-manifest.js";
 import type { Snapshot, SnapshotToken } from "../../src/domain/manifest/snapshot.js";
 import { generateToken } from "../../src/domain/token-format.js";
 import { renderPlan } from "../../src/cli/apply-plan-text.js";
+import { describeOperation } from "../../src/domain/manifest/plan-text.js";
+import { ManifestOperationKind } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
+
+const KIND = { "+": ManifestOperationKind.CREATE, "~": ManifestOperationKind.UPDATE, "-": ManifestOperationKind.DELETE } as const;
+
+/** A plan as ApplyManifest returns it, for the CLI's renderer. */
+function lines(p: Plan) {
+  return {
+    notes: p.notes,
+    operations: p.operations.map((op) => {
+      const d = describeOperation(op);
+      return { kind: KIND[d.sign], what: d.head, path: d.where, details: d.details };
+    }),
+  };
+}
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
 const EDGE = generateToken("INGESTION");
@@ -203,7 +218,7 @@ describe("planning a manifest", () => {
     const after = applied(emptyInstance(), plan(d, emptyInstance()));
     const again = plan(d, after);
     assert.deepEqual(again.operations, []);
-    assert.equal(renderPlan(again, "tessera.yaml"), "Nothing to change: the instance matches tessera.yaml.");
+    assert.equal(renderPlan(lines(again), "tessera.yaml"), "Nothing to change: the instance matches tessera.yaml.");
     assert.deepEqual(plan(d, after, true).operations, [], "prune finds nothing to delete either");
   });
 
@@ -400,7 +415,7 @@ describe("planning a manifest", () => {
       tokenRow(shop.id, "default", "INGESTION", { description: "Default ingestion token" }),
       tokenRow(shop.id, "ci", "VERIFIER"),
     );
-    const text = renderPlan(plan(d, s, true), "tessera.yaml");
+    const text = renderPlan(lines(plan(d, s, true)), "tessera.yaml");
     assert.equal(
       text,
       [

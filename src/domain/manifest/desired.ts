@@ -55,7 +55,9 @@ export type ValueSource =
    * Only for an organization's `default` token, which its organization's creation makes; with
    * `save` (the manifest says `generate: true`) its value is written to the values file.
    */
-  | { from: "organization"; save: boolean };
+  | { from: "organization"; save: boolean }
+  /** What the server is sent (ApplyManifest): a value (none in a dry run of a generated one) and how the plan describes it. */
+  | { from: "supplied"; value: SecretValue | undefined; source: string };
 
 export type Expiry =
   | { kind: "never" }

@@ -37,7 +37,10 @@ import { organizationToPb, tokenToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
 import { maskPaths, type MaskRules } from "../field-mask.js";
 import { decodePageToken, encodePageToken, pageSize } from "../paging.js";
-import { defaultIngestionSpec, issueToken } from "../token-issue.js";
+import { defaultIngestionSpec, issueToken, type TokenSpec } from "../token-issue.js";
+import type { Organization, TokenPolicies } from "../../domain/model.js";
+import type { Tx } from "../../store/database.js";
+import type { TokenEvent } from "../../store/queries/revocations.js";
 
 export async function createOrganization(
   deps: ServiceDeps,
@@ -65,15 +68,20 @@ export async function createOrganization(
       parentAccess: !req.denyParentAccess,
       ...policies,
     });
-    const spec = defaultIngestionSpec(caller.userId ?? null);
-    spec.expiresAt = boundedExpiry(policies, spec.expiresAt, deps.now(), true);
-    const def = await issueToken(tx, deps.keyring, spec);
+    const def = await issueToken(tx, deps.keyring, defaultTokenSpec(deps, caller, policies));
     return create(CreateOrganizationResponseSchema, {
       organization: organizationToPb(organization),
       defaultToken: tokenToPb(def.token),
       defaultTokenValue: def.value,
     });
   });
+}
+
+/** Every new organization's `default` ingestion token, bounded by the organization's policies. */
+export function defaultTokenSpec(deps: ServiceDeps, caller: Caller, policies: TokenPolicies): TokenSpec {
+  const spec = defaultIngestionSpec(caller.userId ?? null);
+  spec.expiresAt = boundedExpiry(policies, spec.expiresAt, deps.now(), true);
+  return spec;
 }
 
 export async function getOrganization(deps: ServiceDeps, caller: Caller, req: GetOrganizationRequest): Promise<GetOrganizationResponse> {
@@ -194,22 +202,30 @@ export async function updateOrganization(
   for (const p of paths) ORG_PATHS[p]!.write(o, patch, deps.lastUsed.precisionMs);
   const orgId = await targetOrg(deps.db, caller, o.id, "organization.id");
   requireRole(caller, "ADMIN", "changing organizations");
-  const r = await deps.db.withOrg(orgId, async (tx) => {
-    const current = await getCurrentOrganization(tx);
-    if (current === undefined) throw notFound("organization");
-    if (patch.parentAccess !== undefined && patch.parentAccess !== current.parentAccess) {
-      if (current.parentId === null) {
-        throw failedPrecondition("parent_access applies only to sub-organizations; this organization has no parent");
-      }
-      // Out of reach already (see above); checked again so that the rule does not rest on that.
-      if (patch.parentAccess && !caller.operator && caller.orgId !== orgId) throw notFound("organization");
-    }
-    const u = await updateOrgRow(tx, patch);
-    if (u === undefined) throw notFound("organization");
-    const events = u.parentAccessChanged ? await announceParentAccess(tx, u.organization.parentAccess) : [];
-    return { organization: u.organization, events };
-  });
+  const r = await deps.db.withOrg(orgId, (tx) => patchOrganization(tx, caller, orgId, patch));
   if (r.events.length > 0) deps.hub.applyLocal(r.events);
   deps.log("organization_updated", { orgId, paths, by: caller.tokenId });
   return create(UpdateOrganizationResponseSchema, { organization: organizationToPb(r.organization) });
+}
+
+/** UpdateOrganization's change inside the organization, with its rules (ApplyManifest runs it too). */
+export async function patchOrganization(
+  tx: Tx,
+  caller: Caller,
+  orgId: string,
+  patch: OrganizationPatch,
+): Promise<{ organization: Organization; events: TokenEvent[] }> {
+  const current = await getCurrentOrganization(tx);
+  if (current === undefined) throw notFound("organization");
+  if (patch.parentAccess !== undefined && patch.parentAccess !== current.parentAccess) {
+    if (current.parentId === null) {
+      throw failedPrecondition("parent_access applies only to sub-organizations; this organization has no parent");
+    }
+    // Out of reach already (see above); checked again so that the rule does not rest on that.
+    if (patch.parentAccess && !caller.operator && caller.orgId !== orgId) throw notFound("organization");
+  }
+  const u = await updateOrgRow(tx, patch);
+  if (u === undefined) throw notFound("organization");
+  const events = u.parentAccessChanged ? await announceParentAccess(tx, u.organization.parentAccess) : [];
+  return { organization: u.organization, events };
 }

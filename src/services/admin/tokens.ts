@@ -29,6 +29,8 @@ import {
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { TokenKind as PbTokenKind, TokenSchema } from "../../gen/tessera/v1/resources_pb.js";
 import { Keyring } from "../../domain/digest.js";
+import type { TokenRecord } from "../../domain/model.js";
+import type { Tx } from "../../store/database.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../domain/errors.js";
 import { gracePeriodMs } from "../../domain/grace-period.js";
 import { acceptBroughtValue } from "../../domain/token-value.js";
@@ -81,12 +83,7 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
     const expiresAt = boundedExpiry(org, spec.expiresAt, deps.now(), false);
     const ownerUserId = await resolveOwner(deps.db, tx, caller, spec.kind, spec.permissions, req.userId);
     if (spec.kind === "INGESTION") await checkIngestionBuckets(tx, spec.permissions);
-    if (brought !== undefined) {
-      // The unique index sees digests under the current key only; one stored under an older key
-      // (a token not used since the key rotated) is found here.
-      const older = keyring.keyIds.filter((id) => id !== keyring.currentKeyId).map((id) => keyring.digest(brought.value, id));
-      if (older.length > 0 && (await tokens.digestInUse(tx, older))) throw alreadyExists(tokens.VALUE_IN_USE);
-    }
+    if (brought !== undefined) await refuseValueUnderOlderKeys(tx, keyring, brought.value);
     const issued = await issueToken(tx, keyring, {
       ...spec,
       expiresAt,
@@ -110,6 +107,15 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
     value: brought === undefined ? issued.value : "",
     created: true,
   });
+}
+
+/**
+ * The unique index sees digests under the current key only; a brought value stored under an older
+ * key (a token not used since the key rotated) is found here: ALREADY_EXISTS without saying where.
+ */
+export async function refuseValueUnderOlderKeys(tx: Tx, keyring: Keyring, value: string): Promise<void> {
+  const older = keyring.keyIds.filter((id) => id !== keyring.currentKeyId).map((id) => keyring.digest(value, id));
+  if (older.length > 0 && (await tokens.digestInUse(tx, older))) throw alreadyExists(tokens.VALUE_IN_USE);
 }
 
 export async function getToken(deps: ServiceDeps, caller: Caller, req: GetTokenRequest): Promise<GetTokenResponse> {
@@ -200,26 +206,29 @@ export async function updateToken(deps: ServiceDeps, caller: Caller, req: Update
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "changing tokens");
-  const r = await deps.db.withOrg(orgId, async (tx) => {
-    const current = await tokens.getToken(tx, id);
-    if (current === undefined) throw notFound("token");
-    if (patch.expiresAt === null && current.kind === "SHARED") {
-      throw invalidArgument("SHARED tokens must keep an expiry: give expire_time a new value instead of clearing it");
-    }
-    if (patch.expiresAt !== undefined) {
-      // A lifetime counts from creation: no update stretches a token past it, nor clears its expiry.
-      const org = await getCurrentOrganization(tx);
-      if (org === undefined) throw notFound("organization");
-      boundedExpiry(org, patch.expiresAt, current.createdAt.getTime(), false);
-    }
-    const t = await tokens.updateToken(tx, id, patch);
-    if (t === undefined) throw notFound("token");
-    return { token: t, expiryChanged: patch.expiresAt !== undefined && t.expiresAt?.getTime() !== current.expiresAt?.getTime() };
-  });
+  const r = await deps.db.withOrg(orgId, (tx) => patchToken(tx, id, patch));
   // Shorter or longer, caches hold the old expiry: this instance re-reads the token at once.
   if (r.expiryChanged) deps.hub.applyLocal([{ orgId, tokenId: id, reason: "UPDATED" }]);
   deps.log("token_updated", { tokenId: id, orgId, paths: paths.length === 0 ? ["description"] : paths, by: caller.tokenId });
   return create(UpdateTokenResponseSchema, { token: tokenToPb(r.token) });
+}
+
+/** UpdateToken's change inside the token's organization, with its rules (ApplyManifest runs it too). */
+export async function patchToken(tx: Tx, id: string, patch: tokens.TokenPatch): Promise<{ token: TokenRecord; expiryChanged: boolean }> {
+  const current = await tokens.getToken(tx, id);
+  if (current === undefined) throw notFound("token");
+  if (patch.expiresAt === null && current.kind === "SHARED") {
+    throw invalidArgument("SHARED tokens must keep an expiry: give expire_time a new value instead of clearing it");
+  }
+  if (patch.expiresAt !== undefined) {
+    // A lifetime counts from creation: no update stretches a token past it, nor clears its expiry.
+    const org = await getCurrentOrganization(tx);
+    if (org === undefined) throw notFound("organization");
+    boundedExpiry(org, patch.expiresAt, current.createdAt.getTime(), false);
+  }
+  const t = await tokens.updateToken(tx, id, patch);
+  if (t === undefined) throw notFound("token");
+  return { token: t, expiryChanged: patch.expiresAt !== undefined && t.expiresAt?.getTime() !== current.expiresAt?.getTime() };
 }
 
 export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: SetTokenEnabledRequest): Promise<SetTokenEnabledResponse> {

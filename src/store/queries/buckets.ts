@@ -35,6 +35,12 @@ export async function listBuckets(tx: Tx): Promise<Bucket[]> {
   return r.rows.map(toBucket);
 }
 
+/** Changes the description of the context organization's bucket `id` (ApplyManifest); undefined if there is none. */
+export async function updateBucketDescription(tx: Tx, id: string, description: string): Promise<Bucket | undefined> {
+  const r = await tx.query<BucketRow>(`UPDATE buckets SET description = $2 WHERE id = $1 RETURNING *`, [id, description]);
+  return r.rows[0] ? toBucket(r.rows[0]) : undefined;
+}
+
 /**
  * Which of `names` exist in the context organization (token permissions must name real buckets).
  * The rows stay key-share locked until the transaction ends: a DeleteBucket running meanwhile

@@ -65,7 +65,7 @@ export async function isReachable(pool: pg.Pool, from: string, to: string): Prom
 
 /** Organizations visible from `from` (all of them for an operator), a page at a time. */
 export async function listOrganizations(
-  pool: pg.Pool,
+  pool: pg.Pool | Tx,
   from: string,
   all: boolean,
   afterIdentifier: string,

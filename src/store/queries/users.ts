@@ -26,7 +26,7 @@ export async function insertUser(tx: Tx, u: { id: string; name: string; root: bo
 }
 
 /** A live user by id, whatever organizations it belongs to (the caller checks reach). */
-export async function getUser(pool: pg.Pool, id: string): Promise<User | undefined> {
+export async function getUser(pool: pg.Pool | Tx, id: string): Promise<User | undefined> {
   try {
     const r = await pool.query<UserRow>(`SELECT * FROM tessera_user_summary($1)`, [id]);
     return r.rows[0] ? toUser(r.rows[0]) : undefined;
@@ -97,7 +97,7 @@ export async function deleteMembership(tx: Tx, userId: string): Promise<TokenEve
  * ListUsers across organizations: live users with a membership in an organization `from`
  * reaches (every live user when `all`), by name, after `afterName` (tessera_visible_users).
  */
-export async function listVisibleUsers(pool: pg.Pool, from: string, all: boolean, afterName: string, limit: number): Promise<User[]> {
+export async function listVisibleUsers(pool: pg.Pool | Tx, from: string, all: boolean, afterName: string, limit: number): Promise<User[]> {
   try {
     const r = await pool.query<UserRow>(`SELECT * FROM tessera_visible_users($1, $2, $3, $4)`, [from, all, afterName, limit]);
     return r.rows.map(toUser);

@@ -2,8 +2,8 @@
 // @generated from file tessera/v1/token_admin_service.proto (package tessera.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Bucket, Membership, Organization, Role, Token, TokenKind, TokenPermissions, User } from "./resources_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_admin_service.proto.
  */
 export const file_tessera_v1_token_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZXNzZXJhL3YxL3Rva2VuX2FkbWluX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEihwEKDFNldHVwUmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSGQoRb3JnYW5pemF0aW9uX25hbWUYAyABKAkSEwoLYnVja2V0X25hbWUYBCABKAkSEwoLdG9rZW5fdmFsdWUYBSABKAkiugEKDVNldHVwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIuCgxvcmdhbml6YXRpb24YAiABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIiCgZidWNrZXQYAyABKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldBIgCgV0b2tlbhgEIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SEwoLdG9rZW5fdmFsdWUYBSABKAki2AEKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoCRIaChJkZW55X3BhcmVudF9hY2Nlc3MYBCABKAgSNQoSbWF4X3Rva2VuX2xpZmV0aW1lGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjMKEHRva2VuX2lkbGVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ikwEKGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEigKDWRlZmF1bHRfdG9rZW4YAiABKAsyES50ZXNzZXJhLnYxLlRva2VuEhsKE2RlZmF1bHRfdG9rZW5fdmFsdWUYAyABKAkiJAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJJChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJBChhMaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiZQoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIvCg1vcmdhbml6YXRpb25zGAEgAygLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHVNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiUAoeU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uImgKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEcm9vdBgCIAEoCBIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSHgoEcm9sZRgEIAEoDjIQLnRlc3NlcmEudjEuUm9sZSJgChJDcmVhdGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIqCgptZW1iZXJzaGlwGAIgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIh8KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJgChRTZXRNZW1iZXJzaGlwUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIkMKFVNldE1lbWJlcnNoaXBSZXNwb25zZRIqCgptZW1iZXJzaGlwGAEgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIkMKF1JlbW92ZU1lbWJlcnNoaXBSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIhoKGFJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZSJRChNDcmVhdGVCdWNrZXRSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIjoKFENyZWF0ZUJ1Y2tldFJlc3BvbnNlEiIKBmJ1Y2tldBgBIAEoCzISLnRlc3NlcmEudjEuQnVja2V0Ii0KEkxpc3RCdWNrZXRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkiOgoTTGlzdEJ1Y2tldHNSZXNwb25zZRIjCgdidWNrZXRzGAEgAygLMhIudGVzc2VyYS52MS5CdWNrZXQikQIKEkNyZWF0ZVRva2VuUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSDwoHdXNlcl9pZBgFIAEoCRIxCgtwZXJtaXNzaW9ucxgGIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdmFsdWUYCCABKAkSFgoOYWxsb3dfZXhpc3RpbmcYCSABKAgiVwoTQ3JlYXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkSDwoHY3JlYXRlZBgDIAEoCCIdCg9HZXRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiNAoQR2V0VG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4ixgEKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCRIUCgdlbmFibGVkGAYgASgISACIAQESEwoLbmFtZV9wcmVmaXgYByABKAlCCgoIX2VuYWJsZWQiUAoSTGlzdFRva2Vuc1Jlc3BvbnNlEiEKBnRva2VucxgBIAMoCzIRLnRlc3NlcmEudjEuVG9rZW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpcBChJVcGRhdGVUb2tlblJlcXVlc3QSCgoCaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI3ChNVcGRhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbiI1ChZTZXRUb2tlbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOwoXU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIlEKElJvdGF0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRgoTUm90YXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkiIAoSRGVsZXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIhUKE0RlbGV0ZVRva2VuUmVzcG9uc2UiLQoSR2V0UGFzc2NvZGVSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSJYChNHZXRQYXNzY29kZVJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbhIfChdvcmdhbml6YXRpb25faWRlbnRpZmllchgCIAEoCSJ8ChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0Ei4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJMChpVcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJSChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCSJNChFMaXN0VXNlcnNSZXNwb25zZRIfCgV1c2VycxgBIAMoCzIQLnRlc3NlcmEudjEuVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0VXNlclJlcXVlc3QSCgoCaWQYASABKAkiXgoPR2V0VXNlclJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC50ZXNzZXJhLnYxLlVzZXISKwoLbWVtYmVyc2hpcHMYAiADKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiWAoWTGlzdE1lbWJlcnNoaXBzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVAoGTWVtYmVyEioKCm1lbWJlcnNoaXAYASABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXASHgoEdXNlchgCIAEoCzIQLnRlc3NlcmEudjEuVXNlciJXChdMaXN0TWVtYmVyc2hpcHNSZXNwb25zZRIjCgdtZW1iZXJzGAEgAygLMhIudGVzc2VyYS52MS5NZW1iZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIksKE0RlbGV0ZUJ1Y2tldFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFZm9yY2UYAyABKAgiTQoURGVsZXRlQnVja2V0UmVzcG9uc2USGgoSbmFycm93ZWRfdG9rZW5faWRzGAEgAygJEhkKEWRlbGV0ZWRfdG9rZW5faWRzGAIgAygJIhIKEEdldENhbGxlclJlcXVlc3QilwIKBkNhbGxlchIXCg9vcmdhbml6YXRpb25faWQYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSEAoIdG9rZW5faWQYAyABKAkSEgoKdG9rZW5fbmFtZRgEIAEoCRIpCgp0b2tlbl9raW5kGAUgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSHwoFb3duZXIYBiABKAsyEC50ZXNzZXJhLnYxLlVzZXISHgoEcm9sZRgHIAEoDjIQLnRlc3NlcmEudjEuUm9sZRIQCghvcGVyYXRvchgIIAEoCBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoRR2V0Q2FsbGVyUmVzcG9uc2USIgoGY2FsbGVyGAEgASgLMhIudGVzc2VyYS52MS5DYWxsZXIywxAKEVRva2VuQWRtaW5TZXJ2aWNlEjwKBVNldHVwEhgudGVzc2VyYS52MS5TZXR1cFJlcXVlc3QaGS50ZXNzZXJhLnYxLlNldHVwUmVzcG9uc2USYwoSQ3JlYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJaCg9HZXRPcmdhbml6YXRpb24SIi50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIy50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlEmAKEUxpc3RPcmdhbml6YXRpb25zEiQudGVzc2VyYS52MS5MaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QaJS50ZXNzZXJhLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USbwoWU2V0T3JnYW5pemF0aW9uRW5hYmxlZBIpLnRlc3NlcmEudjEuU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlcXVlc3QaKi50ZXNzZXJhLnYxLlNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXNwb25zZRJLCgpDcmVhdGVVc2VyEh0udGVzc2VyYS52MS5DcmVhdGVVc2VyUmVxdWVzdBoeLnRlc3NlcmEudjEuQ3JlYXRlVXNlclJlc3BvbnNlEksKCkRlbGV0ZVVzZXISHS50ZXNzZXJhLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0Gh4udGVzc2VyYS52MS5EZWxldGVVc2VyUmVzcG9uc2USVAoNU2V0TWVtYmVyc2hpcBIgLnRlc3NlcmEudjEuU2V0TWVtYmVyc2hpcFJlcXVlc3QaIS50ZXNzZXJhLnYxLlNldE1lbWJlcnNoaXBSZXNwb25zZRJdChBSZW1vdmVNZW1iZXJzaGlwEiMudGVzc2VyYS52MS5SZW1vdmVNZW1iZXJzaGlwUmVxdWVzdBokLnRlc3NlcmEudjEuUmVtb3ZlTWVtYmVyc2hpcFJlc3BvbnNlElEKDENyZWF0ZUJ1Y2tldBIfLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVxdWVzdBogLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVzcG9uc2USTgoLTGlzdEJ1Y2tldHMSHi50ZXNzZXJhLnYxLkxpc3RCdWNrZXRzUmVxdWVzdBofLnRlc3NlcmEudjEuTGlzdEJ1Y2tldHNSZXNwb25zZRJOCgtDcmVhdGVUb2tlbhIeLnRlc3NlcmEudjEuQ3JlYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5DcmVhdGVUb2tlblJlc3BvbnNlEkUKCEdldFRva2VuEhsudGVzc2VyYS52MS5HZXRUb2tlblJlcXVlc3QaHC50ZXNzZXJhLnYxLkdldFRva2VuUmVzcG9uc2USSwoKTGlzdFRva2VucxIdLnRlc3NlcmEudjEuTGlzdFRva2Vuc1JlcXVlc3QaHi50ZXNzZXJhLnYxLkxpc3RUb2tlbnNSZXNwb25zZRJOCgtVcGRhdGVUb2tlbhIeLnRlc3NlcmEudjEuVXBkYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5VcGRhdGVUb2tlblJlc3BvbnNlEloKD1NldFRva2VuRW5hYmxlZBIiLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVxdWVzdBojLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USTgoLUm90YXRlVG9rZW4SHi50ZXNzZXJhLnYxLlJvdGF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuUm90YXRlVG9rZW5SZXNwb25zZRJOCgtEZWxldGVUb2tlbhIeLnRlc3NlcmEudjEuRGVsZXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5EZWxldGVUb2tlblJlc3BvbnNlEk4KC0dldFBhc3Njb2RlEh4udGVzc2VyYS52MS5HZXRQYXNzY29kZVJlcXVlc3QaHy50ZXNzZXJhLnYxLkdldFBhc3Njb2RlUmVzcG9uc2USYwoSVXBkYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5VcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5VcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRJICglMaXN0VXNlcnMSHC50ZXNzZXJhLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHS50ZXNzZXJhLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlEkIKB0dldFVzZXISGi50ZXNzZXJhLnYxLkdldFVzZXJSZXF1ZXN0GhsudGVzc2VyYS52MS5HZXRVc2VyUmVzcG9uc2USWgoPTGlzdE1lbWJlcnNoaXBzEiIudGVzc2VyYS52MS5MaXN0TWVtYmVyc2hpcHNSZXF1ZXN0GiMudGVzc2VyYS52MS5MaXN0TWVtYmVyc2hpcHNSZXNwb25zZRJRCgxEZWxldGVCdWNrZXQSHy50ZXNzZXJhLnYxLkRlbGV0ZUJ1Y2tldFJlcXVlc3QaIC50ZXNzZXJhLnYxLkRlbGV0ZUJ1Y2tldFJlc3BvbnNlEkgKCUdldENhbGxlchIcLnRlc3NlcmEudjEuR2V0Q2FsbGVyUmVxdWVzdBodLnRlc3NlcmEudjEuR2V0Q2FsbGVyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tessera_v1_resources]);
+  fileDesc("CiR0ZXNzZXJhL3YxL3Rva2VuX2FkbWluX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEihwEKDFNldHVwUmVxdWVzdBIRCgl1c2VyX25hbWUYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSGQoRb3JnYW5pemF0aW9uX25hbWUYAyABKAkSEwoLYnVja2V0X25hbWUYBCABKAkSEwoLdG9rZW5fdmFsdWUYBSABKAkiugEKDVNldHVwUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIuCgxvcmdhbml6YXRpb24YAiABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbhIiCgZidWNrZXQYAyABKAsyEi50ZXNzZXJhLnYxLkJ1Y2tldBIgCgV0b2tlbhgEIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SEwoLdG9rZW5fdmFsdWUYBSABKAki2AEKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoCRIaChJkZW55X3BhcmVudF9hY2Nlc3MYBCABKAgSNQoSbWF4X3Rva2VuX2xpZmV0aW1lGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjMKEHRva2VuX2lkbGVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ikwEKGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEigKDWRlZmF1bHRfdG9rZW4YAiABKAsyES50ZXNzZXJhLnYxLlRva2VuEhsKE2RlZmF1bHRfdG9rZW5fdmFsdWUYAyABKAkiJAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJJChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJBChhMaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiZQoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIvCg1vcmdhbml6YXRpb25zGAEgAygLMhgudGVzc2VyYS52MS5Pcmdhbml6YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKHVNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiUAoeU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlc3BvbnNlEi4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uImgKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEcm9vdBgCIAEoCBIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSHgoEcm9sZRgEIAEoDjIQLnRlc3NlcmEudjEuUm9sZSJgChJDcmVhdGVVc2VyUmVzcG9uc2USHgoEdXNlchgBIAEoCzIQLnRlc3NlcmEudjEuVXNlchIqCgptZW1iZXJzaGlwGAIgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIh8KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSJgChRTZXRNZW1iZXJzaGlwUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIeCgRyb2xlGAMgASgOMhAudGVzc2VyYS52MS5Sb2xlIkMKFVNldE1lbWJlcnNoaXBSZXNwb25zZRIqCgptZW1iZXJzaGlwGAEgASgLMhYudGVzc2VyYS52MS5NZW1iZXJzaGlwIkMKF1JlbW92ZU1lbWJlcnNoaXBSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIhoKGFJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZSJRChNDcmVhdGVCdWNrZXRSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIjoKFENyZWF0ZUJ1Y2tldFJlc3BvbnNlEiIKBmJ1Y2tldBgBIAEoCzISLnRlc3NlcmEudjEuQnVja2V0Ii0KEkxpc3RCdWNrZXRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkiOgoTTGlzdEJ1Y2tldHNSZXNwb25zZRIjCgdidWNrZXRzGAEgAygLMhIudGVzc2VyYS52MS5CdWNrZXQikQIKEkNyZWF0ZVRva2VuUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSDwoHdXNlcl9pZBgFIAEoCRIxCgtwZXJtaXNzaW9ucxgGIAEoCzIcLnRlc3NlcmEudjEuVG9rZW5QZXJtaXNzaW9ucxIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdmFsdWUYCCABKAkSFgoOYWxsb3dfZXhpc3RpbmcYCSABKAgiVwoTQ3JlYXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkSDwoHY3JlYXRlZBgDIAEoCCIdCg9HZXRUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiNAoQR2V0VG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4ixgEKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIjCgRraW5kGAQgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSFQoNb3duZXJfdXNlcl9pZBgFIAEoCRIUCgdlbmFibGVkGAYgASgISACIAQESEwoLbmFtZV9wcmVmaXgYByABKAlCCgoIX2VuYWJsZWQiUAoSTGlzdFRva2Vuc1Jlc3BvbnNlEiEKBnRva2VucxgBIAMoCzIRLnRlc3NlcmEudjEuVG9rZW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpcBChJVcGRhdGVUb2tlblJlcXVlc3QSCgoCaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI3ChNVcGRhdGVUb2tlblJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbiI1ChZTZXRUb2tlbkVuYWJsZWRSZXF1ZXN0EgoKAmlkGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOwoXU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USIAoFdG9rZW4YASABKAsyES50ZXNzZXJhLnYxLlRva2VuIlEKElJvdGF0ZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRgoTUm90YXRlVG9rZW5SZXNwb25zZRIgCgV0b2tlbhgBIAEoCzIRLnRlc3NlcmEudjEuVG9rZW4SDQoFdmFsdWUYAiABKAkiIAoSRGVsZXRlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJIhUKE0RlbGV0ZVRva2VuUmVzcG9uc2UiLQoSR2V0UGFzc2NvZGVSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSJYChNHZXRQYXNzY29kZVJlc3BvbnNlEiAKBXRva2VuGAEgASgLMhEudGVzc2VyYS52MS5Ub2tlbhIfChdvcmdhbml6YXRpb25faWRlbnRpZmllchgCIAEoCSJ8ChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0Ei4KDG9yZ2FuaXphdGlvbhgBIAEoCzIYLnRlc3NlcmEudjEuT3JnYW5pemF0aW9uEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJMChpVcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRIuCgxvcmdhbml6YXRpb24YASABKAsyGC50ZXNzZXJhLnYxLk9yZ2FuaXphdGlvbiJSChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCSJNChFMaXN0VXNlcnNSZXNwb25zZRIfCgV1c2VycxgBIAMoCzIQLnRlc3NlcmEudjEuVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0VXNlclJlcXVlc3QSCgoCaWQYASABKAkiXgoPR2V0VXNlclJlc3BvbnNlEh4KBHVzZXIYASABKAsyEC50ZXNzZXJhLnYxLlVzZXISKwoLbWVtYmVyc2hpcHMYAiADKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXAiWAoWTGlzdE1lbWJlcnNoaXBzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVAoGTWVtYmVyEioKCm1lbWJlcnNoaXAYASABKAsyFi50ZXNzZXJhLnYxLk1lbWJlcnNoaXASHgoEdXNlchgCIAEoCzIQLnRlc3NlcmEudjEuVXNlciJXChdMaXN0TWVtYmVyc2hpcHNSZXNwb25zZRIjCgdtZW1iZXJzGAEgAygLMhIudGVzc2VyYS52MS5NZW1iZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIksKE0RlbGV0ZUJ1Y2tldFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFZm9yY2UYAyABKAgiTQoURGVsZXRlQnVja2V0UmVzcG9uc2USGgoSbmFycm93ZWRfdG9rZW5faWRzGAEgAygJEhkKEWRlbGV0ZWRfdG9rZW5faWRzGAIgAygJIhIKEEdldENhbGxlclJlcXVlc3QilwIKBkNhbGxlchIXCg9vcmdhbml6YXRpb25faWQYASABKAkSHwoXb3JnYW5pemF0aW9uX2lkZW50aWZpZXIYAiABKAkSEAoIdG9rZW5faWQYAyABKAkSEgoKdG9rZW5fbmFtZRgEIAEoCRIpCgp0b2tlbl9raW5kGAUgASgOMhUudGVzc2VyYS52MS5Ub2tlbktpbmQSHwoFb3duZXIYBiABKAsyEC50ZXNzZXJhLnYxLlVzZXISHgoEcm9sZRgHIAEoDjIQLnRlc3NlcmEudjEuUm9sZRIQCghvcGVyYXRvchgIIAEoCBIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoRR2V0Q2FsbGVyUmVzcG9uc2USIgoGY2FsbGVyGAEgASgLMhIudGVzc2VyYS52MS5DYWxsZXIimAEKFEFwcGx5TWFuaWZlc3RSZXF1ZXN0EicKBXVzZXJzGAEgAygLMhgudGVzc2VyYS52MS5NYW5pZmVzdFVzZXISNwoNb3JnYW5pemF0aW9ucxgCIAMoCzIgLnRlc3NlcmEudjEuTWFuaWZlc3RPcmdhbml6YXRpb24SDQoFcHJ1bmUYAyABKAgSDwoHZHJ5X3J1bhgEIAEoCCI4CgxNYW5pZmVzdFVzZXISDAoEcGF0aBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHJvb3QYAyABKAgi9wEKFE1hbmlmZXN0T3JnYW5pemF0aW9uEgwKBHBhdGgYASABKAkSEgoKaWRlbnRpZmllchgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBnBhcmVudBgEIAEoCRIaChJkZW55X3BhcmVudF9hY2Nlc3MYBSABKAgSKwoHYnVja2V0cxgGIAMoCzIaLnRlc3NlcmEudjEuTWFuaWZlc3RCdWNrZXQSKwoHbWVtYmVycxgHIAMoCzIaLnRlc3NlcmEudjEuTWFuaWZlc3RNZW1iZXISKQoGdG9rZW5zGAggAygLMhkudGVzc2VyYS52MS5NYW5pZmVzdFRva2VuIkEKDk1hbmlmZXN0QnVja2V0EgwKBHBhdGgYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSJMCg5NYW5pZmVzdE1lbWJlchIMCgRwYXRoGAEgASgJEgwKBHVzZXIYAiABKAkSHgoEcm9sZRgDIAEoDjIQLnRlc3NlcmEudjEuUm9sZSKsAgoNTWFuaWZlc3RUb2tlbhIMCgRwYXRoGAEgASgJEgwKBG5hbWUYAiABKAkSIwoEa2luZBgDIAEoDjIVLnRlc3NlcmEudjEuVG9rZW5LaW5kEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg0KBW93bmVyGAUgASgJEjEKC3Blcm1pc3Npb25zGAYgASgLMhwudGVzc2VyYS52MS5Ub2tlblBlcm1pc3Npb25zEi8KC2V4cGlyZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgpleHBpcmVzX2luGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBXZhbHVlGAkgASgJEhQKDHZhbHVlX3NvdXJjZRgKIAEoCSJxChFNYW5pZmVzdE9wZXJhdGlvbhIvCgRraW5kGAEgASgOMiEudGVzc2VyYS52MS5NYW5pZmVzdE9wZXJhdGlvbktpbmQSDAoEd2hhdBgCIAEoCRIMCgRwYXRoGAMgASgJEg8KB2RldGFpbHMYBCADKAkiMAoPTWFuaWZlc3RQcm9ibGVtEgwKBHBhdGgYASABKAkSDwoHbWVzc2FnZRgCIAEoCSKZAQoVQXBwbHlNYW5pZmVzdFJlc3BvbnNlEjEKCm9wZXJhdGlvbnMYASADKAsyHS50ZXNzZXJhLnYxLk1hbmlmZXN0T3BlcmF0aW9uEg0KBW5vdGVzGAIgAygJEi0KCHByb2JsZW1zGAMgAygLMhsudGVzc2VyYS52MS5NYW5pZmVzdFByb2JsZW0SDwoHYXBwbGllZBgEIAEoCCqsAQoVTWFuaWZlc3RPcGVyYXRpb25LaW5kEicKI01BTklGRVNUX09QRVJBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASIgoeTUFOSUZFU1RfT1BFUkFUSU9OX0tJTkRfQ1JFQVRFEAESIgoeTUFOSUZFU1RfT1BFUkFUSU9OX0tJTkRfVVBEQVRFEAISIgoeTUFOSUZFU1RfT1BFUkFUSU9OX0tJTkRfREVMRVRFEAMymREKEVRva2VuQWRtaW5TZXJ2aWNlEjwKBVNldHVwEhgudGVzc2VyYS52MS5TZXR1cFJlcXVlc3QaGS50ZXNzZXJhLnYxLlNldHVwUmVzcG9uc2USYwoSQ3JlYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJaCg9HZXRPcmdhbml6YXRpb24SIi50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIy50ZXNzZXJhLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlEmAKEUxpc3RPcmdhbml6YXRpb25zEiQudGVzc2VyYS52MS5MaXN0T3JnYW5pemF0aW9uc1JlcXVlc3QaJS50ZXNzZXJhLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USbwoWU2V0T3JnYW5pemF0aW9uRW5hYmxlZBIpLnRlc3NlcmEudjEuU2V0T3JnYW5pemF0aW9uRW5hYmxlZFJlcXVlc3QaKi50ZXNzZXJhLnYxLlNldE9yZ2FuaXphdGlvbkVuYWJsZWRSZXNwb25zZRJLCgpDcmVhdGVVc2VyEh0udGVzc2VyYS52MS5DcmVhdGVVc2VyUmVxdWVzdBoeLnRlc3NlcmEudjEuQ3JlYXRlVXNlclJlc3BvbnNlEksKCkRlbGV0ZVVzZXISHS50ZXNzZXJhLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0Gh4udGVzc2VyYS52MS5EZWxldGVVc2VyUmVzcG9uc2USVAoNU2V0TWVtYmVyc2hpcBIgLnRlc3NlcmEudjEuU2V0TWVtYmVyc2hpcFJlcXVlc3QaIS50ZXNzZXJhLnYxLlNldE1lbWJlcnNoaXBSZXNwb25zZRJdChBSZW1vdmVNZW1iZXJzaGlwEiMudGVzc2VyYS52MS5SZW1vdmVNZW1iZXJzaGlwUmVxdWVzdBokLnRlc3NlcmEudjEuUmVtb3ZlTWVtYmVyc2hpcFJlc3BvbnNlElEKDENyZWF0ZUJ1Y2tldBIfLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVxdWVzdBogLnRlc3NlcmEudjEuQ3JlYXRlQnVja2V0UmVzcG9uc2USTgoLTGlzdEJ1Y2tldHMSHi50ZXNzZXJhLnYxLkxpc3RCdWNrZXRzUmVxdWVzdBofLnRlc3NlcmEudjEuTGlzdEJ1Y2tldHNSZXNwb25zZRJOCgtDcmVhdGVUb2tlbhIeLnRlc3NlcmEudjEuQ3JlYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5DcmVhdGVUb2tlblJlc3BvbnNlEkUKCEdldFRva2VuEhsudGVzc2VyYS52MS5HZXRUb2tlblJlcXVlc3QaHC50ZXNzZXJhLnYxLkdldFRva2VuUmVzcG9uc2USSwoKTGlzdFRva2VucxIdLnRlc3NlcmEudjEuTGlzdFRva2Vuc1JlcXVlc3QaHi50ZXNzZXJhLnYxLkxpc3RUb2tlbnNSZXNwb25zZRJOCgtVcGRhdGVUb2tlbhIeLnRlc3NlcmEudjEuVXBkYXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5VcGRhdGVUb2tlblJlc3BvbnNlEloKD1NldFRva2VuRW5hYmxlZBIiLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVxdWVzdBojLnRlc3NlcmEudjEuU2V0VG9rZW5FbmFibGVkUmVzcG9uc2USTgoLUm90YXRlVG9rZW4SHi50ZXNzZXJhLnYxLlJvdGF0ZVRva2VuUmVxdWVzdBofLnRlc3NlcmEudjEuUm90YXRlVG9rZW5SZXNwb25zZRJOCgtEZWxldGVUb2tlbhIeLnRlc3NlcmEudjEuRGVsZXRlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5EZWxldGVUb2tlblJlc3BvbnNlEk4KC0dldFBhc3Njb2RlEh4udGVzc2VyYS52MS5HZXRQYXNzY29kZVJlcXVlc3QaHy50ZXNzZXJhLnYxLkdldFBhc3Njb2RlUmVzcG9uc2USYwoSVXBkYXRlT3JnYW5pemF0aW9uEiUudGVzc2VyYS52MS5VcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0GiYudGVzc2VyYS52MS5VcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRJICglMaXN0VXNlcnMSHC50ZXNzZXJhLnYxLkxpc3RVc2Vyc1JlcXVlc3QaHS50ZXNzZXJhLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlEkIKB0dldFVzZXISGi50ZXNzZXJhLnYxLkdldFVzZXJSZXF1ZXN0GhsudGVzc2VyYS52MS5HZXRVc2VyUmVzcG9uc2USWgoPTGlzdE1lbWJlcnNoaXBzEiIudGVzc2VyYS52MS5MaXN0TWVtYmVyc2hpcHNSZXF1ZXN0GiMudGVzc2VyYS52MS5MaXN0TWVtYmVyc2hpcHNSZXNwb25zZRJRCgxEZWxldGVCdWNrZXQSHy50ZXNzZXJhLnYxLkRlbGV0ZUJ1Y2tldFJlcXVlc3QaIC50ZXNzZXJhLnYxLkRlbGV0ZUJ1Y2tldFJlc3BvbnNlEkgKCUdldENhbGxlchIcLnRlc3NlcmEudjEuR2V0Q2FsbGVyUmVxdWVzdBodLnRlc3NlcmEudjEuR2V0Q2FsbGVyUmVzcG9uc2USVAoNQXBwbHlNYW5pZmVzdBIgLnRlc3NlcmEudjEuQXBwbHlNYW5pZmVzdFJlcXVlc3QaIS50ZXNzZXJhLnYxLkFwcGx5TWFuaWZlc3RSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tessera_v1_resources]);
 
 /**
  * SetupRequest names the first user, organization and bucket.
@@ -1605,6 +1605,465 @@ export const GetCallerResponseSchema: GenMessage<GetCallerResponse> = /*@__PURE_
   messageDesc(file_tessera_v1_token_admin_service, 51);
 
 /**
+ * ApplyManifestRequest is the desired state a manifest describes. Organizations it names are
+ * described completely; organizations and users it does not name are left alone.
+ *
+ * @generated from message tessera.v1.ApplyManifestRequest
+ */
+export type ApplyManifestRequest = Message<"tessera.v1.ApplyManifestRequest"> & {
+  /**
+   * Users the manifest declares.
+   *
+   * @generated from field: repeated tessera.v1.ManifestUser users = 1;
+   */
+  users: ManifestUser[];
+
+  /**
+   * Every organization the manifest names, nested ones included, each after its parent.
+   *
+   * @generated from field: repeated tessera.v1.ManifestOrganization organizations = 2;
+   */
+  organizations: ManifestOrganization[];
+
+  /**
+   * Also delete the tokens, buckets and memberships of the named organizations that the manifest
+   * does not name (never a `default` token, an OPERATOR token or the caller's own token).
+   *
+   * @generated from field: bool prune = 3;
+   */
+  prune: boolean;
+
+  /**
+   * Only compute and return the plan; change nothing.
+   *
+   * @generated from field: bool dry_run = 4;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message tessera.v1.ApplyManifestRequest.
+ * Use `create(ApplyManifestRequestSchema)` to create a new message.
+ */
+export const ApplyManifestRequestSchema: GenMessage<ApplyManifestRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 52);
+
+/**
+ * ManifestUser is a user the manifest declares.
+ *
+ * @generated from message tessera.v1.ManifestUser
+ */
+export type ManifestUser = Message<"tessera.v1.ManifestUser"> & {
+  /**
+   * Where the user is in the manifest, e.g. `users[0]`, for messages.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The user's name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Whether the user is root (never changed for an existing user).
+   *
+   * @generated from field: bool root = 3;
+   */
+  root: boolean;
+};
+
+/**
+ * Describes the message tessera.v1.ManifestUser.
+ * Use `create(ManifestUserSchema)` to create a new message.
+ */
+export const ManifestUserSchema: GenMessage<ManifestUser> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 53);
+
+/**
+ * ManifestOrganization is an organization the manifest declares, with everything in it.
+ *
+ * @generated from message tessera.v1.ManifestOrganization
+ */
+export type ManifestOrganization = Message<"tessera.v1.ManifestOrganization"> & {
+  /**
+   * Where the organization is in the manifest, e.g. `organizations[2]`.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The organization's identifier.
+   *
+   * @generated from field: string identifier = 2;
+   */
+  identifier: string;
+
+  /**
+   * The display name; empty means the identifier.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * The parent organization's identifier; empty for a top-level organization.
+   *
+   * @generated from field: string parent = 4;
+   */
+  parent: string;
+
+  /**
+   * For a sub-organization: its parent's tokens may not reach it.
+   *
+   * @generated from field: bool deny_parent_access = 5;
+   */
+  denyParentAccess: boolean;
+
+  /**
+   * The organization's buckets.
+   *
+   * @generated from field: repeated tessera.v1.ManifestBucket buckets = 6;
+   */
+  buckets: ManifestBucket[];
+
+  /**
+   * The organization's members and their roles.
+   *
+   * @generated from field: repeated tessera.v1.ManifestMember members = 7;
+   */
+  members: ManifestMember[];
+
+  /**
+   * The organization's tokens (its `default` token included, if the manifest names it).
+   *
+   * @generated from field: repeated tessera.v1.ManifestToken tokens = 8;
+   */
+  tokens: ManifestToken[];
+};
+
+/**
+ * Describes the message tessera.v1.ManifestOrganization.
+ * Use `create(ManifestOrganizationSchema)` to create a new message.
+ */
+export const ManifestOrganizationSchema: GenMessage<ManifestOrganization> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 54);
+
+/**
+ * ManifestBucket is a bucket of a manifest organization.
+ *
+ * @generated from message tessera.v1.ManifestBucket
+ */
+export type ManifestBucket = Message<"tessera.v1.ManifestBucket"> & {
+  /**
+   * Where the bucket is in the manifest, e.g. `organizations[0].buckets[1]`.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The bucket's name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The bucket's description.
+   *
+   * @generated from field: string description = 3;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message tessera.v1.ManifestBucket.
+ * Use `create(ManifestBucketSchema)` to create a new message.
+ */
+export const ManifestBucketSchema: GenMessage<ManifestBucket> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 55);
+
+/**
+ * ManifestMember is a membership of a manifest organization.
+ *
+ * @generated from message tessera.v1.ManifestMember
+ */
+export type ManifestMember = Message<"tessera.v1.ManifestMember"> & {
+  /**
+   * Where the membership is in the manifest, e.g. `organizations[0].members[0]`.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The member's user name.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * The member's role.
+   *
+   * @generated from field: tessera.v1.Role role = 3;
+   */
+  role: Role;
+};
+
+/**
+ * Describes the message tessera.v1.ManifestMember.
+ * Use `create(ManifestMemberSchema)` to create a new message.
+ */
+export const ManifestMemberSchema: GenMessage<ManifestMember> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 56);
+
+/**
+ * ManifestToken is a token of a manifest organization.
+ *
+ * @generated from message tessera.v1.ManifestToken
+ */
+export type ManifestToken = Message<"tessera.v1.ManifestToken"> & {
+  /**
+   * Where the token is in the manifest, e.g. `organizations[2].tokens[0]`.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The token's name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The token's kind (never changed for an existing token).
+   *
+   * @generated from field: tessera.v1.TokenKind kind = 3;
+   */
+  kind: TokenKind;
+
+  /**
+   * The token's description.
+   *
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * For ALL_ACCESS and READ_WRITE tokens: the owner's user name; empty means the caller's user.
+   *
+   * @generated from field: string owner = 5;
+   */
+  owner: string;
+
+  /**
+   * The token's permissions (never changed for an existing token).
+   *
+   * @generated from field: tessera.v1.TokenPermissions permissions = 6;
+   */
+  permissions?: TokenPermissions | undefined;
+
+  /**
+   * When the token expires; with neither this nor expires_in, it never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * A lifetime counted from creation: sets a new token's expiry, leaves an existing one's alone.
+   *
+   * @generated from field: google.protobuf.Duration expires_in = 8;
+   */
+  expiresIn?: Duration | undefined;
+
+  /**
+   * The value of a new token (a Tessera-format value of its kind, or an imported one, as
+   * CreateToken accepts). Required for a token the plan creates, except `default`, which its
+   * organization's creation makes; ignored for a token that exists. Never returned or logged.
+   *
+   * @generated from field: string value = 9;
+   */
+  value: string;
+
+  /**
+   * Where the value comes from, as the plan shows it (e.g. `from environment variable EDGE`);
+   * for the `default` token, non-empty means its value is kept (then `value` is given on apply).
+   *
+   * @generated from field: string value_source = 10;
+   */
+  valueSource: string;
+};
+
+/**
+ * Describes the message tessera.v1.ManifestToken.
+ * Use `create(ManifestTokenSchema)` to create a new message.
+ */
+export const ManifestTokenSchema: GenMessage<ManifestToken> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 57);
+
+/**
+ * ManifestOperation is one step of the plan, in the order it runs.
+ *
+ * @generated from message tessera.v1.ManifestOperation
+ */
+export type ManifestOperation = Message<"tessera.v1.ManifestOperation"> & {
+  /**
+   * Create, update or delete.
+   *
+   * @generated from field: tessera.v1.ManifestOperationKind kind = 1;
+   */
+  kind: ManifestOperationKind;
+
+  /**
+   * What it acts on, e.g. `token acme/edge (ingestion)`.
+   *
+   * @generated from field: string what = 2;
+   */
+  what: string;
+
+  /**
+   * The manifest path it comes from; empty for a deletion (what it deletes is not in the manifest).
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * What is set or changed, one line each (never a token value).
+   *
+   * @generated from field: repeated string details = 4;
+   */
+  details: string[];
+};
+
+/**
+ * Describes the message tessera.v1.ManifestOperation.
+ * Use `create(ManifestOperationSchema)` to create a new message.
+ */
+export const ManifestOperationSchema: GenMessage<ManifestOperation> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 58);
+
+/**
+ * ManifestProblem is why the manifest cannot be applied to the instance as it is.
+ *
+ * @generated from message tessera.v1.ManifestProblem
+ */
+export type ManifestProblem = Message<"tessera.v1.ManifestProblem"> & {
+  /**
+   * The manifest path of the problem.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * What is wrong and how to fix it.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message tessera.v1.ManifestProblem.
+ * Use `create(ManifestProblemSchema)` to create a new message.
+ */
+export const ManifestProblemSchema: GenMessage<ManifestProblem> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 59);
+
+/**
+ * ApplyManifestResponse is the plan the server computed, and whether it was applied.
+ *
+ * @generated from message tessera.v1.ApplyManifestResponse
+ */
+export type ApplyManifestResponse = Message<"tessera.v1.ApplyManifestResponse"> & {
+  /**
+   * The operations, in the order they run (or ran); empty when the instance already matches.
+   *
+   * @generated from field: repeated tessera.v1.ManifestOperation operations = 1;
+   */
+  operations: ManifestOperation[];
+
+  /**
+   * What the plan could not check or chose to keep, for the person reading it.
+   *
+   * @generated from field: repeated string notes = 2;
+   */
+  notes: string[];
+
+  /**
+   * Conflicts with the instance's state; when there are any, nothing is planned or applied.
+   *
+   * @generated from field: repeated tessera.v1.ManifestProblem problems = 3;
+   */
+  problems: ManifestProblem[];
+
+  /**
+   * Whether the operations were applied (false for dry_run, for an empty plan, and with problems).
+   *
+   * @generated from field: bool applied = 4;
+   */
+  applied: boolean;
+};
+
+/**
+ * Describes the message tessera.v1.ApplyManifestResponse.
+ * Use `create(ApplyManifestResponseSchema)` to create a new message.
+ */
+export const ApplyManifestResponseSchema: GenMessage<ApplyManifestResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_admin_service, 60);
+
+/**
+ * ManifestOperationKind says what an operation of a plan does.
+ *
+ * @generated from enum tessera.v1.ManifestOperationKind
+ */
+export enum ManifestOperationKind {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: MANIFEST_OPERATION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Something is created.
+   *
+   * @generated from enum value: MANIFEST_OPERATION_KIND_CREATE = 1;
+   */
+  CREATE = 1,
+
+  /**
+   * Something that exists changes.
+   *
+   * @generated from enum value: MANIFEST_OPERATION_KIND_UPDATE = 2;
+   */
+  UPDATE = 2,
+
+  /**
+   * Something the manifest does not name is deleted (prune).
+   *
+   * @generated from enum value: MANIFEST_OPERATION_KIND_DELETE = 3;
+   */
+  DELETE = 3,
+}
+
+/**
+ * Describes the enum tessera.v1.ManifestOperationKind.
+ */
+export const ManifestOperationKindSchema: GenEnum<ManifestOperationKind> = /*@__PURE__*/
+  enumDesc(file_tessera_v1_token_admin_service, 0);
+
+/**
  * TokenAdminService manages organizations, users, buckets and tokens.
  *
  * Every call except Setup authenticates with `authorization: Bearer <token>`. The organization a
@@ -1881,6 +2340,19 @@ export const TokenAdminService: GenService<{
     methodKind: "unary";
     input: typeof GetCallerRequestSchema;
     output: typeof GetCallerResponseSchema;
+  },
+  /**
+   * ApplyManifest makes the instance match a declarative manifest (`tessera apply`): it plans the
+   * changes against the current state and, unless `dry_run`, applies them all in one database
+   * transaction: any failure leaves everything as it was and answers the failing operation's
+   * code, with its manifest path in the message. The same rules as the individual calls apply.
+   *
+   * @generated from rpc tessera.v1.TokenAdminService.ApplyManifest
+   */
+  applyManifest: {
+    methodKind: "unary";
+    input: typeof ApplyManifestRequestSchema;
+    output: typeof ApplyManifestResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_token_admin_service, 0);
