@@ -11,6 +11,7 @@ import { createAdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Group } from "./command.js";
 import { clean, roleName, showSecret, table, when } from "./output.js";
+import { describeSeconds } from "../domain/token-policy.js";
 import { parseDuration } from "./token-flags.js";
 
 /** A policy duration flag, as whole seconds. */
@@ -19,11 +20,9 @@ function policyFlag(raw: string | undefined, flag: string): Duration | undefined
   return createMessage(DurationSchema, { seconds: BigInt(Math.round(parseDuration(raw, flag) / 1000)) });
 }
 
-/** `30d`, `12h`, or `-` when unset. */
+/** `30d`, `1d12h`, or `-` when unset: as the server's messages write limits. */
 function showDuration(d: Duration | undefined): string {
-  if (d === undefined) return "-";
-  const s = Number(d.seconds);
-  return s % 86_400 === 0 ? `${s / 86_400}d` : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;
+  return d === undefined ? "-" : describeSeconds(Number(d.seconds));
 }
 
 const create: Command = {

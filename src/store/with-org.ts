@@ -33,8 +33,12 @@ function requireOrgId(orgId: string): void {
   if (!isUuid(orgId)) throw new Error("withOrg: organization id is not a UUID");
 }
 
-export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  requireOrgId(orgId);
+/**
+ * Runs `fn` in a transaction on one pooled connection: `begin` opens it (with whatever must travel
+ * in the same round trip), then COMMIT, or ROLLBACK when `fn` fails or `rollback` asks. A
+ * connection whose ROLLBACK failed is discarded, not returned to the pool.
+ */
+async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>, rollback = false): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -43,9 +47,9 @@ export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => P
   }
   let broken = false;
   try {
-    await client.query({ text: "BEGIN; SELECT set_config('tessera.org_id', '" + orgId + "', true)" });
+    await client.query({ text: begin });
     const result = await fn(client);
-    await client.query("COMMIT");
+    await client.query(rollback ? "ROLLBACK" : "COMMIT");
     return result;
   } catch (err) {
     try {
@@ -59,47 +63,40 @@ export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => P
   }
 }
 
+export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  requireOrgId(orgId);
+  return inTransaction(pool, "BEGIN; SELECT set_config('tessera.org_id', '" + orgId + "', true)", fn);
+}
+
 /** With `rollback`, the transaction ends in ROLLBACK even when `fn` succeeds (a dry run of the very same work). */
 export async function withOrgTransaction<T>(pool: pg.Pool, fn: (t: OrgTransaction) => Promise<T>, rollback = false): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    mapPgError(err);
-  }
-  let broken = false;
-  let busy = false;
-  let done = false;
-  const t: OrgTransaction = {
-    async asOrg(orgId, inner) {
-      requireOrgId(orgId);
-      if (busy || done) throw new Error("withOrgTransaction: asOrg runs one at a time, inside the transaction");
-      busy = true;
+  return inTransaction(
+    pool,
+    "BEGIN",
+    async (client) => {
+      let busy = false;
+      let done = false;
+      const t: OrgTransaction = {
+        async asOrg(orgId, inner) {
+          requireOrgId(orgId);
+          if (busy || done) throw new Error("withOrgTransaction: asOrg runs one at a time, inside the transaction");
+          busy = true;
+          try {
+            await client.query({ text: "SELECT set_config('tessera.org_id', '" + orgId + "', true)" });
+            const result = await inner(client);
+            await client.query("SELECT set_config('tessera.org_id', '', true)");
+            return result;
+          } finally {
+            busy = false;
+          }
+        },
+      };
       try {
-        await client.query({ text: "SELECT set_config('tessera.org_id', '" + orgId + "', true)" });
-        const result = await inner(client);
-        await client.query("SELECT set_config('tessera.org_id', '', true)");
-        return result;
+        return await fn(t);
       } finally {
-        busy = false;
+        done = true;
       }
     },
-  };
-  try {
-    await client.query("BEGIN");
-    const result = await fn(t);
-    done = true;
-    await client.query(rollback ? "ROLLBACK" : "COMMIT");
-    return result;
-  } catch (err) {
-    done = true;
-    try {
-      await client.query("ROLLBACK");
-    } catch {
-      broken = true;
-    }
-    mapPgError(err);
-  } finally {
-    client.release(broken);
-  }
+    rollback,
+  );
 }
