@@ -39,6 +39,12 @@ import { createUnavailableLog, type UnavailableLog } from "./transport/unavailab
 import type { Interceptor } from "@connectrpc/connect";
 import type { Authenticator } from "./services/caller.js";
 import { createInstanceMetrics, type InstanceMetrics } from "./services/instance-metrics.js";
+import { auditAuthRefusals } from "./services/audit/auth-refusals.js";
+import { createRefusalRecorder } from "./services/audit/refusals.js";
+import { pruneAuditTrails } from "./services/audit/retention.js";
+import { createAuditTrail } from "./services/audit/trail.js";
+import { recordDigestKey } from "./services/audit/digest-key.js";
+import type { AuthRefusal } from "./services/request-info.js";
 
 export interface TesseraOptions {
   log?: Log;
@@ -114,6 +120,8 @@ export interface Services {
   authenticate: Authenticator;
   /** The HTTP listener's interceptors (the gRPC listener runs the same through its adapter). */
   interceptors: Interceptor[];
+  /** Told of refused credentials on both listeners (the audit trail). */
+  onAuthRefused: (r: AuthRefusal) => void;
   /** Counts UNAVAILABLE answers on both listeners. */
   unavailable: UnavailableLog;
   /** `/forward-auth` on the HTTP port. */
@@ -177,6 +185,11 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery, importedFilter });
     const lastUsed = createLastUsedRecorder({ db, now, log, precisionMs: config.lastUsedPrecisionMs });
     cleanups.push(() => lastUsed.close());
+    const audit = createAuditTrail(keyring, config.audit.enabled);
+    const refusals = createRefusalRecorder(db, audit, log);
+    await recordDigestKey(db, audit, keyring);
+    cleanups.push(() => refusals.flush());
+    const retentionDays = config.audit.retentionDays;
     const maintenance = startFeedMaintenance({
       db,
       now,
@@ -184,6 +197,10 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       intervalMs: config.feed.maintenanceMs,
       retentionMs: config.feed.retentionMs,
       idleSweepMs: config.feed.idleSweepMs,
+      pruneAudit:
+        retentionDays === undefined
+          ? undefined
+          : (now) => pruneAuditTrails(db, audit, new Date(now.getTime() - retentionDays * 86_400_000)),
     });
     cleanups.push(async () => maintenance.stop());
     const deps: ServiceDeps = {
@@ -196,6 +213,9 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       importedFilter,
       lastUsed,
       checkpointMs: config.feed.checkpointMs,
+      audit,
+      refusals,
+      auditPollMs: config.audit.pollMs,
       onVerify: metrics.onVerify,
     };
     const authenticate = createAuthenticator(lookup, now, lastUsed);
@@ -213,7 +233,8 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     ];
     const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
     cleanups.push(async () => unavailable.close());
-    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable })];
+    const onAuthRefused = auditAuthRefusals(audit, refusals);
+    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable, onAuthRefused })];
     const forwardAuth = createForwardAuth({
       authenticate,
       check: createEdgeChecker({ decideVerify, routes, parameterWord: "query parameter" }),
@@ -221,7 +242,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       unavailable,
       onDecision: metrics.onEdge("forward_auth"),
     });
-    return { services, authenticate, interceptors, unavailable, forwardAuth, metrics, db, deps, cache, close };
+    return { services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth, metrics, db, deps, cache, close };
   } catch (err) {
     await close();
     throw err;
@@ -263,12 +284,13 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       unavailableLogIntervalMs: opts.unavailableLogIntervalMs,
     });
     cleanups.push(core.close);
-    const { db, deps, cache, metrics, services, authenticate, interceptors, unavailable, forwardAuth } = core;
+    const { db, deps, cache, metrics, services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth } = core;
     const grpcServer = await startGrpcServer({
       host: config.host,
       port: config.grpcPort,
       services,
       authenticate,
+      onAuthRefused,
       log,
       unavailable,
       maxMessageBytes: config.maxMessageBytes,

@@ -54,6 +54,17 @@ export interface Config {
    * undefined: the built-in presets alone.
    */
   ingestionRoutesFile: string | undefined;
+  audit: {
+    /**
+     * Off only in benchmarks, to measure what the trail costs: nothing is recorded then.
+     * Not settable from the environment: a deployment always keeps its trail.
+     */
+    enabled: boolean;
+    /** Entries older than this many days are removed (with a record of it); undefined keeps them all. */
+    retentionDays: number | undefined;
+    /** How often WatchAuditEvents looks for new entries. */
+    pollMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -121,5 +132,12 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     },
     lastUsedPrecisionMs: positive("TESSERA_LAST_USED_PRECISION_S", env.TESSERA_LAST_USED_PRECISION_S, 3600, 7 * 86_400) * 1000,
     ingestionRoutesFile: env.TESSERA_INGESTION_ROUTES_FILE ? path.resolve(env.TESSERA_INGESTION_ROUTES_FILE) : undefined,
+    audit: {
+      enabled: true,
+      retentionDays: env.TESSERA_AUDIT_RETENTION_DAYS
+        ? positive("TESSERA_AUDIT_RETENTION_DAYS", env.TESSERA_AUDIT_RETENTION_DAYS, 1, 36_500)
+        : undefined,
+      pollMs: 500,
+    },
   };
 }

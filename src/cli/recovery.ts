@@ -6,12 +6,16 @@
  * It never creates a digest key: a token digested under a key the server does not hold would
  * never verify, so a missing key file is an error, not a reason to make a new one.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { stat } from "node:fs/promises";
 import { keyringFromEnv, type Keyring } from "../domain/digest.js";
 import { loadOrCreateKeyFile } from "../store/key-file.js";
 import { loadConfig, type Config } from "../config.js";
 import { mint } from "../services/token-issue.js";
+import { AuditScope, systemActor } from "../services/audit/scope.js";
+import { createAuditTrail } from "../services/audit/trail.js";
+import { tokenFields, tokenTarget } from "../domain/audit/audit-fields.js";
 import {
   connectEmbeddedOwner,
   createRecoveryOperatorToken,
@@ -119,6 +123,13 @@ Run it on the server's machine, with the server's key. The value is printed once
         name: () => recoveryName(now),
         description: `Operator token minted by tessera recovery at ${now.toISOString()}`,
         material: { digest: m.digest, keyId: m.keyId, mask: m.mask },
+        record: (tx, token) =>
+          new AuditScope(createAuditTrail(keyring), systemActor("recovery"), {
+            requestId: randomUUID(),
+            peer: "local",
+            userAgent: `tessera recovery on ${hostname()}`,
+            rpc: "",
+          }).record(tx, { action: "token.create", target: tokenTarget(token), after: tokenFields(token) }),
       });
     } catch (err) {
       throw new CliError(`recovery failed: ${(err as Error).message}`);

@@ -11,6 +11,8 @@ import sodium from "sodium-native";
 
 const KEY_BYTES = 32;
 const DIGEST_BYTES = 32;
+/** Domain separation: the audit MAC key is BLAKE2b(key = digest key, this). */
+const AUDIT_KEY_CONTEXT = Buffer.from("tessera audit trail mac key v1", "utf8");
 
 export interface KeyDigest {
   keyId: number;
@@ -22,6 +24,7 @@ export class Keyring {
   readonly #keys: ReadonlyMap<number, Buffer>;
   readonly #current: number;
   readonly #lookupOrder: readonly number[];
+  readonly #auditKeys = new Map<number, Buffer>();
   // Reused input and output buffers. Safe because crypto_generichash is synchronous (no other
   // call can run in between on this thread) and the input is wiped after each use; it saves two
   // allocations per Verify and keeps token bytes out of Node's shared Buffer pool.
@@ -90,6 +93,25 @@ export class Keyring {
       sodium.crypto_generichash(this.#out, input, key);
       input.fill(0);
     }
+  }
+
+  /**
+   * The audit trail's MAC of `message` under key `keyId` (default: the current key): keyed
+   * BLAKE2b-256 with a key derived from the digest key, so that a MAC can never equal a token's
+   * digest and a database copy, holding neither key, can neither check nor forge one.
+   */
+  auditMac(message: Buffer, keyId: number = this.#current): Buffer {
+    let key = this.#auditKeys.get(keyId);
+    if (key === undefined) {
+      const base = this.#keys.get(keyId);
+      if (base === undefined) throw new Error(`keyring: audit key ${keyId} is not loaded`);
+      key = Buffer.alloc(KEY_BYTES);
+      sodium.crypto_generichash(key, AUDIT_KEY_CONTEXT, base);
+      this.#auditKeys.set(keyId, key);
+    }
+    const out = Buffer.alloc(DIGEST_BYTES);
+    sodium.crypto_generichash(out, message, key);
+    return out;
   }
 
   /** Digests under every key, current first: the store tries them in this order. */

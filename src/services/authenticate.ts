@@ -35,6 +35,24 @@ interface Accepted {
 export const severalCredentials = (): TesseraError =>
   unauthenticated("the request carries several authorization headers; send exactly one");
 
+/** The token a refused credential named, when it named one Tessera knows (for the audit trail). */
+export interface RefusedToken {
+  tokenId: string;
+  kind: string;
+  orgId: string;
+  userId: string | null;
+}
+
+const refusedTokens = new WeakMap<TesseraError, RefusedToken>();
+
+export const refusedTokenOf = (err: TesseraError): RefusedToken | undefined => refusedTokens.get(err);
+
+function refuse(msg: string, t: { tokenId: string; kind: string; orgId: string; ownerUserId: string | null }): TesseraError {
+  const err = unauthenticated(msg);
+  refusedTokens.set(err, { tokenId: t.tokenId, kind: t.kind, orgId: t.orgId, userId: t.ownerUserId });
+  return err;
+}
+
 export function createAuthenticator(
   lookup: TokenLookupService,
   now: () => number,
@@ -66,7 +84,7 @@ export function createAuthenticator(
     if (s !== null && typeof s === "object") {
       // A previous value past its rotation deadline is gone, as it will be once the overlap is ended.
       if (s.status === "NOT_FOUND") throw unauthenticated("invalid token: no such token");
-      throw unauthenticated(`token not accepted: ${s.status.toLowerCase().replaceAll("_", " ")}`);
+      throw refuse(`token not accepted: ${s.status.toLowerCase().replaceAll("_", " ")}`, t);
     }
     const caller: Caller = Object.freeze({
       tokenId: t.tokenId,

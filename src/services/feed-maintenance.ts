@@ -18,6 +18,8 @@ export interface FeedMaintenanceOptions {
   retentionMs: number;
   /** How often the idle sweep runs; at most every interval. */
   idleSweepMs: number;
+  /** Audit-trail retention, run with the idle sweep; returns how many trails it pruned. */
+  pruneAudit?: ((now: Date) => Promise<number>) | undefined;
 }
 
 export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Promise<void>; stop(): void } {
@@ -36,6 +38,8 @@ export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Pr
         const idle = await disableIdleTokens(o.db.pool, new Date(o.now()));
         lastIdleSweep = performance.now();
         if (idle > 0) o.log("idle_tokens_disabled", { count: idle });
+        const pruned = (await o.pruneAudit?.(new Date(o.now()))) ?? 0;
+        if (pruned > 0) o.log("audit_trails_pruned", { trails: pruned });
       }
       await pruneEvents(o.db.pool, new Date(o.now() - o.retentionMs));
       if (failing) o.log("feed_maintenance_recovered", {});

@@ -20,7 +20,7 @@ import type { TokenRecord } from "../domain/model.js";
 import { startEmbeddedPostgres } from "./embedded.js";
 import { insertToken } from "./queries/tokens.js";
 import { OWNER_ROLE, withDatabase } from "./roles.js";
-import { withOrg } from "./with-org.js";
+import { withOrg, type Tx } from "./with-org.js";
 
 /** The database the embedded default creates (startEmbeddedPostgres's default). */
 const EMBEDDED_DATABASE = "tessera";
@@ -41,6 +41,8 @@ export interface RecoveryRequest {
   name: () => string;
   description: string;
   material: RecoveryMaterial;
+  /** Runs in the token's transaction after the insert: the audit trail's record of it. */
+  record?: (tx: Tx, token: TokenRecord) => Promise<void>;
 }
 
 type RecoveryProblem = "not-migrated" | "no-root-user" | "user-not-found" | "user-not-root" | "no-admin-organization";
@@ -105,8 +107,8 @@ export async function createRecoveryOperatorToken(ownerUrl: string, req: Recover
     const owner = user.id;
     for (let attempt = 1; ; attempt++) {
       try {
-        const token = await withOrg(pool, org.id, (tx) =>
-          insertToken(tx, {
+        const token = await withOrg(pool, org.id, async (tx) => {
+          const t = await insertToken(tx, {
             id: randomUUID(),
             orgId: org.id,
             name: req.name(),
@@ -120,8 +122,10 @@ export async function createRecoveryOperatorToken(ownerUrl: string, req: Recover
             createdBy: null,
             permissions: {},
             expiresAt: null,
-          }),
-        );
+          });
+          await req.record?.(tx, t);
+          return t;
+        });
         return { ok: true, token, user: { id: user.id, name: user.name }, org };
       } catch (err) {
         // insertToken reports a taken name as ALREADY_EXISTS (the transaction rolled back):

@@ -9,7 +9,8 @@
 
 import { createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { severalCredentials } from "../services/authenticate.js";
-import { kCaller, type Authenticator } from "../services/caller.js";
+import { kCaller, type Authenticator, type Caller } from "../services/caller.js";
+import { kPeer, type AuthRefusal } from "../services/request-info.js";
 import type { Log } from "../log.js";
 import { toConnectError } from "./errors.js";
 import type { UnavailableLog } from "./unavailable-log.js";
@@ -22,14 +23,27 @@ export interface AuthInterceptorOptions {
   log?: Log | undefined;
   /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
   unavailable?: UnavailableLog | undefined;
+  /** Told of every credential refused (the audit trail records the admin API's). */
+  onAuthRefused?: ((r: AuthRefusal) => void) | undefined;
 }
 
 export function createAuthInterceptor(authenticate: Authenticator, options: AuthInterceptorOptions = {}): Interceptor {
-  const { log, unavailable } = options;
+  const { log, unavailable, onAuthRefused } = options;
   return (next) => async (req) => {
     try {
-      if (req.contextValues.get(kSeveralCredentials)) throw severalCredentials();
-      const caller = await authenticate(req.header.get("authorization") ?? undefined);
+      let caller: Caller | undefined;
+      try {
+        if (req.contextValues.get(kSeveralCredentials)) throw severalCredentials();
+        caller = await authenticate(req.header.get("authorization") ?? undefined);
+      } catch (err) {
+        onAuthRefused?.({
+          err,
+          rpc: `/${req.service.typeName}/${req.method.name}`,
+          header: (name) => req.header.get(name),
+          peer: req.contextValues.get(kPeer),
+        });
+        throw err;
+      }
       req.contextValues.set(kCaller, caller);
       const res = await next(req);
       if (!res.stream) return res;

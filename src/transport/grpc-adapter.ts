@@ -23,6 +23,7 @@ import {
 } from "@connectrpc/connect";
 import { severalCredentials } from "../services/authenticate.js";
 import { kCaller, type Authenticator, type Caller } from "../services/caller.js";
+import { kPeer, type AuthRefusal } from "../services/request-info.js";
 import type { Log } from "../log.js";
 import { toGrpcStatus, type ErrorMappingOptions } from "./errors.js";
 import type { UnavailableLog } from "./unavailable-log.js";
@@ -35,6 +36,8 @@ export interface GrpcServiceOptions {
   log?: Log | undefined;
   /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
   unavailable?: UnavailableLog | undefined;
+  /** Told of every credential refused (the audit trail records the admin API's). */
+  onAuthRefused?: ((r: AuthRefusal) => void) | undefined;
 }
 
 export interface GrpcService {
@@ -50,6 +53,7 @@ interface MethodEntry {
   readonly path: string;
   readonly impl: AnyImpl;
   readonly authenticate: Authenticator;
+  readonly onAuthRefused: ((r: AuthRefusal) => void) | undefined;
   readonly mapping: ErrorMappingOptions;
 }
 
@@ -66,6 +70,7 @@ export function createGrpcService<D extends DescService>(desc: D, impl: Partial<
       path,
       impl: spec.methods[method.localName]!.impl as AnyImpl,
       authenticate: options.authenticate,
+      onAuthRefused: options.onAuthRefused,
       mapping: { log: options.log, unavailable: options.unavailable, procedure: path },
     };
     switch (method.methodKind) {
@@ -95,7 +100,7 @@ async function serveUnary(
   let response: unknown;
   try {
     if (call.request === MALFORMED) throw MALFORMED_ERROR;
-    const caller = await entry.authenticate(authorization(call.metadata));
+    const caller = await authenticateCall(entry, call);
     ctx = new GrpcHandlerContext(entry, call, caller);
     response = await entry.impl(call.request, ctx);
     ctx.sendHeader();
@@ -112,7 +117,7 @@ async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableSt
   let ctx: GrpcHandlerContext | undefined;
   try {
     if (call.request === MALFORMED) throw MALFORMED_ERROR;
-    const caller = await entry.authenticate(authorization(call.metadata));
+    const caller = await authenticateCall(entry, call);
     ctx = new GrpcHandlerContext(entry, call, caller);
     const messages = entry.impl(call.request, ctx) as AsyncIterable<unknown>;
     // Breaking out of for-await calls return() on the impl's iterator, so it stops and cleans up;
@@ -151,6 +156,23 @@ function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<voi
   });
 }
 
+async function authenticateCall(
+  entry: MethodEntry,
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+): Promise<Caller | undefined> {
+  try {
+    return await entry.authenticate(authorization(call.metadata));
+  } catch (err) {
+    entry.onAuthRefused?.({ err, rpc: entry.path, header: (name) => firstValue(call.metadata, name), peer: call });
+    throw err;
+  }
+}
+
+function firstValue(metadata: grpc.Metadata, name: string): string | undefined {
+  const v = metadata.get(name)[0];
+  return typeof v === "string" ? v : undefined;
+}
+
 /** The single value of the `authorization` metadata; several are refused (see grpc-stream-gate.ts). */
 function authorization(metadata: grpc.Metadata): string | undefined {
   const values = metadata.get("authorization");
@@ -174,7 +196,8 @@ class GrpcHandlerContext implements HandlerContext {
     private readonly call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
     caller: Caller | undefined,
   ) {
-    this.values = createContextValues().set(kCaller, caller);
+    // The call itself answers getPeer(): the audit trail asks only when it records something.
+    this.values = createContextValues().set(kCaller, caller).set(kPeer, call);
   }
 
   get method(): DescMethod {

@@ -17,6 +17,7 @@ import type { Log } from "../log.js";
 import type { UnavailableLog } from "./unavailable-log.js";
 import { createGrpcService } from "./grpc-adapter.js";
 import { gateGrpcStreams } from "./grpc-stream-gate.js";
+import type { AuthRefusal } from "../services/request-info.js";
 import { HEALTH_FILE_NAME, healthFileDescriptor } from "./health-descriptor.js";
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -32,6 +33,8 @@ export interface GrpcServerOptions {
   log?: Log | undefined;
   /** Counts UNAVAILABLE answers (see unavailable-log.ts). */
   unavailable?: UnavailableLog | undefined;
+  /** Told of every credential refused (the audit trail records the admin API's). */
+  onAuthRefused?: ((r: AuthRefusal) => void) | undefined;
   /** Largest request and response; bigger requests fail with RESOURCE_EXHAUSTED. 4 MiB default. */
   maxMessageBytes?: number;
   /** How long close() waits for calls in flight before cutting them. 2 s default. */
@@ -59,6 +62,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       authenticate: opts.authenticate,
       log: opts.log,
       unavailable: opts.unavailable,
+      onAuthRefused: opts.onAuthRefused,
     });
     server.addService(svc.definition, svc.implementation);
     statuses[desc.typeName] = "NOT_SERVING";

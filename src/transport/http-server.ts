@@ -20,6 +20,7 @@ import {
 import { kSeveralCredentials } from "./auth-interceptor.js";
 import { withClientFaultsAnswered } from "./client-faults.js";
 import { countRawHeader } from "./raw-headers.js";
+import { kPeer } from "../services/request-info.js";
 
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -167,7 +168,7 @@ function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: Node
       fallback(req, res);
       return;
     }
-    const values = createContextValues();
+    const values = createContextValues().set(kPeer, { getPeer: () => peerOf(req) });
     if (countRawHeader(req.rawHeaders, "authorization") > 1) values.set(kSeveralCredentials, true);
     h(universalRequestFromNodeRequest(req, res, undefined, values))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
@@ -182,6 +183,13 @@ function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: Node
         }
       });
   };
+}
+
+/** `address:port` of the client (`[address]:port` for IPv6), as grpc-js says it. */
+function peerOf(req: NodeRequest): string {
+  const s = req.socket;
+  const a = s.remoteAddress ?? "";
+  return a.includes(":") ? `[${a}]:${s.remotePort}` : `${a}:${s.remotePort}`;
 }
 
 /** Past this many unread request bytes, the response ends and the stream is reset (CANCEL). */

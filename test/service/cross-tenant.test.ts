@@ -187,6 +187,21 @@ const MATRIX: Array<[method: keyof Clients["admin"], label: string, call: Call]>
     (c, t, v) => c.admin.deleteBucket({ organizationId: v.org.orgId, name: v.bucketName, force: true }, t),
   ],
   ["getCaller", "who the attacker is", (c, t) => c.admin.getCaller({}, t)],
+  ["listAuditEvents", "the victim's audit trail", (c, t, v) => c.admin.listAuditEvents({ organizationId: v.org.orgId }, t)],
+  ["listAuditEvents", "the victim's child's audit trail", (c, t, v) => c.admin.listAuditEvents({ organizationId: v.subOrgId }, t)],
+  [
+    "listAuditEvents",
+    "the instance's audit trail",
+    (c, t) => c.admin.listAuditEvents({ organizationId: "00000000-0000-0000-0000-000000000000" }, t),
+  ],
+  ["verifyAuditLog", "the victim's audit trail", (c, t, v) => c.admin.verifyAuditLog({ organizationId: v.org.orgId }, t)],
+  [
+    "watchAuditEvents",
+    "the victim's audit trail from its start",
+    async (c, t, v) => {
+      for await (const _ of c.admin.watchAuditEvents({ organizationId: v.org.orgId, afterSequence: 0n }, t)) break;
+    },
+  ],
   [
     "applyManifest",
     "a manifest giving the victim a bucket",
@@ -416,6 +431,10 @@ describe("the cross-tenant matrix", () => {
           assertNoLeak(json(members), "ListMemberships");
           const prefixed = await c.admin.listTokens({ namePrefix: "victim" }, a.token);
           assert.deepEqual(prefixed.tokens, [], "ListTokens by the victim's name prefix");
+          const trail = await c.admin.listAuditEvents({ pageSize: 1000 }, a.token);
+          assert.ok(trail.events.length >= 1, "the attacker's own trail has entries");
+          assert.ok(trail.events.every((e) => e.organizationId === a.orgId));
+          assertNoLeak(json(trail), "ListAuditEvents", a.knows);
           const pass = await c.admin.getPasscode({}, a.token);
           assert.equal(pass.token!.organizationId, a.orgId);
           assertNoLeak(json(pass), "GetPasscode");

@@ -34,7 +34,7 @@ import { deleteBucket, insertBucket, listBuckets, updateBucketDescription } from
 import { getCurrentOrganization, insertOrganization, listOrganizations } from "../../store/queries/organizations.js";
 import type { TokenEvent } from "../../store/queries/revocations.js";
 import * as tokens from "../../store/queries/tokens.js";
-import { deleteMembership, getMembership, insertUser, listMembers, listVisibleUsers, upsertMembership } from "../../store/queries/users.js";
+import { getMembership, insertUser, listMembers, listVisibleUsers, upsertMembership } from "../../store/queries/users.js";
 import { requireRole } from "../access.js";
 import type { Caller } from "../caller.js";
 import type { ServiceDeps } from "../deps.js";
@@ -43,13 +43,32 @@ import { desiredFromRequest, withPath } from "./apply-request.js";
 import { defaultTokenSpec, patchOrganization } from "./organizations.js";
 import { checkIngestionBuckets, resolveOwner } from "./token-spec.js";
 import { patchToken, refuseValueUnderOlderKeys } from "./tokens.js";
+import { removeMember } from "./users.js";
+import type { AuditScope } from "../audit/scope.js";
+import {
+  bucketFields,
+  bucketTarget,
+  membershipFields,
+  membershipTarget,
+  organizationFields,
+  organizationTarget,
+  tokenFields,
+  tokenTarget,
+  userFields,
+  userTarget,
+} from "../../domain/audit/audit-fields.js";
 
 /** Rows per page when reading the state (the listings' own page size limit does not apply here). */
 const PAGE = 1000;
 
 const SIGN_KIND = { "+": ManifestOperationKind.CREATE, "~": ManifestOperationKind.UPDATE, "-": ManifestOperationKind.DELETE } as const;
 
-export async function applyManifest(deps: ServiceDeps, caller: Caller, req: ApplyManifestRequest): Promise<ApplyManifestResponse> {
+export async function applyManifest(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: ApplyManifestRequest,
+  audit: AuditScope,
+): Promise<ApplyManifestResponse> {
   const desired = desiredFromRequest(req, deps.now());
   requireRole(caller, "ADMIN", "applying a manifest");
   const out = await deps.db.transaction(async (t) => {
@@ -57,7 +76,7 @@ export async function applyManifest(deps: ServiceDeps, caller: Caller, req: Appl
     const snapshot = await readState(t, caller, desired);
     const planned = planManifest(desired, snapshot, { prune: req.prune });
     if (!planned.ok || planned.plan.operations.length === 0) return { planned, done: undefined };
-    const run = new Execution(deps, caller, t, snapshot, planned.plan.operations, req.dryRun, defaultValues(req));
+    const run = new Execution(deps, caller, audit, t, snapshot, planned.plan.operations, req.dryRun, defaultValues(req));
     for (const op of planned.plan.operations) {
       try {
         await run.execute(op);
@@ -65,6 +84,14 @@ export async function applyManifest(deps: ServiceDeps, caller: Caller, req: Appl
         throw withPath(opPath(op), err);
       }
     }
+    // Each change is on the record of its organization; the run itself on the caller's.
+    await t.asOrg(caller.orgId, (tx) =>
+      audit.record(tx, {
+        action: "manifest.apply",
+        target: { type: "manifest", id: audit.info.requestId },
+        after: { operations: planned.plan.operations.length, prune: req.prune },
+      }),
+    );
     return { planned, done: run };
   }, req.dryRun);
   const { planned, done } = out;
@@ -177,6 +204,7 @@ class Execution {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly caller: Caller,
+    private readonly audit: AuditScope,
     private readonly t: OrgTransaction,
     snapshot: Snapshot,
     operations: Operation[],
@@ -202,7 +230,7 @@ class Execution {
   }
 
   async execute(op: Operation): Promise<void> {
-    const { deps, caller } = this;
+    const { deps, caller, audit } = this;
     switch (op.op) {
       case "create-organization": {
         // Only an operator makes top-level organizations; to anyone else one it does not reach is
@@ -228,6 +256,9 @@ class Execution {
           }
           const spec = defaultTokenSpec(deps, caller, policies);
           const value = this.#defaultValue(op);
+          const org = await getCurrentOrganization(tx);
+          if (org !== undefined)
+            await audit.record(tx, { action: "organization.create", target: organizationTarget(org), after: organizationFields(org) });
           const issued = await this.#issue(tx, id, { ...spec, ...value });
           this.#defaultTokens.set(op.identifier, issued.token.id);
         });
@@ -236,10 +267,16 @@ class Execution {
       }
       case "update-organization": {
         const r = await this.t.asOrg(op.id, (tx) =>
-          patchOrganization(tx, caller, op.id, {
-            ...(op.name && { name: op.name.to }),
-            ...(op.parentAccess && { parentAccess: op.parentAccess.to }),
-          }),
+          patchOrganization(
+            tx,
+            caller,
+            op.id,
+            {
+              ...(op.name && { name: op.name.to }),
+              ...(op.parentAccess && { parentAccess: op.parentAccess.to }),
+            },
+            audit,
+          ),
         );
         this.events.push(...r.events);
         return;
@@ -251,19 +288,31 @@ class Execution {
           throw permissionDenied("only an operator may create a user with no membership: make it a member of an organization");
         }
         const id = randomUUID();
-        await this.t.asOrg(caller.orgId, (tx) => insertUser(tx, { id, name: op.name, root: op.root }));
+        await this.t.asOrg(caller.orgId, async (tx) => {
+          const user = await insertUser(tx, { id, name: op.name, root: op.root });
+          await audit.record(tx, { action: "user.create", target: userTarget(user), after: userFields(user) });
+        });
         this.#userIds.set(op.name, id);
         this.#newUsers.add(id);
         return;
       }
       case "create-bucket":
-        await this.t.asOrg(this.#org(op.organization), (tx) =>
-          insertBucket(tx, { id: randomUUID(), name: op.name, description: op.description }),
-        );
+        await this.t.asOrg(this.#org(op.organization), async (tx) => {
+          const b = await insertBucket(tx, { id: randomUUID(), name: op.name, description: op.description });
+          await audit.record(tx, { action: "bucket.create", target: bucketTarget(b), after: bucketFields(b) });
+        });
         return;
       case "update-bucket": {
-        const b = await this.t.asOrg(this.#org(op.organization), (tx) => updateBucketDescription(tx, op.id, op.description.to));
-        if (b === undefined) throw notFound("bucket");
+        await this.t.asOrg(this.#org(op.organization), async (tx) => {
+          const b = await updateBucketDescription(tx, op.id, op.description.to);
+          if (b === undefined) throw notFound("bucket");
+          await audit.record(tx, {
+            action: "bucket.update",
+            target: bucketTarget(b),
+            before: { description: op.description.from },
+            after: { description: b.description },
+          });
+        });
         return;
       }
       case "set-membership": {
@@ -271,7 +320,14 @@ class Execution {
         const r = await this.t.asOrg(this.#org(op.organization), async (tx) => {
           // As SetMembership: only operators bring in a user from outside (or a user this apply creates).
           if ((await getMembership(tx, userId)) === undefined && !caller.operator && !this.#newUsers.has(userId)) throw notFound("user");
-          return upsertMembership(tx, userId, op.role);
+          const r = await upsertMembership(tx, userId, op.role);
+          await audit.record(tx, {
+            action: "membership.set",
+            target: membershipTarget(userId, op.user),
+            before: r.previous === undefined ? null : membershipFields(r.previous),
+            after: membershipFields(r.membership),
+          });
+          return r;
         });
         this.events.push(...r.events);
         return;
@@ -313,10 +369,15 @@ class Execution {
         if (id === undefined) throw notFound("token");
         if (op.expireTime?.to && op.expireTime.to.getTime() <= deps.now()) throw invalidArgument("expire_time must be in the future");
         const r = await this.t.asOrg(orgId, (tx) =>
-          patchToken(tx, id, {
-            ...(op.description && { description: op.description.to }),
-            ...(op.expireTime && { expiresAt: op.expireTime.to }),
-          }),
+          patchToken(
+            tx,
+            id,
+            {
+              ...(op.description && { description: op.description.to }),
+              ...(op.expireTime && { expiresAt: op.expireTime.to }),
+            },
+            audit,
+          ),
         );
         if (r.expiryChanged) this.events.push({ orgId, tokenId: id, reason: "UPDATED" });
         return;
@@ -328,22 +389,24 @@ class Execution {
           if (current === undefined) throw notFound("token");
           if (current.isDefault) throw failedPrecondition("the default ingestion token cannot be deleted; disable or rotate it instead");
           await tokens.deleteToken(tx, current.id);
+          await audit.record(tx, { action: "token.delete", target: tokenTarget(current), before: tokenFields(current) });
         });
         this.events.push({ orgId, tokenId: op.id, reason: "DELETED" });
         return;
       }
       case "remove-membership": {
-        const ended = await this.t.asOrg(this.#org(op.organization), (tx) => deleteMembership(tx, op.userId));
-        if (ended === undefined) throw notFound("membership");
+        const ended = await this.t.asOrg(this.#org(op.organization), (tx) => removeMember(tx, op.userId, audit));
         this.events.push(...ended);
         return;
       }
       case "delete-bucket":
         await this.t.asOrg(this.#org(op.organization), async (tx) => {
           // As DeleteBucket without force: the row lock first, then no token may still name it.
-          if ((await deleteBucket(tx, op.name)) === undefined) throw notFound("bucket");
+          const b = await deleteBucket(tx, op.name);
+          if (b === undefined) throw notFound("bucket");
           const naming = await tokens.tokensNamingBucket(tx, op.name);
           if (naming.length > 0) throw failedPrecondition(`${naming.length} token(s) still name bucket "${op.name}" in their permissions`);
+          await audit.record(tx, { action: "bucket.delete", target: bucketTarget(b), before: bucketFields(b) });
         });
         return;
     }
@@ -364,6 +427,7 @@ class Execution {
   async #issue(tx: Tx, orgId: string, spec: Parameters<typeof issueToken>[2]): Promise<IssuedToken> {
     if (spec.value !== undefined) await refuseValueUnderOlderKeys(tx, this.deps.keyring, spec.value);
     const issued = await issueToken(tx, this.deps.keyring, spec);
+    await this.audit.record(tx, { action: "token.create", target: tokenTarget(issued.token), after: tokenFields(issued.token) });
     this.issued.push(issued);
     this.events.push({ orgId, tokenId: issued.token.id, reason: "ENABLED" });
     return issued;

@@ -22,14 +22,25 @@ import { requireRole, targetOrg } from "../access.js";
 import type { Caller } from "../caller.js";
 import { bucketToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { AuditChange, AuditScope } from "../audit/scope.js";
+import { bucketFields, bucketTarget, tokenFields, tokenTarget } from "../../domain/audit/audit-fields.js";
 
-export async function createBucket(deps: ServiceDeps, caller: Caller, req: CreateBucketRequest): Promise<CreateBucketResponse> {
+export async function createBucket(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: CreateBucketRequest,
+  audit: AuditScope,
+): Promise<CreateBucketResponse> {
   if (req.name === "") throw invalidArgument("name is required");
   validateBucketName(req.name);
   validateDescription(req.description);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "creating buckets");
-  const bucket = await deps.db.withOrg(orgId, (tx) => insertBucket(tx, { id: randomUUID(), name: req.name, description: req.description }));
+  const bucket = await deps.db.withOrg(orgId, async (tx) => {
+    const b = await insertBucket(tx, { id: randomUUID(), name: req.name, description: req.description });
+    await audit.record(tx, { action: "bucket.create", target: bucketTarget(b), after: bucketFields(b) });
+    return b;
+  });
   return create(CreateBucketResponseSchema, { bucket: bucketToPb(bucket) });
 }
 
@@ -47,7 +58,12 @@ export async function listBuckets(deps: ServiceDeps, caller: Caller, req: ListBu
  * narrowing it to no bucket would widen it to every bucket. Either way the token is refused for
  * the bucket on the very next Verify, here at once and elsewhere through the feed.
  */
-export async function deleteBucket(deps: ServiceDeps, caller: Caller, req: DeleteBucketRequest): Promise<DeleteBucketResponse> {
+export async function deleteBucket(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: DeleteBucketRequest,
+  audit: AuditScope,
+): Promise<DeleteBucketResponse> {
   if (req.name === "") throw invalidArgument("name is required");
   validateBucketName(req.name);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
@@ -67,18 +83,27 @@ export async function deleteBucket(deps: ServiceDeps, caller: Caller, req: Delet
     const events: TokenEvent[] = [];
     const narrowed: string[] = [];
     const deleted: string[] = [];
+    const changes: AuditChange[] = [{ action: "bucket.delete", target: bucketTarget(bucket), before: bucketFields(bucket) }];
     for (const t of naming) {
       const rest = withoutBucket(t.permissions, req.name);
       if (rest === undefined) {
         await deleteToken(tx, t.id);
         deleted.push(t.id);
         events.push({ orgId, tokenId: t.id, reason: "DELETED" });
+        changes.push({ action: "token.delete", target: tokenTarget(t), before: tokenFields(t) });
       } else {
         await narrowPermissions(tx, t.id, rest);
         narrowed.push(t.id);
         events.push({ orgId, tokenId: t.id, reason: "UPDATED" });
+        changes.push({
+          action: "token.update",
+          target: tokenTarget(t),
+          before: { permissions: tokenFields(t).permissions! },
+          after: { permissions: tokenFields({ ...t, permissions: rest }).permissions! },
+        });
       }
     }
+    await audit.record(tx, ...changes);
     return { events, narrowed, deleted };
   });
   if (r.events.length > 0) deps.hub.applyLocal(r.events);

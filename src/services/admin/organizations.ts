@@ -40,12 +40,15 @@ import { decodePageToken, encodePageToken, pageSize } from "../paging.js";
 import { defaultIngestionSpec, issueToken, type TokenSpec } from "../token-issue.js";
 import type { Organization, TokenPolicies } from "../../domain/model.js";
 import type { Tx } from "../../store/database.js";
+import type { AuditScope } from "../audit/scope.js";
+import { changedFields, organizationFields, organizationTarget, tokenFields, tokenTarget } from "../../domain/audit/audit-fields.js";
 import type { TokenEvent } from "../../store/queries/revocations.js";
 
 export async function createOrganization(
   deps: ServiceDeps,
   caller: Caller,
   req: CreateOrganizationRequest,
+  audit: AuditScope,
 ): Promise<CreateOrganizationResponse> {
   if (req.identifier === "") throw invalidArgument("identifier is required");
   validateOrgIdentifier(req.identifier);
@@ -69,6 +72,11 @@ export async function createOrganization(
       ...policies,
     });
     const def = await issueToken(tx, deps.keyring, defaultTokenSpec(deps, caller, policies));
+    await audit.record(
+      tx,
+      { action: "organization.create", target: organizationTarget(organization), after: organizationFields(organization) },
+      { action: "token.create", target: tokenTarget(def.token), after: tokenFields(def.token) },
+    );
     return create(CreateOrganizationResponseSchema, {
       organization: organizationToPb(organization),
       defaultToken: tokenToPb(def.token),
@@ -107,6 +115,7 @@ export async function setOrganizationEnabled(
   deps: ServiceDeps,
   caller: Caller,
   req: SetOrganizationEnabledRequest,
+  audit: AuditScope,
 ): Promise<SetOrganizationEnabledResponse> {
   if (req.id === "") throw invalidArgument("id is required");
   const orgId = await targetOrg(deps.db, caller, req.id, "id");
@@ -114,7 +123,18 @@ export async function setOrganizationEnabled(
   if (orgId === caller.orgId)
     throw failedPrecondition("an organization cannot disable itself; ask an operator or a parent organization's admin");
   requireRole(caller, "ADMIN", "enabling or disabling organizations");
-  const r = await deps.db.withOrg(orgId, (tx) => setOrgEnabledRow(tx, req.enabled));
+  const r = await deps.db.withOrg(orgId, async (tx) => {
+    const r = await setOrgEnabledRow(tx, req.enabled);
+    if (r?.changed) {
+      await audit.record(tx, {
+        action: req.enabled ? "organization.enable" : "organization.disable",
+        target: organizationTarget(r.organization),
+        before: { enabled: !req.enabled },
+        after: { enabled: req.enabled },
+      });
+    }
+    return r;
+  });
   if (r === undefined) throw notFound("organization");
   if (r.changed) {
     // Every token of the organization changes at once: this instance evicts them before returning.
@@ -187,6 +207,7 @@ export async function updateOrganization(
   deps: ServiceDeps,
   caller: Caller,
   req: UpdateOrganizationRequest,
+  audit: AuditScope,
 ): Promise<UpdateOrganizationResponse> {
   const o = req.organization ?? create(OrganizationSchema);
   let paths = maskPaths(req.updateMask, ORG_MASK);
@@ -202,7 +223,7 @@ export async function updateOrganization(
   for (const p of paths) ORG_PATHS[p]!.write(o, patch, deps.lastUsed.precisionMs);
   const orgId = await targetOrg(deps.db, caller, o.id, "organization.id");
   requireRole(caller, "ADMIN", "changing organizations");
-  const r = await deps.db.withOrg(orgId, (tx) => patchOrganization(tx, caller, orgId, patch));
+  const r = await deps.db.withOrg(orgId, (tx) => patchOrganization(tx, caller, orgId, patch, audit));
   if (r.events.length > 0) deps.hub.applyLocal(r.events);
   deps.log("organization_updated", { orgId, paths, by: caller.tokenId });
   return create(UpdateOrganizationResponseSchema, { organization: organizationToPb(r.organization) });
@@ -214,6 +235,7 @@ export async function patchOrganization(
   caller: Caller,
   orgId: string,
   patch: OrganizationPatch,
+  audit: AuditScope,
 ): Promise<{ organization: Organization; events: TokenEvent[] }> {
   const current = await getCurrentOrganization(tx);
   if (current === undefined) throw notFound("organization");
@@ -227,5 +249,14 @@ export async function patchOrganization(
   const u = await updateOrgRow(tx, patch);
   if (u === undefined) throw notFound("organization");
   const events = u.parentAccessChanged ? await announceParentAccess(tx, u.organization.parentAccess) : [];
+  const changed = changedFields(organizationFields(current), organizationFields(u.organization));
+  if (changed !== null) {
+    await audit.record(tx, {
+      action: "organization.update",
+      target: organizationTarget(u.organization),
+      before: changed[0],
+      after: changed[1],
+    });
+  }
   return { organization: u.organization, events };
 }

@@ -10,9 +10,22 @@ import { claimSetup, insertOrganization, isSetupDone } from "../../store/queries
 import { insertUser, upsertMembership } from "../../store/queries/users.js";
 import { bucketToPb, organizationToPb, tokenToPb, userToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { AuditScope } from "../audit/scope.js";
+import {
+  bucketFields,
+  bucketTarget,
+  membershipFields,
+  membershipTarget,
+  organizationFields,
+  organizationTarget,
+  tokenFields,
+  tokenTarget,
+  userFields,
+  userTarget,
+} from "../../domain/audit/audit-fields.js";
 import { defaultIngestionSpec, issueToken } from "../token-issue.js";
 
-export async function setup(deps: ServiceDeps, req: SetupRequest): Promise<SetupResponse> {
+export async function setup(deps: ServiceDeps, req: SetupRequest, audit: AuditScope): Promise<SetupResponse> {
   if (req.userName === "") throw invalidArgument("user_name is required");
   if (req.organizationIdentifier === "") throw invalidArgument("organization_identifier is required");
   if (req.bucketName === "") throw invalidArgument("bucket_name is required");
@@ -39,7 +52,7 @@ export async function setup(deps: ServiceDeps, req: SetupRequest): Promise<Setup
     });
     await upsertMembership(tx, user.id, "ADMIN");
     const bucket = await insertBucket(tx, { id: randomUUID(), name: req.bucketName, description: "" });
-    await issueToken(tx, deps.keyring, defaultIngestionSpec(user.id));
+    const def = await issueToken(tx, deps.keyring, defaultIngestionSpec(user.id));
     const op = await issueToken(tx, deps.keyring, {
       name: "operator",
       description: `Operator token for ${req.userName}, created by setup`,
@@ -50,6 +63,15 @@ export async function setup(deps: ServiceDeps, req: SetupRequest): Promise<Setup
       expiresAt: null,
       ...(supplied === undefined ? {} : { value: supplied }),
     });
+    await audit.record(
+      tx,
+      { action: "organization.create", target: organizationTarget(organization), after: organizationFields(organization) },
+      { action: "user.create", target: userTarget(user), after: userFields(user) },
+      { action: "membership.set", target: membershipTarget(user.id, user.name), after: membershipFields({ role: "ADMIN" }) },
+      { action: "bucket.create", target: bucketTarget(bucket), after: bucketFields(bucket) },
+      { action: "token.create", target: tokenTarget(def.token), after: tokenFields(def.token) },
+      { action: "token.create", target: tokenTarget(op.token), after: tokenFields(op.token) },
+    );
     return create(SetupResponseSchema, {
       user: userToPb(user),
       organization: organizationToPb(organization),

@@ -42,6 +42,8 @@ import { requireRole, requireUuid, targetOrg, tokenOrg } from "../access.js";
 import type { Caller } from "../caller.js";
 import { tokenToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { AuditScope } from "../audit/scope.js";
+import { changedFields, tokenFields, tokenTarget } from "../../domain/audit/audit-fields.js";
 import { maskPaths, type MaskRules } from "../field-mask.js";
 import { bindPage, decodePageToken, encodePageToken, pageSize } from "../paging.js";
 import { issueToken, mint } from "../token-issue.js";
@@ -62,7 +64,12 @@ function tokenPosition(p: string): [number, string] | undefined {
  * With `allow_existing`, a token of this name that already holds exactly this value and kind is
  * the answer (created = false): what makes `tessera import` safe to run again.
  */
-export async function createToken(deps: ServiceDeps, caller: Caller, req: CreateTokenRequest): Promise<CreateTokenResponse> {
+export async function createToken(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: CreateTokenRequest,
+  audit: AuditScope,
+): Promise<CreateTokenResponse> {
   const spec = parseCreateToken(req, deps.now());
   const brought = req.value === "" ? undefined : { value: req.value, ...acceptBroughtValue(spec.kind, req.value) };
   if (req.allowExisting && brought === undefined) throw invalidArgument("allow_existing needs a value: a generated value never matches");
@@ -91,6 +98,7 @@ export async function createToken(deps: ServiceDeps, caller: Caller, req: Create
       createdBy: caller.userId ?? null,
       ...(brought !== undefined && { value: brought.value, valueOrigin: brought.origin }),
     });
+    await audit.record(tx, { action: "token.create", target: tokenTarget(issued.token), after: tokenFields(issued.token) });
     return { existing: undefined, issued };
   });
   if (out.existing !== undefined) {
@@ -190,7 +198,12 @@ const TOKEN_MASK: MaskRules = {
  * a path named with no expire_time clears the expiry, except on SHARED tokens, which must keep
  * one. A changed expiry is announced (UPDATED) and holds from the very next Verify.
  */
-export async function updateToken(deps: ServiceDeps, caller: Caller, req: UpdateTokenRequest): Promise<UpdateTokenResponse> {
+export async function updateToken(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: UpdateTokenRequest,
+  audit: AuditScope,
+): Promise<UpdateTokenResponse> {
   const paths = maskPaths(req.updateMask, TOKEN_MASK);
   const patch: tokens.TokenPatch = {};
   if (paths.length === 0 || paths.includes("description")) patch.description = validateDescription(req.description);
@@ -206,15 +219,20 @@ export async function updateToken(deps: ServiceDeps, caller: Caller, req: Update
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "changing tokens");
-  const r = await deps.db.withOrg(orgId, (tx) => patchToken(tx, id, patch));
+  const r = await deps.db.withOrg(orgId, (tx) => patchToken(tx, id, patch, audit));
   // Shorter or longer, caches hold the old expiry: this instance re-reads the token at once.
   if (r.expiryChanged) deps.hub.applyLocal([{ orgId, tokenId: id, reason: "UPDATED" }]);
   deps.log("token_updated", { tokenId: id, orgId, paths: paths.length === 0 ? ["description"] : paths, by: caller.tokenId });
   return create(UpdateTokenResponseSchema, { token: tokenToPb(r.token) });
 }
 
-/** UpdateToken's change inside the token's organization, with its rules (ApplyManifest runs it too). */
-export async function patchToken(tx: Tx, id: string, patch: tokens.TokenPatch): Promise<{ token: TokenRecord; expiryChanged: boolean }> {
+/** UpdateToken's change inside the token's organization, with its rules and its record (ApplyManifest runs it too). */
+export async function patchToken(
+  tx: Tx,
+  id: string,
+  patch: tokens.TokenPatch,
+  audit: AuditScope,
+): Promise<{ token: TokenRecord; expiryChanged: boolean }> {
   const current = await tokens.getToken(tx, id);
   if (current === undefined) throw notFound("token");
   if (patch.expiresAt === null && current.kind === "SHARED") {
@@ -228,14 +246,32 @@ export async function patchToken(tx: Tx, id: string, patch: tokens.TokenPatch): 
   }
   const t = await tokens.updateToken(tx, id, patch);
   if (t === undefined) throw notFound("token");
+  const changed = changedFields(tokenFields(current), tokenFields(t));
+  if (changed !== null) await audit.record(tx, { action: "token.update", target: tokenTarget(t), before: changed[0], after: changed[1] });
   return { token: t, expiryChanged: patch.expiresAt !== undefined && t.expiresAt?.getTime() !== current.expiresAt?.getTime() };
 }
 
-export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: SetTokenEnabledRequest): Promise<SetTokenEnabledResponse> {
+export async function setTokenEnabled(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: SetTokenEnabledRequest,
+  audit: AuditScope,
+): Promise<SetTokenEnabledResponse> {
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "enabling or disabling tokens");
-  const r = await deps.db.withOrg(orgId, (tx) => tokens.setEnabled(tx, id, req.enabled, new Date(deps.now())));
+  const r = await deps.db.withOrg(orgId, async (tx) => {
+    const r = await tokens.setEnabled(tx, id, req.enabled, new Date(deps.now()));
+    if (r?.changed) {
+      await audit.record(tx, {
+        action: req.enabled ? "token.enable" : "token.disable",
+        target: tokenTarget(r.token),
+        before: { enabled: !req.enabled },
+        after: { enabled: req.enabled },
+      });
+    }
+    return r;
+  });
   if (r === undefined) throw notFound("token");
   // This instance stops (or resumes) accepting it before the call returns; others via the feed.
   if (r.changed) deps.hub.applyLocal([{ tokenId: r.token.id, reason: req.enabled ? "ENABLED" : "DISABLED" }]);
@@ -250,7 +286,12 @@ export async function setTokenEnabled(deps: ServiceDeps, caller: Caller, req: Se
  * again ends it sooner. Without one the old value stops at once, as does a previous value the
  * token still had: never more than two live values.
  */
-export async function rotateToken(deps: ServiceDeps, caller: Caller, req: RotateTokenRequest): Promise<RotateTokenResponse> {
+export async function rotateToken(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: RotateTokenRequest,
+  audit: AuditScope,
+): Promise<RotateTokenResponse> {
   const id = requireUuid("id", req.id);
   const graceMs = req.gracePeriod === undefined ? 0 : gracePeriodMs(req.gracePeriod.seconds, req.gracePeriod.nanos);
   const orgId = await tokenOrg(deps.db, caller, id);
@@ -266,6 +307,13 @@ export async function rotateToken(deps: ServiceDeps, caller: Caller, req: Rotate
     const previousUntil = graceMs > 0 ? new Date(deps.now() + graceMs) : null;
     const r = await tokens.rotateValue(tx, current.id, m, previousUntil, new Date(deps.now()));
     if (r === undefined) throw notFound("token");
+    await audit.record(tx, {
+      action: "token.rotate",
+      target: tokenTarget(r.token),
+      // Values are never recorded: only that there is a new one, and how long the old one lasts.
+      before: { previous_value_expire_time: current.previous === null ? null : current.previous.expiresAt.toISOString() },
+      after: { previous_value_expire_time: previousUntil === null ? null : previousUntil.toISOString() },
+    });
     return { ...r, value: m.value };
   });
   deps.hub.applyLocal(out.events.map((reason) => ({ tokenId: out.token.id, reason })));
@@ -278,7 +326,12 @@ export async function rotateToken(deps: ServiceDeps, caller: Caller, req: Rotate
   return create(RotateTokenResponseSchema, { token: tokenToPb(out.token), value: out.value });
 }
 
-export async function deleteToken(deps: ServiceDeps, caller: Caller, req: DeleteTokenRequest): Promise<DeleteTokenResponse> {
+export async function deleteToken(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: DeleteTokenRequest,
+  audit: AuditScope,
+): Promise<DeleteTokenResponse> {
   const id = requireUuid("id", req.id);
   const orgId = await tokenOrg(deps.db, caller, id);
   requireRole(caller, "ADMIN", "deleting tokens");
@@ -289,6 +342,7 @@ export async function deleteToken(deps: ServiceDeps, caller: Caller, req: Delete
       throw failedPrecondition("the default ingestion token cannot be deleted; disable or rotate it instead");
     }
     await tokens.deleteToken(tx, current.id);
+    await audit.record(tx, { action: "token.delete", target: tokenTarget(current), before: tokenFields(current) });
   });
   deps.hub.applyLocal([{ tokenId: id, reason: "DELETED" }]);
   deps.log("token_deleted", { tokenId: id, orgId, by: caller.tokenId });

@@ -48,6 +48,10 @@ import type { RoleName } from "../../domain/model.js";
 import type { Caller } from "../caller.js";
 import { membershipToPb, roleFromPb, userToPb } from "../convert.js";
 import type { ServiceDeps } from "../deps.js";
+import type { AuditScope } from "../audit/scope.js";
+import { membershipFields, membershipTarget, userFields, userTarget } from "../../domain/audit/audit-fields.js";
+import type { Tx } from "../../store/database.js";
+import type { TokenEvent } from "../../store/queries/revocations.js";
 import { bindPage, decodePageToken, encodePageToken, pageSize } from "../paging.js";
 
 function requireRoleField(role: Role): RoleName {
@@ -56,7 +60,12 @@ function requireRoleField(role: Role): RoleName {
   return r;
 }
 
-export async function createUser(deps: ServiceDeps, caller: Caller, req: CreateUserRequest): Promise<CreateUserResponse> {
+export async function createUser(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: CreateUserRequest,
+  audit: AuditScope,
+): Promise<CreateUserResponse> {
   if (req.name === "") throw invalidArgument("name is required");
   validateUserName(req.name);
   if (req.root) requireOperator(caller, "create a root user");
@@ -69,6 +78,14 @@ export async function createUser(deps: ServiceDeps, caller: Caller, req: CreateU
     const user = await insertUser(tx, { id: randomUUID(), name: req.name, root: req.root });
     // A new user owns no tokens yet: its membership announces nothing.
     const membership = role === undefined ? undefined : (await upsertMembership(tx, user.id, role)).membership;
+    await audit.record(tx, { action: "user.create", target: userTarget(user), after: userFields(user) });
+    if (membership !== undefined) {
+      await audit.record(tx, {
+        action: "membership.set",
+        target: membershipTarget(user.id, user.name),
+        after: membershipFields(membership),
+      });
+    }
     return create(CreateUserResponseSchema, {
       user: userToPb(user),
       membership: membership ? membershipToPb(membership) : undefined,
@@ -76,12 +93,27 @@ export async function createUser(deps: ServiceDeps, caller: Caller, req: CreateU
   });
 }
 
-export async function deleteUser(deps: ServiceDeps, caller: Caller, req: DeleteUserRequest): Promise<DeleteUserResponse> {
+export async function deleteUser(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: DeleteUserRequest,
+  audit: AuditScope,
+): Promise<DeleteUserResponse> {
   const id = requireUuid("id", req.id);
   requireOperator(caller, "delete users; organization admins use RemoveMembership");
   if (id === caller.userId) throw failedPrecondition("an operator cannot delete the user its own token belongs to");
-  const ended = await deleteUserRow(deps.db.pool, id);
-  if (ended === undefined) throw notFound("user");
+  // Users belong to no organization: the deletion is on the record of the operator's own.
+  const ended = await deps.db.withOrg(caller.orgId, async (tx) => {
+    const user = await getUser(tx, id);
+    const ended = await deleteUserRow(tx, id);
+    if (ended === undefined) throw notFound("user");
+    await audit.record(tx, {
+      action: "user.delete",
+      target: user === undefined ? { type: "user", id } : userTarget(user),
+      before: user === undefined ? null : userFields(user),
+    });
+    return ended;
+  });
   // This instance stops accepting the user's tokens before the call returns (the feed may be held
   // back by another open transaction); other instances follow the feed.
   deps.hub.applyLocal(ended);
@@ -89,7 +121,12 @@ export async function deleteUser(deps: ServiceDeps, caller: Caller, req: DeleteU
   return create(DeleteUserResponseSchema, {});
 }
 
-export async function setMembership(deps: ServiceDeps, caller: Caller, req: SetMembershipRequest): Promise<SetMembershipResponse> {
+export async function setMembership(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: SetMembershipRequest,
+  audit: AuditScope,
+): Promise<SetMembershipResponse> {
   const userId = requireUuid("user_id", req.userId);
   const role = requireRoleField(req.role);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
@@ -100,21 +137,43 @@ export async function setMembership(deps: ServiceDeps, caller: Caller, req: SetM
     if (existing === undefined) {
       if (!caller.operator || (await getUser(deps.db.pool, userId)) === undefined) throw notFound("user");
     }
-    return upsertMembership(tx, userId, role);
+    const r = await upsertMembership(tx, userId, role);
+    if (r.previous?.role !== role) {
+      await audit.record(tx, {
+        action: "membership.set",
+        target: membershipTarget(userId),
+        before: r.previous === undefined ? null : membershipFields(r.previous),
+        after: membershipFields(r.membership),
+      });
+    }
+    return r;
   });
   // Committed: this instance re-reads the user's tokens in this organization at once.
   deps.hub.applyLocal(events);
   return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
 }
 
-export async function removeMembership(deps: ServiceDeps, caller: Caller, req: RemoveMembershipRequest): Promise<RemoveMembershipResponse> {
+export async function removeMembership(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: RemoveMembershipRequest,
+  audit: AuditScope,
+): Promise<RemoveMembershipResponse> {
   const userId = requireUuid("user_id", req.userId);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "changing memberships");
-  const ended = await deps.db.withOrg(orgId, (tx) => deleteMembership(tx, userId));
-  if (ended === undefined) throw notFound("membership");
+  const ended = await deps.db.withOrg(orgId, (tx) => removeMember(tx, userId, audit));
   deps.hub.applyLocal(ended);
   return create(RemoveMembershipResponseSchema, {});
+}
+
+/** RemoveMembership's change, with its record (ApplyManifest runs it too); the events it announces. */
+export async function removeMember(tx: Tx, userId: string, audit: AuditScope): Promise<TokenEvent[]> {
+  const previous = await getMembership(tx, userId);
+  const ended = await deleteMembership(tx, userId);
+  if (ended === undefined || previous === undefined) throw notFound("membership");
+  await audit.record(tx, { action: "membership.remove", target: membershipTarget(userId), before: membershipFields(previous) });
+  return ended;
 }
 
 /** A user-listing position: a user name (names are unique among live users). */

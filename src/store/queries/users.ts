@@ -39,7 +39,7 @@ export async function getUser(pool: pg.Pool | Tx, id: string): Promise<User | un
  * Marks a user deleted and ends all its memberships, in every organization; returns the events
  * of the tokens that ended, or undefined if there was no such live user.
  */
-export async function deleteUser(pool: pg.Pool, id: string): Promise<TokenEvent[] | undefined> {
+export async function deleteUser(pool: pg.Pool | Tx, id: string): Promise<TokenEvent[] | undefined> {
   try {
     const r = await pool.query<{ org_id: string | null; token_id: string | null }>(`SELECT * FROM tessera_remove_user($1)`, [id]);
     if (r.rows.length === 0) return undefined;
@@ -66,7 +66,11 @@ export async function getMembership(tx: Tx, userId: string): Promise<Membership 
  * Adds the user to the context organization or changes its role there. Either changes what the
  * user's tokens may do, so it is announced on the revocation feed; the events come back.
  */
-export async function upsertMembership(tx: Tx, userId: string, role: RoleName): Promise<{ membership: Membership; events: TokenEvent[] }> {
+export async function upsertMembership(
+  tx: Tx,
+  userId: string,
+  role: RoleName,
+): Promise<{ membership: Membership; previous: Membership | undefined; events: TokenEvent[] }> {
   const before = await getMembership(tx, userId);
   const r = await tx.query<{ org_id: string; user_id: string; role: RoleName }>(
     `INSERT INTO memberships (org_id, user_id, role) VALUES (tessera_current_org(), $1, $2)
@@ -83,7 +87,7 @@ export async function upsertMembership(tx: Tx, userId: string, role: RoleName): 
         ? await appendOwnerEvents(tx, userId, "OWNER_REMOVED")
         : [];
   const row = r.rows[0]!;
-  return { membership: { orgId: row.org_id, userId: row.user_id, role: row.role }, events };
+  return { membership: { orgId: row.org_id, userId: row.user_id, role: row.role }, previous: before, events };
 }
 
 /** Removes the user from the context organization; the events of its tokens there, or undefined if it was not a member. */

@@ -1,0 +1,150 @@
+/**
+ * Reading the audit trail: list (newest first, filtered, paged), watch (oldest first, resumable)
+ * and verify. An organization's ADMINs read its trail and, where parent access holds, its
+ * sub-organizations'; operators read every trail, the instance's own included.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext } from "@connectrpc/connect";
+import { AuditOutcome } from "../../gen/tessera/v1/audit_pb.js";
+import {
+  ListAuditEventsResponseSchema,
+  VerifyAuditLogResponseSchema,
+  WatchAuditEventsResponseSchema,
+  type ListAuditEventsRequest,
+  type ListAuditEventsResponse,
+  type VerifyAuditLogRequest,
+  type VerifyAuditLogResponse,
+  type WatchAuditEventsRequest,
+  type WatchAuditEventsResponse,
+} from "../../gen/tessera/v1/token_admin_service_pb.js";
+import { INSTANCE_TRAIL, type AuditOutcomeName } from "../../domain/audit/entry.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { auditEntriesAfter, lastAuditSeq, listAuditEntries, type AuditFilter } from "../../store/queries/audit.js";
+import { requireOperator, requireRole, requireUuid, targetOrg } from "../access.js";
+import type { Caller } from "../caller.js";
+import type { ServiceDeps } from "../deps.js";
+import { bindPage, decodePageToken, encodePageToken, pageSize } from "../paging.js";
+import { auditEventToPb, problemToPb } from "../audit/to-pb.js";
+import { verifyTrail } from "../audit/verify-trail.js";
+
+/** The trail a request names, checked for reach: as targetOrg, plus the instance's for operators. */
+async function trailOf(deps: ServiceDeps, caller: Caller, requested: string): Promise<string> {
+  if (requested === INSTANCE_TRAIL) {
+    requireOperator(caller, "read the instance's audit trail");
+    return INSTANCE_TRAIL;
+  }
+  const orgId = await targetOrg(deps.db, caller, requested);
+  requireRole(caller, "ADMIN", "reading the audit trail");
+  return orgId;
+}
+
+const ACTION = /^[a-z_]{1,32}(\.([a-z_]{1,32})?)?$/;
+
+function instant(field: string, t: Timestamp | undefined): Date | undefined {
+  if (t === undefined) return undefined;
+  const d = timestampDate(t);
+  if (!Number.isFinite(d.getTime()) || t.nanos < 0 || t.nanos > 999_999_999) throw invalidArgument(`${field} is out of range`);
+  return d;
+}
+
+const OUTCOME_NAMES: Partial<Record<AuditOutcome, AuditOutcomeName>> = {
+  [AuditOutcome.OK]: "OK",
+  [AuditOutcome.PERMISSION_DENIED]: "PERMISSION_DENIED",
+  [AuditOutcome.UNAUTHENTICATED]: "UNAUTHENTICATED",
+};
+
+const MAX_SEQ = 9_223_372_036_854_775_807n;
+const seqPosition = (p: string): bigint | undefined => (/^\d{1,19}$/.test(p) && BigInt(p) <= MAX_SEQ ? BigInt(p) : undefined);
+
+export async function listAuditEvents(deps: ServiceDeps, caller: Caller, req: ListAuditEventsRequest): Promise<ListAuditEventsResponse> {
+  const limit = pageSize(req.pageSize);
+  const f: AuditFilter = { limit: limit + 1 };
+  const start = instant("start_time", req.startTime);
+  const end = instant("end_time", req.endTime);
+  if (start !== undefined) f.start = start;
+  if (end !== undefined) f.end = end;
+  if (start !== undefined && end !== undefined && end <= start) throw invalidArgument("end_time must be after start_time");
+  if (req.actorTokenId !== "") f.actorTokenId = requireUuid("actor_token_id", req.actorTokenId);
+  if (req.actorUserId !== "") f.actorUserId = requireUuid("actor_user_id", req.actorUserId);
+  if (req.targetId !== "") {
+    // Targets are UUIDs, bucket names' ids, or digest-key numbers: short identifiers.
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.targetId)) throw invalidArgument("target_id must be an id: letters, digits, '_' or '-'");
+    f.targetId = req.targetId.toLowerCase();
+  }
+  if (req.action !== "") {
+    if (!ACTION.test(req.action)) throw invalidArgument("action must be an action such as token.disable, or an area such as token.");
+    f.action = req.action;
+  }
+  if (req.outcome !== AuditOutcome.UNSPECIFIED) {
+    const o = OUTCOME_NAMES[req.outcome];
+    if (o === undefined) throw invalidArgument("outcome is not a known outcome");
+    f.outcome = o;
+  }
+  const orgId = await trailOf(deps, caller, req.organizationId);
+  const binding = bindPage({
+    organization: orgId,
+    start: start?.toISOString(),
+    end: end?.toISOString(),
+    actorToken: f.actorTokenId,
+    actorUser: f.actorUserId,
+    target: f.targetId,
+    action: f.action,
+    outcome: f.outcome,
+  });
+  if (req.pageToken !== "") f.beforeSeq = decodePageToken(req.pageToken, "a", seqPosition, binding);
+  const rows = await deps.db.withOrg(orgId, (tx) => listAuditEntries(tx, f));
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return create(ListAuditEventsResponseSchema, {
+    events: page.map(auditEventToPb),
+    nextPageToken: rows.length > limit && last !== undefined ? encodePageToken("a", last.seq.toString(), binding) : "",
+  });
+}
+
+const WATCH_BATCH = 500;
+
+export async function* watchAuditEvents(
+  deps: ServiceDeps,
+  caller: Caller,
+  req: WatchAuditEventsRequest,
+  ctx: HandlerContext,
+): AsyncGenerator<WatchAuditEventsResponse> {
+  if (req.afterSequence !== undefined && req.afterSequence < 0n) throw invalidArgument("after_sequence must not be negative");
+  const orgId = await trailOf(deps, caller, req.organizationId);
+  let after = req.afterSequence ?? (await deps.db.withOrg(orgId, (tx) => lastAuditSeq(tx)));
+  const signal = ctx.signal;
+  while (!signal.aborted) {
+    const batch = await deps.db.withOrg(orgId, (tx) => auditEntriesAfter(tx, after, WATCH_BATCH));
+    for (const e of batch) {
+      after = e.seq;
+      yield create(WatchAuditEventsResponseSchema, { event: auditEventToPb(e) });
+    }
+    if (batch.length < WATCH_BATCH) await sleep(deps.auditPollMs, signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+export async function verifyAuditLog(deps: ServiceDeps, caller: Caller, req: VerifyAuditLogRequest): Promise<VerifyAuditLogResponse> {
+  const orgId = await trailOf(deps, caller, req.organizationId);
+  const r = await verifyTrail(deps.db, deps.keyring, orgId);
+  return create(VerifyAuditLogResponseSchema, {
+    intact: r.problems.length === 0,
+    entriesChecked: BigInt(r.checked),
+    firstSequence: r.firstSeq,
+    lastSequence: r.lastSeq,
+    headHash: r.headHash,
+    problems: r.problems.map(problemToPb),
+  });
+}
