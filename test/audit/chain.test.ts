@@ -218,7 +218,6 @@ describe("the audit trail's hash chain", () => {
         reason: r.reason,
       };
       const mac = server.keyring.auditMac(entryMacMessage(content), r.key_id);
-      const seq = BigInt(r.seq);
       const hash = server.keyring.auditMac(
         sealMacMessage({ orgId: r.org_id, prevHash: prev, entryId: r.id, entryMac: mac, entryOk: true }),
         r.seal_key_id,
