@@ -25,15 +25,19 @@ export async function verifyTrail(db: Database, keyring: Keyring, orgId: string)
   const anchor = typeof through === "string" && /^[0-9a-f]{64}$/.test(through) ? Buffer.from(through, "hex") : GENESIS_HASH;
   const walk = new ChainWalk({ has: (id) => keyring.has(id), auditMac: (m, id) => keyring.auditMac(m, id), equal: Keyring.equal }, anchor);
   if (head === undefined) return walk.finish();
-  let after = 0n;
+  const read = (after: bigint) => db.withOrg(orgId, (tx) => sealsAfter(tx, after, BATCH));
+  let next = read(0n);
   for (;;) {
-    const batch = await db.withOrg(orgId, (tx) => sealsAfter(tx, after, BATCH));
+    const batch = await next;
+    const last = batch[batch.length - 1]?.seal.seq;
+    const more = batch.length === BATCH && last !== undefined && last < head.seq;
+    // The next batch is read while this one is checked: the database and the MACs overlap.
+    if (more) next = read(last);
     for (const { seal, entry } of batch) {
       if (seal.seq > head.seq) break;
       walk.push(seal, entry);
     }
-    if (batch.length < BATCH || batch[batch.length - 1]!.seal.seq >= head.seq) break;
-    after = batch[batch.length - 1]!.seal.seq;
+    if (!more) break;
   }
   for (const e of await db.withOrg(orgId, (tx) => unsealedBelow(tx, head.entryXid, head.entryPos, 100))) walk.stray(e);
   return walk.finish();
