@@ -11,7 +11,13 @@ export type AdminClient = Client<typeof TokenAdminService>;
 
 /** `token` undefined: unauthenticated calls (Setup). */
 export function createAdminClient(host: string, token?: string): AdminClient {
-  const interceptors: Interceptor[] = [];
+  const interceptors: Interceptor[] = [
+    // The audit trail records each call's user agent: entries made from the CLI say so.
+    (next) => async (req) => {
+      req.header.set("user-agent", `tessera-cli (node ${process.version})`);
+      return next(req);
+    },
+  ];
   if (token !== undefined) {
     interceptors.push((next) => async (req) => {
       req.header.set("authorization", `Bearer ${token}`);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { AuditProblemKind, type AuditEvent } from "../../src/gen/tessera/v1/audit_pb.js";
+import type { WatchAuditEventsResponse } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { entryMacMessage, sealMacMessage } from "../../src/domain/audit/mac-message.js";
 import type { AuditContent } from "../../src/domain/audit/entry.js";
@@ -268,9 +269,14 @@ describe("the audit trail's hash chain", () => {
     const t = await issue(c, orgE.adminToken, { kind: TokenKind.INGESTION });
     const existing = await rows(orgE.orgId);
     const seen: AuditEvent[] = [];
+    let first: WatchAuditEventsResponse | undefined;
     const stream = (async () => {
       for await (const m of c.admin.watchAuditEvents({ organizationId: orgE.orgId }, orgE.adminToken)) {
-        seen.push(m.event!);
+        if (first === undefined) first = m;
+        if (m.event !== undefined) {
+          assert.equal(m.checkpoint, undefined);
+          seen.push(m.event);
+        }
         if (seen.length === 3) break;
       }
     })();
@@ -281,6 +287,9 @@ describe("the audit trail's hash chain", () => {
     }
     await stream;
     assert.ok(seen[0]!.sequence > BigInt(existing.length), "nothing from before it started");
+    // The stream opens with a checkpoint: where it starts, before anything happened.
+    assert.equal(first?.event, undefined);
+    assert.equal(first?.checkpoint?.sequence, BigInt(existing.length));
     assert.deepEqual(
       seen.map((e) => e.sequence - seen[0]!.sequence),
       [0n, 1n, 2n],
@@ -290,9 +299,18 @@ describe("the audit trail's hash chain", () => {
 
     const resumed: AuditEvent[] = [];
     for await (const m of c.admin.watchAuditEvents({ organizationId: orgE.orgId, afterSequence: 1n }, orgE.adminToken)) {
-      resumed.push(m.event!);
+      if (m.event !== undefined) resumed.push(m.event);
       if (resumed.length === existing.length + 1) break;
     }
+    // Quiet, it says so every checkpoint interval, with the position to resume from.
+    const quiet: bigint[] = [];
+    const last = resumed[resumed.length - 1]!.sequence;
+    for await (const m of c.admin.watchAuditEvents({ organizationId: orgE.orgId, afterSequence: last + 1000n }, orgE.adminToken)) {
+      assert.equal(m.event, undefined);
+      quiet.push(m.checkpoint!.sequence);
+      if (quiet.length === 3) break;
+    }
+    assert.deepEqual(quiet, [last + 1000n, last + 1000n, last + 1000n]);
     assert.deepEqual(
       resumed.map((e) => Number(e.sequence)),
       Array.from({ length: existing.length + 1 }, (_, i) => i + 2),

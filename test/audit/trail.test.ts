@@ -409,25 +409,26 @@ describe("the audit trail", () => {
   });
 
   it("lets the service role only insert and read the table, under forced row-level security", async () => {
-    const privileges = await superQuery<{ p: string; has: boolean }>(
-      server.db,
-      `SELECT p, has_table_privilege($1, 'audit_events', p) AS has FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p`,
-      [APP_ROLE],
-    );
-    assert.deepEqual(Object.fromEntries(privileges.map((r) => [r.p, r.has])), {
-      SELECT: true,
-      INSERT: true,
-      UPDATE: false,
-      DELETE: false,
-      TRUNCATE: false,
-      REFERENCES: false,
-      TRIGGER: false,
-    });
+    for (const table of ["audit_events", "audit_seals"]) {
+      const privileges = await superQuery<{ p: string; has: boolean }>(
+        server.db,
+        `SELECT p, has_table_privilege($1, $2, p) AS has FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p`,
+        [APP_ROLE, table],
+      );
+      assert.deepEqual(
+        Object.fromEntries(privileges.map((r) => [r.p, r.has])),
+        { SELECT: true, INSERT: true, UPDATE: false, DELETE: false, TRUNCATE: false, REFERENCES: false, TRIGGER: false },
+        table,
+      );
+    }
     const rls = await superQuery<{ enabled: boolean; forced: boolean }>(
       server.db,
-      `SELECT relrowsecurity AS enabled, relforcerowsecurity AS forced FROM pg_class WHERE relname = 'audit_events'`,
+      `SELECT relrowsecurity AS enabled, relforcerowsecurity AS forced FROM pg_class WHERE relname IN ('audit_events', 'audit_seals')`,
     );
-    assert.deepEqual(rls, [{ enabled: true, forced: true }]);
+    assert.deepEqual(rls, [
+      { enabled: true, forced: true },
+      { enabled: true, forced: true },
+    ]);
     const pg = await import("pg");
     const app = new pg.default.Client({ connectionString: server.db.appUrl });
     await app.connect();
@@ -442,6 +443,8 @@ describe("the audit trail", () => {
       await app.query("ROLLBACK");
       await assert.rejects(app.query(`DELETE FROM audit_events`), /permission denied/);
       await assert.rejects(app.query(`TRUNCATE audit_events`), /permission denied/);
+      await assert.rejects(app.query(`DELETE FROM audit_seals`), /permission denied/);
+      await assert.rejects(app.query(`UPDATE audit_seals SET entry_ok = false`), /permission denied/);
       // Retention's function is the one way to remove rows, and never removes a young one.
       await app.query("BEGIN");
       await app.query(`SELECT set_config('tessera.org_id', $1, true)`, [a.orgId]);

@@ -147,6 +147,13 @@ describe("tessera auth create with a value, and tessera import", function () {
       assert.deepEqual([(await names(shop)).length, (await names(other)).length], counts, "nothing new");
       const edge = (await names(shop)).find((t) => t.name === "edge-1")!;
       assert.equal(edge.valueOrigin, TokenValueOrigin.IMPORTED);
+      // The run is on each organization's audit trail: one creation per new token, none for the second run.
+      const trail = await c.admin.listAuditEvents({ organizationId: shop.orgId, targetId: edge.id }, operator);
+      assert.deepEqual(
+        trail.events.map((e) => [e.action, e.after?.value_origin]),
+        [["token.create", "IMPORTED"]],
+      );
+      assert.match(trail.events[0]!.userAgent, /^tessera-cli /);
       for (const r of [first, again]) assertSilent(r);
       // Verify knows every imported value (edge-1 writes logs only, shared-1 is for SHARED_VIEW).
       for (const v of values.slice(-4)) assert.ok((await verify(v)).principal?.tokenId, "Verify finds the imported token");

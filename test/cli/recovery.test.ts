@@ -79,6 +79,17 @@ describe("tessera recovery create-operator", function () {
       assert.equal(row.key_id, 1);
       assert.ok(row.digest.equals(server.keyring.digest(value)));
       assert.equal(row.created_by, null);
+
+      // On the organization's audit trail, by the recovery actor, in the same transaction.
+      const trail = await c.admin.listAuditEvents({ action: "token.create" }, value);
+      const entry = trail.events.find((e) => e.target?.name === row.name);
+      assert.ok(entry, "the recovery is on the record");
+      assert.equal(entry.actor?.system, "recovery");
+      assert.equal(entry.actor?.tokenId, "");
+      assert.equal(entry.after?.kind, "OPERATOR");
+      assert.match(entry.userAgent, /^tessera recovery on /);
+      const verified = await c.admin.verifyAuditLog({}, value);
+      assert.deepEqual(verified.problems, [], "the recovery's entry carries a MAC the server accepts");
     });
 
     it("names the root user with --user and refuses a user that is not root", async () => {

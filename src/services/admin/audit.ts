@@ -115,6 +115,10 @@ export async function* watchAuditEvents(
   // Sealed entries only: their sequence numbers are final, so a follower resumes exactly.
   let after = req.afterSequence ?? (await deps.db.withOrg(orgId, async (tx) => (await lastSeal(tx))?.seq ?? 0n));
   const signal = ctx.signal;
+  const checkpoint = () => create(WatchAuditEventsResponseSchema, { checkpoint: { sequence: after } });
+  // At once: the caller knows the stream is up (and where it starts) before anything happens.
+  yield checkpoint();
+  let quietSince = performance.now();
   while (!signal.aborted) {
     const batch = await deps.db.withOrg(orgId, (tx) => sealsAfter(tx, after, WATCH_BATCH));
     for (const { seal, entry } of batch) {
@@ -122,7 +126,12 @@ export async function* watchAuditEvents(
       // An entry removed behind the trail's back leaves its seal: the follower hears of the gap from verify.
       if (entry !== undefined) yield create(WatchAuditEventsResponseSchema, { event: auditEventToPb({ ...entry, seal }) });
     }
-    if (batch.length < WATCH_BATCH) await sleep(deps.auditPollMs, signal);
+    if (batch.length > 0) quietSince = performance.now();
+    else if (performance.now() - quietSince >= deps.checkpointMs) {
+      yield checkpoint();
+      quietSince = performance.now();
+    }
+    if (batch.length < WATCH_BATCH) await sleep(Math.min(deps.auditPollMs, deps.checkpointMs), signal);
   }
 }
 
