@@ -718,21 +718,37 @@ function changesCell(e) {
   return td;
 }
 
-/** The row of one entry and, after it, its hidden details row (request, peer, user agent, rpc, reason). */
+/** Why an entry has no number yet (the sealer links entries into the chain a second or so after they commit). */
+const PENDING_TITLE = "Written, and being linked into the chain: it gets its number within a second or so (Filter lists again).";
+
+/**
+ * The row of one entry and, after it, its hidden details row (request, peer, user agent, rpc,
+ * reason). Rows are keyed by the entry's id, which it has from the moment it is written; its
+ * sequence number comes later, when it is linked into the chain (0 until then, absent in JSON).
+ */
 function auditRows(e) {
-  const seq = String(e.sequence ?? "");
+  const id = String(e.id ?? "");
+  const seq = e.sequence && e.sequence !== "0" ? String(e.sequence) : "";
   const outcome = OUTCOMES[e.outcome] ?? { label: String(e.outcome ?? "unknown"), refused: true };
-  const tr = el("tr", undefined, { "data-seq": seq, "data-action": e.action ?? "", class: outcome.refused ? "refused" : "" });
+  const tr = el("tr", undefined, {
+    "data-id": id,
+    "data-seq": seq,
+    "data-action": e.action ?? "",
+    class: outcome.refused ? "refused" : "",
+  });
+  const entry = seq === "" ? el("td", "pending", { class: "seq pending", title: PENDING_TITLE }) : el("td", `#${seq}`, { class: "seq" });
   const time = el("td", when(e.time), { class: "time" });
   if (e.time) time.setAttribute("title", e.time);
   const action = el("td");
   action.append(el("code", e.action ?? ""));
-  const details = el("tr", undefined, { class: "details", id: `audit-details-${seq}`, hidden: "" });
-  const cell = el("td", undefined, { colspan: "7" });
+  const details = el("tr", undefined, { class: "details", id: `audit-details-${id}`, hidden: "" });
+  const cell = el("td", undefined, { colspan: "8" });
   const dl = el("dl", undefined, { class: "facts" });
   const a = e.actor ?? {};
   const facts = [
-    ["Entry", seq],
+    ["Entry", seq === "" ? "pending: being linked into the chain" : `#${seq}`],
+    ["Entry id", id],
+    ["Hash", hex(e.hash)],
     ["Time", e.time ?? ""],
     ["Request id", e.requestId ?? ""],
     ["Peer", e.peer ?? ""],
@@ -751,7 +767,7 @@ function auditRows(e) {
     type: "button",
     "aria-expanded": "false",
     "aria-controls": details.id,
-    "aria-label": `Details of entry ${seq}`,
+    "aria-label": seq === "" ? `Details of pending entry ${shortId(id)}` : `Details of entry #${seq}`,
   });
   toggle.addEventListener("click", () => {
     details.hidden = !details.hidden;
@@ -760,6 +776,7 @@ function auditRows(e) {
   const more = el("td", undefined, { class: "actions" });
   more.append(toggle);
   tr.append(
+    entry,
     time,
     actorCell(e),
     action,
@@ -799,7 +816,7 @@ async function verifyAudit() {
     return;
   }
   const n = Number(r.entriesChecked ?? 0);
-  const range = n === 0 ? "" : ` (entries ${r.firstSequence ?? "?"} to ${r.lastSequence ?? "?"})`;
+  const range = n === 0 ? "" : ` (entries #${r.firstSequence ?? "?"} to #${r.lastSequence ?? "?"})`;
   const entries = `${n} ${n === 1 ? "entry" : "entries"}`;
   const list = r.problems ?? [];
   if (r.intact) {
@@ -818,7 +835,9 @@ async function verifyAudit() {
   problems.replaceChildren(
     ...list.map((p) => {
       const what = PROBLEM_LABELS[p.kind] ?? "does not verify";
-      const li = el("li", `Entry ${p.sequence ?? "?"}: ${what}.`, { "data-seq": String(p.sequence ?? "") });
+      // Sequence 0: a row no seal names, found among sealed ones (one added behind the server's back).
+      const where = p.sequence && p.sequence !== "0" ? `Entry #${p.sequence}` : "An unnumbered entry";
+      const li = el("li", `${where}: ${what}.`, { "data-seq": p.sequence ? String(p.sequence) : "0" });
       // The verifier's own words, for whoever investigates.
       if (p.detail) li.append(el("span", ` ${sentence(p.detail)}`, { class: "muted small" }));
       return li;

@@ -3,14 +3,19 @@
  * changes made in the console are listed newest first with their actor and the fields before and
  * after, each with its request details; the filters narrow the list and More pages it; refused
  * calls are marked refused, and a non-ADMIN is told in plain words that the trail needs the ADMIN
- * role; Verify chain says the trail is intact, and names the entry the database superuser changed;
- * data from entries is never parsed as HTML. Every state is saved as a screenshot in
- * .test-output/console/.
+ * role; an entry not yet linked into the chain shows as pending, and with its number once linked;
+ * Verify chain says the trail is intact, and names the entry the database superuser changed and
+ * the row it added; data from entries is never parsed as HTML. Every state is saved as a
+ * screenshot in .test-output/console/.
+ *
+ * Entries get their sequence numbers from the sealer about a second after they commit: rows are
+ * keyed by entry id, and wherever a test compares numbers it first waits until the entries are sealed.
  */
 import assert from "node:assert/strict";
+import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ConnectError } from "@connectrpc/connect";
-import { AuditOutcome } from "../../src/gen/tessera/v1/audit_pb.js";
+import { AuditOutcome, AuditProblemKind } from "../../src/gen/tessera/v1/audit_pb.js";
 import { Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { superQuery } from "../helpers/db.js";
@@ -66,6 +71,19 @@ describe("admin console: the Audit tab", function () {
     } while (pageToken !== "");
     return out;
   };
+  /** The same, once every entry in it has been linked into the chain (has its sequence number). */
+  const sealedTrail = (token: string, filters: Record<string, unknown> = {}) =>
+    eventually(
+      async () => {
+        const t = await apiTrail(token, filters);
+        return t.every((e) => e.sequence > 0n) ? t : undefined;
+      },
+      15_000,
+      "the entries to be linked into the chain",
+    );
+  /** What the tab should list for these entries: [id, sequence ("" while pending), action]. */
+  const rowsOf = (events: Array<{ id: string; sequence: bigint; action: string }>) =>
+    events.map((e) => [e.id, e.sequence > 0n ? String(e.sequence) : "", e.action]);
   /** Waits until the tab's latest list request has been answered and shown. */
   const idle = (p: Page = page) => p.locator('#audit[aria-busy="false"]').waitFor({ state: "attached" });
   const openAudit = async (p: Page = page) => {
@@ -82,13 +100,15 @@ describe("admin console: the Audit tab", function () {
     await page.getByLabel("Filter by action or area").press("Enter");
     await idle();
   };
-  /** The listed entries, [sequence, action], in table order. */
+  /** The listed entries, [id, sequence ("" while pending), action], in table order. */
   const listed = (p: Page = page) =>
-    p.evaluate<Array<[string, string]>>(
-      '[...document.querySelectorAll("#audit-body tr[data-seq]")].map((r) => [r.getAttribute("data-seq"), r.getAttribute("data-action")])',
+    p.evaluate<Array<[string, string, string]>>(
+      '[...document.querySelectorAll("#audit-body tr[data-id]")].map((r) => ["id", "seq", "action"].map((k) => r.getAttribute("data-" + k)))',
     );
-  const row = (seq: bigint | string) => page.locator(`#audit-body tr[data-seq="${seq}"]`);
-  const cells = async (seq: bigint | string) => row(seq).locator("td").allTextContents();
+  const row = (id: string) => page.locator(`#audit-body tr[data-id="${id}"]`);
+  /** A row's cells: entry number, time, actor, action, target, outcome, changes, details button. */
+  const cells = async (id: string) => row(id).locator("td").allTextContents();
+  const detailsButton = (id: string) => row(id).getByRole("button", { name: /^Details of / });
   const refusal = (p: Promise<unknown>) =>
     p.then(
       () => assert.fail("the request must be refused"),
@@ -114,14 +134,15 @@ describe("admin console: the Audit tab", function () {
     tokenId = (await page.locator('#tokens-body tr[data-token-name="au-ingest"]').getAttribute("data-token-id")) ?? "";
     assert.match(tokenId, /^[0-9a-f-]{36}$/);
 
+    const api = await sealedTrail(org.adminToken);
     await openAudit();
     assert.equal(await page.locator("#view-manage").isVisible(), false, "one tab's panel at a time");
     assert.equal(await page.getByRole("tab", { name: "Audit" }).getAttribute("aria-selected"), "true");
-    const api = await apiTrail(org.adminToken);
+    assert.deepEqual(await listed(), rowsOf(api), "the tab lists what the API answers, newest first, numbered");
     assert.deepEqual(
-      await listed(),
-      api.map((e) => [String(e.sequence), e.action]),
-      "the tab lists what the API answers, newest first",
+      api.map((e) => Number(e.sequence)),
+      api.map((_, i) => api.length - i),
+      "numbered 1, 2, 3, … in the chain",
     );
     const [upd, dis, cre] = api;
     assert.deepEqual(
@@ -135,14 +156,15 @@ describe("admin console: the Audit tab", function () {
 
     // The disable: who (this tab's token, marked), what, on what, done, enabled true → false.
     const you = `all access token ${org.adminTokenId.slice(0, 8)}… (you)`;
-    const [, actor, action, target, outcome] = await cells(dis!.sequence);
+    const [entry, , actor, action, target, outcome] = await cells(dis!.id);
+    assert.equal(entry, `#${dis!.sequence}`);
     assert.equal(actor, you);
     assert.equal(action, "token.disable");
     assert.equal(target, `token au-ingest${tokenId.slice(0, 8)}…`);
     assert.equal(outcome, "done");
-    assert.equal(await row(dis!.sequence).locator('li[data-field="enabled"]').textContent(), "enabled: true → false");
-    assert.equal(await row(upd!.sequence).locator('li[data-field="description"]').textContent(), "description: first → second");
-    const created = row(cre!.sequence).locator("td.changes");
+    assert.equal(await row(dis!.id).locator('li[data-field="enabled"]').textContent(), "enabled: true → false");
+    assert.equal(await row(upd!.id).locator('li[data-field="description"]').textContent(), "description: first → second");
+    const created = row(cre!.id).locator("td.changes");
     assert.match((await created.textContent()) ?? "", /^created with/);
     assert.equal(await created.locator('li[data-field="description"]').textContent(), "description: first");
     assert.equal(await created.locator('li[data-field="kind"]').textContent(), "kind: INGESTION");
@@ -152,17 +174,23 @@ describe("admin console: the Audit tab", function () {
 
     // The organization's creation: by the operator, from another organization.
     const orgCreate = api.find((e) => e.action === "organization.create")!;
-    const [, opActor] = await cells(orgCreate.sequence);
+    const [, , opActor] = await cells(orgCreate.id);
     assert.match(opActor!, /^operator token [0-9a-f]{8}…from organization [0-9a-f]{8}…$/);
     assert.ok(opActor!.includes(inst.orgId.slice(0, 8)));
 
     // Details: the request behind the entry, as the API has it.
-    const details = page.locator(`#audit-details-${dis!.sequence}`);
+    const details = page.locator(`#audit-details-${dis!.id}`);
+    const toggle = page.getByRole("button", { name: `Details of entry #${dis!.sequence}`, exact: true });
     assert.equal(await details.isVisible(), false);
-    await page.getByRole("button", { name: `Details of entry ${dis!.sequence}` }).click();
+    await toggle.click();
     await details.waitFor({ state: "visible" });
-    assert.equal(await page.getByRole("button", { name: `Details of entry ${dis!.sequence}` }).getAttribute("aria-expanded"), "true");
+    assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+    assert.equal(await toggle.getAttribute("aria-controls"), `audit-details-${dis!.id}`);
     const fact = (name: string) => details.locator(`dd[data-fact="${name}"]`).textContent();
+    assert.equal(await fact("Entry"), `#${dis!.sequence}`);
+    assert.equal(await fact("Entry id"), dis!.id);
+    assert.equal(dis!.hash.length, 32);
+    assert.equal(await fact("Hash"), Buffer.from(dis!.hash).toString("hex"));
     assert.equal(await fact("Request id"), dis!.requestId);
     assert.equal(await fact("RPC"), "/tessera.v1.TokenAdminService/SetTokenEnabled");
     assert.match((await fact("Peer")) ?? "", /127\.0\.0\.1/);
@@ -170,28 +198,31 @@ describe("admin console: the Audit tab", function () {
     assert.equal(await fact("Reason"), "—");
     assert.equal(await fact("Actor user id"), org.adminUserId);
     await screenshot(page, "audit-1-list-with-details");
-    await page.getByRole("button", { name: `Details of entry ${dis!.sequence}` }).click();
+    await toggle.click();
     await details.waitFor({ state: "hidden" });
   });
 
   it("narrows by action, area and target, sends the time range, and pages with More", async () => {
     await filterAction("token.disable");
     assert.deepEqual(
-      (await listed()).map(([, a]) => a),
+      (await listed()).map(([, , a]) => a),
       ["token.disable"],
     );
     await filterAction("Token.");
     const tokens = await listed();
     assert.ok(tokens.length >= 5, "the area, typed in capitals");
-    assert.ok(tokens.every(([, a]) => a.startsWith("token.")));
-    assert.equal(tokens.length, (await apiTrail(org.adminToken, { action: "token." })).length);
+    assert.ok(tokens.every(([, , a]) => a.startsWith("token.")));
+    assert.deepEqual(
+      tokens.map(([id]) => id),
+      (await apiTrail(org.adminToken, { action: "token." })).map((e) => e.id),
+    );
 
     await filterAction("");
     await page.getByLabel("Filter by target id").fill(tokenId);
     await page.getByLabel("Filter by target id").press("Enter");
     await idle();
     assert.deepEqual(
-      (await listed()).map(([, a]) => a),
+      (await listed()).map(([, , a]) => a),
       ["token.update", "token.disable", "token.create"],
     );
     await page.getByLabel("Filter by target id").fill("");
@@ -216,7 +247,7 @@ describe("admin console: the Audit tab", function () {
     for (let i = 0; i < 55; i++) {
       await c.admin.createToken({ name: `au-bulk-${String(i).padStart(2, "0")}`, kind: TokenKind.INGESTION }, org.adminToken);
     }
-    const all = await apiTrail(org.adminToken, { action: "token.create" });
+    const all = await sealedTrail(org.adminToken, { action: "token.create" });
     assert.ok(all.length > 55);
     await filterAction("token.create");
     assert.equal((await listed()).length, 50);
@@ -224,11 +255,7 @@ describe("admin console: the Audit tab", function () {
     await more.click();
     await more.waitFor({ state: "hidden" });
     await idle();
-    const paged = await listed();
-    assert.deepEqual(
-      paged,
-      all.map((e) => [String(e.sequence), e.action]),
-    );
+    assert.deepEqual(await listed(), rowsOf(all), "both pages, newest first, numbered as the API numbers them");
     await screenshot(page, "audit-2-filtered-paged", page.locator("#audit-filters"));
     await page.getByLabel("Time range").selectOption("");
     await idle();
@@ -291,17 +318,17 @@ describe("admin console: the Audit tab", function () {
       "the refusal to be recorded",
     );
     await filter();
-    assert.ok((await listed()).some(([seq]) => seq === String(entry.sequence)));
-    assert.ok((await listed()).every(([, a]) => a === "call.denied"));
-    const [, actor, action, , outcome, changes] = await cells(entry.sequence);
+    assert.ok((await listed()).some(([id]) => id === entry.id));
+    assert.ok((await listed()).every(([, , a]) => a === "call.denied"));
+    const [, , actor, action, , outcome, changes] = await cells(entry.id);
     assert.equal(actor, `all access token ${viewer.token!.id.slice(0, 8)}…`);
     assert.equal(action, "call.denied");
     assert.equal(outcome, "refused: not allowed");
     assert.equal(changes, "nothing changed: reading the audit trail requires the ADMIN role");
-    assert.match((await row(entry.sequence).getAttribute("class")) ?? "", /\brefused\b/);
+    assert.match((await row(entry.id).getAttribute("class")) ?? "", /\brefused\b/);
     // The viewer's user agent, markup included, shows as text.
-    await page.getByRole("button", { name: `Details of entry ${entry.sequence}` }).click();
-    const ua = page.locator(`#audit-details-${entry.sequence} dd[data-fact="User agent"]`);
+    await detailsButton(entry.id).click();
+    const ua = page.locator(`#audit-details-${entry.id} dd[data-fact="User agent"]`);
     assert.equal(await ua.textContent(), HTML_USER_AGENT);
     assert.equal(await page.locator("#audit-body img").count(), 0, "no markup parsed from an entry");
     await screenshot(page, "audit-5-refused-call");
@@ -319,11 +346,11 @@ describe("admin console: the Audit tab", function () {
     await filterAction("bucket.");
     const created = (await apiTrail(org.adminToken, { action: "bucket.create" })).find((e) => e.target?.name === "au-html")!;
     assert.equal(created.after?.description, HTML_DESCRIPTION);
-    const [, , action, target] = await cells(created.sequence);
+    const [, , , action, target] = await cells(created.id);
     assert.equal(action, "bucket.create");
     assert.match(target!, /^bucket au-html/);
     assert.equal(
-      await row(created.sequence).locator('li[data-field="description"] .after').textContent(),
+      await row(created.id).locator('li[data-field="description"] .after').textContent(),
       HTML_DESCRIPTION,
       "the characters as the admin typed them",
     );
@@ -333,7 +360,70 @@ describe("admin console: the Audit tab", function () {
     await filterAction("");
   });
 
-  it("verifies the chain: intact with its head, then the entry the database superuser changed", async () => {
+  it("shows a fresh entry as pending until it is linked into the chain, then with its number", async () => {
+    // The sealer links only entries whose transaction is older than every one still running: a
+    // transaction held open (with an id) keeps what commits after it pending for as long as it runs.
+    const hold = new pg.Client({ connectionString: server.db.superuserUrl });
+    await hold.connect();
+    let held = true;
+    try {
+      await hold.query("BEGIN");
+      await hold.query("SELECT pg_current_xact_id()");
+      await page.getByRole("tab", { name: "Organization and tokens" }).click();
+      await page.locator("#cb-name").fill("au-pending");
+      await page.getByRole("button", { name: "Create bucket" }).click();
+      await page.locator('#buckets-body tr[data-bucket-name="au-pending"]').waitFor();
+      const fresh = (await apiTrail(org.adminToken, { action: "bucket.create" })).find((e) => e.target?.name === "au-pending")!;
+      assert.equal(fresh.sequence, 0n, "not linked in yet");
+      assert.equal(fresh.hash.length, 0);
+      assert.match(fresh.id, /^[0-9a-f-]{36}$/);
+
+      await openAudit();
+      assert.equal((await listed())[0]?.[0], fresh.id, "the newest entry, first");
+      assert.equal(await row(fresh.id).getAttribute("data-seq"), "");
+      const entry = row(fresh.id).locator("td.seq");
+      assert.equal(await entry.textContent(), "pending");
+      assert.match((await entry.getAttribute("title")) ?? "", /being linked into the chain/);
+      const [, , , action, target] = await cells(fresh.id);
+      assert.equal(action, "bucket.create");
+      assert.match(target!, /^bucket au-pending/);
+      const toggle = detailsButton(fresh.id);
+      assert.equal(await toggle.getAttribute("aria-label"), `Details of pending entry ${fresh.id.slice(0, 8)}…`);
+      await toggle.click();
+      const details = page.locator(`#audit-details-${fresh.id}`);
+      await details.waitFor({ state: "visible" });
+      assert.equal(await details.locator('dd[data-fact="Entry"]').textContent(), "pending: being linked into the chain");
+      assert.equal(await details.locator('dd[data-fact="Entry id"]').textContent(), fresh.id);
+      assert.equal(await details.locator('dd[data-fact="Hash"]').textContent(), "—");
+      await screenshot(page, "audit-7-pending-entry", page.locator("#audit-filters"));
+
+      // Released: the sealer links it in; listing again shows its number and hash, same row.
+      await hold.query("ROLLBACK");
+      held = false;
+      const sealed = await eventually(
+        async () => (await apiTrail(org.adminToken, { targetId: fresh.target!.id })).find((e) => e.id === fresh.id && e.sequence > 0n),
+        15_000,
+        "the entry to be linked into the chain",
+      );
+      await filter();
+      assert.equal(await row(fresh.id).getAttribute("data-seq"), String(sealed.sequence));
+      assert.equal(await entry.textContent(), `#${sealed.sequence}`);
+      assert.equal(await entry.getAttribute("title"), null);
+      assert.equal(await detailsButton(fresh.id).getAttribute("aria-label"), `Details of entry #${sealed.sequence}`);
+      await detailsButton(fresh.id).click();
+      await details.waitFor({ state: "visible" });
+      assert.equal(await details.locator('dd[data-fact="Entry"]').textContent(), `#${sealed.sequence}`);
+      assert.equal(await details.locator('dd[data-fact="Hash"]').textContent(), Buffer.from(sealed.hash).toString("hex"));
+      await detailsButton(fresh.id).click();
+    } finally {
+      if (held) await hold.query("ROLLBACK").catch(() => undefined);
+      await hold.end();
+    }
+  });
+
+  it("verifies the chain: intact with its head, then the entry the database superuser changed and the row it added", async () => {
+    // Numbers compared with the API's: everything linked in first, so both walks see the same chain.
+    await sealedTrail(org.adminToken);
     const disable = (await apiTrail(org.adminToken, { action: "token.disable", targetId: tokenId }))[0]!;
     await page.getByRole("button", { name: "Verify chain" }).click();
     const status = page.locator("#audit-verify-status");
@@ -344,37 +434,57 @@ describe("admin console: the Audit tab", function () {
     assert.ok(n > 60);
     assert.equal(
       await status.textContent(),
-      `Intact: ${n} entries checked (entries ${ok.firstSequence} to ${ok.lastSequence}); none was changed, removed or inserted. ` +
+      `Intact: ${n} entries checked (entries #${ok.firstSequence} to #${ok.lastSequence}); none was changed, removed or inserted. ` +
         `Head (the newest entry's hash, keep it to notice entries removed from the end later): ${Buffer.from(ok.headHash).toString("hex")}`,
     );
     assert.equal(await page.locator("#audit-problems").isVisible(), false);
-    await screenshot(page, "audit-7-verify-intact", page.locator("#audit-verify-result"));
+    await screenshot(page, "audit-8-verify-intact", page.locator("#audit-verify-result"));
 
-    // Behind the service's back: one entry's reason rewritten.
-    const changed = await superQuery<{ seq: string }>(
+    // Behind the service's back: the reason of the entry sealed as the disable's rewritten, and a
+    // copy of it added among the sealed ones (an old transaction id: the sealer never takes it).
+    const changed = await superQuery<{ id: string }>(
       server.db,
-      "UPDATE audit_events SET reason = 'x' WHERE org_id = $1 AND seq = $2 RETURNING seq::text AS seq",
+      "UPDATE audit_events SET reason = 'x' WHERE id = (SELECT entry_id FROM audit_seals WHERE org_id = $1 AND seq = $2) RETURNING id::text AS id",
       [org.orgId, disable.sequence.toString()],
     );
-    assert.deepEqual(changed, [{ seq: disable.sequence.toString() }]);
+    assert.deepEqual(changed, [{ id: disable.id }]);
+    const [forged] = await superQuery<{ id: string }>(
+      server.db,
+      `INSERT INTO audit_events (xid, id, org_id, at, actor, action, target, before, after, request_id, peer, user_agent, rpc, outcome, reason, key_id, mac)
+       SELECT '1'::xid8, gen_random_uuid(), org_id, at, actor, action, target, before, after, request_id, peer, user_agent, rpc, outcome, reason, key_id, mac
+         FROM audit_events WHERE id = $1
+       RETURNING id::text AS id`,
+      [disable.id],
+    );
     const bad = await c.admin.verifyAuditLog({}, org.adminToken);
     assert.equal(bad.intact, false);
-    assert.equal(bad.problems.length, 1);
-    assert.equal(bad.problems[0]!.sequence, disable.sequence);
+    assert.deepEqual(
+      bad.problems.map((p) => [p.sequence, AuditProblemKind[p.kind]]),
+      [
+        [disable.sequence, "CHANGED"],
+        [0n, "INSERTED"],
+      ],
+    );
 
     await page.getByRole("button", { name: "Verify chain" }).click();
     await page.locator("#audit-verify-status.verify-bad").waitFor();
     assert.equal(
       await status.textContent(),
-      `Not intact: 1 problem in ${Number(bad.entriesChecked)} entries checked (entries ${bad.firstSequence} to ${bad.lastSequence}).`,
+      `Not intact: 2 problems in ${Number(bad.entriesChecked)} entries checked (entries #${bad.firstSequence} to #${bad.lastSequence}).`,
     );
-    const problem = page.locator(`#audit-problems li[data-seq="${disable.sequence}"]`);
     assert.equal(
-      await problem.textContent(),
-      `Entry ${disable.sequence}: changed after it was written. ${sentence(bad.problems[0]!.detail)}`,
+      await page.locator(`#audit-problems li[data-seq="${disable.sequence}"]`).textContent(),
+      `Entry #${disable.sequence}: changed after it was written. ${sentence(bad.problems[0]!.detail)}`,
     );
-    assert.equal(await page.locator("#audit-problems li").count(), 1);
-    await screenshot(page, "audit-8-verify-tampered", page.locator("#audit-verify-result"));
+    assert.equal(
+      await page.locator('#audit-problems li[data-seq="0"]').textContent(),
+      `An unnumbered entry: inserted: it was never part of the chain. ${sentence(bad.problems[1]!.detail)}`,
+    );
+    assert.equal(await page.locator("#audit-problems li").count(), 2);
+    await screenshot(page, "audit-9-verify-tampered", page.locator("#audit-verify-result"));
+    // The added row is listed as the API lists it: with no number.
+    await filter();
+    assert.equal(await row(forged!.id).getAttribute("data-seq"), "");
   });
 
   it("lets an operator read the instance's trail: refused unknown credentials", async () => {
@@ -389,23 +499,28 @@ describe("admin console: the Audit tab", function () {
     await signIn(op, port, inst.operatorToken, inst.identifier);
     await openAudit(op);
     assert.equal(await op.locator("#af-trail").isVisible(), true, "operators choose the trail");
-    await eventually(
-      async () => (await apiTrail(inst.operatorToken, { organizationId: INSTANCE, action: "auth.refused" })).length > 0,
+    // Recorded off the answer's path, then linked in: wait for both, as the verify below is compared with the API's.
+    const instance = await eventually(
+      async () => {
+        const t = await sealedTrail(inst.operatorToken, { organizationId: INSTANCE });
+        return t.some((e) => e.action === "auth.refused") ? t : undefined;
+      },
       15_000,
       "the refused credential to be recorded",
     );
     await op.locator("#af-trail").selectOption(INSTANCE);
     await idle(op);
-    assert.ok((await listed(op)).some(([, a]) => a === "auth.refused"));
+    assert.deepEqual(await listed(op), rowsOf(instance.slice(0, 50)), "the instance's trail, as the API lists it");
+    assert.ok((await listed(op)).some(([, , a]) => a === "auth.refused"));
     const refused = op.locator('#audit-body tr[data-action="auth.refused"]').first();
-    const [, actor, , , outcome] = await refused.locator("td").allTextContents();
+    const [, , actor, , , outcome] = await refused.locator("td").allTextContents();
     assert.equal(actor, "no recognized token");
     assert.equal(outcome, "refused: credential not accepted");
     await op.getByRole("button", { name: "Verify chain" }).click();
     await op.locator("#audit-verify-status.verify-ok").waitFor();
     const r = await c.admin.verifyAuditLog({ organizationId: INSTANCE }, inst.operatorToken);
     assert.match((await op.locator("#audit-verify-status").textContent()) ?? "", new RegExp(`^Intact: ${r.entriesChecked} entr`));
-    await screenshot(op, "audit-9-operator-instance-trail");
+    await screenshot(op, "audit-10-operator-instance-trail");
     // An organization's admin has no such choice.
     assert.equal(await page.locator("#af-trail").isVisible(), false);
   });
