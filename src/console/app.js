@@ -193,6 +193,8 @@ async function copySecret() {
 
 /** The organization as last loaded: the form sends only what the admin changed. */
 let org = {};
+/** Who is signed in (GetCaller), as last loaded: the audit tab marks this token's own entries. */
+let caller = {};
 
 async function loadOrganization() {
   const { organization: o = {} } = await call("GetOrganization", {});
@@ -208,8 +210,10 @@ async function loadOrganization() {
   /** @type {HTMLInputElement} */ ($("eo-lifetime")).value = duration(o.maxTokenLifetime, "");
   /** @type {HTMLInputElement} */ ($("eo-idle")).value = duration(o.tokenIdleLimit, "");
   $("whoami").textContent = `Signed in to ${o.identifier ?? "?"}`;
+  caller = {};
   try {
     const { caller: w = {} } = await call("GetCaller", {});
+    caller = w;
     const owner = w.owner?.name ? `, owned by ${w.owner.name}` : "";
     const role = w.operator ? "operator" : `role ${roleLabel(w.role)}`;
     $("whoami").textContent =
@@ -489,6 +493,377 @@ function deleteBucket(name) {
   });
 }
 
+// ---- tabs -----------------------------------------------------------------------------------
+
+const TABS = ["tab-manage", "tab-audit"];
+
+/** Shows one tab's panel; opening the audit tab reads the trail's newest entries again. */
+function selectTab(id, focus = false) {
+  for (const tab of TABS) {
+    const selected = tab === id;
+    const t = $(tab);
+    t.setAttribute("aria-selected", String(selected));
+    t.tabIndex = selected ? 0 : -1;
+    $(t.getAttribute("aria-controls") ?? "").hidden = !selected;
+    if (selected && focus) t.focus();
+  }
+  if (id === "tab-audit") void loadAudit();
+}
+
+/** Arrow keys move between tabs (the tab pattern: one tab stop for the whole list). */
+function tabKeys(e) {
+  const i = TABS.indexOf(/** @type {HTMLElement} */ (e.target).id);
+  if (i < 0) return;
+  const step = { ArrowRight: 1, ArrowLeft: -1, Home: -i, End: TABS.length - 1 - i }[e.key];
+  if (step === undefined) return;
+  e.preventDefault();
+  selectTab(TABS[(i + step + TABS.length) % TABS.length], true);
+}
+
+// ---- audit trail ----------------------------------------------------------------------------
+
+const OUTCOMES = {
+  AUDIT_OUTCOME_OK: { label: "done", refused: false },
+  AUDIT_OUTCOME_PERMISSION_DENIED: { label: "refused: not allowed", refused: true },
+  AUDIT_OUTCOME_UNAUTHENTICATED: { label: "refused: credential not accepted", refused: true },
+};
+
+const SYSTEM_ACTORS = {
+  setup: "Tessera (setup)",
+  recovery: "Tessera (recovery on the database)",
+  upkeep: "Tessera (upkeep)",
+  server: "Tessera (server)",
+};
+
+const PROBLEM_LABELS = {
+  AUDIT_PROBLEM_KIND_CHANGED: "changed after it was written",
+  AUDIT_PROBLEM_KIND_REMOVED: "entries before it were removed",
+  AUDIT_PROBLEM_KIND_INSERTED: "inserted: it was never part of the chain",
+  AUDIT_PROBLEM_KIND_UNKNOWN_KEY: "cannot be checked: its key is not in the server's key file",
+};
+
+/** The verifier lists at most this many problems (VerifyAuditLogResponse.problems). */
+const MAX_PROBLEMS = 100;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID's first eight characters (enough to tell entries apart; the details hold all of it). */
+const shortId = (id) => (typeof id === "string" && UUID.test(id) ? `${id.slice(0, 8)}…` : String(id ?? ""));
+
+/** A server message as a sentence: capital first letter, full stop. */
+function sentence(text) {
+  const t = String(text ?? "").trim();
+  if (t === "") return "";
+  const s = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
+/** An error in plain words for the line next to a control: no gRPC code in front. */
+function plainError(err) {
+  if (!(err instanceof ApiError)) return sentence(err instanceof Error ? err.message : String(err));
+  if (err.code === "unauthenticated") return `Your sign-in token was not accepted: ${sentence(err.message)} Sign out and sign in again.`;
+  if (err.code === "unavailable") return `The server could not be reached. ${sentence(err.message)}`;
+  return sentence(err.message);
+}
+
+/** What a non-ADMIN reads instead of the trail. */
+function adminOnlyMessage() {
+  const role = caller.role && caller.role !== "ROLE_UNSPECIFIED" ? ` This token acts with the ${roleLabel(caller.role)} role.` : "";
+  return `The audit trail needs the ADMIN role in this organization.${role} ` + "Ask one of its admins, or sign in with an admin's token.";
+}
+
+function showAuditError(text) {
+  $("audit-error").textContent = text;
+  $("audit-error").hidden = text === "";
+}
+
+/** A field's value in the Changes column: strings as they are, times in local time, the rest as JSON. */
+function fieldValue(v) {
+  if (v === undefined) return "—";
+  if (v === null) return "none";
+  if (typeof v === "string") {
+    if (v === "") return '""';
+    return /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) ? when(v) : v;
+  }
+  return JSON.stringify(v);
+}
+
+let nextAuditToken = "";
+/** The request the listed pages were read with: a page token holds only for its filters. */
+let listedAudit = {};
+/** Bumped by every first-page load, so that an answer to an older request is dropped. */
+let auditListing = 0;
+
+/** The trail the form names: "" for the signed-in organization's, or the instance's (operators). */
+const auditTrail = () => /** @type {HTMLSelectElement} */ ($("af-trail")).value;
+
+/** ListAuditEvents' fields from the filter form; the time range counts back from now. */
+function auditFilters() {
+  const data = new FormData(/** @type {HTMLFormElement} */ ($("audit-filters")));
+  const f = {};
+  const trail = String(data.get("trail") ?? "");
+  if (trail !== "") f.organizationId = trail;
+  const action = String(data.get("action") ?? "")
+    .trim()
+    .toLowerCase();
+  if (action !== "") f.action = action;
+  const outcome = String(data.get("outcome") ?? "");
+  if (outcome !== "") f.outcome = outcome;
+  const seconds = Number(data.get("time") ?? "");
+  if (seconds > 0) f.startTime = new Date(Date.now() - seconds * 1000).toISOString();
+  const target = String(data.get("target") ?? "").trim();
+  if (target !== "") f.targetId = target;
+  return f;
+}
+
+/**
+ * The first page with the form's filters, or (more) the next page with the filters already
+ * listed. Errors are shown next to the filters; a refusal for lack of the ADMIN role replaces the
+ * tab's content with a plain explanation.
+ */
+async function loadAudit(more = false) {
+  const filters = more ? listedAudit : auditFilters();
+  const mine = more ? auditListing : ++auditListing;
+  const table = $("audit");
+  table.setAttribute("aria-busy", "true");
+  let r;
+  try {
+    r = await call("ListAuditEvents", { ...filters, pageSize: 50, pageToken: more ? nextAuditToken : "" });
+  } catch (err) {
+    if (mine !== auditListing) return;
+    table.setAttribute("aria-busy", "false");
+    const denied = err instanceof ApiError && err.code === "permission_denied";
+    $("audit-denied").textContent = denied ? adminOnlyMessage() : "";
+    $("audit-denied").hidden = !denied;
+    $("audit-content").hidden = denied;
+    // Refused filters leave the table, its More and the filters it was read with as they were.
+    showAuditError(denied ? "" : plainError(err));
+    return;
+  }
+  if (mine !== auditListing) return;
+  $("audit-denied").hidden = true;
+  $("audit-content").hidden = false;
+  showAuditError("");
+  listedAudit = filters;
+  const body = $("audit-body");
+  if (!more) body.replaceChildren();
+  for (const e of r.events ?? []) body.append(...auditRows(e));
+  nextAuditToken = r.nextPageToken ?? "";
+  $("audit-more").hidden = nextAuditToken === "";
+  $("audit-empty").hidden = body.childElementCount > 0;
+  table.setAttribute("aria-busy", "false");
+}
+
+/** Who acted: Tessera itself, or a token (its kind and the start of its id; "you" for this tab's). */
+function actorCell(e) {
+  const a = e.actor ?? {};
+  const td = el("td", undefined, { class: "actor" });
+  if (a.system) {
+    td.append(el("span", SYSTEM_ACTORS[a.system] ?? `Tessera (${a.system})`, { class: "system" }));
+  } else if (a.tokenId) {
+    const mine = a.tokenId === caller.tokenId ? " (you)" : "";
+    td.append(el("span", `${kindLabel(a.tokenKind) || "unknown kind"} token `), el("code", shortId(a.tokenId), { title: a.tokenId }));
+    if (mine) td.append(document.createTextNode(mine));
+  } else {
+    td.append(el("span", "no recognized token", { class: "muted" }));
+  }
+  // An operator or a parent organization's admin acting on this organization.
+  if (a.organizationId && a.organizationId !== e.organizationId) {
+    td.append(el("div", `from organization ${shortId(a.organizationId)}`, { class: "muted small", title: a.organizationId }));
+  }
+  return td;
+}
+
+function targetCell(t = {}) {
+  const td = el("td", undefined, { class: "target" });
+  td.append(el("span", `${t.type ?? ""} `, { class: "muted" }));
+  if (t.name) td.append(el("span", t.name, { class: "name" }));
+  if (t.id && t.id !== t.name) td.append(el("div", shortId(t.id), { class: "muted small id", title: t.id }));
+  return td;
+}
+
+/** The fields a change touched, before → after (a creation has no before, a deletion no after). */
+function changesCell(e) {
+  const td = el("td", undefined, { class: "changes" });
+  const before = e.before ?? undefined;
+  const after = e.after ?? undefined;
+  if (before === undefined && after === undefined) {
+    const refused = OUTCOMES[e.outcome]?.refused;
+    td.append(el("span", refused ? (e.reason ? `nothing changed: ${e.reason}` : "nothing changed") : "", { class: "muted" }));
+    return td;
+  }
+  const oneSide = before === undefined || after === undefined;
+  if (before === undefined) td.append(el("div", "created with", { class: "muted small" }));
+  if (after === undefined) td.append(el("div", "removed; it had", { class: "muted small" }));
+  const ul = el("ul", undefined, oneSide ? { class: "snapshot" } : {});
+  // A creation or deletion lists what was set: fields left empty say nothing about it.
+  const blank = (v) => v === null || v === "" || (typeof v === "object" && Object.keys(v).length === 0);
+  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].filter(
+    (k) => !oneSide || !blank((after ?? before)[k]),
+  );
+  for (const k of keys) {
+    const li = el("li", undefined, { "data-field": k });
+    li.append(el("span", k, { class: "field" }), document.createTextNode(": "));
+    if (before !== undefined && after !== undefined) {
+      li.append(
+        el("span", fieldValue(before[k]), { class: "before" }),
+        document.createTextNode(" → "),
+        el("span", fieldValue(after[k]), { class: "after" }),
+      );
+    } else {
+      li.append(el("span", fieldValue((after ?? before)[k]), { class: after === undefined ? "before" : "after" }));
+    }
+    ul.append(li);
+  }
+  td.append(ul);
+  return td;
+}
+
+/** Why an entry has no number yet (the sealer links entries into the chain a second or so after they commit). */
+const PENDING_TITLE = "Written, and being linked into the chain: it gets its number within a second or so (Filter lists again).";
+
+/**
+ * The row of one entry and, after it, its hidden details row (request, peer, user agent, rpc,
+ * reason). Rows are keyed by the entry's id, which it has from the moment it is written; its
+ * sequence number comes later, when it is linked into the chain (0 until then, absent in JSON).
+ */
+function auditRows(e) {
+  const id = String(e.id ?? "");
+  const seq = e.sequence && e.sequence !== "0" ? String(e.sequence) : "";
+  const outcome = OUTCOMES[e.outcome] ?? { label: String(e.outcome ?? "unknown"), refused: true };
+  const tr = el("tr", undefined, {
+    "data-id": id,
+    "data-seq": seq,
+    "data-action": e.action ?? "",
+    class: outcome.refused ? "refused" : "",
+  });
+  const entry = seq === "" ? el("td", "pending", { class: "seq pending", title: PENDING_TITLE }) : el("td", `#${seq}`, { class: "seq" });
+  const time = el("td", when(e.time), { class: "time" });
+  if (e.time) time.setAttribute("title", e.time);
+  const action = el("td");
+  action.append(el("code", e.action ?? ""));
+  const details = el("tr", undefined, { class: "details", id: `audit-details-${id}`, hidden: "" });
+  const cell = el("td", undefined, { colspan: "8" });
+  const dl = el("dl", undefined, { class: "facts" });
+  const a = e.actor ?? {};
+  const facts = [
+    ["Entry", seq === "" ? "pending: being linked into the chain" : `#${seq}`],
+    ["Entry id", id],
+    ["Hash", hex(e.hash)],
+    ["Time", e.time ?? ""],
+    ["Request id", e.requestId ?? ""],
+    ["Peer", e.peer ?? ""],
+    ["User agent", e.userAgent ?? ""],
+    ["RPC", e.rpc ?? ""],
+    ["Reason", e.reason ?? ""],
+    ["Actor token id", a.tokenId ?? ""],
+    ["Actor user id", a.userId ?? ""],
+    ["Actor organization id", a.organizationId ?? ""],
+    ["Target id", e.target?.id ?? ""],
+  ];
+  for (const [k, v] of facts) dl.append(el("dt", k), el("dd", v === "" ? "—" : v, { "data-fact": k }));
+  cell.append(dl);
+  details.append(cell);
+  const toggle = el("button", "Details", {
+    type: "button",
+    "aria-expanded": "false",
+    "aria-controls": details.id,
+    "aria-label": seq === "" ? `Details of pending entry ${shortId(id)}` : `Details of entry #${seq}`,
+  });
+  toggle.addEventListener("click", () => {
+    details.hidden = !details.hidden;
+    toggle.setAttribute("aria-expanded", String(!details.hidden));
+  });
+  const more = el("td", undefined, { class: "actions" });
+  more.append(toggle);
+  tr.append(
+    entry,
+    time,
+    actorCell(e),
+    action,
+    targetCell(e.target),
+    el("td", outcome.label, { class: outcome.refused ? "outcome refused" : "outcome" }),
+    changesCell(e),
+    more,
+  );
+  return [tr, details];
+}
+
+/** Bytes in protobuf JSON (base64) as hex. */
+function hex(b64) {
+  try {
+    return [...atob(String(b64 ?? ""))].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  } catch {
+    return "";
+  }
+}
+
+/** VerifyAuditLog on the trail the form names, said in plain words next to the button. */
+async function verifyAudit() {
+  const status = $("audit-verify-status");
+  const problems = $("audit-problems");
+  status.className = "";
+  status.textContent = "Checking…";
+  problems.replaceChildren();
+  problems.hidden = true;
+  const trail = auditTrail();
+  let r;
+  try {
+    r = await call("VerifyAuditLog", trail === "" ? {} : { organizationId: trail });
+  } catch (err) {
+    status.className = "inline-error";
+    status.textContent =
+      err instanceof ApiError && err.code === "permission_denied" ? adminOnlyMessage() : `Could not verify: ${plainError(err)}`;
+    return;
+  }
+  const n = Number(r.entriesChecked ?? 0);
+  const range = n === 0 ? "" : ` (entries #${r.firstSequence ?? "?"} to #${r.lastSequence ?? "?"})`;
+  const entries = `${n} ${n === 1 ? "entry" : "entries"}`;
+  const list = r.problems ?? [];
+  if (r.intact) {
+    status.className = "verify-ok";
+    status.textContent =
+      n === 0
+        ? "Intact: the trail is empty, nothing to check."
+        : `Intact: ${entries} checked${range}; none was changed, removed or inserted. Head (the newest entry's hash, ` +
+          "keep it to notice entries removed from the end later): ";
+    if (n > 0) status.append(el("code", hex(r.headHash), { class: "hash" }));
+    return;
+  }
+  status.className = "verify-bad";
+  const capped = list.length >= MAX_PROBLEMS ? ` (only the first ${MAX_PROBLEMS} are listed)` : "";
+  status.textContent = `Not intact: ${list.length} ${list.length === 1 ? "problem" : "problems"} in ${entries} checked${range}${capped}.`;
+  problems.replaceChildren(
+    ...list.map((p) => {
+      const what = PROBLEM_LABELS[p.kind] ?? "does not verify";
+      // Sequence 0: a row no seal names, found among sealed ones (one added behind the server's back).
+      const where = p.sequence && p.sequence !== "0" ? `Entry #${p.sequence}` : "An unnumbered entry";
+      const li = el("li", `${where}: ${what}.`, { "data-seq": p.sequence ? String(p.sequence) : "0" });
+      // The verifier's own words, for whoever investigates.
+      if (p.detail) li.append(el("span", ` ${sentence(p.detail)}`, { class: "muted small" }));
+      return li;
+    }),
+  );
+  problems.hidden = list.length === 0;
+}
+
+/** Back to an empty audit tab (sign-out; a changed trail). */
+function resetAudit() {
+  ++auditListing;
+  $("audit").removeAttribute("aria-busy");
+  nextAuditToken = "";
+  listedAudit = {};
+  $("audit-body").replaceChildren();
+  $("audit-more").hidden = true;
+  $("audit-empty").hidden = true;
+  $("audit-denied").hidden = true;
+  $("audit-content").hidden = false;
+  showAuditError("");
+  $("audit-verify-status").textContent = "";
+  $("audit-verify-status").className = "";
+  $("audit-problems").replaceChildren();
+  $("audit-problems").hidden = true;
+}
+
 // ---- session --------------------------------------------------------------------------------
 
 /** Shows the console for the stored token; a token the server refuses is forgotten at once. */
@@ -504,6 +879,8 @@ async function enter() {
   $("signin").hidden = true;
   $("app").hidden = false;
   $("sign-out").hidden = false;
+  // Only operators read other trails than their organization's: the instance's own.
+  $("af-trail-field").hidden = caller.operator !== true;
   await attempt(() => Promise.all([loadTokens(), loadBuckets(), loadMembers()]));
 }
 
@@ -514,10 +891,14 @@ function signOut() {
   nextPageToken = "";
   nextMembersToken = "";
   org = {};
+  caller = {};
+  resetAudit();
+  selectTab("tab-manage");
   for (const id of ["tokens-body", "buckets-body", "members-body"]) $(id).replaceChildren();
   for (const id of ["org-name", "org-identifier", "org-id", "org-enabled", "org-created", "org-passcode", "whoami", "buckets-status"])
     $(id).textContent = "";
-  for (const id of ["create-token", "create-bucket", "edit-org", "token-filters"]) /** @type {HTMLFormElement} */ ($(id)).reset();
+  const forms = ["create-token", "create-bucket", "edit-org", "token-filters", "audit-filters"];
+  for (const id of forms) /** @type {HTMLFormElement} */ ($(id)).reset();
   syncKindFields();
   $("app").hidden = true;
   $("sign-out").hidden = true;
@@ -541,6 +922,26 @@ function init() {
   filters.addEventListener("change", () => void attempt(() => loadTokens()));
   $("ct-kind").addEventListener("change", syncKindFields);
   syncKindFields();
+
+  for (const tab of TABS) {
+    $(tab).addEventListener("click", () => selectTab(tab));
+    $(tab).addEventListener("keydown", tabKeys);
+  }
+  const auditForm = $("audit-filters");
+  auditForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void loadAudit();
+  });
+  auditForm.addEventListener("change", (e) => {
+    // A verification said something about the trail it checked, not about another one.
+    if (/** @type {HTMLElement} */ (e.target).id === "af-trail") {
+      $("audit-verify-status").textContent = "";
+      $("audit-problems").hidden = true;
+    }
+    void loadAudit();
+  });
+  $("audit-more").addEventListener("click", () => void loadAudit(true));
+  $("audit-verify").addEventListener("click", () => void verifyAudit());
 
   $("signin-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -8,9 +8,8 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import http2 from "node:http2";
-import { access } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
-import { chromium, type Browser, type Dialog, type Page } from "playwright-core";
+import type { Browser, Dialog, Page } from "playwright-core";
 import { ConnectError } from "@connectrpc/connect";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { EndpointClass, Role, Signal, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
@@ -19,18 +18,7 @@ import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { addMember, createOrg, setupInstance, type Instance, type SeededOrg } from "../helpers/seed.js";
 import { eventually } from "../helpers/wait.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { launchChromium, screenshot, unexpected, watchedPage } from "./browser.js";
 
 interface RawResponse {
   status: number;
@@ -165,21 +153,12 @@ describe("admin console", () => {
     const problems: string[] = [];
 
     before(async () => {
-      // ensure-chromium.sh (npm pretest) installs it; failing here is deliberate, never a skip.
-      await access(CHROMIUM).catch(() => {
-        throw new Error(`${CHROMIUM} is missing: run 'bash test/tools/ensure-chromium.sh' (as root) first`);
-      });
       c = grpcJsClients(server.tessera.grpcPort);
       inst = await setupInstance(c);
       org = await createOrg(c, inst.operatorToken);
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-      page = await browser.newPage();
-      page.setDefaultTimeout(15_000);
-      // Any CSP violation or script error shows up here.
-      page.on("console", (m) => {
-        if (m.type() === "error") problems.push(`console: ${m.text()}`);
-      });
-      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      browser = await launchChromium();
+      // Any CSP violation or script error shows up in problems.
+      page = await watchedPage(browser, problems);
     });
     after(async () => {
       await browser?.close();
@@ -311,6 +290,7 @@ describe("admin console", () => {
       assert.equal(off.status, VerifyStatus.DISABLED, `wanted DISABLED, got ${VerifyStatus[off.status]}`);
       assert.equal(off.allowed, false);
       assert.ok(!(await pageHtml()).includes(value));
+      await screenshot(page, "tokens-after-disable");
     });
 
     it("shows the server's error message verbatim", async () => {
@@ -676,10 +656,7 @@ describe("admin console", () => {
     });
 
     it("saw no script error or CSP violation", () => {
-      assert.deepEqual(
-        problems.filter((p) => !/the server responded with a status of 4\d\d/.test(p)),
-        [],
-      );
+      assert.deepEqual(unexpected(problems), []);
     });
   });
 });
