@@ -17,6 +17,8 @@ export interface Instance {
   verifierToken: string;
   /** An INGESTION token created through the API. */
   ingestToken: string;
+  /** The organization Setup created, which holds it. */
+  organizationId: string;
 }
 
 export async function setupInstance(grpcPort: number, identifier: string): Promise<Instance> {
@@ -26,7 +28,7 @@ export async function setupInstance(grpcPort: number, identifier: string): Promi
     const auth = { metadata: { authorization: `Bearer ${s.tokenValue}` } };
     const v = await admin.createToken({ name: "bench-verifier", kind: TokenKind.VERIFIER }, auth);
     const i = await admin.createToken({ organizationId: s.organization!.id, name: "bench-ingest", kind: TokenKind.INGESTION }, auth);
-    return { operatorToken: s.tokenValue, verifierToken: v.value, ingestToken: i.value };
+    return { operatorToken: s.tokenValue, verifierToken: v.value, ingestToken: i.value, organizationId: s.organization!.id };
   } finally {
     admin.close();
   }

@@ -38,6 +38,10 @@ export interface H2loadRun {
   path: string;
   bodyFile: string;
   authorization: string;
+  /** Other request headers ("name: value"); gRPC's content-type and te by default. */
+  headers?: string[];
+  /** HTTP/1.1 (keep-alive, one request in flight per connection unless pipelined) instead of h2c. */
+  h1?: boolean;
   connections: number;
   streamsPerConnection: number;
   durationS: number;
@@ -50,7 +54,7 @@ export interface H2loadResult {
   failed: number;
   errored: number;
   non2xx: number;
-  /** Bytes of DATA frames received: the gRPC response bodies. A gRPC error has none. */
+  /** Bytes of DATA frames received: the gRPC response bodies (HTTP/1.1: the bodies). A gRPC error has none. */
   dataBytes: number;
   rps: number;
   latencyUs: Percentiles;
@@ -58,7 +62,9 @@ export interface H2loadResult {
 }
 
 export async function runH2load(bin: string, r: H2loadRun): Promise<H2loadResult> {
+  const headers = r.headers ?? ["content-type: application/grpc", "te: trailers"];
   const args = [
+    ...(r.h1 ? ["--h1"] : []),
     "-c",
     String(r.connections),
     "-m",
@@ -67,10 +73,7 @@ export async function runH2load(bin: string, r: H2loadRun): Promise<H2loadResult
     `${Math.round(r.durationS * 1000)}ms`,
     "-d",
     r.bodyFile,
-    "-H",
-    "content-type: application/grpc",
-    "-H",
-    "te: trailers",
+    ...headers.flatMap((h) => ["-H", h]),
     "-H",
     `authorization: ${r.authorization}`,
     "--log-file",

@@ -44,6 +44,7 @@ import { createRefusalRecorder } from "./services/audit/refusals.js";
 import { pruneAuditTrails } from "./services/audit/retention.js";
 import { createAuditTrail } from "./services/audit/trail.js";
 import { recordDigestKey } from "./services/audit/digest-key.js";
+import { sealPending } from "./services/audit/sealer.js";
 import type { AuthRefusal } from "./services/request-info.js";
 
 export interface TesseraOptions {
@@ -185,7 +186,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery, importedFilter });
     const lastUsed = createLastUsedRecorder({ db, now, log, precisionMs: config.lastUsedPrecisionMs });
     cleanups.push(() => lastUsed.close());
-    const audit = createAuditTrail(keyring, config.audit.enabled);
+    const audit = createAuditTrail(keyring, config.audit.enabled, now);
     const refusals = createRefusalRecorder(db, audit, log);
     await recordDigestKey(db, audit, keyring);
     cleanups.push(() => refusals.flush());
@@ -197,6 +198,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       intervalMs: config.feed.maintenanceMs,
       retentionMs: config.feed.retentionMs,
       idleSweepMs: config.feed.idleSweepMs,
+      sealAudit: config.audit.enabled ? () => sealPending(db, keyring) : undefined,
       pruneAudit:
         retentionDays === undefined
           ? undefined

@@ -85,6 +85,11 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
   return n;
 }
 
+/** Like positive, for a setting whose absence means "none" (no limit, keep everything). */
+function optionalPositive(name: string, raw: string | undefined, max: number): number | undefined {
+  return raw === undefined || raw === "" ? undefined : positive(name, raw, 1, max);
+}
+
 /**
  * The hub counts as fresh while its last feed read is at most freshMs old, and it reads at least
  * every pollMs: a bound at or below the poll interval would make it stale between two quiet polls,
@@ -134,9 +139,7 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     ingestionRoutesFile: env.TESSERA_INGESTION_ROUTES_FILE ? path.resolve(env.TESSERA_INGESTION_ROUTES_FILE) : undefined,
     audit: {
       enabled: true,
-      retentionDays: env.TESSERA_AUDIT_RETENTION_DAYS
-        ? positive("TESSERA_AUDIT_RETENTION_DAYS", env.TESSERA_AUDIT_RETENTION_DAYS, 1, 36_500)
-        : undefined,
+      retentionDays: optionalPositive("TESSERA_AUDIT_RETENTION_DAYS", env.TESSERA_AUDIT_RETENTION_DAYS, 36_500),
       pollMs: 500,
     },
   };

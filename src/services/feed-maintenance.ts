@@ -18,6 +18,8 @@ export interface FeedMaintenanceOptions {
   retentionMs: number;
   /** How often the idle sweep runs; at most every interval. */
   idleSweepMs: number;
+  /** Links committed audit entries into their chains, every interval; returns how many. */
+  sealAudit?: (() => Promise<number>) | undefined;
   /** Audit-trail retention, run with the idle sweep; returns how many trails it pruned. */
   pruneAudit?: ((now: Date) => Promise<number>) | undefined;
 }
@@ -26,10 +28,23 @@ export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Pr
   let running = false;
   let failing = false;
   let lastIdleSweep = Number.NEGATIVE_INFINITY;
+  let sealFailing = false;
+  // On its own: a trail that cannot be sealed must not hold up expiries and the rest.
+  const sealAudit = async () => {
+    try {
+      await o.sealAudit?.();
+      if (sealFailing) o.log("audit_sealing_recovered", {});
+      sealFailing = false;
+    } catch (err) {
+      if (!sealFailing) o.log("audit_sealing_failed", { error: (err as Error).message });
+      sealFailing = true;
+    }
+  };
   const runOnce = async () => {
     if (running) return;
     running = true;
     try {
+      await sealAudit();
       const expired = await announceExpiries(o.db.pool, new Date(o.now()));
       if (expired > 0) o.log("expiries_announced", { count: expired });
       const ended = await endOverlaps(o.db.pool, new Date(o.now()));

@@ -40,3 +40,4 @@ export function createDatabase(opts: DatabaseOptions): Database {
 }
 
 export type { OrgTransaction, Tx };
+export { contextOrg } from "./with-org.js";

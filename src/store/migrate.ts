@@ -66,7 +66,7 @@ async function grantAppRole(client: pg.Client, appRole: string): Promise<void> {
     GRANT USAGE ON SCHEMA public TO ${role};
     GRANT SELECT, INSERT, UPDATE, DELETE ON organizations, memberships, buckets, tokens TO ${role};
     GRANT SELECT, INSERT ON revocation_events TO ${role};
-    GRANT SELECT, INSERT ON audit_events TO ${role};
+    GRANT SELECT, INSERT ON audit_events, audit_seals TO ${role};
     GRANT SELECT, INSERT, UPDATE ON users TO ${role};
     GRANT INSERT ON instance_setup TO ${role};
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role};

@@ -28,6 +28,19 @@ export interface OrgTransaction {
   asOrg<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
+/** The organization context each open transaction's connection is in, as set below. */
+const contexts = new WeakMap<pg.PoolClient, string>();
+
+/**
+ * The organization context `tx` is in (what `tessera_current_org()` answers inside it), for code
+ * that must name it without a round trip (the audit trail's MACs cover it). Throws outside one.
+ */
+export function contextOrg(tx: Tx): string {
+  const id = contexts.get(tx);
+  if (id === undefined) throw new Error("contextOrg: the connection is in no organization context");
+  return id;
+}
+
 function requireOrgId(orgId: string): void {
   // Defence in depth: the id comes from a verified token or a reachability check, never raw input.
   if (!isUuid(orgId)) throw new Error("withOrg: organization id is not a UUID");
@@ -65,7 +78,14 @@ async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.Po
 
 export async function withOrg<T>(pool: pg.Pool, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   requireOrgId(orgId);
-  return inTransaction(pool, "BEGIN; SELECT set_config('tessera.org_id', '" + orgId + "', true)", fn);
+  return inTransaction(pool, "BEGIN; SELECT set_config('tessera.org_id', '" + orgId + "', true)", async (client) => {
+    contexts.set(client, orgId);
+    try {
+      return await fn(client);
+    } finally {
+      contexts.delete(client);
+    }
+  });
 }
 
 /** With `rollback`, the transaction ends in ROLLBACK even when `fn` succeeds (a dry run of the very same work). */
@@ -83,10 +103,13 @@ export async function withOrgTransaction<T>(pool: pg.Pool, fn: (t: OrgTransactio
           busy = true;
           try {
             await client.query({ text: "SELECT set_config('tessera.org_id', '" + orgId + "', true)" });
+            contexts.set(client, orgId);
             const result = await inner(client);
+            contexts.delete(client);
             await client.query("SELECT set_config('tessera.org_id', '', true)");
             return result;
           } finally {
+            contexts.delete(client);
             busy = false;
           }
         },

@@ -1,4 +1,4 @@
-// The HTTP listener: Connect, gRPC-web and gRPC on one port, over HTTP/1.1 and cleartext HTTP/2.
+// The HTTP listener: Connect, gRPC-web (binary and text) and gRPC on one port, over HTTP/1.1 and cleartext HTTP/2.
 //
 // Node's plaintext http2 server has no HTTP/1.1 fallback (that negotiation only exists in TLS
 // through ALPN), so a net.Server accepts each connection, reads until the first bytes either
@@ -19,6 +19,7 @@ import {
 } from "@connectrpc/connect-node";
 import { kSeveralCredentials } from "./auth-interceptor.js";
 import { withClientFaultsAnswered } from "./client-faults.js";
+import { withGrpcWebText } from "./grpc-web-text.js";
 import { countRawHeader } from "./raw-headers.js";
 import { kPeer } from "../services/request-info.js";
 
@@ -137,10 +138,11 @@ type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /**
- * What connect-node's connectNodeAdapter does, plus two things it cannot: every method's handler
- * reports the request's own faults as INVALID_ARGUMENT (client-faults.ts), and a request that
- * carries several `authorization` headers is marked for the auth interceptor to refuse (Node
- * keeps only the first in `headers`; `rawHeaders` has them all).
+ * What connect-node's connectNodeAdapter does, plus three things it cannot: every method's handler
+ * reports the request's own faults as INVALID_ARGUMENT (client-faults.ts), answers gRPC-web's
+ * base64 text mode (grpc-web-text.ts), and a request that carries several `authorization` headers
+ * is marked for the auth interceptor to refuse (Node keeps only the first in `headers`;
+ * `rawHeaders` has them all).
  */
 function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: NodeResponse) => void {
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -155,7 +157,8 @@ function createRpcHandler(opts: HttpServerOptions): (req: NodeRequest, res: Node
   });
   opts.routes(router);
   const paths = new Map<string, UniversalHandler>();
-  for (const h of router.handlers) paths.set(h.requestPath, withClientFaultsAnswered(h));
+  // Text mode outermost: the faults are answered on the binary frames it then encodes.
+  for (const h of router.handlers) paths.set(h.requestPath, withGrpcWebText(withClientFaultsAnswered(h)));
   const fallback =
     opts.fallback ??
     ((_req: NodeRequest, res: NodeResponse) => {

@@ -98,8 +98,17 @@ describe("the audit trail", () => {
       assert.match(e.requestId, /^[0-9a-f-]{36}$/);
       assert.match(e.peer, /127\.0\.0\.1:\d+$/);
       assert.match(e.userAgent, /grpc-node-js/);
-      assert.equal(e.hash.length, 32);
+      assert.match(e.id, /^[0-9a-f-]{36}$/);
     }
+    // Linked into the chain once committed: each has its place and hash.
+    const sealed = await eventually(async () => {
+      const all = about(await trail(a.adminToken), t.id);
+      return all.every((e) => e.sequence > 0n && e.hash.length === 32) ? all : undefined;
+    });
+    assert.deepEqual(
+      sealed.map((e) => e.sequence),
+      [...sealed.map((e) => e.sequence)].sort((x, y) => (x > y ? -1 : 1)),
+    );
     const [del, rot, en, dis, upd, cre] = events;
     assert.equal(cre!.after?.description, "first");
     assert.equal(cre!.after?.kind, "INGESTION");
@@ -246,8 +255,8 @@ describe("the audit trail", () => {
     );
     const afterwards = await trail(a.adminToken);
     assert.deepEqual(
-      afterwards.map((e) => e.sequence),
-      before.map((e) => e.sequence),
+      afterwards.map((e) => e.id),
+      before.map((e) => e.id),
       "no entry was added",
     );
     const rows = await superQuery<{ n: string }>(server.db, `SELECT count(*)::text AS n FROM audit_events WHERE target->>'name' = $1`, [
@@ -322,6 +331,8 @@ describe("the audit trail", () => {
     for (let i = 0; i < 5; i++) await c.admin.setTokenEnabled({ id: t.id, enabled: i % 2 === 1 }, b.adminToken);
     const byTarget = await trail(b.adminToken, "", { targetId: t.id });
     assert.equal(byTarget.length, 6);
+    // Sealed within a second or so: then every entry has its place in the chain.
+    await eventually(async () => (await trail(b.adminToken, "", { targetId: t.id })).every((e) => e.sequence > 0n));
     const pages: bigint[][] = [];
     let pageToken = "";
     do {

@@ -116,8 +116,14 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** One HTTP/1.1 request with exactly these header lines (repeats kept). */
-export function httpRequest(port: number, path: string, headers: Array<[string, string]>, method = "GET"): Promise<HttpAnswer> {
+/** One HTTP/1.1 request with exactly these header lines (repeats kept), and `body` if given. */
+export function httpRequest(
+  port: number,
+  path: string,
+  headers: Array<[string, string]>,
+  method = "GET",
+  body?: string,
+): Promise<HttpAnswer> {
   // A name given several times goes out as several header lines.
   const byName: Record<string, string[]> = {};
   for (const [k, v] of headers) (byName[k] ??= []).push(v);
@@ -129,7 +135,7 @@ export function httpRequest(port: number, path: string, headers: Array<[string, 
       res.on("error", reject);
     });
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 

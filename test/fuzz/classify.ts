@@ -59,13 +59,16 @@ export function classify(c: FuzzCase, r: RawResponse): Outcome {
   // gRPC and gRPC-web: the status is in the headers (trailers-only), the HTTP/2 or chunked
   // HTTP/1.1 trailers, or (gRPC-web) a trailer frame at the end of the body.
   if (ct.startsWith("application/grpc")) {
+    // gRPC-web's text mode: the same frames, base64-encoded (each frame padded on its own, so
+    // every group of four characters decodes alone, as the official client reads it).
+    const body = ct.startsWith("application/grpc-web-text") ? fromBase64Groups(r.body) : r.body;
     const fromMap = (m: Map<string, string[]>) => {
       const s = m.get("grpc-status")?.[0];
       return s === undefined ? undefined : { code: codeName(s), message: decodeGrpcMessage(m.get("grpc-message")?.[0] ?? "") };
     };
-    const found = fromMap(r.headers) ?? fromMap(r.trailers) ?? grpcWebTrailer(r.body);
+    const found = fromMap(r.headers) ?? fromMap(r.trailers) ?? grpcWebTrailer(body);
     if (found) return withStatus(found);
-    if (c.streaming && status === 200 && r.body.length >= 5) return withStatus({ code: "OK", message: "" });
+    if (c.streaming && status === 200 && body.length >= 5) return withStatus({ code: "OK", message: "" });
     if (r.rstCode !== undefined) return withStatus({ code: `RST_${rstName(r.rstCode)}`, message: "" });
     // A gRPC client reads a 200 response without a status as INTERNAL ("missing status").
     return withStatus({ code: status === 200 ? "INTERNAL" : `HTTP_${status}`, message: "response without grpc-status" });
@@ -105,6 +108,12 @@ function decodeGrpcMessage(m: string): string {
   } catch {
     return m;
   }
+}
+
+function fromBase64Groups(text: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < text.length; at += 4) parts.push(Buffer.from(text.subarray(at, at + 4).toString("latin1"), "base64"));
+  return Buffer.concat(parts);
 }
 
 function* envelopes(body: Buffer): Generator<{ flags: number; payload: Buffer }> {

@@ -1,7 +1,7 @@
 /**
- * One audit-trail entry, as the service writes it and the store keeps it. Only metadata: a
- * field that could hold a token value or digest has no place here (see audit-fields.ts for how
- * the before/after snapshots are built from resources).
+ * One audit-trail entry, as the service writes it and the store keeps it, and the seal that links
+ * it into its organization's chain. Only metadata: a field that could hold a token value or digest
+ * has no place here (see audit-fields.ts for how the before/after snapshots are built).
  */
 
 /** JSON the trail stores: strings, whole numbers, booleans, null, arrays and objects. */
@@ -27,8 +27,10 @@ export interface AuditTargetFields {
   name?: string;
 }
 
-/** Everything the MAC covers, except the previous hash (which it covers too). */
+/** Everything the entry's MAC covers. */
 export interface AuditContent {
+  /** The entry's own id (random), so that no two entries have the same MAC message. */
+  id: string;
   orgId: string;
   at: Date;
   actor: AuditActorFields;
@@ -45,11 +47,25 @@ export interface AuditContent {
 }
 
 export interface AuditEntry extends AuditContent {
+  keyId: number;
+  mac: Buffer;
+  /** Where it is in the chain, once sealed. */
+  seal: AuditSeal | undefined;
+}
+
+/** An entry's link in its organization's chain. */
+export interface AuditSeal {
+  orgId: string;
   seq: bigint;
+  entryId: string;
+  /** The entry's MAC when it was sealed. */
+  entryMac: Buffer;
+  /** False when the sealer found the entry's MAC wrong. */
+  entryOk: boolean;
   keyId: number;
   prevHash: Buffer;
   hash: Buffer;
 }
 
-/** The previous hash of a trail's first entry. */
+/** The previous hash of a trail's first seal. */
 export const GENESIS_HASH: Buffer = Buffer.alloc(32);

@@ -1,22 +1,19 @@
 /**
- * The bytes an entry's MAC covers: a canonical JSON array of its content and the previous hash.
+ * The bytes the trail's MACs cover: canonical JSON arrays.
  *
  * Canonical so that what is read back from PostgreSQL (jsonb reorders object keys and drops
  * insignificant whitespace) gives exactly the bytes that were MAC'd when it was written: object
  * keys are sorted, and only strings, whole numbers, booleans and null occur (audit-fields.ts
- * never puts anything else there). The sequence number is left out on purpose: the order of a
- * trail is the chain itself, so a renumbered or reordered trail breaks its links instead of its
- * MACs, which is what lets verification tell an inserted entry from a changed one.
+ * never puts anything else there). An entry's MAC covers its content; a seal's covers its
+ * organization, the previous seal's hash, and the entry's id and MAC: the chain.
  */
 import type { AuditContent, AuditValue } from "./entry.js";
 
-const VERSION = 1;
-
-export function macMessage(prevHash: Buffer, c: AuditContent): Buffer {
+export function entryMacMessage(c: AuditContent): Buffer {
   const parts: AuditValue[] = [
-    VERSION,
+    "entry/1",
+    c.id,
     c.orgId,
-    prevHash.toString("hex"),
     c.at.toISOString(),
     c.actor as AuditValue,
     c.action,
@@ -30,6 +27,16 @@ export function macMessage(prevHash: Buffer, c: AuditContent): Buffer {
     c.outcome,
     c.reason,
   ];
+  return Buffer.from(canonicalJson(parts), "utf8");
+}
+
+/**
+ * The sequence number is left out on purpose: a trail's order is its chain of hashes, so a
+ * renumbered trail breaks links rather than MACs, which is what lets verification tell a seal
+ * slipped in from one that was changed.
+ */
+export function sealMacMessage(s: { orgId: string; prevHash: Buffer; entryId: string; entryMac: Buffer; entryOk: boolean }): Buffer {
+  const parts: AuditValue[] = ["seal/1", s.orgId, s.prevHash.toString("hex"), s.entryId, s.entryMac.toString("hex"), s.entryOk];
   return Buffer.from(canonicalJson(parts), "utf8");
 }
 

@@ -20,7 +20,7 @@ import {
 } from "../../gen/tessera/v1/token_admin_service_pb.js";
 import { INSTANCE_TRAIL, type AuditOutcomeName } from "../../domain/audit/entry.js";
 import { invalidArgument } from "../../domain/errors.js";
-import { auditEntriesAfter, lastAuditSeq, listAuditEntries, type AuditFilter } from "../../store/queries/audit.js";
+import { lastSeal, listAuditEntries, sealsAfter, type AuditFilter } from "../../store/queries/audit.js";
 import { requireOperator, requireRole, requireUuid, targetOrg } from "../access.js";
 import type { Caller } from "../caller.js";
 import type { ServiceDeps } from "../deps.js";
@@ -92,13 +92,13 @@ export async function listAuditEvents(deps: ServiceDeps, caller: Caller, req: Li
     action: f.action,
     outcome: f.outcome,
   });
-  if (req.pageToken !== "") f.beforeSeq = decodePageToken(req.pageToken, "a", seqPosition, binding);
+  if (req.pageToken !== "") f.beforePos = decodePageToken(req.pageToken, "a", seqPosition, binding);
   const rows = await deps.db.withOrg(orgId, (tx) => listAuditEntries(tx, f));
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return create(ListAuditEventsResponseSchema, {
-    events: page.map(auditEventToPb),
-    nextPageToken: rows.length > limit && last !== undefined ? encodePageToken("a", last.seq.toString(), binding) : "",
+    events: page.map((r) => auditEventToPb(r.entry)),
+    nextPageToken: rows.length > limit && last !== undefined ? encodePageToken("a", last.pos.toString(), binding) : "",
   });
 }
 
@@ -112,13 +112,15 @@ export async function* watchAuditEvents(
 ): AsyncGenerator<WatchAuditEventsResponse> {
   if (req.afterSequence !== undefined && req.afterSequence < 0n) throw invalidArgument("after_sequence must not be negative");
   const orgId = await trailOf(deps, caller, req.organizationId);
-  let after = req.afterSequence ?? (await deps.db.withOrg(orgId, (tx) => lastAuditSeq(tx)));
+  // Sealed entries only: their sequence numbers are final, so a follower resumes exactly.
+  let after = req.afterSequence ?? (await deps.db.withOrg(orgId, async (tx) => (await lastSeal(tx))?.seq ?? 0n));
   const signal = ctx.signal;
   while (!signal.aborted) {
-    const batch = await deps.db.withOrg(orgId, (tx) => auditEntriesAfter(tx, after, WATCH_BATCH));
-    for (const e of batch) {
-      after = e.seq;
-      yield create(WatchAuditEventsResponseSchema, { event: auditEventToPb(e) });
+    const batch = await deps.db.withOrg(orgId, (tx) => sealsAfter(tx, after, WATCH_BATCH));
+    for (const { seal, entry } of batch) {
+      after = seal.seq;
+      // An entry removed behind the trail's back leaves its seal: the follower hears of the gap from verify.
+      if (entry !== undefined) yield create(WatchAuditEventsResponseSchema, { event: auditEventToPb({ ...entry, seal }) });
     }
     if (batch.length < WATCH_BATCH) await sleep(deps.auditPollMs, signal);
   }

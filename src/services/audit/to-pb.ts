@@ -34,8 +34,10 @@ const kind = (k: string | undefined): PbTokenKind =>
 
 export function auditEventToPb(e: AuditEntry): AuditEvent {
   return create(AuditEventSchema, {
+    id: e.id,
     organizationId: e.orgId,
-    sequence: e.seq,
+    // 0 until the sealer has linked it into the chain (within a second or so).
+    sequence: e.seal?.seq ?? 0n,
     time: timestampFromDate(e.at),
     actor: {
       tokenId: e.actor.token_id ?? "",
@@ -54,7 +56,7 @@ export function auditEventToPb(e: AuditEntry): AuditEvent {
     outcome: OUTCOMES[e.outcome],
     rpc: e.rpc,
     reason: e.reason,
-    hash: e.hash,
+    hash: e.seal?.hash ?? new Uint8Array(0),
   });
 }
 

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/audit.proto.
  */
 export const file_tessera_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXNzZXJhL3YxL2F1ZGl0LnByb3RvEgp0ZXNzZXJhLnYxIoMBCgpBdWRpdEFjdG9yEhAKCHRva2VuX2lkGAEgASgJEikKCnRva2VuX2tpbmQYAiABKA4yFS50ZXNzZXJhLnYxLlRva2VuS2luZBIPCgd1c2VyX2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIOCgZzeXN0ZW0YBSABKAkiNQoLQXVkaXRUYXJnZXQSDAoEdHlwZRgBIAEoCRIKCgJpZBgCIAEoCRIMCgRuYW1lGAMgASgJIp4DCgpBdWRpdEV2ZW50EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoAxIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgVhY3RvchgEIAEoCzIWLnRlc3NlcmEudjEuQXVkaXRBY3RvchIOCgZhY3Rpb24YBSABKAkSJwoGdGFyZ2V0GAYgASgLMhcudGVzc2VyYS52MS5BdWRpdFRhcmdldBInCgZiZWZvcmUYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiYKBWFmdGVyGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBISCgpyZXF1ZXN0X2lkGAkgASgJEgwKBHBlZXIYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCRIpCgdvdXRjb21lGAwgASgOMhgudGVzc2VyYS52MS5BdWRpdE91dGNvbWUSCwoDcnBjGA0gASgJEg4KBnJlYXNvbhgOIAEoCRIMCgRoYXNoGA8gASgMIlwKDEF1ZGl0UHJvYmxlbRIQCghzZXF1ZW5jZRgBIAEoAxIqCgRraW5kGAIgASgOMhwudGVzc2VyYS52MS5BdWRpdFByb2JsZW1LaW5kEg4KBmRldGFpbBgDIAEoCSqLAQoMQXVkaXRPdXRjb21lEh0KGUFVRElUX09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBBVURJVF9PVVRDT01FX09LEAESIwofQVVESVRfT1VUQ09NRV9QRVJNSVNTSU9OX0RFTklFRBACEiEKHUFVRElUX09VVENPTUVfVU5BVVRIRU5USUNBVEVEEAMquwEKEEF1ZGl0UHJvYmxlbUtpbmQSIgoeQVVESVRfUFJPQkxFTV9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaQVVESVRfUFJPQkxFTV9LSU5EX0NIQU5HRUQQARIeChpBVURJVF9QUk9CTEVNX0tJTkRfUkVNT1ZFRBACEh8KG0FVRElUX1BST0JMRU1fS0lORF9JTlNFUlRFRBADEiIKHkFVRElUX1BST0JMRU1fS0lORF9VTktOT1dOX0tFWRAEYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tessera_v1_resources]);
+  fileDesc("ChZ0ZXNzZXJhL3YxL2F1ZGl0LnByb3RvEgp0ZXNzZXJhLnYxIoMBCgpBdWRpdEFjdG9yEhAKCHRva2VuX2lkGAEgASgJEikKCnRva2VuX2tpbmQYAiABKA4yFS50ZXNzZXJhLnYxLlRva2VuS2luZBIPCgd1c2VyX2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIOCgZzeXN0ZW0YBSABKAkiNQoLQXVkaXRUYXJnZXQSDAoEdHlwZRgBIAEoCRIKCgJpZBgCIAEoCRIMCgRuYW1lGAMgASgJIqoDCgpBdWRpdEV2ZW50EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoAxIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgVhY3RvchgEIAEoCzIWLnRlc3NlcmEudjEuQXVkaXRBY3RvchIOCgZhY3Rpb24YBSABKAkSJwoGdGFyZ2V0GAYgASgLMhcudGVzc2VyYS52MS5BdWRpdFRhcmdldBInCgZiZWZvcmUYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiYKBWFmdGVyGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBISCgpyZXF1ZXN0X2lkGAkgASgJEgwKBHBlZXIYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCRIpCgdvdXRjb21lGAwgASgOMhgudGVzc2VyYS52MS5BdWRpdE91dGNvbWUSCwoDcnBjGA0gASgJEg4KBnJlYXNvbhgOIAEoCRIMCgRoYXNoGA8gASgMEgoKAmlkGBAgASgJIlwKDEF1ZGl0UHJvYmxlbRIQCghzZXF1ZW5jZRgBIAEoAxIqCgRraW5kGAIgASgOMhwudGVzc2VyYS52MS5BdWRpdFByb2JsZW1LaW5kEg4KBmRldGFpbBgDIAEoCSqLAQoMQXVkaXRPdXRjb21lEh0KGUFVRElUX09VVENPTUVfVU5TUEVDSUZJRUQQABIUChBBVURJVF9PVVRDT01FX09LEAESIwofQVVESVRfT1VUQ09NRV9QRVJNSVNTSU9OX0RFTklFRBACEiEKHUFVRElUX09VVENPTUVfVU5BVVRIRU5USUNBVEVEEAMquwEKEEF1ZGl0UHJvYmxlbUtpbmQSIgoeQVVESVRfUFJPQkxFTV9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaQVVESVRfUFJPQkxFTV9LSU5EX0NIQU5HRUQQARIeChpBVURJVF9QUk9CTEVNX0tJTkRfUkVNT1ZFRBACEh8KG0FVRElUX1BST0JMRU1fS0lORF9JTlNFUlRFRBADEiIKHkFVRElUX1BST0JMRU1fS0lORF9VTktOT1dOX0tFWRAEYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tessera_v1_resources]);
 
 /**
  * AuditActor is who acted: a token (and the user it is bound to), or Tessera itself.
@@ -120,14 +120,15 @@ export type AuditEvent = Message<"tessera.v1.AuditEvent"> & {
   organizationId: string;
 
   /**
-   * Position in the organization's trail: 1, 2, 3, … (gaps left by retention pruning only).
+   * Position in the organization's chain: 1, 2, 3, … (older ones removed by retention only). 0
+   * for an entry committed in the last moment, until the server links it in (about a second).
    *
    * @generated from field: int64 sequence = 2;
    */
   sequence: bigint;
 
   /**
-   * When the change committed (the database's clock).
+   * When the change was made (the server's clock).
    *
    * @generated from field: google.protobuf.Timestamp time = 3;
    */
@@ -211,12 +212,19 @@ export type AuditEvent = Message<"tessera.v1.AuditEvent"> & {
   reason: string;
 
   /**
-   * The entry's link in the chain: a keyed BLAKE2b MAC over its content and the previous
-   * entry's hash (see VerifyAuditLog).
+   * The entry's link in the chain: a keyed BLAKE2b MAC over the entry's own MAC (which covers its
+   * content), its place and the previous entry's hash (see VerifyAuditLog); empty until linked.
    *
    * @generated from field: bytes hash = 15;
    */
   hash: Uint8Array;
+
+  /**
+   * The entry's id: stable from the moment it is written, for deduplicating what is shipped.
+   *
+   * @generated from field: string id = 16;
+   */
+  id: string;
 };
 
 /**
