@@ -65,8 +65,11 @@ function changesText(e: AuditEvent): string {
   return cut(parts.join(", "), MAX_CHANGES);
 }
 
+/** An entry's place in the chain, or `pending` until the server links it in (about a second). */
+const sequenceText = (e: AuditEvent): string => (e.sequence === 0n ? "pending" : e.sequence.toString());
+
 export function auditRow(e: AuditEvent): string[] {
-  return [when(e.time), e.sequence.toString(), actorText(e), e.action, targetText(e), outcomeName(e.outcome), changesText(e)];
+  return [when(e.time), sequenceText(e), actorText(e), e.action, targetText(e), outcomeName(e.outcome), changesText(e)];
 }
 
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
@@ -75,6 +78,9 @@ export function problemKindName(k: AuditProblemKind): string {
   return (AuditProblemKind[k] ?? String(k)).toLowerCase().replaceAll("_", "-");
 }
 
+/** A forged row that no seal names has no place in the chain: sequence 0, shown as `-`. */
+const problemEntry = (p: AuditProblem): string => (p.sequence === 0n ? "-" : p.sequence.toString());
+
 export function problemRow(p: AuditProblem): string[] {
-  return [p.sequence.toString(), problemKindName(p.kind), p.detail];
+  return [problemEntry(p), problemKindName(p.kind), p.detail];
 }

@@ -77,15 +77,19 @@ ${TRAIL_USAGE}
                     the API); with --follow, how many earlier entries to print first
   --json            JSON Lines: one entry per line, as the API's JSON (protobuf JSON mapping:
                     camelCase field names, int64 as strings, hashes in base64), for jq or a
-                    log shipper
-  --follow          after the entries above, keep printing new ones as they are recorded, until
-                    Ctrl-C (exit 0). The earlier entries are then printed oldest first, so the
-                    newest is always at the bottom; a dropped connection is resumed after the
-                    last entry received, so no entry is lost or printed twice
+                    log shipper; "id" identifies an entry, "sequence" and "hash" are absent
+                    until it is sealed
+  --follow          after the entries above, keep printing new ones as they are sealed (about
+                    a second after they are recorded), until Ctrl-C (exit 0). The earlier
+                    entries are then printed oldest first, so the newest is always at the
+                    bottom; a dropped connection is resumed after the last entry received, so
+                    no entry is lost or printed twice
 
-The table shows the sequence number, the actor (token kind and the first 8 characters of its
-id, or the system: setup, recovery, upkeep, server), what was done to what, the outcome and the
-changed fields (before→after) or, for a refused call, the reason. --json has every field.
+The table shows the sequence number (pending for an entry recorded in the last second or so,
+until the server seals it into the trail's hash chain), the actor (token kind and the first 8
+characters of its id, or the system: setup, recovery, upkeep, server), what was done to what,
+the outcome and the changed fields (before→after) or, for a refused call, the reason. --json
+has every field.
 
 Examples:
   tessera audit list --action token. --since 24h
@@ -150,6 +154,30 @@ async function* newestFirst(api: AdminClient, request: ListRequest, limit: numbe
   }
 }
 
+/**
+ * Where to follow the trail from: the newest sealed entry's sequence number among the newest
+ * entries of the whole trail, matching the filter or not, and the ids of the entries read on the
+ * way that were not sealed yet. Entries are linked into the chain (given their sequence number)
+ * about a second after they are written, so the newest few usually are not; this pages back past
+ * those. Sequence 0 when nothing is sealed yet: the stream then starts at the beginning.
+ */
+async function sealedHead(api: AdminClient, organizationId: string, signal: AbortSignal): Promise<{ head: bigint; unsealed: string[] }> {
+  const unsealed: string[] = [];
+  let pageToken = "";
+  let pageSize = 50; // enough on all but a trail whose sealing lags far behind
+  for (;;) {
+    const page = await api.listAuditEvents({ organizationId, pageSize, pageToken }, { signal });
+    let head = 0n;
+    for (const e of page.events) {
+      if (e.sequence > head) head = e.sequence;
+      if (e.sequence === 0n) unsealed.push(e.id);
+    }
+    if (head > 0n || page.nextPageToken === "") return { head, unsealed };
+    pageToken = page.nextPageToken;
+    pageSize = PAGE;
+  }
+}
+
 /** The newest `limit` matching entries, oldest first so the newest ends at the bottom, then every new one. */
 async function followTrail(
   api: AdminClient,
@@ -160,12 +188,17 @@ async function followTrail(
   ctx: Context,
   signal: AbortSignal,
 ): Promise<void> {
-  // Following resumes after the trail's newest entry as it is now, matching or not; an entry
-  // recorded while the earlier ones are read comes through the stream, in order, instead.
-  const head = (await api.listAuditEvents({ organizationId, pageSize: 1 }, { signal })).events[0]?.sequence ?? 0n;
+  // The stream sends sealed entries only, in sequence order. Every entry sealed at or before
+  // `head` was committed before the list below is read, so the list has it (unless the filter or
+  // --limit leaves it out): following after `head` loses none. Entries already recorded that the
+  // stream sends again once they are sealed are skipped by id: those the list printed before they
+  // were sealed (or that were sealed since `head` was read), and those still unsealed when
+  // following began that the filter or --limit left out.
+  const { head, unsealed } = await sealedHead(api, organizationId, signal);
   const events: AuditEvent[] = [];
-  for await (const e of newestFirst(api, { ...filter.request, organizationId }, limit, signal)) if (e.sequence <= head) events.push(e);
+  for await (const e of newestFirst(api, { ...filter.request, organizationId }, limit, signal)) events.push(e);
   events.reverse();
+  const known = new Set([...unsealed, ...events.filter((e) => e.sequence === 0n || e.sequence > head).map((e) => e.id)]);
   // Streamed rows cannot be measured in advance: columns as wide as the backlog's, or a typical entry's.
   const widths = columnWidths(AUDIT_HEADERS, [
     ...events.map(auditRow),
@@ -180,6 +213,7 @@ async function followTrail(
     after: head,
     signal,
     onEvent: (e) => {
+      if (known.delete(e.id)) return; // recorded before following began: printed already, or left out
       if (filter.matches(e)) print(e);
     },
     warn: ctx.err,
@@ -201,10 +235,11 @@ ${TRAIL_USAGE}
                     hashes in base64, which --expect-head also accepts)
 
 The server walks the whole trail and checks each entry's keyed MAC and its link to the entry
-before. Prints how many entries it checked, the first and last sequence numbers, the head
-(SEQ:HASH, hex) and every problem found: an entry changed, entries removed, an entry inserted,
-or an entry under a MAC key the server no longer has. Exit status 0 when the trail is intact
-(and matches --expect-head), 1 when it is not.
+before. Entries recorded in the last second or so are checked once sealed. Prints how many
+entries it checked, the first and last sequence numbers, the head (SEQ:HASH, hex) and every
+problem found: an entry changed, entries removed, an entry inserted (ENTRY - for a row no seal
+names), or an entry under a MAC key the server no longer has. Exit status 0 when the trail is
+intact (and matches --expect-head), 1 when it is not.
 
 Example:
   tessera audit verify --expect-head 1234:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -232,7 +267,11 @@ ${CONNECTION_USAGE}`,
       const n = r.problems.length;
       failures.push(
         `the audit trail is not intact: ${n}${n === 100 ? " or more" : ""} problem${n === 1 ? "" : "s"}` +
-          (first === undefined ? "" : `, the first at entry ${first.sequence} (${problemKindName(first.kind)})`),
+          (first === undefined
+            ? ""
+            : first.sequence === 0n
+              ? `, the first at an entry never sealed into the chain (${problemKindName(first.kind)})`
+              : `, the first at entry ${first.sequence} (${problemKindName(first.kind)})`),
       );
     }
     if (headSaved !== undefined) failures.push(headSaved);
