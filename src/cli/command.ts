@@ -25,6 +25,13 @@ export interface Context {
   stdinIsTTY: boolean;
   /** The clock, for commands that record when they ran; absent: the system clock. */
   now?: () => Date;
+  /**
+   * For commands that run until stopped (`audit list --follow`): a signal that aborts on the
+   * first Ctrl-C (SIGINT) or SIGTERM, so the command winds down and exits 0 instead of being
+   * killed mid-line. Asking for it is what takes those signals over; a second Ctrl-C kills as
+   * usual. Absent: such a command runs until its stream ends or fails.
+   */
+  interrupted?: () => AbortSignal;
 }
 
 export interface Command {

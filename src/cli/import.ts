@@ -25,10 +25,11 @@ import { validateDescription, validateTokenName } from "../domain/names.js";
 import type { TokenKind as DomainKind } from "../domain/token-format.js";
 import { acceptBroughtValue } from "../domain/token-value.js";
 import { TokenKind, TokenPermissionsSchema, type Token, type TokenPermissions } from "../gen/tessera/v1/resources_pb.js";
-import { createAdminClient, type AdminClient } from "./api.js";
+import { createAdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { CliError, EXIT_FAILED, EXIT_OK, bool, requireStr, type Command } from "./command.js";
 import { clean, kindName } from "./output.js";
+import { reachableOrganizations, type OrganizationRef } from "./organizations.js";
 import { KINDS } from "./token-flags.js";
 import { readTextFile } from "./value-source.js";
 
@@ -145,22 +146,6 @@ function parseLine(raw: string, line: number, now: number): Line {
   return { line, organization, name, kind, permissions, description, expireTime, userId, value };
 }
 
-/** Identifier and id of every organization the caller reaches, to resolve each line's `organization`. */
-async function reachableOrganizations(api: AdminClient): Promise<Map<string, { id: string; identifier: string }>> {
-  const out = new Map<string, { id: string; identifier: string }>();
-  let pageToken = "";
-  do {
-    const page = await api.listOrganizations({ pageSize: 1000, pageToken });
-    for (const o of page.organizations) {
-      const org = { id: o.id, identifier: o.identifier };
-      out.set(o.identifier, org);
-      out.set(o.id, org);
-    }
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return out;
-}
-
 const sorted = (xs: readonly string[]) => [...new Set(xs)].sort();
 
 /** What of the file's line differs from the token already there (its permissions never change). */
@@ -227,7 +212,7 @@ ${CONNECTION_USAGE}`,
     if (lines.length === 0 && problems.length === 0) throw new CliError(`${file} holds no tokens`);
     const api = createAdminClient(conn.host, conn.token);
     const orgs = await reachableOrganizations(api);
-    const orgOf = new Map<Line, { id: string; identifier: string }>();
+    const orgOf = new Map<Line, OrganizationRef>();
     for (const l of lines) {
       const org = orgs.get(l.organization);
       if (org === undefined) {

@@ -40,6 +40,7 @@ const ENTRIES: Record<string, Entry> = {
   org: { summary: "Manage organizations", load: async () => (await import("./org.js")).group },
   user: { summary: "Manage users", load: async () => (await import("./user.js")).group },
   bucket: { summary: "Manage buckets", load: async () => (await import("./bucket.js")).group },
+  audit: { summary: "Read and verify the audit trail", load: async () => (await import("./audit.js")).group },
   whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
   apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
@@ -140,11 +141,22 @@ async function main(argv: string[], ctx: Context): Promise<number> {
 // A reader that went away (`tessera auth list | head -1`) is no error worth a stack trace.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => process.exit(err.code === "EPIPE" ? EXIT_OK : EXIT_FAILED));
 
+let interrupt: AbortController | undefined;
 const ctx: Context = {
   env: process.env,
   out: (text) => void process.stdout.write(`${text}\n`),
   err: (text) => void process.stderr.write(`${text}\n`),
   stdinIsTTY: process.stdin.isTTY === true,
+  // Taken over only when a command asks, so every other command still dies on Ctrl-C at once.
+  interrupted: () => {
+    if (interrupt === undefined) {
+      const ac = new AbortController();
+      interrupt = ac;
+      process.once("SIGINT", () => ac.abort());
+      process.once("SIGTERM", () => ac.abort());
+    }
+    return interrupt.signal;
+  },
 };
 
 const code = await main(process.argv.slice(2), ctx);

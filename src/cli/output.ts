@@ -14,16 +14,23 @@ export function clean(text: string): string {
 
 /** Left-aligned columns separated by two spaces. */
 export function table(headers: string[], rows: string[][]): string {
+  const widths = columnWidths(headers, rows);
+  return [headers, ...rows].map((r) => tableRow(widths, r)).join("\n");
+}
+
+/** Each column's width: its widest cell, as table() prints it. */
+export function columnWidths(headers: string[], rows: string[][]): number[] {
   const all = [headers, ...rows.map((r) => r.map(clean))];
-  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  return all
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+}
+
+/** One line of a table with these column widths (rows printed one by one as they arrive). */
+export function tableRow(widths: number[], cells: string[]): string {
+  return cells
+    .map(clean)
+    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+    .join("  ")
+    .trimEnd();
 }
 
 /** A timestamp as ISO 8601 to the second, or "-" when unset. */
