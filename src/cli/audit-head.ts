@@ -56,15 +56,18 @@ export async function headProblem(
 }
 
 /**
- * Entry `seq`'s hash. WatchAuditEvents resumes after any sequence number, so its first message
+ * Entry `seq`'s hash. WatchAuditEvents resumes after any sequence number, so its first entry
  * is the entry itself (or, if it is gone, the next one) — one read, where paging ListAuditEvents
  * back from the newest entry would read everything since.
  */
 async function entryHash(api: AdminClient, organizationId: string, seq: bigint): Promise<Uint8Array | undefined> {
   const stop = new AbortController();
   try {
+    let checkpoints = 0;
     for await (const res of api.watchAuditEvents({ organizationId, afterSequence: seq - 1n }, { signal: stop.signal })) {
-      return res.event?.sequence === seq ? res.event.hash : undefined;
+      if (res.event !== undefined) return res.event.sequence === seq ? res.event.hash : undefined;
+      // The stream opens with a checkpoint; a second one means nothing was there to send.
+      if (++checkpoints >= 2) return undefined;
     }
     return undefined;
   } finally {
