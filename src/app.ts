@@ -45,6 +45,7 @@ import { pruneAuditTrails } from "./services/audit/retention.js";
 import { createAuditTrail } from "./services/audit/trail.js";
 import { recordDigestKey } from "./services/audit/digest-key.js";
 import { sealPending } from "./services/audit/sealer.js";
+import { sweepIdleTokens } from "./services/audit/idle-sweep.js";
 import type { AuthRefusal } from "./services/request-info.js";
 
 export interface TesseraOptions {
@@ -198,6 +199,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       intervalMs: config.feed.maintenanceMs,
       retentionMs: config.feed.retentionMs,
       idleSweepMs: config.feed.idleSweepMs,
+      sweepIdle: (at) => sweepIdleTokens(db, audit, at),
       sealAudit: config.audit.enabled ? () => sealPending(db, keyring) : undefined,
       pruneAudit:
         retentionDays === undefined

@@ -7,7 +7,7 @@
  * for caches, and come within one interval.
  */
 import type { Database } from "../store/database.js";
-import { announceExpiries, disableIdleTokens, endOverlaps, pruneEvents } from "../store/queries/revocations.js";
+import { announceExpiries, endOverlaps, pruneEvents } from "../store/queries/revocations.js";
 import type { Log } from "./deps.js";
 
 export interface FeedMaintenanceOptions {
@@ -18,6 +18,8 @@ export interface FeedMaintenanceOptions {
   retentionMs: number;
   /** How often the idle sweep runs; at most every interval. */
   idleSweepMs: number;
+  /** The idle sweep (with its audit records); returns how many tokens it disabled. */
+  sweepIdle: (now: Date) => Promise<number>;
   /** Links committed audit entries into their chains, every interval; returns how many. */
   sealAudit?: (() => Promise<number>) | undefined;
   /** Audit-trail retention, run with the idle sweep; returns how many trails it pruned. */
@@ -50,7 +52,7 @@ export function startFeedMaintenance(o: FeedMaintenanceOptions): { runOnce(): Pr
       const ended = await endOverlaps(o.db.pool, new Date(o.now()));
       if (ended > 0) o.log("rotation_overlaps_ended", { count: ended });
       if (performance.now() - lastIdleSweep >= o.idleSweepMs) {
-        const idle = await disableIdleTokens(o.db.pool, new Date(o.now()));
+        const idle = await o.sweepIdle(new Date(o.now()));
         lastIdleSweep = performance.now();
         if (idle > 0) o.log("idle_tokens_disabled", { count: idle });
         const pruned = (await o.pruneAudit?.(new Date(o.now()))) ?? 0;

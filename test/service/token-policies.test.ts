@@ -146,6 +146,12 @@ describe("token policies", () => {
         assert.equal(t.disabledReason, TokenDisabledReason.IDLE);
         const listed = (await c.admin.listTokens({}, p.adminToken)).tokens.find((x) => x.id === unused.id)!;
         assert.equal(listed.disabledReason, TokenDisabledReason.IDLE, "List shows the reason too");
+        // On the organization's audit trail, by the server's upkeep.
+        const trail = await c.admin.listAuditEvents({ targetId: unused.id, action: "token.disable" }, p.adminToken);
+        assert.deepEqual(
+          trail.events.map((e) => [e.actor?.system, e.after]),
+          [["upkeep", { enabled: false, disabled_reason: "IDLE" }]],
+        );
 
         assert.equal((await verify(used.value, p.identifier)).status, VerifyStatus.VALID, "a token in use stays enabled");
         assert.equal((await token(elsewhere.id, plain.adminToken)).enabled, true, "an organization without a limit keeps idle tokens");

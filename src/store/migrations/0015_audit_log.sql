@@ -147,3 +147,32 @@ AS $$
    WHERE e.at < least(p_before, now() - interval '1 day')
 $$;
 REVOKE ALL ON FUNCTION tessera_audit_prunable(timestamptz) FROM PUBLIC;
+
+-- The idle sweep of 0014, returning what it disabled (organization, token, name) so that the
+-- service records each in the audit trail in the same transaction. Same lock: the two versions
+-- never run at once (an instance of the previous release may still call the old one).
+CREATE FUNCTION tessera_disable_idle_tokens_listed(p_now timestamptz, p_limit integer)
+RETURNS TABLE (org_id uuid, token_id uuid, name text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(7415296014) THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH due AS (
+    UPDATE tokens SET enabled = false, disabled_reason = 'IDLE', updated_at = p_now
+     WHERE id IN (SELECT t.id FROM tokens t JOIN organizations o ON o.id = t.org_id
+                   WHERE o.token_idle_limit_s IS NOT NULL AND t.enabled
+                     AND greatest(t.created_at, t.idle_since, t.last_used_at, t.previous_last_used_at)
+                         < p_now - make_interval(secs => o.token_idle_limit_s)
+                   LIMIT p_limit)
+    RETURNING tokens.id, tokens.org_id, tokens.name
+  ), ins AS (
+    INSERT INTO revocation_events (org_id, token_id, reason) SELECT due.org_id, due.id, 'DISABLED' FROM due RETURNING 1
+  )
+  SELECT due.org_id, due.id, due.name FROM due;
+END
+$$;
+REVOKE ALL ON FUNCTION tessera_disable_idle_tokens_listed(timestamptz, integer) FROM PUBLIC;

@@ -86,14 +86,20 @@ export async function announceExpiries(pool: pg.Pool, now: Date, limit = 1000): 
   }
 }
 
-/** Disables up to `limit` tokens idle past their organization's limit at `now`, each with a DISABLED event; how many. */
-export async function disableIdleTokens(pool: pg.Pool, now: Date, limit = 1000): Promise<number> {
-  try {
-    const r = await pool.query<{ n: number }>(`SELECT tessera_disable_idle_tokens($1, $2) AS n`, [now, limit]);
-    return r.rows[0]?.n ?? 0;
-  } catch (err) {
-    mapPgError(err);
-  }
+/**
+ * The idle sweep inside a transaction the caller holds (so what it disabled is recorded in the
+ * same one): the tokens disabled, each announced as DISABLED. Empty while another instance sweeps.
+ */
+export async function disableIdleTokensListed(
+  tx: Tx,
+  now: Date,
+  limit = 1000,
+): Promise<Array<{ orgId: string; tokenId: string; name: string }>> {
+  const r = await tx.query<{ org_id: string; token_id: string; name: string }>(`SELECT * FROM tessera_disable_idle_tokens_listed($1, $2)`, [
+    now,
+    limit,
+  ]);
+  return r.rows.map((x) => ({ orgId: x.org_id, tokenId: x.token_id, name: x.name }));
 }
 
 /**
