@@ -10,7 +10,7 @@ import { kCaller, type Caller } from "./caller.js";
 import type { ServiceDeps } from "./deps.js";
 import { requestInfo } from "./request-info.js";
 import { AuditScope, callerActor, systemActor } from "./audit/scope.js";
-import { listAuditEvents, verifyAuditLog, watchAuditEvents } from "./admin/audit.js";
+import { listAuditEvents, openAuditWatch, verifyAuditLog, watchAuditEvents } from "./admin/audit.js";
 import { checkRequestText } from "./request-text.js";
 import { applyManifest } from "./admin/apply.js";
 import { createBucket, deleteBucket, listBuckets } from "./admin/buckets.js";
@@ -84,10 +84,12 @@ export function createTokenAdminService(deps: ServiceDeps): ServiceImpl<typeof T
     listAuditEvents: authed(listAuditEvents),
     verifyAuditLog: authed(verifyAuditLog),
     watchAuditEvents: async function* (req, ctx) {
-      // A refusal must be recorded before the stream's first message, so the check runs up front.
-      const caller = await enter(ctx, async (c) => c);
-      checkRequestText(req);
-      yield* watchAuditEvents(deps, caller, req, ctx);
+      // The checks run up front, before the stream's first message, so a refusal is recorded as for any call.
+      const start = await enter(ctx, (caller) => {
+        checkRequestText(req);
+        return openAuditWatch(deps, caller, req);
+      });
+      yield* watchAuditEvents(deps, start, ctx);
     },
     // Any token that authenticates may ask who it is, not only the admin API's callers.
     getCaller: async (req, ctx) => {

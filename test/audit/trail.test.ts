@@ -320,6 +320,17 @@ describe("the audit trail", () => {
       Code.PermissionDenied,
       "an org admin reading the instance trail",
     );
+    // A stream refused before its first message is on the record like any other call.
+    await rejects(
+      (async () => {
+        for await (const _ of c.admin.watchAuditEvents({ organizationId: INSTANCE }, a.adminToken)) break;
+      })(),
+      Code.PermissionDenied,
+      "an org admin following the instance trail",
+    );
+    await eventually(async () =>
+      (await trail(a.adminToken, "", { action: "call.denied" })).some((e) => e.rpc === "/tessera.v1.TokenAdminService/WatchAuditEvents"),
+    );
     // Missing credentials are refusals too.
     await rejects(c.admin.listTokens({}), Code.Unauthenticated);
     await eventually(async () => (await trail(inst.operatorToken, INSTANCE)).some((e) => /missing credentials/.test(e.reason)));

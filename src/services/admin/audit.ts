@@ -104,16 +104,26 @@ export async function listAuditEvents(deps: ServiceDeps, caller: Caller, req: Li
 
 const WATCH_BATCH = 500;
 
-export async function* watchAuditEvents(
+/** WatchAuditEvents' checks and starting point: run before the stream's first message (and so inside the refusal recording). */
+export async function openAuditWatch(
   deps: ServiceDeps,
   caller: Caller,
   req: WatchAuditEventsRequest,
-  ctx: HandlerContext,
-): AsyncGenerator<WatchAuditEventsResponse> {
+): Promise<{ orgId: string; after: bigint }> {
   if (req.afterSequence !== undefined && req.afterSequence < 0n) throw invalidArgument("after_sequence must not be negative");
   const orgId = await trailOf(deps, caller, req.organizationId);
   // Sealed entries only: their sequence numbers are final, so a follower resumes exactly.
-  let after = req.afterSequence ?? (await deps.db.withOrg(orgId, async (tx) => (await lastSeal(tx))?.seq ?? 0n));
+  const after = req.afterSequence ?? (await deps.db.withOrg(orgId, async (tx) => (await lastSeal(tx))?.seq ?? 0n));
+  return { orgId, after };
+}
+
+export async function* watchAuditEvents(
+  deps: ServiceDeps,
+  start: { orgId: string; after: bigint },
+  ctx: HandlerContext,
+): AsyncGenerator<WatchAuditEventsResponse> {
+  const orgId = start.orgId;
+  let after = start.after;
   const signal = ctx.signal;
   const checkpoint = () => create(WatchAuditEventsResponseSchema, { checkpoint: { sequence: after } });
   // At once: the caller knows the stream is up (and where it starts) before anything happens.
