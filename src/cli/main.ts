@@ -20,6 +20,7 @@ import {
   type Context,
   type Group,
 } from "./command.js";
+import { didYouMean } from "./did-you-mean.js";
 
 interface Entry {
   summary: string;
@@ -54,7 +55,7 @@ const TOP_USAGE = [
   "Commands:",
   ...Object.entries(ENTRIES).map(([name, e]) => `  ${name.padEnd(9)}  ${e.summary}`),
   "",
-  'Run "tessera <command> --help" for its flags.',
+  'Run "tessera <command> --help" for its flags, "tessera --version" for the version.',
 ].join("\n");
 
 const isHelp = (a: string | undefined) => a === "--help" || a === "-h" || a === "help";
@@ -71,9 +72,13 @@ async function resolve(argv: string[], ctx: Context): Promise<{ cmd: Command; ar
     ctx.out(TOP_USAGE);
     return EXIT_OK;
   }
+  if (first === "--version" || first === "-V" || first === "version") {
+    ctx.out(`tessera ${await version()}`);
+    return EXIT_OK;
+  }
   const entry = Object.hasOwn(ENTRIES, first) ? ENTRIES[first] : undefined;
   if (entry === undefined) {
-    ctx.err(`error: unknown command "${first}"\n\n${TOP_USAGE}`);
+    ctx.err(`error: unknown command "${first}"${suggest(first, Object.keys(ENTRIES), "tessera ")}\n\n${TOP_USAGE}`);
     return EXIT_USAGE;
   }
   const loaded = await entry.load();
@@ -85,10 +90,24 @@ async function resolve(argv: string[], ctx: Context): Promise<{ cmd: Command; ar
   }
   const cmd = loaded.commands.find((c) => c.name === sub);
   if (cmd === undefined) {
-    ctx.err(`error: unknown command "tessera ${first} ${sub}"\n\n${groupUsage(loaded)}`);
+    const names = loaded.commands.map((c) => c.name);
+    ctx.err(`error: unknown command "tessera ${first} ${sub}"${suggest(sub, names, `tessera ${first} `)}\n\n${groupUsage(loaded)}`);
     return EXIT_USAGE;
   }
   return { cmd, args, path: `${first} ${sub}` };
+}
+
+/** ` (did you mean "tessera auth"?)` when a known name is close to what was typed. */
+function suggest(typed: string, known: string[], prefix: string): string {
+  const m = didYouMean(typed, known);
+  return m === undefined ? "" : ` (did you mean "${prefix}${m}"?)`;
+}
+
+/** The package's version, from the package.json shipped beside dist/. */
+async function version(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
 }
 
 /** One line for the person at the terminal; the exit code says what kind of failure it was. */

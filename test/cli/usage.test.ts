@@ -20,6 +20,33 @@ describe("tessera command-line errors", function () {
     }
   });
 
+  it("prints its version with --version, -V and version", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V", "version"]) {
+      const r = await runCli([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), `tessera ${pkg.version}`);
+    }
+  });
+
+  it("suggests the command a typo most likely meant, and nothing for a word unlike any", async () => {
+    for (const [args, meant] of [
+      [["auht", "list"], "tessera auth"],
+      [["aduit"], "tessera audit"],
+      [["auth", "lsit"], "tessera auth list"],
+      [["auth", "rot"], "tessera auth rotate"],
+      [["org", "updte"], "tessera org update"],
+    ] as const) {
+      const r = await runCli([...args]);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, new RegExp(`\\(did you mean "${meant}"\\?\\)`), args.join(" "));
+      assertNoStack(r.stderr);
+    }
+    const far = await runCli(["frobnicate"]);
+    assert.doesNotMatch(far.stderr, /did you mean/);
+  });
+
   const cases: Array<{ args: string[]; message: RegExp }> = [
     { args: [], message: /Usage: tessera <command>/ },
     { args: ["frobnicate"], message: /unknown command "frobnicate"/ },
