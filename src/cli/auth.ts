@@ -123,6 +123,8 @@ const create: Command = {
   --expires-in DURATION  expiry from now, e.g. 24h, 90m, 7d
   --value-from-env NAME  use the value in environment variable NAME instead of a generated one
   --value-file PATH      use the value in file PATH ("-": standard input), one trailing newline dropped
+  --json                 print {"id", "value", "token"} as one JSON object instead ("value" only
+                         when generated; the token in the protobuf JSON mapping)
 
 A generated value is printed alone on stdout, once; it cannot be retrieved later. A value you
 bring (a Tessera token of this kind, or one imported from another system: 32 to 512 printable
@@ -147,6 +149,7 @@ ${CONNECTION_USAGE}`,
     "expires-in": { type: "string" },
     "value-from-env": { type: "string" },
     "value-file": { type: "string" },
+    json: { type: "boolean" },
   },
   async run(flags, ctx) {
     const req = createTokenRequest(flags, Date.now());
@@ -155,6 +158,7 @@ ${CONNECTION_USAGE}`,
     const res = await api.createToken(value === undefined ? req : { ...req, value });
     const t = res.token!;
     ctx.err(`Created ${tokenLine(t)} in organization ${t.organizationId}${t.expireTime ? `, expires ${when(t.expireTime)}` : ""}.`);
+    if (bool(flags, "json")) return printIssued(ctx, t, value === undefined ? res.value : undefined);
     if (value === undefined) showSecret(ctx, res.value);
     else ctx.out(t.id);
     return EXIT_OK;
@@ -189,10 +193,12 @@ const rotate: Command = {
                      7d (at most 7 days); without it the old value stops working at once.
                      Rotating again, disabling or deleting the token ends the old value sooner.
 
+  --json             print {"id", "value", "token"} as one JSON object instead
+
 The new value is printed alone on stdout, once; it cannot be retrieved later.
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, grace: { type: "string" } },
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, grace: { type: "string" }, json: { type: "boolean" } },
   async run(flags, ctx) {
     const id = requireStr(flags, "id");
     const graceText = str(flags, "grace");
@@ -208,6 +214,7 @@ ${CONNECTION_USAGE}`,
         ? `Rotated ${tokenLine(t)}; the previous value no longer works.`
         : `Rotated ${tokenLine(t)}; the previous value (${previous.maskedValue}) keeps working until ${when(previous.expireTime)}.`,
     );
+    if (bool(flags, "json")) return printIssued(ctx, t, res.value);
     showSecret(ctx, res.value);
     return EXIT_OK;
   },
@@ -228,10 +235,11 @@ const remove: Command = {
 
 const describe: Command = {
   name: "describe",
-  summary: "Change a token's description",
+  summary: "Change a token's description (the old name of auth update --description)",
   usage: `Usage: tessera auth describe --id ID --description TEXT\n\n${CONNECTION_USAGE}`,
   options: { ...CONNECTION_OPTIONS, id: { type: "string" }, description: { type: "string" } },
   async run(flags, ctx) {
+    ctx.err('Note: "tessera auth describe" is now "tessera auth update --description"; the old name keeps working.');
     const id = requireStr(flags, "id");
     const description = str(flags, "description");
     if (description === undefined) throw new UsageError('--description is required (--description "" clears it)');
@@ -240,6 +248,52 @@ const describe: Command = {
     return EXIT_OK;
   },
 };
+
+const get: Command = {
+  name: "get",
+  summary: "Show one token (its value masked)",
+  usage: `Usage: tessera auth get --id ID [--json]
+
+  --id ID   the token
+  --json    print it as JSON (protobuf JSON mapping)
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, json: { type: "boolean" } },
+  async run(flags, ctx) {
+    const id = requireStr(flags, "id");
+    const t = (await (await client(flags, ctx)).getToken({ id })).token!;
+    if (bool(flags, "json")) {
+      ctx.out(JSON.stringify(toJson(TokenSchema, t), null, 2));
+      return EXIT_OK;
+    }
+    const previous = t.previousValue;
+    ctx.out(
+      [
+        `id:            ${t.id}`,
+        `name:          ${clean(t.name)}`,
+        `kind:          ${kindName(t.kind)}`,
+        `organization:  ${t.organizationId}`,
+        `masked value:  ${t.maskedValue}`,
+        `enabled:       ${t.enabled ? "yes" : t.disabledReason === TokenDisabledReason.IDLE ? "no (idle)" : "no"}`,
+        `description:   ${clean(t.description)}`,
+        `owner:         ${t.ownerUserId || "(the organization)"}`,
+        `created:       ${when(t.createTime)}`,
+        `expires:       ${t.expireTime ? when(t.expireTime) : "never"}`,
+        `last used:     ${t.lastUsedTime ? when(t.lastUsedTime) : "never"}`,
+        ...(previous === undefined ? [] : [`previous value: ${previous.maskedValue}, works until ${when(previous.expireTime)}`]),
+      ].join("\n"),
+    );
+    return EXIT_OK;
+  },
+};
+
+/** `--json` for create and rotate: the new value (when there is one to show) with the token, one object. */
+function printIssued(ctx: Context, t: Token, value: string | undefined): number {
+  ctx.out(JSON.stringify({ id: t.id, ...(value === undefined ? {} : { value }), token: toJson(TokenSchema, t) }, null, 2));
+  if (value !== undefined)
+    ctx.err("Store this value safely (a password manager or secret store): it is shown only once and cannot be retrieved again.");
+  return EXIT_OK;
+}
 
 const passcode: Command = {
   name: "passcode",
@@ -267,6 +321,6 @@ const passcode: Command = {
 
 export const group: Group = {
   name: "auth",
-  summary: "Manage API tokens: list, create, enable, disable, rotate, delete, describe, update.",
-  commands: [list, create, setEnabled(true), setEnabled(false), rotate, remove, describe, update, passcode],
+  summary: "Manage API tokens: list, get, create, enable, disable, rotate, delete, update.",
+  commands: [list, get, create, setEnabled(true), setEnabled(false), rotate, remove, describe, update, passcode],
 };

@@ -126,7 +126,8 @@ describe("tessera auth, org, user and bucket", function () {
   it("auth describe changes the description and auth delete removes the token", async () => {
     const created = await ok("auth", "create", "--name", "short-lived", "--kind", "ingestion", "--expires-in", "1h");
     const id = idOf(created);
-    await ok("auth", "describe", "--id", id, "--description", "renamed purpose");
+    const described = await ok("auth", "describe", "--id", id, "--description", "renamed purpose");
+    assert.match(described.stderr, /is now "tessera auth update --description"; the old name keeps working/);
     const listed = JSON.parse((await ok("auth", "list", "--json")).stdout) as Array<{
       id: string;
       description?: string;
@@ -165,6 +166,33 @@ describe("tessera auth, org, user and bucket", function () {
     assert.equal(v.status, VerifyStatus.VALID);
     assert.deepEqual(v.permissions?.dashboards, ["ops"]);
     assert.deepEqual(v.permissions?.filters, { service: "checkout" });
+  });
+
+  it("auth create and rotate --json print id, value and token as one object; auth get shows a token masked", async () => {
+    const r = await ok("auth", "create", "--name", "json-made", "--kind", "ingestion", "--json");
+    const made = JSON.parse(r.stdout) as { id: string; value: string; token: { id: string; name: string; maskedValue: string } };
+    assert.equal(made.token.id, made.id);
+    assert.equal(made.token.name, "json-made");
+    assert.ok(made.value.startsWith("o2oi_"));
+    assert.equal((await verify(made.value)).status, VerifyStatus.VALID);
+    assert.match(r.stderr, /shown only once/);
+    const rotated = JSON.parse((await ok("auth", "rotate", "--id", made.id, "--json")).stdout) as { id: string; value: string };
+    assert.equal(rotated.id, made.id);
+    assert.notEqual(rotated.value, made.value);
+    assert.equal((await verify(rotated.value)).status, VerifyStatus.VALID);
+    assert.equal((await verify(made.value)).status, VerifyStatus.NOT_FOUND);
+
+    const got = await ok("auth", "get", "--id", made.id);
+    assert.match(got.stdout, new RegExp(`^id: +${made.id}$`, "m"));
+    assert.match(got.stdout, /^name: +json-made$/m);
+    assert.match(got.stdout, /^masked value: +o2oi_…/m);
+    assert.doesNotMatch(got.stdout + got.stderr, ANY_TOKEN_VALUE);
+    const asJson = JSON.parse((await ok("auth", "get", "--id", made.id, "--json")).stdout) as { id: string; maskedValue: string };
+    assert.equal(asJson.id, made.id);
+    assert.equal(asJson.maskedValue, `o2oi_…${rotated.value.slice(-4)}`);
+    const missing = await cli("auth", "get", "--id", "00000000-0000-4000-8000-000000000000");
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not found/);
   });
 
   it("auth passcode shows the default ingestion token masked", async () => {
