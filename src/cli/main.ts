@@ -21,6 +21,7 @@ import {
   type Group,
 } from "./command.js";
 import { didYouMean } from "./did-you-mean.js";
+import type { CompletionNode } from "./completion.js";
 
 interface Entry {
   summary: string;
@@ -45,7 +46,37 @@ const ENTRIES: Record<string, Entry> = {
   whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
   apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
+  completion: {
+    summary: "Print a shell completion script (bash or zsh)",
+    load: async () => (await import("./completion.js")).completionGroup(commandTree),
+  },
 };
+
+/** Every command and its flags, from the table above: what the completion scripts complete. */
+async function commandTree(): Promise<CompletionNode[]> {
+  const flagsOf = (c: Command) => Object.keys(c.options);
+  const out: CompletionNode[] = [];
+  for (const [name, e] of Object.entries(ENTRIES)) {
+    if (name === "completion") {
+      out.push({
+        name,
+        flags: [],
+        commands: [
+          { name: "bash", flags: [] },
+          { name: "zsh", flags: [] },
+        ],
+      });
+      continue;
+    }
+    const loaded = await e.load();
+    out.push(
+      "commands" in loaded
+        ? { name, flags: [], commands: loaded.commands.map((c) => ({ name: c.name, flags: flagsOf(c) })) }
+        : { name, flags: flagsOf(loaded) },
+    );
+  }
+  return out;
+}
 
 const TOP_USAGE = [
   "Usage: tessera <command> [flags]",
