@@ -76,7 +76,6 @@ async function* mapStreamErrors<T>(
   let code = 0;
   try {
     yield* res.message as AsyncIterable<T>;
-    if (signal.aborted) code = GRPC_CANCELLED;
   } catch (err) {
     code = GRPC_CANCELLED;
     // A client that leaves mid-stream makes the next write fail ("Cannot call write after a

@@ -84,6 +84,28 @@ describe("GET /metrics", () => {
     assert.match(text, /# TYPE grpc_server_handling_seconds histogram/);
   });
 
+  it("counts a refused server stream as one, with its type and code", async () => {
+    const WATCH = { grpc_service: "tessera.v1.TokenVerifyService", grpc_method: "WatchRevocations", grpc_type: "server_stream" };
+    for (const c of f.clients) {
+      const before = parseSamples(await scrape());
+      await assert.rejects(async () => {
+        for await (const _ of c.verify.watchRevocations({}, "not-a-token") as AsyncIterable<unknown>) break;
+      });
+      const after = parseSamples(await scrape());
+      const code = { ...WATCH, grpc_code: "UNAUTHENTICATED" };
+      assert.equal(
+        sampleValue(after, "grpc_server_handled_total", code) - sampleValue(before, "grpc_server_handled_total", code),
+        1,
+        c.name,
+      );
+      assert.equal(
+        sampleValue(after, "grpc_server_started_total", WATCH) - sampleValue(before, "grpc_server_started_total", WATCH),
+        1,
+        c.name,
+      );
+    }
+  });
+
   it("serves process, GC and event-loop metrics, and the database pool's use", async () => {
     const samples = parseSamples(await scrape());
     const names = new Set(samples.map((s) => s.name));
