@@ -4,7 +4,7 @@
 // module: grpc-adapter.ts on the gRPC port, auth-interceptor.ts on the HTTP port.
 //
 // Verify is the hot path: each method's label-bound children are made once, and a call costs
-// a clock read at start and two increments and an observe at the end.
+// a clock read and two additions to plain numbers, and one histogram observe.
 
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Counter, Histogram } from "prom-client";
@@ -44,17 +44,32 @@ export const GRPC_CANCELLED = 1;
 
 export function createRpcMetrics(registry: Registry): RpcMetrics {
   const labelNames = ["grpc_service", "grpc_method", "grpc_type"] as const;
-  const started = new Counter({
+  const recorders = new Map<DescMethod, MethodCounts>();
+  // Counted in plain numbers on the call path and handed to prom-client when scraped: an
+  // increment of a prom-client child hashes its labels every time (about 0.5 µs).
+  new Counter({
     name: "grpc_server_started_total",
     help: "RPCs started on the server.",
     labelNames,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of recorders.values()) this.inc(r.labels, r.started);
+    },
   });
-  const handled = new Counter({
+  new Counter({
     name: "grpc_server_handled_total",
     help: "RPCs completed on the server, by status code.",
     labelNames: [...labelNames, "grpc_code"],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of recorders.values()) {
+        r.handled.forEach((n, code) => {
+          if (n > 0) this.inc({ ...r.labels, grpc_code: CODE_NAMES[code]! }, n);
+        });
+      }
+    },
   });
   const seconds = new Histogram({
     name: "grpc_server_handling_seconds",
@@ -64,40 +79,23 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const recorders = new Map<DescMethod, RpcRecorder>();
-  const make = (method: DescMethod): RpcRecorder => {
-    const labels = {
-      grpc_service: method.parent.typeName,
-      grpc_method: method.name,
-      grpc_type:
-        method.methodKind === "unary"
-          ? "unary"
-          : method.methodKind === "server_streaming"
-            ? "server_stream"
-            : method.methodKind === "client_streaming"
-              ? "client_stream"
-              : "bidi_stream",
-    };
-    const start = started.labels(labels);
+  const make = (method: DescMethod): MethodCounts => {
+    const labels = { grpc_service: method.parent.typeName, grpc_method: method.name, grpc_type: GRPC_TYPES[method.methodKind] };
     const timer = seconds.labels(labels);
-    const byCode: ({ inc(): void } | undefined)[] = [];
-    const ok = handled.labels({ ...labels, grpc_code: "OK" });
-    byCode[0] = ok;
-    return {
+    const r: MethodCounts = {
+      labels,
+      started: 0,
+      handled: CODE_NAMES.map(() => 0),
       start() {
-        start.inc();
+        r.started++;
         return performance.now();
       },
       end(at, code) {
         timer.observe((performance.now() - at) / 1000);
-        let c = byCode[code];
-        if (c === undefined) {
-          c = handled.labels({ ...labels, grpc_code: CODE_NAMES[code] ?? "UNKNOWN" });
-          byCode[code] = c;
-        }
-        c.inc();
+        r.handled[code >= 0 && code < CODE_NAMES.length ? code : UNKNOWN]!++;
       },
     };
+    return r;
   };
   return (method) => {
     let r = recorders.get(method);
@@ -105,3 +103,20 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
     return r;
   };
 }
+
+interface MethodCounts extends RpcRecorder {
+  readonly labels: { grpc_service: string; grpc_method: string; grpc_type: string };
+  started: number;
+  /** Calls answered, by code number. */
+  readonly handled: number[];
+}
+
+const UNKNOWN = 2;
+
+/** grpc_type as the grpc-ecosystem middleware names method kinds. */
+const GRPC_TYPES: Record<DescMethod["methodKind"], string> = {
+  unary: "unary",
+  server_streaming: "server_stream",
+  client_streaming: "client_stream",
+  bidi_streaming: "bidi_stream",
+};
