@@ -38,6 +38,7 @@ import { createHttpFallback, type FallbackHandler } from "./transport/http-fallb
 import { createUnavailableLog, type UnavailableLog } from "./transport/unavailable-log.js";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Authenticator } from "./services/caller.js";
+import { createRpcMetrics, type RpcMetrics } from "./transport/rpc-metrics.js";
 import { createInstanceMetrics, type InstanceMetrics } from "./services/instance-metrics.js";
 import { auditAuthRefusals } from "./services/audit/auth-refusals.js";
 import { createRefusalRecorder } from "./services/audit/refusals.js";
@@ -129,6 +130,8 @@ export interface Services {
   /** `/forward-auth` on the HTTP port. */
   forwardAuth: FallbackHandler;
   metrics: InstanceMetrics;
+  /** Per-RPC counters and latencies, recorded by both listeners. */
+  rpcMetrics: RpcMetrics;
   db: Database;
   deps: ServiceDeps;
   cache: VerifyCache;
@@ -181,10 +184,19 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     hub.onEvents((events) => importedFilter.apply(events));
     cleanups.push(async () => importedFilter.close());
     await importedFilter.load();
-    const metrics = createInstanceMetrics({ cache, hub });
+    const metrics = createInstanceMetrics({ cache, hub, db });
     const onQuery = opts.onQuery;
     const countQuery = onQuery === undefined ? metrics.onQuery : () => (metrics.onQuery(), onQuery());
-    const lookup = createTokenLookup({ db, keyring, log, cache, cacheFresh: () => hub.fresh(), onQuery: countQuery, importedFilter });
+    const lookup = createTokenLookup({
+      db,
+      keyring,
+      log,
+      cache,
+      cacheFresh: () => hub.fresh(),
+      onQuery: countQuery,
+      onDbLookup: metrics.onDbLookup,
+      importedFilter,
+    });
     const lastUsed = createLastUsedRecorder({ db, now, log, precisionMs: config.lastUsedPrecisionMs });
     cleanups.push(() => lastUsed.close());
     const audit = createAuditTrail(keyring, config.audit.enabled, now);
@@ -238,7 +250,8 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
     cleanups.push(async () => unavailable.close());
     const onAuthRefused = auditAuthRefusals(audit, refusals);
-    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable, onAuthRefused })];
+    const rpcMetrics = createRpcMetrics(metrics.registry);
+    const interceptors = [createAuthInterceptor(authenticate, { log, unavailable, onAuthRefused, rpcMetrics })];
     const forwardAuth = createForwardAuth({
       authenticate,
       check: createEdgeChecker({ decideVerify, routes, parameterWord: "query parameter" }),
@@ -246,7 +259,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
       unavailable,
       onDecision: metrics.onEdge("forward_auth"),
     });
-    return { services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth, metrics, db, deps, cache, close };
+    return { services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth, metrics, rpcMetrics, db, deps, cache, close };
   } catch (err) {
     await close();
     throw err;
@@ -288,7 +301,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       unavailableLogIntervalMs: opts.unavailableLogIntervalMs,
     });
     cleanups.push(core.close);
-    const { db, deps, cache, metrics, services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth } = core;
+    const { db, deps, cache, metrics, rpcMetrics, services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth } = core;
     const grpcServer = await startGrpcServer({
       host: config.host,
       port: config.grpcPort,
@@ -297,6 +310,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       onAuthRefused,
       log,
       unavailable,
+      rpcMetrics,
       maxMessageBytes: config.maxMessageBytes,
     });
     cleanups.push(() => grpcServer.close());

@@ -75,7 +75,7 @@ export function createAuthenticator(
       return hit.caller;
     }
     const cred = parseAuthorizationHeader(authorization);
-    const r = await lookup.lookup(cred.token, cred.orgIdentifier ?? "");
+    const r = await lookup.lookup(cred.token, cred.orgIdentifier ?? "", "caller");
     if ("malformed" in r) throw unauthenticated(`malformed token: ${r.malformed}`);
     const t = r.found;
     if (t === undefined) throw unauthenticated("invalid token: no such token");

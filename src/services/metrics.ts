@@ -1,56 +1,47 @@
 /**
- * Prometheus metrics, in text exposition format, for GET /metrics on the HTTP port. Counters are
- * plain numbers bumped on hot paths (no allocation per increment); gauges are read when scraped.
- * Labels never carry token values, names or ids: only fixed sets (statuses, reasons).
+ * Prometheus metrics for GET /metrics on the HTTP port, on prom-client: it names, types and
+ * escapes label values per the exposition format. Each instance keeps a registry of its own, not
+ * prom-client's global one, so several servers in one process (the tests) never share series.
+ * Labels never carry token values, names or ids: only fixed sets (statuses, reasons, RPC names).
  */
-export type Labels = Record<string, string>;
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 
-interface Family {
-  help: string;
-  type: "counter" | "gauge";
-  samples: Map<string, { labels: Labels; value: number | (() => number) }>;
+export type { Registry };
+
+/** A registry with prom-client's process, GC and event-loop metrics on it. */
+export function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
 }
 
-export class Metrics {
-  readonly #families = new Map<string, Family>();
+/** The registry in Prometheus text format, with its content type. */
+export async function renderMetrics(registry: Registry): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
 
-  #family(name: string, help: string, type: Family["type"]): Family {
-    let f = this.#families.get(name);
-    if (f === undefined) this.#families.set(name, (f = { help, type, samples: new Map() }));
-    return f;
-  }
+/** A gauge read at scrape time. */
+export function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
 
-  /** A counter; returns the function that increments it (hold on to it on hot paths). */
-  counter(name: string, help: string, labels: Labels = {}): (by?: number) => void {
-    const f = this.#family(name, help, "counter");
-    const key = JSON.stringify(labels);
-    const sample = { labels, value: 0 };
-    f.samples.set(key, sample);
-    return (by = 1) => {
-      sample.value += by;
-    };
-  }
-
-  /** A gauge read at scrape time. */
-  gauge(name: string, help: string, read: () => number, labels: Labels = {}): void {
-    this.#family(name, help, "gauge").samples.set(JSON.stringify(labels), { labels, value: read });
-  }
-
-  /** A counter kept elsewhere (a cache's hit count, say), read at scrape time. */
-  counterFrom(name: string, help: string, read: () => number, labels: Labels = {}): void {
-    this.#family(name, help, "counter").samples.set(JSON.stringify(labels), { labels, value: read });
-  }
-
-  render(): string {
-    const out: string[] = [];
-    for (const [name, f] of this.#families) {
-      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-      for (const s of f.samples.values()) {
-        const v = typeof s.value === "function" ? s.value() : s.value;
-        const l = Object.entries(s.labels).map(([k, val]) => `${k}="${val.replace(/["\\\n]/g, "_")}"`);
-        out.push(`${name}${l.length ? `{${l.join(",")}}` : ""} ${Number.isFinite(v) ? v : 0}`);
-      }
-    }
-    return out.join("\n") + "\n";
-  }
+/** A counter kept elsewhere (a cache's hit count, say), read at scrape time. */
+export function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      // prom-client counters only go up by inc(): start from zero and add what the source counted.
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

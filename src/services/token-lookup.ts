@@ -45,8 +45,11 @@ interface DerivedMemo {
   set(slot: { key: string; generation: number }, derived: unknown, tokenId: string, notAfter: number): void;
 }
 
+/** Who asks for a lookup: Verify (and the edge checks), or the authentication of a caller. */
+export type LookupPurpose = "verify" | "caller";
+
 export interface TokenLookupService {
-  lookup(token: string, targetIdentifier: string): Promise<LookupResult>;
+  lookup(token: string, targetIdentifier: string, purpose?: LookupPurpose): Promise<LookupResult>;
   /** Present when a cache is configured. */
   readonly memo?: DerivedMemo;
 }
@@ -60,6 +63,8 @@ export interface TokenLookupOptions {
   cacheFresh?: () => boolean;
   /** Counts database lookups (benchmarks check queries per request). */
   onQuery?: () => void;
+  /** Told each lookup the cache could not answer, as it goes to the database (metrics). */
+  onDbLookup?: (purpose: LookupPurpose) => void;
   /** Rules out imported-looking values no token holds; consulted only while `cacheFresh()`. Absent: every such value is looked up. */
   importedFilter?: ImportedFilter;
   /** Most requests answered by one batched query (default 64; 1 disables batching). */
@@ -79,6 +84,7 @@ const MAX_QUERIES = 4;
 export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService {
   const { db, keyring, log, cache } = opts;
   const filter = opts.importedFilter;
+  const onDbLookup = opts.onDbLookup;
   const fresh = opts.cacheFresh ?? (() => true);
   const currentKeyId = keyring.currentKeyId;
   const oldKeyIds = keyring.keyIds.filter((id) => id !== currentKeyId);
@@ -110,7 +116,7 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
 
   return {
     memo,
-    async lookup(token, targetIdentifier) {
+    async lookup(token, targetIdentifier, purpose = "verify") {
       // An identifier no organization can have (a NUL, a space, 10 kB of text) matches nothing,
       // and must not reach the database in a batch with other callers' lookups.
       if (targetIdentifier !== "" && !isOrgIdentifier(targetIdentifier)) return NONE_FOUND;
@@ -131,6 +137,7 @@ export function createTokenLookup(opts: TokenLookupOptions): TokenLookupService 
       for (const keyId of oldKeyIds) digests.push(keyring.digest(token, keyId));
       // Under every live key: a token not yet re-digested since a key rotation is known by an older key's prefix.
       if (shape.shape === "imported" && filter !== undefined && fresh() && filter.rulesOut(currentKey, digests.slice(1))) return NONE_FOUND;
+      onDbLookup?.(purpose);
       const hit = await query({ digests, targetIdentifier });
       let found: TokenLookup | undefined;
       if (hit !== undefined) {

@@ -39,5 +39,19 @@ export function createDatabase(opts: DatabaseOptions): Database {
   };
 }
 
+/** How the pool's connections are used right now (metrics read it at scrape time). */
+export interface PoolUsage {
+  /** Connections checked out by a query or transaction. */
+  inUse: number;
+  idle: number;
+  /** Requests waiting for a connection: the pool is at its size and all are in use. */
+  waiting: number;
+}
+
+export function poolUsage(db: Database): PoolUsage {
+  const { totalCount, idleCount, waitingCount } = db.pool;
+  return { inUse: totalCount - idleCount, idle: idleCount, waiting: waitingCount };
+}
+
 export type { OrgTransaction, Tx };
 export { contextOrg } from "./with-org.js";

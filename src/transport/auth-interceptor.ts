@@ -13,6 +13,7 @@ import { kCaller, type Authenticator, type Caller } from "../services/caller.js"
 import { kPeer, type AuthRefusal } from "../services/request-info.js";
 import type { Log } from "../log.js";
 import { toConnectError } from "./errors.js";
+import { GRPC_CANCELLED, type RpcMetrics, type RpcRecorder } from "./rpc-metrics.js";
 import type { UnavailableLog } from "./unavailable-log.js";
 
 /** Set by the HTTP listener when the request's raw headers hold more than one `authorization`. */
@@ -25,11 +26,15 @@ export interface AuthInterceptorOptions {
   unavailable?: UnavailableLog | undefined;
   /** Told of every credential refused (the audit trail records the admin API's). */
   onAuthRefused?: ((r: AuthRefusal) => void) | undefined;
+  /** Per-RPC counters and latencies (see rpc-metrics.ts). */
+  rpcMetrics?: RpcMetrics | undefined;
 }
 
 export function createAuthInterceptor(authenticate: Authenticator, options: AuthInterceptorOptions = {}): Interceptor {
-  const { log, unavailable, onAuthRefused } = options;
+  const { log, unavailable, onAuthRefused, rpcMetrics } = options;
   return (next) => async (req) => {
+    const recorder = rpcMetrics?.(req.method);
+    const started = recorder?.start() ?? 0;
     try {
       let caller: Caller | undefined;
       try {
@@ -46,10 +51,15 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
       }
       req.contextValues.set(kCaller, caller);
       const res = await next(req);
-      if (!res.stream) return res;
-      return { ...res, message: mapStreamErrors(res, req.signal, log, unavailable) };
+      if (!res.stream) {
+        recorder?.end(started, 0);
+        return res;
+      }
+      return { ...res, message: mapStreamErrors(res, req.signal, log, unavailable, recorder, started) };
     } catch (err) {
-      throw toConnectError(err, { log, unavailable, procedure: `/${req.service.typeName}/${req.method.name}` });
+      const mapped = toConnectError(err, { log, unavailable, procedure: `/${req.service.typeName}/${req.method.name}` });
+      recorder?.end(started, mapped.code);
+      throw mapped;
     }
   };
 }
@@ -59,15 +69,26 @@ async function* mapStreamErrors<T>(
   signal: AbortSignal,
   log: Log | undefined,
   unavailable: UnavailableLog | undefined,
+  recorder: RpcRecorder | undefined,
+  started: number,
 ): AsyncGenerator<T> {
+  // Connect codes are gRPC status numbers; a stream the client leaves ends CANCELLED.
+  let code = 0;
   try {
     yield* res.message as AsyncIterable<T>;
   } catch (err) {
+    code = GRPC_CANCELLED;
     // A client that leaves mid-stream makes the next write fail ("Cannot call write after a
     // stream was destroyed"), and connect-node hands that failure back into the stream: nobody
     // is there to receive an answer, and nothing went wrong here.
     if (signal.aborted || isClientGone(err)) throw err;
-    throw toConnectError(err, { log, unavailable, procedure: `/${res.service.typeName}/${res.method.name}` });
+    const mapped = toConnectError(err, { log, unavailable, procedure: `/${res.service.typeName}/${res.method.name}` });
+    code = mapped.code;
+    throw mapped;
+  } finally {
+    // Also reached when connect-node stops iterating (return()) because the client went away.
+    if (signal.aborted && code === 0) code = GRPC_CANCELLED;
+    recorder?.end(started, code);
   }
 }
 

@@ -27,6 +27,7 @@ import { kPeer, type AuthRefusal } from "../services/request-info.js";
 import type { Log } from "../log.js";
 import { toGrpcStatus, type ErrorMappingOptions } from "./errors.js";
 import type { UnavailableLog } from "./unavailable-log.js";
+import { GRPC_CANCELLED, type RpcMetrics, type RpcRecorder } from "./rpc-metrics.js";
 import { MALFORMED, grpcPath, grpcServiceDefinition } from "../wire/grpc-codec.js";
 
 export { createGrpcClient, type GrpcClient } from "../wire/grpc-client.js";
@@ -38,6 +39,8 @@ export interface GrpcServiceOptions {
   unavailable?: UnavailableLog | undefined;
   /** Told of every credential refused (the audit trail records the admin API's). */
   onAuthRefused?: ((r: AuthRefusal) => void) | undefined;
+  /** Per-RPC counters and latencies (see rpc-metrics.ts). */
+  rpcMetrics?: RpcMetrics | undefined;
 }
 
 export interface GrpcService {
@@ -55,7 +58,11 @@ interface MethodEntry {
   readonly authenticate: Authenticator;
   readonly onAuthRefused: ((r: AuthRefusal) => void) | undefined;
   readonly mapping: ErrorMappingOptions;
+  readonly recorder: RpcRecorder;
 }
+
+/** Records nothing, for a service served without metrics. */
+const NO_RECORDER: RpcRecorder = { start: () => 0, end: () => {} };
 
 const MALFORMED_ERROR = new ConnectError("request is not a valid protobuf message", Code.InvalidArgument);
 
@@ -72,6 +79,7 @@ export function createGrpcService<D extends DescService>(desc: D, impl: Partial<
       authenticate: options.authenticate,
       onAuthRefused: options.onAuthRefused,
       mapping: { log: options.log, unavailable: options.unavailable, procedure: path },
+      recorder: options.rpcMetrics?.(method) ?? NO_RECORDER,
     };
     switch (method.methodKind) {
       case "unary":
@@ -96,6 +104,7 @@ async function serveUnary(
   call: grpc.ServerUnaryCall<unknown, unknown>,
   callback: grpc.sendUnaryData<unknown>,
 ): Promise<void> {
+  const started = entry.recorder.start();
   let ctx: GrpcHandlerContext | undefined;
   let response: unknown;
   try {
@@ -105,15 +114,20 @@ async function serveUnary(
     response = await entry.impl(call.request, ctx);
     ctx.sendHeader();
   } catch (err) {
-    callback({ ...toGrpcStatus(err, entry.mapping), metadata: ctx?.trailer() });
+    const status = toGrpcStatus(err, entry.mapping);
+    callback({ ...status, metadata: ctx?.trailer() });
+    entry.recorder.end(started, status.code);
     ctx?.done();
     return;
   }
   callback(null, response, ctx.trailer());
+  entry.recorder.end(started, 0);
   ctx.done();
 }
 
 async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+  const started = entry.recorder.start();
+  let code = 0;
   let ctx: GrpcHandlerContext | undefined;
   try {
     if (call.request === MALFORMED) throw MALFORMED_ERROR;
@@ -134,9 +148,11 @@ async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableSt
     }
   } catch (err) {
     const status = toGrpcStatus(err, entry.mapping);
+    code = status.code;
     // ServerWritableStream turns an 'error' event into the call's final status.
     if (!call.cancelled) call.emit("error", { ...status, metadata: ctx?.trailer() });
   } finally {
+    entry.recorder.end(started, call.cancelled ? GRPC_CANCELLED : code);
     ctx?.done();
   }
 }

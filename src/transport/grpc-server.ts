@@ -16,6 +16,7 @@ import type { Authenticator } from "../services/caller.js";
 import type { Log } from "../log.js";
 import type { UnavailableLog } from "./unavailable-log.js";
 import { createGrpcService } from "./grpc-adapter.js";
+import type { RpcMetrics } from "./rpc-metrics.js";
 import { gateGrpcStreams } from "./grpc-stream-gate.js";
 import type { AuthRefusal } from "../services/request-info.js";
 import { HEALTH_FILE_NAME, healthFileDescriptor } from "./health-descriptor.js";
@@ -35,6 +36,8 @@ export interface GrpcServerOptions {
   unavailable?: UnavailableLog | undefined;
   /** Told of every credential refused (the audit trail records the admin API's). */
   onAuthRefused?: ((r: AuthRefusal) => void) | undefined;
+  /** Per-RPC counters and latencies (see rpc-metrics.ts). */
+  rpcMetrics?: RpcMetrics | undefined;
   /** Largest request and response; bigger requests fail with RESOURCE_EXHAUSTED. 4 MiB default. */
   maxMessageBytes?: number;
   /** How long close() waits for calls in flight before cutting them. 2 s default. */
@@ -63,6 +66,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       log: opts.log,
       unavailable: opts.unavailable,
       onAuthRefused: opts.onAuthRefused,
+      rpcMetrics: opts.rpcMetrics,
     });
     server.addService(svc.definition, svc.implementation);
     statuses[desc.typeName] = "NOT_SERVING";

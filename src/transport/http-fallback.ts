@@ -20,8 +20,8 @@ export interface HttpFallbackOptions {
   console?: boolean;
   /** Folder of the console's files (tests); default src/console of the package. */
   consoleDir?: string;
-  /** Prometheus text for GET /metrics. */
-  metrics?: () => string;
+  /** Prometheus text for GET /metrics, with its content type. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Serves `/forward-auth` and the paths below it, any method. */
   forwardAuth?: FallbackHandler;
 }
@@ -49,8 +49,16 @@ export function createHttpFallback(opts: HttpFallbackOptions): (req: Req, res: R
       return;
     }
     if (method === "GET" && pathname === "/metrics" && opts.metrics !== undefined) {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      res.end(opts.metrics());
+      opts.metrics().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { "content-type": contentType });
+          res.end(body);
+        },
+        () => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end("metrics unavailable\n");
+        },
+      );
       return;
     }
     if (assets !== undefined && (method === "GET" || method === "HEAD")) {
