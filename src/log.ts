@@ -88,7 +88,7 @@ function stderr(): DestinationStream {
 const LEVEL_NAMES: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
 
 /** `12:00:01.234 WARN  rpc_unavailable_started procedure=… error=…` from one (redacted) JSON line. */
-function humanLine(json: string): string {
+export function humanLine(json: string): string {
   const { level, time, msg, event: _event, pid: _pid, ...rest } = JSON.parse(json) as Record<string, unknown>;
   const clock = typeof time === "string" ? time.slice(11, 23) : "";
   const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { EndpointClass, Signal, TokenKind, Role } from "../../src/gen/tessera/v1/resources_pb.js";
 import { generateToken } from "../../src/domain/token-format.js";
-import { createLog, levelOf } from "../../src/log.js";
+import { createLog, humanLine, levelOf } from "../../src/log.js";
 import { loadConfig, ConfigError, type LogLevel } from "../../src/config.js";
 import { allClients } from "../helpers/clients.js";
 import { startTestServer } from "../helpers/server.js";
@@ -91,6 +91,17 @@ describe("logs", function () {
       assert.match(line, /"tokenId":"kept"/);
       assert.match(line, /\[redacted\]/);
     });
+  });
+
+  it("shows a terminal one short line per event, from the redacted JSON", () => {
+    const c = capture();
+    c.log("rpc_unavailable_started", { rpc: "/tessera.v1.TokenVerifyService/Verify", code: "UNAVAILABLE", token: "s1", n: { a: 1 } });
+    const line = humanLine(c.raw[0]!);
+    assert.match(
+      line,
+      /^\d\d:\d\d:\d\d\.\d{3} WARN {2}rpc_unavailable_started rpc=\/tessera\.v1\.TokenVerifyService\/Verify code=UNAVAILABLE token=\[redacted\] n=\{"a":1\}\n$/,
+    );
+    assert.doesNotMatch(line, /s1|pid=|event=/);
   });
 
   describe("TESSERA_LOG_LEVEL", () => {
