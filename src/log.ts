@@ -26,8 +26,11 @@ const LEVELS: Record<string, EventLevel> = {
   worker_exited: "warn",
   worker_restarting: "warn",
   db_idle_error: "warn",
-  // A cleanup failing while the process stops anyway.
+  // A cleanup failing while the process stops anyway; a second signal not waiting for it.
   shutdown_error: "warn",
+  shutdown_forced: "warn",
+  // Stopping took too long: the process exits 1 without finishing.
+  shutdown_deadline_exceeded: "error",
   // A create that found the same token already there: per-call detail.
   token_exists: "debug",
 };
