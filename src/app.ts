@@ -10,7 +10,7 @@ import { Authorization } from "./gen/envoy/service/auth/v3/external_auth_pb.js";
 import { TokenAdminService } from "./gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "./gen/tessera/v1/token_verify_service_pb.js";
 import type { Config } from "./config.js";
-import { createJsonLog, type Log } from "./log.js";
+import { createLog, type Log } from "./log.js";
 import { createTokenAdminService } from "./services/admin-service.js";
 import { createAuthenticator } from "./services/authenticate.js";
 import type { ServiceDeps } from "./services/deps.js";
@@ -280,7 +280,7 @@ async function loadIngestionRoutes(config: Config): Promise<IngestionRoute[]> {
 }
 
 export async function startTessera(config: Config, opts: TesseraOptions = {}): Promise<Tessera> {
-  const log = opts.log ?? createJsonLog();
+  const log = opts.log ?? createLog({ level: config.logLevel });
   const now = opts.now ?? Date.now;
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {

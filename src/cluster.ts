@@ -22,7 +22,7 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { loadKeyring, prepareDatabase, startTessera, type PreparedDatabase, type Tessera } from "./app.js";
 import type { Config } from "./config.js";
-import { createJsonLog, type Log } from "./log.js";
+import { createLog, type Log } from "./log.js";
 
 /** Messages between primary and workers; tagged so nothing else on the channel is mistaken for one. */
 type ToPrimary =
@@ -53,7 +53,7 @@ export interface TesseraCluster {
 /** Primary side: resolves once every worker serves; rejects (having cleaned up) if one fails first. */
 export async function startCluster(config: Config, opts: { log?: Log } = {}): Promise<TesseraCluster> {
   if (!cluster.isPrimary) throw new Error("startCluster runs in the primary process");
-  const log = opts.log ?? createJsonLog();
+  const log = opts.log ?? createLog({ level: config.logLevel });
   let prepared: PreparedDatabase | undefined;
   const stopDatabase = async () => {
     await prepared?.stop().catch((err: unknown) => log("shutdown_error", { error: String(err) }));
@@ -192,7 +192,8 @@ function freePortOn(host: string): Promise<number> {
  * until told to stop by a signal or until the primary goes away, then close and exit 0.
  */
 function runWorker(): void {
-  const log = createJsonLog();
+  // At info until the primary sends the configuration, which names the level.
+  let log: Log = createLog();
   const send = (m: ToPrimary) => {
     if (process.connected) process.send!(m);
   };
@@ -221,6 +222,7 @@ function runWorker(): void {
   process.on("message", (m: ToWorker) => {
     if (m?.tessera !== "start" || starting !== undefined || stopping) return;
     const config = m.config;
+    log = createLog({ level: config.logLevel });
     starting = startTessera(config, { log });
     starting.then(
       async (t) => {

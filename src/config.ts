@@ -54,6 +54,8 @@ export interface Config {
    * undefined: the built-in presets alone.
    */
   ingestionRoutesFile: string | undefined;
+  /** The least severe log level written (src/log.ts gives each event its level). */
+  logLevel: LogLevel;
   audit: {
     /**
      * Off only in benchmarks, to measure what the trail costs: nothing is recorded then.
@@ -66,6 +68,10 @@ export interface Config {
     pollMs: number;
   };
 }
+
+/** pino's levels, least severe first; `silent` writes nothing. */
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {}
 
@@ -88,6 +94,12 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
 /** Like positive, for a setting whose absence means "none" (no limit, keep everything). */
 function optionalPositive(name: string, raw: string | undefined, max: number): number | undefined {
   return raw === undefined || raw === "" ? undefined : positive(name, raw, 1, max);
+}
+
+function logLevel(raw: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === raw);
+  if (level === undefined) throw new ConfigError(`TESSERA_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+  return level;
 }
 
 /**
@@ -137,6 +149,7 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     },
     lastUsedPrecisionMs: positive("TESSERA_LAST_USED_PRECISION_S", env.TESSERA_LAST_USED_PRECISION_S, 3600, 7 * 86_400) * 1000,
     ingestionRoutesFile: env.TESSERA_INGESTION_ROUTES_FILE ? path.resolve(env.TESSERA_INGESTION_ROUTES_FILE) : undefined,
+    logLevel: logLevel(env.TESSERA_LOG_LEVEL ?? "info"),
     audit: {
       enabled: true,
       retentionDays: optionalPositive("TESSERA_AUDIT_RETENTION_DAYS", env.TESSERA_AUDIT_RETENTION_DAYS, 36_500),

@@ -1,18 +1,101 @@
 /**
- * Structured JSON logs, one object per line on stderr. Fields are data about events (ids, kinds,
- * counts), never token values: nothing in the codebase passes a value to a logger, and keys that
- * look like secrets are redacted as a last line of defence.
+ * Structured logs through pino: one JSON object per line on stderr, or a short human line when
+ * stderr is a terminal. Call sites keep the small `Log` function type: the event name is both the
+ * `event` field (stable, for machines: `"event":"worker_ready"`) and pino's `msg` (what log viewers
+ * show), and the level comes from the event name through LEVELS below, so no call site has to
+ * choose one. Fields are data about events (ids, kinds, counts), never token values: nothing in
+ * the codebase passes a value to a logger, and pino's `redact` censors every credential-bearing
+ * key as a last line of defence, configured once here.
  */
+import { type DestinationStream, type LevelWithSilent, pino } from "pino";
+
 export type Log = (event: string, fields?: Record<string, unknown>) => void;
 
-const SECRET_KEYS = /^(value|token|tokenvalue|secret|password|authorization|credential)$/i;
+type EventLevel = Exclude<LevelWithSilent, "silent">;
 
-export function createJsonLog(write: (line: string) => void = (l) => process.stderr.write(l + "\n")): Log {
-  return (event, fields = {}) => {
-    const safe: Record<string, unknown> = { time: new Date().toISOString(), event };
-    for (const [k, v] of Object.entries(fields)) safe[k] = SECRET_KEYS.test(k) ? "[redacted]" : v;
-    write(JSON.stringify(safe));
-  };
+/**
+ * Every event that is not routine, with its level; anything not listed is `info`, except that a
+ * name ending in `_failed`, `_error` or `_crashed` is `error`.
+ */
+const LEVELS: Record<string, EventLevel> = {
+  // Something is wrong but the service copes (retries, answers from the database, restarts).
+  rpc_unavailable_started: "warn",
+  rpc_unavailable_ongoing: "warn",
+  revocation_listener_disconnected: "warn",
+  embedded_postgres_cluster_outside_data_dir: "warn",
+  worker_exited: "warn",
+  worker_restarting: "warn",
+  db_idle_error: "warn",
+  // A cleanup failing while the process stops anyway; a second signal not waiting for it.
+  shutdown_error: "warn",
+  shutdown_forced: "warn",
+  // Stopping took too long: the process exits 1 without finishing.
+  shutdown_deadline_exceeded: "error",
+  // A create that found the same token already there: per-call detail.
+  token_exists: "debug",
+};
+
+export function levelOf(event: string): EventLevel {
+  return LEVELS[event] ?? (/_(failed|error|crashed)$/.test(event) ? "error" : "info");
+}
+
+/**
+ * Keys that may carry a credential, at the top level and one level down (`headers.authorization`,
+ * `request.token`); pino cannot match a key at any depth, and no call site nests deeper.
+ */
+const SECRET_KEYS = [
+  "authorization",
+  "Authorization",
+  "token",
+  "tokenValue",
+  "value",
+  "password",
+  "secret",
+  "credential",
+  "cookie",
+  "x-tessera-token",
+];
+const REDACT_PATHS = [
+  ...SECRET_KEYS.map((k) => `["${k}"]`),
+  ...SECRET_KEYS.map((k) => `*["${k}"]`),
+  ...SECRET_KEYS.map((k) => `headers["${k}"]`),
+  ...SECRET_KEYS.map((k) => `*.headers["${k}"]`),
+];
+
+export interface LogOptions {
+  /** Config's logLevel (TESSERA_LOG_LEVEL); default info. */
+  level?: LevelWithSilent;
+  /** Where JSON lines go (one `write` per line); default stderr, human lines if it is a terminal. */
+  destination?: DestinationStream;
+}
+
+export function createLog(opts: LogOptions = {}): Log {
+  const logger = pino(
+    {
+      level: opts.level ?? "info",
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    },
+    opts.destination ?? stderr(),
+  );
+  return (event, fields = {}) => logger[levelOf(event)]({ ...fields, event }, event);
+}
+
+/** Synchronous, so the last lines before process.exit are not lost; the volume is small. */
+function stderr(): DestinationStream {
+  const fd = pino.destination({ fd: 2, sync: true });
+  return process.stderr.isTTY ? { write: (line: string) => fd.write(humanLine(line)) } : fd;
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+
+/** `12:00:01.234 WARN  rpc_unavailable_started procedure=… error=…` from one (redacted) JSON line. */
+export function humanLine(json: string): string {
+  const { level, time, msg, event: _event, pid: _pid, ...rest } = JSON.parse(json) as Record<string, unknown>;
+  const clock = typeof time === "string" ? time.slice(11, 23) : "";
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return `${clock} ${(LEVEL_NAMES[Number(level)] ?? String(level)).padEnd(5)} ${String(msg)} ${fields.join(" ")}`.trimEnd() + "\n";
 }
 
 export const silentLog: Log = () => undefined;

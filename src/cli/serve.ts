@@ -15,6 +15,7 @@
 import os from "node:os";
 import { startTessera } from "../app.js";
 import { loadConfig, MAX_WORKERS, type Config } from "../config.js";
+import { createLog, type Log } from "../log.js";
 import { EXIT_OK, str, type Command, type Context } from "./command.js";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -40,13 +41,13 @@ interface Server {
   close(signal: NodeJS.Signals): Promise<void>;
 }
 
-async function start(config: Config): Promise<Server> {
+async function start(config: Config, log: Log): Promise<Server> {
   if (config.workers > 1) {
     const { startCluster } = await import("../cluster.js");
-    const c = await startCluster(config);
+    const c = await startCluster(config, { log });
     return { grpcPort: c.grpcPort, httpPort: c.httpPort, setUp: async () => c.setUp, close: (sig) => c.close(sig) };
   }
-  const t = await startTessera(config);
+  const t = await startTessera(config, { log });
   return { grpcPort: t.grpcPort, httpPort: t.httpPort, setUp: () => t.isSetUp(), close: () => t.close() };
 }
 
@@ -78,16 +79,18 @@ Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
     for (const s of SIGNALS) process.removeAllListeners(s);
     return new Promise<number>((resolve, reject) => {
       let stopping = false;
-      const starting = start(config);
+      // Signals are events of the log like any other: stderr stays one JSON stream.
+      const log = createLog({ level: config.logLevel });
+      const starting = start(config, log);
       const onSignal = (sig: NodeJS.Signals) => {
         if (stopping) {
-          ctx.err(`received ${sig} again: exiting without waiting`);
+          log("shutdown_forced", { signal: sig });
           process.exit(128 + (os.constants.signals[sig] ?? 0));
         }
         stopping = true;
-        ctx.err(`received ${sig}: shutting down (send it again to exit at once)`);
+        log("shutdown_started", { signal: sig, hint: "send it again to exit at once" });
         const deadline = setTimeout(() => {
-          ctx.err(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting`);
+          log("shutdown_deadline_exceeded", { deadlineMs: SHUTDOWN_DEADLINE_MS });
           process.exit(1);
         }, SHUTDOWN_DEADLINE_MS);
         deadline.unref();

@@ -126,7 +126,8 @@ export class RevocationHub {
       onDisconnect: (err) => {
         // Notifications may be lost from now on: stop answering from caches at once.
         this.#connected = false;
-        if (this.#downSince !== 0) return;
+        // Closing the listener on shutdown is no outage: nothing to warn about.
+        if (this.#downSince !== 0 || this.#closed) return;
         this.#downSince = this.#opts.now();
         this.#opts.log("revocation_listener_disconnected", { error: err?.message ?? "closed" });
       },

@@ -63,12 +63,12 @@ export function toGrpcStatus(err: unknown, options?: ErrorMappingOptions): { cod
 function reportInternal(err: unknown, options?: ErrorMappingOptions): void {
   const log = options?.log;
   if (log === undefined) return;
-  const fields: Record<string, unknown> = { procedure: options?.procedure };
+  // `rpc` and `code` (the status the client got) are the fields every failed-call line carries.
+  const fields: Record<string, unknown> = { rpc: options?.procedure, code: err instanceof TesseraError ? err.code : "INTERNAL" };
   if (err instanceof Error) {
     fields["error"] = err.message;
     fields["name"] = err.name;
     fields["stack"] = err.stack;
-    if (err instanceof TesseraError) fields["code"] = err.code;
     if (err.cause !== undefined) fields["cause"] = describe(err.cause);
   } else {
     fields["error"] = describe(err);

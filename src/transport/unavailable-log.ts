@@ -39,7 +39,7 @@ export function createUnavailableLog(log: Log, intervalMs = 10_000, now: () => n
       }
       since = now();
       inInterval = 0;
-      log("rpc_unavailable_started", { procedure, error: describe(cause) });
+      log("rpc_unavailable_started", { rpc: procedure, code: "UNAVAILABLE", error: describe(cause) });
       timer = setInterval(tick, intervalMs);
       timer.unref();
     },

@@ -68,6 +68,24 @@ describe("tessera serve", function () {
       assert.deepEqual(e, { code: 0, signal: null }, stderr);
       assert.ok(Date.now() - sent < 8_000, `took ${Date.now() - sent} ms to stop`); // listeners drain for at most 2 s
       assertNoStack(stderr);
+      // stderr is one JSON stream (not a terminal here), and a normal run warns of nothing.
+      const lines = stderr
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { level: number; event: string; signal?: string });
+      assert.deepEqual(
+        lines.filter((l) => l.level >= 40),
+        [],
+        stderr,
+      );
+      assert.ok(
+        lines.some((l) => l.event === "serving"),
+        stderr,
+      );
+      assert.ok(
+        lines.some((l) => l.event === "shutdown_started" && l.signal === "SIGINT"),
+        stderr,
+      );
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }

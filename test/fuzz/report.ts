@@ -67,14 +67,14 @@ export function formatKinds(kinds: Kind[], seed: number): string {
   return out.join("\n");
 }
 
-/** Internal-error log lines grouped by procedure and error text. */
+/** Internal-error log lines grouped by RPC and error text. */
 export function summarizeLogs(lines: string[]): Array<[string, number]> {
   const m = new Map<string, number>();
   for (const l of lines) {
     let key = l.slice(0, 200);
     try {
-      const o = JSON.parse(l) as { procedure?: string; error?: unknown; name?: string };
-      key = `${o.procedure ?? "?"}: ${o.name ?? ""} ${typeof o.error === "string" ? o.error : JSON.stringify(o.error)}`.slice(0, 300);
+      const o = JSON.parse(l) as { rpc?: string; error?: unknown; name?: string };
+      key = `${o.rpc ?? "?"}: ${o.name ?? ""} ${typeof o.error === "string" ? o.error : JSON.stringify(o.error)}`.slice(0, 300);
     } catch {
       // not JSON: keep the raw start
     }

@@ -19,9 +19,12 @@ export async function startTestServer(
   const db = opts.db ?? (await freshDatabase());
   const keyring = opts.keyring ?? createKeyring({ 1: newKey() }, 1);
   const logs: string[] = [];
+  // Lines kept for assertions; a test that passes its own `log` (the real logger on a captured
+  // stream) gets every event as well.
+  const also = opts.options?.log ?? silentLog;
   const log: Log = (event, fields) => {
     logs.push(JSON.stringify({ event, ...fields }));
-    silentLog(event, fields);
+    also(event, fields);
   };
   const config = {
     ...loadConfig({}, {}),

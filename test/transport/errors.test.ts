@@ -42,7 +42,8 @@ describe("toConnectError", () => {
     assert.equal(err.cause, undefined);
     assert.equal(logged.length, 1);
     assert.equal(logged[0]?.["error"], "secret internal detail /path");
-    assert.equal(logged[0]?.["procedure"], "/tessera.v1.TokenVerifyService/Verify");
+    assert.equal(logged[0]?.["rpc"], "/tessera.v1.TokenVerifyService/Verify");
+    assert.equal(logged[0]?.["code"], "INTERNAL");
     assert.match(String(logged[0]?.["stack"]), /at /);
   });
 

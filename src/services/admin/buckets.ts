@@ -41,6 +41,7 @@ export async function createBucket(
     await audit.record(tx, { action: "bucket.create", target: bucketTarget(b), after: bucketFields(b) });
     return b;
   });
+  deps.log("bucket_created", { bucketId: bucket.id, orgId, by: caller.tokenId });
   return create(CreateBucketResponseSchema, { bucket: bucketToPb(bucket) });
 }
 

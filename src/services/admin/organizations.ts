@@ -62,7 +62,7 @@ export async function createOrganization(
     requireRole(caller, "ADMIN", "creating a sub-organization");
   }
   const id = randomUUID();
-  return deps.db.withOrg(id, async (tx) => {
+  const out = await deps.db.withOrg(id, async (tx) => {
     const organization = await insertOrganization(tx, {
       id,
       identifier: req.identifier,
@@ -83,6 +83,8 @@ export async function createOrganization(
       defaultTokenValue: def.value,
     });
   });
+  deps.log("organization_created", { orgId: id, parentId, defaultTokenId: out.defaultToken?.id, by: caller.tokenId });
+  return out;
 }
 
 /** Every new organization's `default` ingestion token, bounded by the organization's policies. */

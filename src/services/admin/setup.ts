@@ -38,7 +38,7 @@ export async function setup(deps: ServiceDeps, req: SetupRequest, audit: AuditSc
   if (await isSetupDone(deps.db.pool)) throw failedPrecondition("this instance is already set up");
 
   const orgId = randomUUID();
-  return deps.db.withOrg(orgId, async (tx) => {
+  const out = await deps.db.withOrg(orgId, async (tx) => {
     if (!(await claimSetup(tx))) throw failedPrecondition("this instance is already set up");
     const user = await insertUser(tx, { id: randomUUID(), name: req.userName, root: true });
     const organization = await insertOrganization(tx, {
@@ -80,4 +80,13 @@ export async function setup(deps: ServiceDeps, req: SetupRequest, audit: AuditSc
       tokenValue: op.value,
     });
   });
+  // Ids only: the response carries the operator token's value, which never reaches a log.
+  deps.log("setup_completed", {
+    orgId,
+    userId: out.user?.id,
+    bucketId: out.bucket?.id,
+    tokenId: out.token?.id,
+    valueOrigin: supplied === undefined ? "generated" : "supplied",
+  });
+  return out;
 }

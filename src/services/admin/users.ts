@@ -74,7 +74,7 @@ export async function createUser(
   const role = standalone ? undefined : requireRoleField(req.role);
   const orgId = await targetOrg(deps.db, caller, req.organizationId);
   requireRole(caller, "ADMIN", "creating users");
-  return deps.db.withOrg(orgId, async (tx) => {
+  const out = await deps.db.withOrg(orgId, async (tx) => {
     const user = await insertUser(tx, { id: randomUUID(), name: req.name, root: req.root });
     // A new user owns no tokens yet: its membership announces nothing.
     const membership = role === undefined ? undefined : (await upsertMembership(tx, user.id, role)).membership;
@@ -91,6 +91,14 @@ export async function createUser(
       membership: membership ? membershipToPb(membership) : undefined,
     });
   });
+  deps.log("user_created", {
+    userId: out.user?.id,
+    root: req.root,
+    orgId: role === undefined ? undefined : orgId,
+    role,
+    by: caller.tokenId,
+  });
+  return out;
 }
 
 export async function deleteUser(
@@ -150,6 +158,7 @@ export async function setMembership(
   });
   // Committed: this instance re-reads the user's tokens in this organization at once.
   deps.hub.applyLocal(events);
+  deps.log("membership_set", { userId, orgId, role, by: caller.tokenId });
   return create(SetMembershipResponseSchema, { membership: membershipToPb(membership) });
 }
 
@@ -164,6 +173,7 @@ export async function removeMembership(
   requireRole(caller, "ADMIN", "changing memberships");
   const ended = await deps.db.withOrg(orgId, (tx) => removeMember(tx, userId, audit));
   deps.hub.applyLocal(ended);
+  deps.log("membership_removed", { userId, orgId, by: caller.tokenId });
   return create(RemoveMembershipResponseSchema, {});
 }
 
