@@ -5,6 +5,7 @@
  * none lost in the gap, none repeated. Errors that another try cannot fix (a refused token, a
  * trail the token may not read) end the command as any other command's error would.
  */
+import { setTimeout as wait } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuditEvent } from "../gen/tessera/v1/audit_pb.js";
 import type { AdminClient } from "./api.js";
@@ -59,19 +60,10 @@ export async function follow(o: FollowOptions): Promise<void> {
     }
     if (o.signal.aborted) return;
     o.warn(`warning: ${why}; following again after entry ${after} in ${delay / 1000} s`);
-    await sleep(delay, o.signal);
+    await pause(delay, o.signal);
     delay = Math.min(delay * 2, LAST_RETRY_MS);
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+/** Waits `ms`, or less if `signal` aborts first (the caller then sees it aborted). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => wait(ms, undefined, { signal }).catch(() => undefined);

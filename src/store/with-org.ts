@@ -13,8 +13,8 @@
  * withOrgTransaction is the same contract for work that spans organizations but must commit or
  * roll back as one (`tessera apply`): one transaction in which `asOrg(orgId, fn)` sets the context
  * to one organization for `fn` (set_config again, still transaction-local) and clears it after,
- * so every statement runs with exactly one organization in context, or none. The calls run one
- * at a time: a second asOrg while one runs is a programming error, refused.
+ * so every statement runs with exactly one organization in context, or none (`unscoped`). The
+ * calls run one at a time: a second asOrg while one runs is a programming error, refused.
  */
 import type pg from "pg";
 import { isUuid } from "../domain/ids.js";
@@ -26,6 +26,12 @@ export type Tx = pg.PoolClient;
 /** A transaction spanning organizations, each statement under exactly one (see above). */
 export interface OrgTransaction {
   asOrg<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * `fn` with no organization in context: for the SECURITY DEFINER functions that work across
+   * organizations (the sealer's read, the idle sweep), which must not borrow some organization's
+   * context to run. Row-level security then shows no organization's rows.
+   */
+  unscoped<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
 /** The organization context each open transaction's connection is in, as set below. */
@@ -97,6 +103,15 @@ export async function withOrgTransaction<T>(pool: pg.Pool, fn: (t: OrgTransactio
       let busy = false;
       let done = false;
       const t: OrgTransaction = {
+        async unscoped(inner) {
+          if (busy || done) throw new Error("withOrgTransaction: unscoped runs one at a time, inside the transaction");
+          busy = true;
+          try {
+            return await inner(client);
+          } finally {
+            busy = false;
+          }
+        },
         async asOrg(orgId, inner) {
           requireOrgId(orgId);
           if (busy || done) throw new Error("withOrgTransaction: asOrg runs one at a time, inside the transaction");

@@ -10,8 +10,8 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Counter, Histogram } from "prom-client";
 import type { Registry } from "../services/metrics.js";
 
-/** Status names by gRPC code number, as grpc_code carries them. */
-const CODE_NAMES = [
+/** Status names by gRPC code number, as grpc_code carries them (and the fuzzer reports them). */
+export const CODE_NAMES = [
   "OK",
   "CANCELLED",
   "UNKNOWN",

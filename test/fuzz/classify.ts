@@ -5,28 +5,11 @@
  */
 import type { FuzzCase } from "./cases.js";
 import type { RawResponse } from "./transport.js";
+import { CODE_NAMES } from "../../src/transport/rpc-metrics.js";
 import { MARKER } from "./values.js";
 
-/** gRPC status numbers by name (Connect codes are the same numbers). */
-const GRPC_CODES = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-] as const;
+/** gRPC status names by number (Connect codes are the same numbers): the metrics' own table. */
+const GRPC_CODES: readonly string[] = CODE_NAMES;
 
 export interface Outcome {
   /**

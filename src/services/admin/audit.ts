@@ -3,6 +3,7 @@
  * and verify. An organization's ADMINs read its trail and, where parent access holds, its
  * sub-organizations'; operators read every trail, the instance's own included.
  */
+import { setTimeout as wait } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -141,21 +142,12 @@ export async function* watchAuditEvents(
       yield checkpoint();
       quietSince = performance.now();
     }
-    if (batch.length < WATCH_BATCH) await sleep(Math.min(deps.auditPollMs, deps.checkpointMs), signal);
+    if (batch.length < WATCH_BATCH) await pause(Math.min(deps.auditPollMs, deps.checkpointMs), signal);
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+/** Waits `ms`, or less if `signal` aborts first (the caller then sees it aborted). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => wait(ms, undefined, { signal }).catch(() => undefined);
 
 export async function verifyAuditLog(deps: ServiceDeps, caller: Caller, req: VerifyAuditLogRequest): Promise<VerifyAuditLogResponse> {
   const orgId = await trailOf(deps, caller, req.organizationId);

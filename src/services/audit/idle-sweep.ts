@@ -3,7 +3,7 @@
  * trail of its organization, in the sweep's own transaction: "who disabled this token?" has an
  * answer (`upkeep`, reason IDLE) like every other disable.
  */
-import { INSTANCE_TRAIL, type AuditFields } from "../../domain/audit/entry.js";
+import type { AuditFields } from "../../domain/audit/entry.js";
 import type { Database } from "../../store/database.js";
 import { disableIdleTokensListed } from "../../store/queries/revocations.js";
 import { AuditScope, NO_REQUEST, systemActor } from "./scope.js";
@@ -16,8 +16,8 @@ const AFTER: AuditFields = { enabled: false, disabled_reason: "IDLE" };
 export async function sweepIdleTokens(db: Database, trail: AuditTrail, now: Date): Promise<number> {
   const scope = new AuditScope(trail, systemActor("upkeep"), NO_REQUEST);
   return db.transaction(async (t) => {
-    // The sweep crosses organizations (a SECURITY DEFINER function); the records go to each one's trail.
-    const disabled = await t.asOrg(INSTANCE_TRAIL, (tx) => disableIdleTokensListed(tx, now));
+    // The sweep crosses organizations (a SECURITY DEFINER function, no context); the records go to each one's trail.
+    const disabled = await t.unscoped((tx) => disableIdleTokensListed(tx, now));
     const byOrg = new Map<string, typeof disabled>();
     for (const d of disabled) byOrg.set(d.orgId, [...(byOrg.get(d.orgId) ?? []), d]);
     for (const [orgId, tokens] of byOrg) {

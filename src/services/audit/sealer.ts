@@ -5,7 +5,7 @@
  * cursor that never skips an entry. An entry whose MAC is wrong (not written by Tessera) is sealed
  * all the same, flagged, so verification reports it and the cursor moves on.
  */
-import { INSTANCE_TRAIL, GENESIS_HASH, type AuditEntry } from "../../domain/audit/entry.js";
+import { GENESIS_HASH, type AuditEntry } from "../../domain/audit/entry.js";
 import { entryMacMessage, sealMacMessage } from "../../domain/audit/mac-message.js";
 import { Keyring } from "../../domain/digest.js";
 import type { Database } from "../../store/database.js";
@@ -18,7 +18,7 @@ export async function sealPending(db: Database, keyring: Keyring): Promise<numbe
   let total = 0;
   for (;;) {
     const n = await db.transaction(async (t) => {
-      const pending = await t.asOrg(INSTANCE_TRAIL, (tx) => pendingAuditEntries(tx, BATCH));
+      const pending = await t.unscoped((tx) => pendingAuditEntries(tx, BATCH));
       const byOrg = new Map<string, Array<{ entry: AuditEntry; xid: string; pos: bigint }>>();
       for (const p of pending) {
         const list = byOrg.get(p.entry.orgId) ?? [];
