@@ -5,11 +5,38 @@
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Role, TokenKind } from "../gen/tessera/v1/resources_pb.js";
-import type { Context } from "./command.js";
+import { bool, type Context, type Flags, type Options } from "./command.js";
 
 /** Server text shown in a terminal: control characters could forge lines or move the cursor. */
 export function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "?");
+}
+
+/** `--json` for a command that prints one result. */
+export const JSON_OPTION: Options = { json: { type: "boolean" } };
+
+/** `--json` and `--hide-headers` for a command that prints a table. */
+export const LIST_OPTIONS: Options = { ...JSON_OPTION, "hide-headers": { type: "boolean" } };
+
+export const JSON_USAGE = "  --json            print the result as JSON (protobuf JSON mapping: camelCase field names)";
+
+export const LIST_USAGE = `  --json            print a JSON array of objects (protobuf JSON mapping: camelCase field names)
+  --hide-headers    leave out the table's header line (for cut, awk and the like)`;
+
+/** Pretty-printed JSON on stdout: one document, for jq or a script. */
+export function printJson(ctx: Context, doc: unknown): void {
+  ctx.out(JSON.stringify(doc, null, 2));
+}
+
+/**
+ * A list as a table with fixed headers (the same columns whatever the rows), or without its
+ * header line for `--hide-headers`; columns are as wide with or without it, and an empty list
+ * with no header prints nothing at all.
+ */
+export function printTable(ctx: Context, flags: Flags, headers: string[], rows: string[][]): void {
+  const lines = table(headers, rows).split("\n");
+  const shown = bool(flags, "hide-headers") ? lines.slice(1) : lines;
+  if (shown.length > 0) ctx.out(shown.join("\n"));
 }
 
 /** Left-aligned columns separated by two spaces. */
