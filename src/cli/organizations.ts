@@ -21,7 +21,7 @@ export const ORG_OPTIONS: Options = { org: { type: "string", short: "o" }, "org-
 
 /** The usage line for ORG_OPTIONS; `what` says what the default is. */
 export function orgUsage(what = "your token's organization"): string {
-  return `  -o, --org ORG     organization, by identifier or id (default: ${what}; --org-id is its older name)`;
+  return `  -o, --org ORG     organization, by identifier or id (default: ${what};\n                    --org-id is its older name)`;
 }
 
 /** Identifier and id of every organization the caller reaches, each keyed by both. */

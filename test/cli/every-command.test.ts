@@ -1,0 +1,147 @@
+/**
+ * Every command the CLI has, found the way a user finds them (`tessera --help`, then each group's
+ * `--help`), so a command added later is covered without touching this file:
+ * - its `--help` exits 0 and starts with its usage synopsis;
+ * - the short flags its usage lists are each given once, and none is one the whole CLI reserves;
+ * - the API commands that print a result take `--json`;
+ * - and every RPC of the admin API has a command (the table below), so a new RPC without one
+ *   fails here until it gets one or a reason why not.
+ */
+import assert from "node:assert/strict";
+import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
+import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { assertNoStack, runCli } from "./run-cli.js";
+
+/** RPC → the command that calls it (and the flag that makes it, where one command calls two). */
+const COMMAND_OF: Readonly<Record<string, { command: string; flag?: string }>> = {
+  Setup: { command: "setup" },
+  CreateOrganization: { command: "org create" },
+  GetOrganization: { command: "org get" },
+  ListOrganizations: { command: "org list" },
+  SetOrganizationEnabled: { command: "org disable" }, // and org enable
+  UpdateOrganization: { command: "org update" },
+  CreateUser: { command: "user create" },
+  DeleteUser: { command: "user delete" },
+  ListUsers: { command: "user list" },
+  GetUser: { command: "user get" },
+  SetMembership: { command: "org set-member" },
+  RemoveMembership: { command: "org remove-member" },
+  ListMemberships: { command: "org members" },
+  CreateBucket: { command: "bucket create" },
+  ListBuckets: { command: "bucket list" },
+  DeleteBucket: { command: "bucket delete" },
+  CreateToken: { command: "auth create" },
+  GetToken: { command: "auth get" },
+  ListTokens: { command: "auth list" },
+  UpdateToken: { command: "auth update" },
+  SetTokenEnabled: { command: "auth inactive" }, // and auth active
+  RotateToken: { command: "auth rotate", flag: "--grace" },
+  DeleteToken: { command: "auth delete" },
+  GetPasscode: { command: "auth passcode" },
+  GetCaller: { command: "whoami" },
+  ApplyManifest: { command: "apply", flag: "--dry-run" },
+  ListAuditEvents: { command: "audit list" },
+  WatchAuditEvents: { command: "audit list", flag: "--follow" },
+  VerifyAuditLog: { command: "audit verify", flag: "--expect-head" },
+};
+
+/** RPCs deliberately without a command, and why. */
+const NOT_ON_THE_CLI: Readonly<Record<string, string>> = {
+  "TokenVerifyService.Verify":
+    "called by ingestion workers and gateways with a verifier token, on every request; the README shows it with buf curl",
+  "TokenVerifyService.WatchRevocations": "a long-lived stream for worker caches (src/worker-client), nothing a person reads",
+};
+
+/** The groups whose commands call the API and print a result: each of their commands takes --json. */
+const API_GROUPS = new Set(["auth", "org", "user", "bucket", "audit", "whoami", "apply", "import"]);
+
+/** Short flags the CLI gives one meaning everywhere: the per-command ones must not reuse them. */
+const RESERVED_SHORT = new Set(["-h", "-V", "-t", "-c"]);
+
+/** Names listed under "Commands:" in a usage text. */
+function commandNames(usage: string): string[] {
+  const section = usage.slice(usage.indexOf("Commands:\n") + "Commands:\n".length);
+  const names: string[] = [];
+  for (const line of section.split("\n")) {
+    const m = /^ {2}([a-z][a-z0-9-]*)\s{2,}\S/.exec(line);
+    if (m === null) break;
+    names.push(m[1]!);
+  }
+  return names;
+}
+
+describe("every tessera command", function () {
+  this.timeout(300_000); // one node process per command; shared CI machines can be slow
+  /** "auth list" → its --help output. */
+  const usages = new Map<string, string>();
+
+  before(async () => {
+    const top = await runCli(["--help"]);
+    assert.equal(top.code, 0, top.stderr);
+    const names = commandNames(top.stdout);
+    assert.ok(names.includes("auth") && names.includes("whoami"), `commands found: ${names.join(", ")}`);
+    for (const name of names) {
+      const r = await runCli([name, "--help"]);
+      assert.equal(r.code, 0, `tessera ${name} --help: ${r.stderr}`);
+      if (!r.stdout.startsWith(`Usage: tessera ${name} <command>`)) {
+        usages.set(name, r.stdout);
+        continue;
+      }
+      const subs = commandNames(r.stdout);
+      assert.ok(subs.length > 0, `tessera ${name} --help lists no commands:\n${r.stdout}`);
+      for (const sub of subs) {
+        const s = await runCli([name, sub, "--help"]);
+        assert.equal(s.code, 0, `tessera ${name} ${sub} --help: ${s.stderr}`);
+        usages.set(`${name} ${sub}`, s.stdout);
+      }
+    }
+  });
+
+  it("answers --help with exit 0 and its usage synopsis first, for each command", async () => {
+    assert.ok(usages.size >= 30, `only ${usages.size} commands found`);
+    for (const [path, usage] of usages) {
+      assert.ok(usage.startsWith(`Usage: tessera ${path}`), `tessera ${path} --help starts with:\n${usage.split("\n")[0]}`);
+      assertNoStack(usage);
+    }
+    const short = await runCli(["org", "set-member", "-h"]);
+    assert.equal(short.code, 0);
+    assert.equal(short.stdout, usages.get("org set-member"), "-h is --help");
+  });
+
+  it("lists each short flag once per command, and the API commands' own flags use none of the reserved ones", () => {
+    const shortsOf = (text: string) => [...text.matchAll(/^ {2}(-[A-Za-z]), --[a-z]/gm)].map((m) => m[1]!);
+    for (const [path, usage] of usages) {
+      const shorts = shortsOf(usage);
+      assert.equal(new Set(shorts).size, shorts.length, `tessera ${path} repeats a short flag: ${shorts.join(" ")}`);
+      if (!API_GROUPS.has(path.split(" ")[0]!)) continue;
+      // The connection flags (and their short forms) are the same on every command.
+      const own = usage.split("Connection flags:")[0]!;
+      for (const s of shortsOf(own)) assert.ok(!RESERVED_SHORT.has(s), `tessera ${path} gives its own meaning to ${s}`);
+    }
+  });
+
+  it("takes --json on every API command that prints a result", () => {
+    const missing = [...usages].filter(([path, usage]) => API_GROUPS.has(path.split(" ")[0]!) && !/^ {2}--json\b/m.test(usage));
+    assert.deepEqual(
+      missing.map(([p]) => p),
+      [],
+    );
+  });
+
+  it("has a command for every RPC of the admin API, or a reason not to", () => {
+    const rpcs = [
+      ...TokenAdminService.methods.map((m) => m.name),
+      ...TokenVerifyService.methods.map((m) => `TokenVerifyService.${m.name}`),
+    ];
+    const unmapped = rpcs.filter((r) => !Object.hasOwn(COMMAND_OF, r) && !Object.hasOwn(NOT_ON_THE_CLI, r));
+    assert.deepEqual(unmapped, [], "RPCs with no command: add one, or a reason to NOT_ON_THE_CLI");
+    const stale = [...Object.keys(COMMAND_OF), ...Object.keys(NOT_ON_THE_CLI)].filter((r) => !rpcs.includes(r));
+    assert.deepEqual(stale, [], "entries for RPCs that do not exist");
+    for (const [rpc, { command, flag }] of Object.entries(COMMAND_OF)) {
+      const usage = usages.get(command);
+      assert.ok(usage !== undefined, `${rpc}: no command "tessera ${command}"`);
+      if (flag !== undefined) assert.match(usage, new RegExp(`${flag}\\b`), `${rpc}: tessera ${command} has no ${flag}`);
+    }
+    assert.ok(usages.has("org enable") && usages.has("auth active"), "both directions of the Set*Enabled RPCs");
+  });
+});
