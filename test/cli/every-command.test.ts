@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import { API_GROUPS, allCommands, jsonCommands } from "./commands.js";
 import { assertNoStack, runCli } from "./run-cli.js";
 
 /** RPC → the command that calls it (and the flag that makes it, where one command calls two). */
@@ -52,49 +53,16 @@ const NOT_ON_THE_CLI: Readonly<Record<string, string>> = {
   "TokenVerifyService.WatchRevocations": "a long-lived stream for worker caches (src/worker-client), nothing a person reads",
 };
 
-/** The groups whose commands call the API and print a result: each of their commands takes --json. */
-const API_GROUPS = new Set(["auth", "org", "user", "bucket", "audit", "whoami", "apply", "import"]);
-
 /** Short flags the CLI gives one meaning everywhere: the per-command ones must not reuse them. */
 const RESERVED_SHORT = new Set(["-h", "-V", "-t", "-c"]);
-
-/** Names listed under "Commands:" in a usage text. */
-function commandNames(usage: string): string[] {
-  const section = usage.slice(usage.indexOf("Commands:\n") + "Commands:\n".length);
-  const names: string[] = [];
-  for (const line of section.split("\n")) {
-    const m = /^ {2}([a-z][a-z0-9-]*)\s{2,}\S/.exec(line);
-    if (m === null) break;
-    names.push(m[1]!);
-  }
-  return names;
-}
 
 describe("every tessera command", function () {
   this.timeout(300_000); // one node process per command; shared CI machines can be slow
   /** "auth list" → its --help output. */
-  const usages = new Map<string, string>();
+  let usages: Map<string, string>;
 
   before(async () => {
-    const top = await runCli(["--help"]);
-    assert.equal(top.code, 0, top.stderr);
-    const names = commandNames(top.stdout);
-    assert.ok(names.includes("auth") && names.includes("whoami"), `commands found: ${names.join(", ")}`);
-    for (const name of names) {
-      const r = await runCli([name, "--help"]);
-      assert.equal(r.code, 0, `tessera ${name} --help: ${r.stderr}`);
-      if (!r.stdout.startsWith(`Usage: tessera ${name} <command>`)) {
-        usages.set(name, r.stdout);
-        continue;
-      }
-      const subs = commandNames(r.stdout);
-      assert.ok(subs.length > 0, `tessera ${name} --help lists no commands:\n${r.stdout}`);
-      for (const sub of subs) {
-        const s = await runCli([name, sub, "--help"]);
-        assert.equal(s.code, 0, `tessera ${name} ${sub} --help: ${s.stderr}`);
-        usages.set(`${name} ${sub}`, s.stdout);
-      }
-    }
+    usages = await allCommands();
   });
 
   it("answers --help with exit 0 and its usage synopsis first, for each command", async () => {
@@ -121,11 +89,9 @@ describe("every tessera command", function () {
   });
 
   it("takes --json on every API command that prints a result", () => {
-    const missing = [...usages].filter(([path, usage]) => API_GROUPS.has(path.split(" ")[0]!) && !/^ {2}--json\b/m.test(usage));
-    assert.deepEqual(
-      missing.map(([p]) => p),
-      [],
-    );
+    const withJson = new Set(jsonCommands(usages));
+    const missing = [...usages.keys()].filter((p) => API_GROUPS.has(p.split(" ")[0]!) && !withJson.has(p));
+    assert.deepEqual(missing, []);
   });
 
   it("has a command for every RPC of the admin API, or a reason not to", () => {
