@@ -7,6 +7,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { AuditEventSchema, type AuditEvent } from "../gen/tessera/v1/audit_pb.js";
 import { VerifyAuditLogResponseSchema, type VerifyAuditLogResponse } from "../gen/tessera/v1/token_admin_service_pb.js";
 import { INSTANCE_TRAIL } from "../domain/audit/entry.js";
+import { isUuid } from "../domain/ids.js";
 import { createAdminClient, type AdminClient } from "./api.js";
 import { auditFilter, type AuditFilter, type ListRequest } from "./audit-filter.js";
 import { follow } from "./audit-follow.js";
@@ -27,6 +28,7 @@ import {
 } from "./command.js";
 import { columnWidths, printTable, table, tableRow } from "./output.js";
 import { organizationId } from "./organizations.js";
+import { userId } from "./users.js";
 
 const TRAIL_OPTIONS: Options = { org: { type: "string", short: "o" }, instance: { type: "boolean" } };
 
@@ -61,7 +63,7 @@ const list: Command = {
   name: "list",
   summary: "List audit entries, newest first, or follow new ones as they are recorded",
   usage: `Usage: tessera audit list [-o ORG | --instance] [--since TIME] [--until TIME] [--actor TOKEN_ID]
-                          [-u USER_ID] [--target ID] [--action ACTION] [--outcome WHICH]
+                          [-u USER] [--target ID] [--action ACTION] [--outcome WHICH]
                           [--limit N] [--json | --hide-headers] [--follow]
 
 ${TRAIL_USAGE}
@@ -69,8 +71,7 @@ ${TRAIL_USAGE}
                     duration meaning that long ago (30m, 24h, 7d)
   --until TIME      only entries before TIME (same forms)
   --actor TOKEN_ID  only what this token did
-  -u, --user USER_ID
-                    only what tokens bound to this user did
+  -u, --user USER   only what tokens bound to this user did (by name or id)
   --target ID       only entries about this id (a token, user, bucket, organization…)
   --action ACTION   only this action (token.disable), or a whole area with a trailing dot (token.)
   --outcome WHICH   only ok, permission_denied or unauthenticated (refused calls)
@@ -118,11 +119,16 @@ ${CONNECTION_USAGE}`,
     checkTrailFlags(flags);
     const following = bool(flags, "follow");
     if (following && str(flags, "until") !== undefined) throw new UsageError("--until does not go with --follow: following has no end");
-    const filter = auditFilter(flags, (ctx.now?.() ?? new Date()).getTime());
+    // A user named by name is looked up once connected; everything else is judged first.
+    const userText = str(flags, "user");
+    const byName = userText !== undefined && userText !== "" && !isUuid(userText);
+    const now = (ctx.now?.() ?? new Date()).getTime();
+    let filter = auditFilter(byName ? { ...flags, user: undefined } : flags, now);
     const limit = parseLimit(str(flags, "limit"));
     const json = bool(flags, "json");
     const conn = await resolveConnection(flags, ctx.env, ctx.err);
     const api = createAdminClient(conn.host, conn.token);
+    if (byName) filter = auditFilter({ ...flags, user: await userId(api, userText, "--user") }, now);
     if (!following) {
       const organizationId = await trailId(flags, api);
       const events: AuditEvent[] = [];

@@ -184,6 +184,14 @@ describe("tessera … --json", function () {
     assert.ok(entries.every((e) => String(e.action).startsWith("token.") && typeof e.id === "string"));
     assert.doesNotMatch(r.stdout, ANY_TOKEN_VALUE);
     covered.add("audit list");
+    const rootId = (await json<{ caller: { owner: { id: string } } }>(["whoami"])).caller.owner.id;
+    const byName = await cli("audit", "list", "--user", "root", "--action", "token.", "--json");
+    assert.equal(byName.code, 0, byName.stderr);
+    const mine = byName.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { actor: { userId: string } });
+    assert.ok(mine.length >= 1 && mine.every((e) => e.actor.userId === rootId), "--user takes a name");
     const verified = await json<{ intact: boolean; problems: unknown[] }>(["audit", "verify"]);
     assert.equal(verified.intact, true);
     assert.deepEqual(verified.problems, []);
