@@ -225,7 +225,7 @@ const update: Command = {
                            [--token-idle-limit DURATION | --no-token-idle-limit] [--json]
 
 ${orgUsage()}
-                          (--id is accepted too)
+  -i, --id ORG            the same as --org (its name in earlier versions)
   -n, --name NAME         new display name
   --deny-parent-access    keep the parent organizations' tokens out of this sub-organization,
                           from the very next request on

@@ -8,6 +8,7 @@
  *   fails here until it gets one or a reason why not.
  */
 import assert from "node:assert/strict";
+import type { Command, Group } from "../../src/cli/command.js";
 import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
 import { TokenVerifyService } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { API_GROUPS, allCommands, jsonCommands } from "./commands.js";
@@ -85,6 +86,29 @@ describe("every tessera command", function () {
       // The connection flags (and their short forms) are the same on every command.
       const own = usage.split("Connection flags:")[0]!;
       for (const s of shortsOf(own)) assert.ok(!RESERVED_SHORT.has(s), `tessera ${path} gives its own meaning to ${s}`);
+    }
+  });
+
+  it("declares each short flag its usage shows, once, and none the connection flags or --help have", async () => {
+    const { CONNECTION_OPTIONS } = await import("../../src/cli/cli-config.js");
+    const shared = new Map(Object.entries(CONNECTION_OPTIONS).flatMap(([long, o]) => (o.short === undefined ? [] : [[o.short, long]])));
+    for (const group of API_GROUPS) {
+      const mod = (await import(`../../src/cli/${group}.js`)) as { group?: Group; command?: Command };
+      const commands = mod.group?.commands.map((c) => [`${group} ${c.name}`, c] as const) ?? [[group, mod.command!] as const];
+      for (const [path, cmd] of commands) {
+        assert.ok(usages.has(path), `tessera ${path} is in --help`);
+        const seen = new Map<string, string>();
+        for (const [long, o] of Object.entries(cmd.options)) {
+          if (o.short === undefined) continue;
+          const owner = seen.get(o.short) ?? (shared.get(o.short) === long ? undefined : shared.get(o.short));
+          assert.equal(owner, undefined, `tessera ${path}: -${o.short} is both --${owner} and --${long}`);
+          assert.ok(o.short !== "h" && o.short !== "V", `tessera ${path}: -${o.short} is taken`);
+          seen.set(o.short, long);
+          if (shared.get(o.short) !== long) {
+            assert.match(cmd.usage, new RegExp(`^ {2}-${o.short}, --${long}\\b`, "m"), `tessera ${path} --help shows -${o.short}`);
+          }
+        }
+      }
     }
   });
 
