@@ -8,7 +8,7 @@ import { TokenSchema } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command } from "./command.js";
-import { JSON_OPTION, JSON_USAGE, clean, kindName, printJson, when } from "./output.js";
+import { JSON_OPTION, jsonUsage, clean, kindName, printJson, when } from "./output.js";
 import { parseDuration, parseExpiry } from "./token-flags.js";
 
 export const update: Command = {
@@ -21,7 +21,7 @@ export const update: Command = {
   --expires TIME             new expiry, RFC 3339 (e.g. 2026-12-31T00:00:00Z), in the future
   -e, --expires-in DURATION  new expiry from now, e.g. 24h, 90m, 7d
   --no-expiry                remove the expiry (not for shared tokens, which must keep one)
-${JSON_USAGE}
+${jsonUsage(29)}
 
 Only what is given changes. Permissions never change: create another token instead.
 

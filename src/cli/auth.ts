@@ -16,7 +16,7 @@ import { createAdminClient, type AdminClient } from "./api.js";
 import { update } from "./auth-update.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
-import { JSON_OPTION, JSON_USAGE, LIST_OPTIONS, LIST_USAGE, clean, kindName, printJson, printTable, showSecret, when } from "./output.js";
+import { JSON_OPTION, jsonUsage, LIST_OPTIONS, listUsage, clean, kindName, printJson, printTable, showSecret, when } from "./output.js";
 import { ORG_OPTIONS, orgFromFlags, orgRef, orgUsage } from "./organizations.js";
 import { createTokenRequest, KINDS, parseDuration, parseKind } from "./token-flags.js";
 import { userId } from "./users.js";
@@ -62,7 +62,7 @@ const list: Command = {
   usage: `Usage: tessera auth list [-o ORG] [-i ID] [-u USER] [-k KIND] [-n NAME] [--name-prefix P]
                          [--enabled | --disabled] [--json] [--hide-headers]
 
-${orgUsage()}
+${orgUsage(20)}
   -i, --id ID       only the token with this id
   -u, --user USER   only tokens owned by this user, by name or id (--owner-id is its older name)
   -k, --kind KIND   only tokens of this kind: ${Object.keys(KINDS).join(", ")}
@@ -70,7 +70,7 @@ ${orgUsage()}
   --name-prefix P   only tokens whose name starts with P (case-sensitive; "_" is no wildcard)
   --enabled         only enabled tokens
   --disabled        only disabled tokens (by hand, or idle)
-${LIST_USAGE}
+${listUsage(20)}
 
 Filters combine. The table's columns are always ID, NAME, KIND, MASKED VALUE, ENABLED,
 DESCRIPTION, CREATED and LAST USED; values never appear, only their masks.
@@ -162,7 +162,7 @@ const create: Command = {
   -n, --name NAME          token name, [A-Za-z0-9_-], unique in the organization
   -k, --kind KIND          ${Object.keys(KINDS).join(" | ")}
   -d, --description TEXT   free text
-${orgUsage()}
+${orgUsage(27)}
   -u, --user USER          owner of an operator, all-access or read-write token, by name or id
                            (default: you; --user-id is its older name)
   --read-bucket B          read-write: may read bucket B (repeatable)
@@ -231,7 +231,7 @@ function setEnabled(enabled: boolean): Command {
     usage: `Usage: tessera auth ${name} -i ID [--json]
 
   -i, --id ID       the token
-${JSON_USAGE}
+${jsonUsage(20)}
 
 ${CONNECTION_USAGE}`,
     options: { ...CONNECTION_OPTIONS, ...ID_OPTION, ...JSON_OPTION },
@@ -311,7 +311,7 @@ const describe: Command = {
 
   -i, --id ID              the token
   -d, --description TEXT   new description ("" clears it)
-${JSON_USAGE}
+${jsonUsage(27)}
 
 "tessera auth update --description" does the same, and changes the expiry too.
 
@@ -335,7 +335,7 @@ const get: Command = {
   usage: `Usage: tessera auth get -i ID [--json]
 
   -i, --id ID       the token
-${JSON_USAGE}
+${jsonUsage(20)}
 
 ${CONNECTION_USAGE}`,
   options: { ...CONNECTION_OPTIONS, ...ID_OPTION, ...JSON_OPTION },
@@ -380,8 +380,8 @@ const passcode: Command = {
   summary: "Show the organization's default ingestion token (masked) and how to use it",
   usage: `Usage: tessera auth passcode [-o ORG] [--json]
 
-${orgUsage()}
-${JSON_USAGE}
+${orgUsage(20)}
+${jsonUsage(20)}
 
 ${CONNECTION_USAGE}`,
   options: { ...CONNECTION_OPTIONS, ...ORG_OPTIONS, ...JSON_OPTION },

@@ -4,7 +4,7 @@ import { BucketSchema } from "../gen/tessera/v1/resources_pb.js";
 import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
-import { JSON_OPTION, JSON_USAGE, LIST_OPTIONS, LIST_USAGE, clean, printJson, printTable, when } from "./output.js";
+import { JSON_OPTION, jsonUsage, LIST_OPTIONS, listUsage, clean, printJson, printTable, when } from "./output.js";
 import { ORG_OPTIONS, orgFromFlags, orgRef, orgUsage } from "./organizations.js";
 
 async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
@@ -19,9 +19,9 @@ const create: Command = {
   usage: `Usage: tessera bucket create -n NAME [-o ORG] [-d TEXT] [--json]
 
   -n, --name NAME          bucket name, unique in the organization
-${orgUsage()}
+${orgUsage(27)}
   -d, --description TEXT   free text
-${JSON_USAGE}
+${jsonUsage(27)}
 
 ${CONNECTION_USAGE}`,
   options: {
@@ -51,8 +51,8 @@ const list: Command = {
   summary: "List an organization's buckets",
   usage: `Usage: tessera bucket list [-o ORG] [--json] [--hide-headers]
 
-${orgUsage()}
-${LIST_USAGE}
+${orgUsage(20)}
+${listUsage(20)}
 
 The table's columns are ID, NAME, DESCRIPTION, CREATED.
 
@@ -84,7 +84,7 @@ const remove: Command = {
   usage: `Usage: tessera bucket delete -n NAME [-o ORG] [--force] [--json]
 
   -n, --name NAME   bucket to delete
-${orgUsage()}
+${orgUsage(20)}
   --force           delete it even while tokens name it: they lose the bucket, and a token left
                     with no bucket at all is deleted (an empty list would mean every bucket)
   --json            print {"name", "deleted": true, "narrowedTokenIds", "deletedTokenIds"}

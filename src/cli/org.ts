@@ -12,7 +12,7 @@ import { describeSeconds } from "../domain/token-policy.js";
 import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, UsageError, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
-import { JSON_OPTION, JSON_USAGE, LIST_OPTIONS, LIST_USAGE, clean, printJson, printTable, roleName, showSecret, when } from "./output.js";
+import { JSON_OPTION, jsonUsage, LIST_OPTIONS, listUsage, clean, printJson, printTable, roleName, showSecret, when } from "./output.js";
 import { ORG_OPTIONS, organizationId, orgFromFlags, orgRef, orgUsage } from "./organizations.js";
 import { parseDuration, parseRole } from "./token-flags.js";
 import { userId } from "./users.js";
@@ -132,7 +132,7 @@ const list: Command = {
   summary: "List the organizations your token reaches",
   usage: `Usage: tessera org list [--json] [--hide-headers]
 
-${LIST_USAGE}
+${listUsage(20)}
 
 The table's columns are ID, IDENTIFIER, NAME, PARENT, ENABLED, MAX LIFETIME, IDLE LIMIT, CREATED.
 
@@ -175,8 +175,8 @@ const get: Command = {
   summary: "Show one organization: identifier, parent, enabled, token policies",
   usage: `Usage: tessera org get [-o ORG] [--json]
 
-${orgUsage()}
-${JSON_USAGE}
+${orgUsage(20)}
+${jsonUsage(20)}
 
 ${CONNECTION_USAGE}`,
   options: { ...CONNECTION_OPTIONS, ...ORG_OPTIONS, ...JSON_OPTION },
@@ -200,7 +200,7 @@ function setEnabled(enabled: boolean): Command {
     usage: `Usage: tessera org ${name} -o ORG [--json]
 
   -o, --org ORG     the organization, by identifier or id (never your token's own)
-${JSON_USAGE}
+${jsonUsage(20)}
 
 Operators may ${name} any organization, ADMINs of a parent organization its sub-organizations.
 ${enabled ? "" : "Its tokens are kept, and work again once it is enabled.\n"}
@@ -224,7 +224,7 @@ const update: Command = {
                            [--max-token-lifetime DURATION | --no-max-token-lifetime]
                            [--token-idle-limit DURATION | --no-token-idle-limit] [--json]
 
-${orgUsage()}
+${orgUsage(26)}
   -i, --id ORG            the same as --org (its name in earlier versions)
   -n, --name NAME         new display name
   --deny-parent-access    keep the parent organizations' tokens out of this sub-organization,
@@ -234,7 +234,7 @@ ${orgUsage()}
   --no-max-token-lifetime remove that limit
   --token-idle-limit D    disable tokens unused for D, e.g. 30d
   --no-token-idle-limit   never disable idle tokens
-${JSON_USAGE}
+${jsonUsage(26)}
 
 ${CONNECTION_USAGE}`,
   options: {
@@ -300,8 +300,8 @@ const members: Command = {
   summary: "List an organization's members and their roles",
   usage: `Usage: tessera org members [-o ORG] [--json] [--hide-headers]
 
-${orgUsage()}
-${LIST_USAGE}
+${orgUsage(20)}
+${listUsage(20)}
 
 The table's columns are USER ID, NAME, ROLE, ROOT.
 
@@ -342,8 +342,8 @@ const setMember: Command = {
 
   -u, --user USER   the user, by name or id
   -r, --role ROLE   viewer, editor or admin
-${orgUsage()}
-${JSON_USAGE}
+${orgUsage(20)}
+${jsonUsage(20)}
 
 ADMINs of the organization (or of one above it) and operators may. A user whose role drops keeps
 its tokens, each bounded by the new role from the next Verify.
@@ -375,7 +375,7 @@ const removeMember: Command = {
   usage: `Usage: tessera org remove-member -u USER [-o ORG] [--json]
 
   -u, --user USER   the user, by name or id
-${orgUsage()}
+${orgUsage(20)}
   --json            print {"organizationId", "userId", "removed": true}
 
 ${CONNECTION_USAGE}`,

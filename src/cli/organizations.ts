@@ -6,7 +6,7 @@
 import { isUuid } from "../domain/ids.js";
 import type { AdminClient } from "./api.js";
 import { CliError, UsageError, str, type Flags, type Options } from "./command.js";
-import { clean } from "./output.js";
+import { clean, flagHelp } from "./output.js";
 
 export interface OrganizationRef {
   id: string;
@@ -19,9 +19,13 @@ export interface OrganizationRef {
  */
 export const ORG_OPTIONS: Options = { org: { type: "string", short: "o" }, "org-id": { type: "string" } };
 
-/** The usage line for ORG_OPTIONS; `what` says what the default is. */
-export function orgUsage(what = "your token's organization"): string {
-  return `  -o, --org ORG     organization, by identifier or id (default: ${what};\n                    --org-id is its older name)`;
+/** The usage lines for ORG_OPTIONS, descriptions from column `width` on. */
+export function orgUsage(width = 20): string {
+  return flagHelp(
+    "-o, --org ORG",
+    "organization, by identifier or id (default: your token's\norganization; --org-id is its older name)",
+    width,
+  );
 }
 
 /** Identifier and id of every organization the caller reaches, each keyed by both. */

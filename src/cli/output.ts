@@ -18,10 +18,26 @@ export const JSON_OPTION: Options = { json: { type: "boolean" } };
 /** `--json` and `--hide-headers` for a command that prints a table. */
 export const LIST_OPTIONS: Options = { ...JSON_OPTION, "hide-headers": { type: "boolean" } };
 
-export const JSON_USAGE = "  --json            print the result as JSON (protobuf JSON mapping: camelCase field names)";
+/**
+ * One flag of a usage text: the flag, then its description from column `width` on (each further
+ * line of `text` indented to it), so that shared flags line up with each command's own.
+ */
+export function flagHelp(flag: string, text: string, width: number): string {
+  const indent = " ".repeat(width);
+  const [first = "", ...rest] = text.split("\n");
+  const head = `  ${flag}`;
+  const top = head.length < width - 1 ? `${head.padEnd(width)}${first}` : `${head}\n${indent}${first}`;
+  return [top, ...rest.map((l) => `${indent}${l}`)].join("\n");
+}
 
-export const LIST_USAGE = `  --json            print a JSON array of objects (protobuf JSON mapping: camelCase field names)
-  --hide-headers    leave out the table's header line (for cut, awk and the like)`;
+export const jsonUsage = (width = 20): string =>
+  flagHelp("--json", "print the result as JSON (protobuf JSON mapping, camelCase names)", width);
+
+export const listUsage = (width = 20): string =>
+  [
+    flagHelp("--json", "print a JSON array of objects (protobuf JSON mapping, camelCase names)", width),
+    flagHelp("--hide-headers", "leave out the table's header line (for cut, awk and the like)", width),
+  ].join("\n");
 
 /** Pretty-printed JSON on stdout: one document, for jq or a script. */
 export function printJson(ctx: Context, doc: unknown): void {

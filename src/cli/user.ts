@@ -9,7 +9,7 @@ import { CreateUserResponseSchema, GetUserResponseSchema } from "../gen/tessera/
 import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { EXIT_OK, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
-import { JSON_OPTION, LIST_OPTIONS, LIST_USAGE, clean, printJson, printTable, roleName, table, when } from "./output.js";
+import { JSON_OPTION, LIST_OPTIONS, listUsage, clean, printJson, printTable, roleName, table, when } from "./output.js";
 import { ORG_OPTIONS, orgFromFlags, orgRef, orgUsage } from "./organizations.js";
 import { parseRole } from "./token-flags.js";
 import { userId } from "./users.js";
@@ -27,7 +27,7 @@ const create: Command = {
   usage: `Usage: tessera user create -n NAME [-o ORG] [-r viewer|editor|admin] [--root] [--json]
 
   -n, --name NAME   unique user name
-${orgUsage()}
+${orgUsage(20)}
   -r, --role ROLE   viewer, editor or admin; operators may omit both --org and --role
                     to create a user with no membership
   --root            make the user an instance operator (operators only)
@@ -69,7 +69,7 @@ const list: Command = {
   usage: `Usage: tessera user list [-o ORG] [--json] [--hide-headers]
 
   -o, --org ORG     only members of this organization, by identifier or id
-${LIST_USAGE}
+${listUsage(20)}
 
 Operators see every user; everyone else sees the members of their organization and of the
 sub-organizations it reaches. The table's columns are ID, NAME, ROOT, CREATED.
