@@ -257,8 +257,9 @@ describe("tessera org get/enable/disable/set-member/remove-member, user delete, 
     await refused(1, /^error: token not found/m, "auth", "inactive", "-i", south.token.id, ...as);
     await refused(1, /^error: user not found/m, "user", "get", "-i", southUser.user.id, ...as);
     await refused(1, /^error: --id: no user "south-admin"/m, "user", "get", "-i", "south-admin", ...as);
-    await refused(1, /^error: /m, "user", "delete", "-i", southUser.user.id, ...as); // operators only
-    await refused(1, /^error: /m, "org", "create", "--identifier", "mine", ...as); // top-level: operators only
+    // PERMISSION_DENIED, exit 1 too: what only operators may do.
+    await refused(1, /^error: only an operator may delete users/m, "user", "delete", "-i", southUser.user.id, ...as);
+    await refused(1, /^error: only an operator may create a top-level organization/m, "org", "create", "--identifier", "mine", ...as);
 
     // Nothing changed in south.
     const southOrg = (await c.admin.getOrganization({ id: south.id }, operator)).organization!;
