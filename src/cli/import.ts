@@ -251,10 +251,10 @@ ${CONNECTION_USAGE}`,
     }
     const json = bool(flags, "json");
     const results: ImportedLine[] = [];
-    const summary = (dryRun: boolean) => ({ dryRun, checked: lines.length, created, unchanged, failed, lines: results });
     let created = 0;
     let unchanged = 0;
     let failed = 0;
+    const summary = (dryRun: boolean) => ({ dryRun, checked: lines.length, created, unchanged, failed, lines: results });
     if (bool(flags, "dry-run")) {
       if (json) printJson(ctx, summary(true));
       else ctx.out(`${lines.length} line${lines.length === 1 ? "" : "s"} checked; nothing imported (--dry-run).`);

@@ -1,7 +1,9 @@
 /**
- * Presentation helpers. Token values have exactly one way out — showSecret(), which puts the
- * value alone on stdout (so `$(tessera auth create …)` captures just the value) and the warning
- * on stderr — and are never written anywhere else: not to a log, not into a table.
+ * Presentation helpers: tables with fixed headers, `--json` documents, flag lines for usage texts.
+ * Token values have two ways out, both when a value is issued and only then: showSecret(), which
+ * puts the value alone on stdout (so `$(tessera auth create …)` captures just the value) and the
+ * warning on stderr, and the `{"id", "value", …}` object of `--json` for create and rotate. They
+ * are never written anywhere else: not to a log, not into a table, not into any other JSON.
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Role, TokenKind } from "../gen/tessera/v1/resources_pb.js";
