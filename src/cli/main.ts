@@ -46,6 +46,7 @@ const ENTRIES: Record<string, Entry> = {
   whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
   apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
+  keys: { summary: "Rotate and list the server's digest keys", load: async () => (await import("./keys.js")).group },
   config: { summary: "Manage CLI config profiles (server and token)", load: async () => (await import("./config-profiles.js")).group },
   completion: {
     summary: "Print a shell completion script (bash or zsh)",
