@@ -68,6 +68,7 @@ export function oneStdinReader(flags: Flags, fileFlags: string[]): void {
 
 /** The value given with --value-from-env NAME or --value-file PATH (PATH "-": stdin); undefined with neither. */
 export async function broughtValue(flags: Flags, ctx: Context): Promise<string | undefined> {
+  oneStdinReader(flags, ["value-file", "token-file"]);
   const envName = str(flags, "value-from-env");
   const file = str(flags, "value-file");
   if (envName !== undefined && file !== undefined) throw new UsageError("give either --value-from-env or --value-file, not both");

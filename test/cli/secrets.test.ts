@@ -147,6 +147,13 @@ describe("secrets from files, standard input and the environment", function () {
         assert.equal(r.stdout, "");
         assertNoStack(r.stderr);
       }
+      const twoReaders = await runCliWithInput(
+        ["auth", "create", "--name", "x", "--kind", "ingestion", "--value-file", "-", "--host", host, "--token-file", "-"],
+        `${token}\n`,
+        env,
+      );
+      assert.equal(twoReaders.code, 2, twoReaders.stderr);
+      assert.match(twoReaders.stderr, /only one flag can read standard input/);
       // At a terminal, "-" would wait for typing that echoes: refused before reading.
       const flags = parseFlags(["--host", host, "--token-file", "-"], { host: { type: "string" }, "token-file": { type: "string" } });
       await assert.rejects(
