@@ -18,7 +18,7 @@ import { CliError, EXIT_OK, UsageError, bool, requireStr, str, type Command, typ
 import { clean, table } from "./output.js";
 import { secretFlag } from "./value-source.js";
 
-const FILE_USAGE = "  --config PATH        the CLI config file (default: $TESSERA_CONFIG or ~/.config/tessera/config.json)";
+const FILE_USAGE = "  --config PATH          the CLI config file (default: $TESSERA_CONFIG or ~/.config/tessera/config.json)";
 
 async function load(flags: Flags, ctx: Context): Promise<{ file: string; cfg: CliConfig }> {
   const file = cliConfigPath(flags, ctx.env);
@@ -98,7 +98,7 @@ const list: Command = {
   summary: "List the profiles, the active one marked (tokens masked)",
   usage: `Usage: tessera config list [--json]
 
-  --json               print [{"name", "active", "host", "org", "token"}] (token masked)
+  --json                 print [{"name", "active", "host", "org", "token"}] (token masked)
 ${FILE_USAGE}
 
 The active profile is marked with * in the ACTIVE column.`,

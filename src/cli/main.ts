@@ -86,7 +86,7 @@ const TOP_USAGE = [
   "Tessera issues, stores, verifies and revokes API tokens for observability platforms.",
   "",
   "Commands:",
-  ...Object.entries(ENTRIES).map(([name, e]) => `  ${name.padEnd(9)}  ${e.summary}`),
+  ...Object.entries(ENTRIES).map(([name, e]) => `  ${name.padEnd(Math.max(...Object.keys(ENTRIES).map((n) => n.length)))}  ${e.summary}`),
   "",
   'Run "tessera <command> --help" for its flags, "tessera --version" for the version.',
 ].join("\n");

@@ -163,7 +163,7 @@ Run it on the server's machine, with the server's key. The value is printed once
       );
       ctx.err("Store this value safely (a password manager or secret store): it is shown only once and cannot be retrieved again.");
     } else showSecret(ctx, m.value);
-    ctx.err(`Use it with --token or TESSERA_TOKEN, or save it as "token" in the CLI config.`);
+    ctx.err(`Use it with --token-file or TESSERA_TOKEN, or save it as a profile: tessera config create NAME --host URL --token-file -`);
     return EXIT_OK;
   },
 };
