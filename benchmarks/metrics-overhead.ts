@@ -8,8 +8,11 @@
  * rpcHooks: false, same logger). h2load, a separate process, sends the same cached Verify to one
  * at a time, in interleaved rounds (on off, off on, …) so a drift in the machine's speed weighs on
  * both alike, on the gRPC listener (grpc-adapter.ts) and on the HTTP one (auth-interceptor.ts).
- * Printed per listener: requests/s, latency p50/p99, CPU µs per request of this process, and the
- * median of the paired on/off ratios; then the load average, since the machine may be shared.
+ * Printed per listener: requests/s, latency p50/p99, CPU µs per request of this process, the
+ * median of the paired on/off ratios and of the paired CPU differences. Throughput on a shared
+ * machine swings far more than 5 % between rounds, so the run also times the hooks alone: a
+ * Verify method's recorder (start, end, histogram observe, call log lookup) called 2,000,000
+ * times in a loop, against the CPU a cached Verify costs. Then the load average.
  *
  * Flags: --rounds N (6), --duration S per arm and round (3), --conns C (4), --streams M (4 per connection).
  */
@@ -20,6 +23,9 @@ import path from "node:path";
 import { startTessera, type Tessera } from "../src/app.js";
 import { createKeyring, newKey } from "../src/domain/digest.js";
 import { createLog } from "../src/log.js";
+import { TokenVerifyService } from "../src/gen/tessera/v1/token_verify_service_pb.js";
+import { createRegistry } from "../src/services/metrics.js";
+import { createRpcMetrics } from "../src/transport/rpc-metrics.js";
 import { startEmbeddedPostgres } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
 import { setupInstance } from "./dataset.js";
@@ -97,12 +103,14 @@ async function main(): Promise<void> {
       `cached Verify, per-RPC hooks on vs off: ${rounds} rounds × ${durationS} s per arm, h2load -c ${conns} -m ${streams}, node ${process.version}, ${os.cpus().length} CPUs`,
     );
     const load0 = os.loadavg();
+    const cpuPerVerify: number[] = [];
     for (const listener of ["grpc", "http"] as const) {
       const port = (a: Arm) => (listener === "grpc" ? a.tessera.grpcPort : a.tessera.httpPort);
       // Warm-up: fills both caches (the verifier and the token) and lets V8 optimise.
       for (const a of arms) await run(port(a), 1);
       const samples: Record<Arm["name"], Sample[]> = { on: [], off: [] };
       const ratios: number[] = [];
+      const cpuDiffs: number[] = [];
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? arms : [...arms].reverse();
         const got: Partial<Record<Arm["name"], Sample>> = {};
@@ -112,6 +120,7 @@ async function main(): Promise<void> {
           samples[a.name].push(got[a.name]!);
         }
         ratios.push(got.on!.rps / got.off!.rps);
+        cpuDiffs.push(got.on!.cpuUs - got.off!.cpuUs);
         say(
           `  ${listener} round ${round + 1}: on ${fmt(got.on!)} | off ${fmt(got.off!)} | on/off ${(got.on!.rps / got.off!.rps).toFixed(3)}`,
         );
@@ -125,7 +134,17 @@ async function main(): Promise<void> {
       say(
         `${listener} listener, on/off throughput: median ${ratio.median.toFixed(3)} (range ${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}); goal ≥ 0.95: ${ratio.median >= 0.95 ? "met" : "NOT met"}`,
       );
+      const diff = summarize(cpuDiffs);
+      say(
+        `${listener} listener, CPU per request on − off: median ${diff.median.toFixed(1)} µs (range ${diff.min.toFixed(1)} to ${diff.max.toFixed(1)}), of ${med("off", "cpuUs").toFixed(1)} µs`,
+      );
+      cpuPerVerify.push(med("off", "cpuUs"));
     }
+    const hook = hookCostUs();
+    const least = Math.min(...cpuPerVerify);
+    say(
+      `the hooks alone, in a loop: ${hook.toFixed(2)} µs per Verify call (${((hook / least) * 100).toFixed(1)} % of the ${least.toFixed(1)} µs CPU of a cached Verify without them)`,
+    );
     // Proof that the arms differ: only `on` has grpc_server_* series for Verify.
     for (const a of arms) {
       const text = await (await fetch(`http://127.0.0.1:${a.tessera.httpPort}/metrics`)).text();
@@ -142,6 +161,30 @@ async function main(): Promise<void> {
     devNull.end();
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** µs per call of Verify's recorder, as both listeners call it (start, then end with OK). */
+function hookCostUs(): number {
+  const verify = TokenVerifyService.method.verify;
+  const devNull = { write: () => undefined };
+  const recorder = createRpcMetrics(createRegistry(), createLog({ level: "info", destination: devNull }))(verify);
+  const n = 2_000_000;
+  let best = Number.POSITIVE_INFINITY;
+  for (let rep = 0; rep < 5; rep++) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      const started = recorder.start();
+      const id = recorder.log?.begin(
+        () => undefined,
+        () => undefined,
+      );
+      recorder.end(started, 0);
+      if (id !== undefined) recorder.log?.end(id, started, 0, undefined);
+    }
+    const cpu = process.cpuUsage(t0);
+    best = Math.min(best, (cpu.user + cpu.system) / n);
+  }
+  return best;
 }
 
 function fmt(s: Sample): string {

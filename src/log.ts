@@ -12,15 +12,17 @@ import { type DestinationStream, type LevelWithSilent, pino } from "pino";
 export type Log = ((event: string, fields?: Record<string, unknown>) => void) & {
   /**
    * Whether `event` would be written at the logger's level, for call sites that would build
-   * something per call only to have it dropped (Verify's per-call line at debug). A log without
-   * it (a test's collector) takes everything.
+   * something per call only to have it dropped (Verify's per-call line at debug).
    */
   readonly enabled?: (event: string) => boolean;
 };
 
-/** Whether `log` writes `event` at its level. */
+/**
+ * Whether `log` writes `event` at its level. A log that cannot say (a plain function, such as a
+ * test's collector) is given nothing per Verify call: false.
+ */
 export function logs(log: Log, event: string): boolean {
-  return log.enabled?.(event) ?? true;
+  return log.enabled?.(event) ?? false;
 }
 
 type EventLevel = Exclude<LevelWithSilent, "silent">;

@@ -63,6 +63,10 @@ describe("RPC metrics", () => {
     assert.notEqual(debug(verify).log, undefined);
     assert.notEqual(debug(check).log, undefined);
     assert.equal(createRpcMetrics(createRegistry())(admin).log, undefined, "no logger, no call log");
+    // A plain function cannot say its level: it gets admin lines, never one per Verify.
+    const plain = createRpcMetrics(createRegistry(), () => undefined);
+    assert.equal(plain(verify).log, undefined);
+    assert.notEqual(plain(admin).log, undefined);
   });
 
   it("keeps a well-formed request id and replaces any other, writing the new one back", () => {
