@@ -4,8 +4,9 @@
 -- while before it appends its events (an organization disabled with many tokens) that is long
 -- before the commit, and the propagation delay measured from it (metrics: event to applied)
 -- would count the change's own work. clock_timestamp() is the time the row is inserted, and
--- every writer appends its events as the last steps of its transaction, so it is within a
--- statement or two of the commit. PostgreSQL records commit times only with
+-- each writer appends its events right after the change they announce, followed only by the
+-- audit entry and the commit: a few milliseconds before the commit. PostgreSQL records commit
+-- times only with
 -- track_commit_timestamp, a server setting (restart) Tessera does not require. Changing a
 -- column default rewrites nothing; retention pruning compares created_at with a cutoff days
 -- old, which a few milliseconds do not change.
