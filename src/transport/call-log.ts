@@ -44,13 +44,17 @@ export function callLogFor(log: Log, method: DescMethod, codeNames: readonly str
     },
     end(requestId, startedMs, code, caller) {
       const event = dataPath ? "data_rpc_finished" : eventOf(code);
-      log(event, {
-        requestId,
-        rpc,
-        organization: caller?.orgId,
-        code: codeNames[code] ?? String(code),
-        durationMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
-      });
+      try {
+        log(event, {
+          requestId,
+          rpc,
+          organization: caller?.orgId,
+          code: codeNames[code] ?? String(code),
+          durationMs: Math.round((performance.now() - startedMs) * 1000) / 1000,
+        });
+      } catch {
+        // A broken log sink must not fail a call that was answered, nor crash the process.
+      }
     },
   };
 }

@@ -98,4 +98,19 @@ describe("RPC metrics", () => {
     assert.equal(line["rpc"], "/tessera.v1.TokenAdminService/GetOrganization");
     assert.ok((line["durationMs"] as number) >= 5);
   });
+
+  it("answers the call even when the log sink throws", () => {
+    const broken = () => {
+      throw new Error("disk full");
+    };
+    const log = createRpcMetrics(
+      createRegistry(),
+      broken,
+    )({
+      name: "ListTokens",
+      methodKind: "unary",
+      parent: { typeName: "tessera.v1.TokenAdminService" },
+    } as unknown as DescMethod).log!;
+    assert.doesNotThrow(() => log.end("id-1", performance.now(), 0, undefined));
+  });
 });
