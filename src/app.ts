@@ -60,6 +60,11 @@ export interface TesseraOptions {
   onQuery?: () => void;
   /** How often the log counts calls refused while the database is down (10 s). */
   unavailableLogIntervalMs?: number;
+  /**
+   * false: no per-RPC metrics (grpc_server_*) and no per-call log lines, on either listener.
+   * Internal: `npm run bench:metrics` measures what they cost Verify against an instance without.
+   */
+  rpcHooks?: boolean;
 }
 
 export interface Tessera {
@@ -130,8 +135,8 @@ export interface Services {
   /** `/forward-auth` on the HTTP port. */
   forwardAuth: FallbackHandler;
   metrics: InstanceMetrics;
-  /** Per-RPC counters and latencies, recorded by both listeners. */
-  rpcMetrics: RpcMetrics;
+  /** Per-RPC counters, latencies and call logs, recorded by both listeners (none with rpcHooks false). */
+  rpcMetrics: RpcMetrics | undefined;
   db: Database;
   deps: ServiceDeps;
   cache: VerifyCache;
@@ -146,6 +151,8 @@ export interface ServicesOptions {
   now: () => number;
   onQuery?: (() => void) | undefined;
   unavailableLogIntervalMs?: number | undefined;
+  /** See TesseraOptions.rpcHooks. */
+  rpcHooks?: boolean | undefined;
 }
 
 /**
@@ -250,7 +257,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
     cleanups.push(async () => unavailable.close());
     const onAuthRefused = auditAuthRefusals(audit, refusals);
-    const rpcMetrics = createRpcMetrics(metrics.registry);
+    const rpcMetrics = opts.rpcHooks === false ? undefined : createRpcMetrics(metrics.registry, log);
     const interceptors = [createAuthInterceptor(authenticate, { log, unavailable, onAuthRefused, rpcMetrics })];
     const forwardAuth = createForwardAuth({
       authenticate,
@@ -299,6 +306,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       now,
       onQuery: opts.onQuery,
       unavailableLogIntervalMs: opts.unavailableLogIntervalMs,
+      rpcHooks: opts.rpcHooks,
     });
     cleanups.push(core.close);
     const { db, deps, cache, metrics, rpcMetrics, services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth } = core;
