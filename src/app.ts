@@ -65,6 +65,11 @@ export interface TesseraOptions {
    * Internal: `npm run bench:metrics` measures what they cost Verify against an instance without.
    */
   rpcHooks?: boolean;
+  /**
+   * GET /metrics's answer instead of this instance's own registry: a cluster worker's, which
+   * asks the primary for every worker's merged (services/cluster-metrics.ts).
+   */
+  renderMetrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export interface Tessera {
@@ -73,6 +78,8 @@ export interface Tessera {
   db: Database;
   deps: ServiceDeps;
   cache: VerifyCache;
+  /** This instance's own metrics (a cluster worker's primary merges every worker's). */
+  metricsJson(): ReturnType<InstanceMetrics["registry"]["getMetricsAsJSON"]>;
   /** Whether Setup has run on this instance's database. */
   isSetUp(): Promise<boolean>;
   close(): Promise<void>;
@@ -330,7 +337,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
         for (const s of services) router.service(s.desc, s.impl as never);
       },
       interceptors,
-      fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render, forwardAuth }),
+      fallback: createHttpFallback({ ready: () => ready, metrics: opts.renderMetrics ?? metrics.render, forwardAuth }),
       maxMessageBytes: config.maxMessageBytes,
     });
     cleanups.push(() => httpServer.close());
@@ -342,7 +349,8 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     log("serving", { grpcPort: grpcServer.port, httpPort: httpServer.port, embedded: config.databaseUrl === undefined });
     // Unknown counts as set up: the answer only decides whether to print a hint.
     const isSetUp = () => isSetupDone(db.pool).catch(() => true);
-    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, isSetUp, close };
+    const metricsJson = () => metrics.registry.getMetricsAsJSON();
+    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, metricsJson, isSetUp, close };
   } catch (err) {
     await close();
     throw err;
