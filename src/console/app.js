@@ -1273,6 +1273,7 @@ function renderSnippets() {
     valueBox.replaceChildren();
     valueBox.hidden = true;
     $("ingest-grants").textContent = "";
+    $("ingest-route").hidden = true;
     return;
   }
   const data = new FormData(/** @type {HTMLFormElement} */ ($("ingest-form")));
@@ -1289,13 +1290,15 @@ function renderSnippets() {
   const fresh = freshValues.get(t.id) ?? "";
   const value = ingestFilled && fresh !== "" ? fresh : "";
 
-  $("ingest-grants").textContent =
-    `${t.name ?? ""} (${t.maskedValue ?? ""}) may ${permissionsText(t)}.` +
-    (restricted.length > 0
-      ? " OTLP and remote_write requests name no bucket: for this token the edge's route must name one (Envoy's" +
-        " context_extensions bucket=…, /forward-auth?endpoint=ingest&bucket=…, or a rule in TESSERA_INGESTION_ROUTES_FILE)," +
-        " or Tessera refuses them (403 FORBIDDEN)."
-      : "");
+  $("ingest-grants").textContent = `${t.name ?? ""} (${t.maskedValue ?? ""}) may ${permissionsText(t)}.`;
+  const route = $("ingest-route");
+  route.textContent =
+    restricted.length > 0
+      ? `${t.name ?? "This token"} may write only to named buckets, and OTLP and remote_write requests name no bucket: ` +
+        "for them the edge's route must name one (Envoy's context_extensions bucket=…, /forward-auth?endpoint=ingest&bucket=…, " +
+        "or a rule in TESSERA_INGESTION_ROUTES_FILE), or Tessera refuses them (403 FORBIDDEN)."
+      : "";
+  route.hidden = restricted.length === 0;
 
   valueBox.replaceChildren();
   if (fresh === "") {
