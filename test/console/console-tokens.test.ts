@@ -266,13 +266,21 @@ describe("admin console: tokens", function () {
     await waitForNames(["col-rw", ...all.filter((n) => n !== "col-rw").sort((x, y) => x.localeCompare(y))]);
     assert.equal(await header("Name").getAttribute("aria-sort"), null, "one sorted column at a time");
     assert.equal(await header("Expires").getAttribute("aria-sort"), "ascending");
-    // Last used, newest first (descending): the used one leads.
+    // Last used, newest first (descending), the never used last (by name), as the API's times say.
+    await page.getByRole("button", { name: "Refresh" }).click();
     await page.getByRole("button", { name: "Last used", exact: true }).click();
     await page.getByRole("button", { name: "Last used", exact: true }).click();
-    assert.equal((await listedNames())[0], "col-used");
+    const api = (await c.admin.listTokens({ organizationId: a.orgId, pageSize: 1000 }, a.adminToken)).tokens;
+    const usedAt = (t: (typeof api)[number]) =>
+      t.lastUsedTime ? Number(t.lastUsedTime.seconds) * 1000 + Math.floor(t.lastUsedTime.nanos / 1e6) : Number.NEGATIVE_INFINITY;
+    const byUse = [...api].sort((x, y) => usedAt(y) - usedAt(x) || (usedAt(x) === usedAt(y) ? x.name.localeCompare(y.name) : 0));
+    await waitForNames(byUse.map((t) => t.name));
+    assert.ok(
+      byUse.findIndex((t) => t.name === "col-used") < byUse.findIndex((t) => t.name === "col-rw"),
+      "a used token before a never used one",
+    );
     // Created ascending is the server's creation order (default first, it was made first).
     await page.getByRole("button", { name: "Created", exact: true }).click();
-    const api = (await c.admin.listTokens({ organizationId: a.orgId, pageSize: 1000 }, a.adminToken)).tokens;
     const byCreation = [...api].sort(
       (x, y) => Number(x.createTime!.seconds - y.createTime!.seconds) || x.createTime!.nanos - y.createTime!.nanos,
     );
@@ -430,6 +438,27 @@ describe("admin console: tokens", function () {
     await row("admin-all").waitFor();
     assert.equal(await page.getByRole("button", { name: "Delete admin-all" }).isDisabled(), false);
     assert.equal(await page.getByRole("button", { name: "Delete default" }).isDisabled(), true);
+  });
+
+  it("says a refused row action in its row, and a bucket name in use under the bucket's name", async () => {
+    const stale = await c.admin.createToken({ organizationId: a.orgId, name: "stale", kind: TokenKind.INGESTION }, inst.operatorToken);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await row("stale").waitFor();
+    await c.admin.deleteToken({ id: stale.token!.id }, inst.operatorToken);
+    await page.getByRole("button", { name: "Disable stale" }).click();
+    const error = page.locator(`#row-${stale.token!.id}-error`);
+    await error.waitFor({ state: "visible" });
+    assert.match((await error.textContent()) ?? "", /^Not found: [a-z].*\.$/);
+    assert.doesNotMatch((await error.textContent()) ?? "", /not_found/);
+    assert.equal(await page.locator("#alert").isVisible(), false);
+    await screenshot(page, "tokens-11-row-refused", row("stale"));
+
+    await page.locator("#cb-name").fill("telemetry");
+    await page.getByRole("button", { name: "Create bucket" }).click();
+    const bucketError = page.locator("#cb-name-error");
+    await bucketError.waitFor({ state: "visible" });
+    assert.equal(await bucketError.textContent(), 'A bucket named "telemetry" already exists in this organization.');
+    assert.equal(await page.locator("#cb-name").getAttribute("aria-invalid"), "true");
   });
 
   it("saw no script error or CSP violation", () => {
