@@ -1349,7 +1349,9 @@ function renderSnippets() {
       ? snippetBox(
           "prometheus",
           "Prometheus remote_write",
-          "Add to prometheus.yml; Prometheus reads the value from the file.",
+          value
+            ? "Add to prometheus.yml (it then holds the value: keep the file private)."
+            : "Add to prometheus.yml; Prometheus reads the value from the file.",
           s.prometheus,
         )
       : snippetBox("prometheus", "Prometheus remote_write", `${t.name ?? "This token"} may not write metrics: pick a token that may.`, ""),
