@@ -111,6 +111,8 @@ function plainError(err) {
   if (err.code === "unauthenticated") return `Your sign-in token was not accepted: ${words} Sign out and sign in again.`;
   if (err.code === "unavailable") return `The server could not be reached. ${words}`;
   const lead = CODE_LEADS[err.code];
+  // "… not found" says it already.
+  if (err.code === "not_found" && /not found\.$/.test(words)) return words;
   return lead === undefined || words === "" ? words : `${lead} ${words[0].toLowerCase()}${words.slice(1)}`;
 }
 
@@ -723,17 +725,23 @@ function tokenRow(t) {
   fillCreator(creator);
 
   const actions = el("td", undefined, { class: "actions" });
-  const rowError = el("p", undefined, { class: "field-error", id: `row-${t.id}-error`, role: "alert", hidden: "" });
+  // A refusal gets a line of its own under the row, across the table.
+  const rowError = el("p", undefined, { class: "field-error", id: `row-${t.id}-error`, role: "alert" });
+  const errorRow = el("tr", undefined, { class: "row-error" });
+  errorRow.append(el("td", undefined, { colspan: "10" }));
+  errorRow.firstElementChild?.append(rowError);
   /** A row action: its refusal is said in the row, next to the buttons. */
   const act = (fn) =>
     void (async () => {
       clearError();
-      rowError.hidden = true;
+      errorRow.remove();
       try {
         await fn();
       } catch (err) {
-        rowError.textContent = plainError(err);
-        rowError.hidden = false;
+        const gone =
+          err instanceof ApiError && err.code === "not_found" ? " It may have been deleted elsewhere: Refresh lists the tokens again." : "";
+        rowError.textContent = `${plainError(err)}${gone}`;
+        tr.after(errorRow);
       }
     })();
   const del = actionButton("Delete", name, () => {
@@ -774,7 +782,6 @@ function tokenRow(t) {
   );
   if (why !== undefined)
     actions.append(el("div", `Not deletable: ${why.short}`, { class: "muted small why", id: `row-${t.id}-why`, title: why.title }));
-  actions.append(rowError);
   tr.append(
     nameCell,
     el("td", kindLabel(t.kind), { class: "kind" }),
@@ -1016,6 +1023,9 @@ function createTokenRequest() {
   return req;
 }
 
+/** Kinds bound to a user (the caller's, here): the owner must be a member of the organization. */
+const USER_BOUND = ["TOKEN_KIND_ALL_ACCESS", "TOKEN_KIND_READ_WRITE"];
+
 /** Where a refusal of CreateToken belongs in the dialog. */
 const CREATE_FIELDS = [
   [/token named|token name|^name\b/i, "ct-name"],
@@ -1038,7 +1048,15 @@ async function submitCreate() {
     showSecret(`Value of new token ${r.token?.name ?? ""}:`, r.value ?? "", r.token);
     await attempt(loadTokens);
   } catch (err) {
-    placeError(err, CREATE_FIELDS, "ct");
+    const kind = chosenKind();
+    if (err instanceof ApiError && err.code === "not_found" && /\buser\b/.test(err.message) && USER_BOUND.includes(kind)) {
+      // The owner is the signed-in token's user, who need not be a member of the organization shown.
+      setFieldError(
+        "ct",
+        `Your user is not a member of ${org.identifier ?? "this organization"}, and ${kindLabel(kind)} tokens belong to a member ` +
+          "and act with their role: make your user a member there first, or create an ingestion or shared token, which belong to the organization.",
+      );
+    } else placeError(err, CREATE_FIELDS, "ct");
   } finally {
     submit.disabled = false;
   }
@@ -1870,7 +1888,15 @@ function init() {
   $("new-token").addEventListener("click", openCreateDialog);
   $("tokens-refresh").addEventListener("click", () => void attempt(loadTokens));
   $("ct-cancel").addEventListener("click", () => /** @type {HTMLDialogElement} */ ($("create-dialog")).close());
-  createForm().addEventListener("change", syncKindFields);
+  createForm().addEventListener("change", (e) => {
+    const target = /** @type {HTMLInputElement} */ (e.target);
+    // A shared token must expire: picking the kind picks an expiry it can have.
+    const expires = /** @type {HTMLSelectElement} */ ($("ct-expires-in"));
+    if (target.name === "kind" && target.value === "TOKEN_KIND_SHARED" && expires.value === "") {
+      expires.value = [...expires.options].find((o) => o.value === "30" && !o.disabled)?.value ?? "custom";
+    }
+    syncKindFields();
+  });
   onSubmit("create-token", () => void submitCreate());
   syncKindFields();
 

@@ -59,7 +59,9 @@ describe("admin console: tokens", function () {
   });
 
   const listedNames = () =>
-    page.evaluate<string[]>('[...document.querySelectorAll("#tokens-body tr")].map((r) => r.getAttribute("data-token-name"))');
+    page.evaluate<string[]>(
+      '[...document.querySelectorAll("#tokens-body tr[data-token-name]")].map((r) => r.getAttribute("data-token-name"))',
+    );
   const waitForNames = async (names: string[], what = "") => {
     let seen: string[] = [];
     await eventually(
@@ -141,6 +143,30 @@ describe("admin console: tokens", function () {
     );
     assert.match((await page.locator("#org-parent").textContent()) ?? "", new RegExp(`^${a.identifier} \\(its tokens may reach`));
     await screenshot(page, "tokens-3-parent-admin-sub-org");
+
+    // An all access token belongs to a member: this token's user is none of the sub-organization's.
+    await page.locator("#new-token").click();
+    const dialog = page.getByRole("dialog", { name: "Create a token" });
+    assert.equal(await dialog.locator("#cd-org").textContent(), `In ${sub.identifier}`);
+    await dialog.getByLabel("All access").check();
+    await dialog.getByLabel("Name", { exact: true }).fill("sub-all");
+    await dialog.getByRole("button", { name: "Create token" }).click();
+    const error = dialog.locator("#ct-error");
+    await error.waitFor({ state: "visible" });
+    assert.match(
+      (await error.textContent()) ?? "",
+      new RegExp(`^Your user is not a member of ${sub.identifier}, and all access tokens belong to a member`),
+    );
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    // Ingestion tokens belong to the organization: created there, listed there only.
+    await page.locator("#new-token").click();
+    await dialog.getByLabel("Name", { exact: true }).fill("sub-made");
+    await dialog.getByRole("button", { name: "Create token" }).click();
+    await page.locator("#secret").waitFor({ state: "visible" });
+    await page.getByRole("button", { name: "Dismiss", exact: true }).click();
+    await waitForNames(["default", "admin-all", "sub-only", "sub-made"]);
+    assert.ok(await tokenNamed(sub.orgId, "sub-made"));
+    assert.equal(await tokenNamed(a.orgId, "sub-made"), undefined);
     await switcher.selectOption(a.orgId);
     await page.locator("#org-identifier", { hasText: a.identifier }).waitFor();
     await waitForNames(await apiNames(a.orgId));
@@ -361,6 +387,30 @@ describe("admin console: tokens", function () {
     await page.getByRole("button", { name: "Dismiss", exact: true }).click();
   });
 
+  it("creates a shared token for named dashboards, with the expiry it needs", async () => {
+    await page.locator("#new-token").click();
+    const dialog = page.getByRole("dialog", { name: "Create a token" });
+    await dialog.getByLabel("Expires").selectOption("");
+    await dialog.getByLabel("Shared").check();
+    assert.equal(await dialog.getByLabel("Expires").inputValue(), "30", "a shared token must expire: 30 days picked");
+    await dialog.getByLabel("Name", { exact: true }).fill("dlg-shared");
+    await dialog.getByRole("button", { name: "Create token" }).click();
+    assert.equal(await dialog.locator("#ct-dashboards-error").textContent(), "Name at least one dashboard it may view.");
+    await dialog.getByLabel("Dashboards it may view").fill("checkout, latency");
+    await dialog.getByLabel("Expires").selectOption("");
+    await dialog.getByRole("button", { name: "Create token" }).click();
+    assert.equal(await dialog.locator("#ct-expiry-error").textContent(), "A shared token needs an expiry: choose when it ends.");
+    await dialog.getByLabel("Expires").selectOption("7");
+    await dialog.getByRole("button", { name: "Create token" }).click();
+    await page.locator("#secret").waitFor({ state: "visible" });
+    assert.equal(await page.locator("#secret-ingest").isVisible(), false, "no ingestion snippets for a shared token");
+    await page.getByRole("button", { name: "Dismiss", exact: true }).click();
+    const t = (await tokenNamed(a.orgId, "dlg-shared"))!;
+    assert.equal(t.kind, TokenKind.SHARED);
+    assert.deepEqual(t.permissions?.dashboards, ["checkout", "latency"]);
+    assert.equal(await cell("dlg-shared", "permissions").textContent(), "view: checkout, latency");
+  });
+
   it("says a mistake under the field it concerns, in plain words", async () => {
     await page.locator("#new-token").click();
     const dialog = page.getByRole("dialog", { name: "Create a token" });
@@ -448,9 +498,10 @@ describe("admin console: tokens", function () {
     await page.getByRole("button", { name: "Disable stale" }).click();
     const error = page.locator(`#row-${stale.token!.id}-error`);
     await error.waitFor({ state: "visible" });
-    assert.match((await error.textContent()) ?? "", /^Not found: [a-z].*\.$/);
+    assert.equal(await error.textContent(), "Token not found. It may have been deleted elsewhere: Refresh lists the tokens again.");
     assert.doesNotMatch((await error.textContent()) ?? "", /not_found/);
     assert.equal(await page.locator("#alert").isVisible(), false);
+    assert.equal(await page.locator("#tokens-body tr.row-error").count(), 1, "a line of its own under the row");
     await screenshot(page, "tokens-11-row-refused", row("stale"));
 
     await page.locator("#cb-name").fill("telemetry");

@@ -172,7 +172,9 @@ describe("admin console", () => {
       );
     /** The names in the token table, in order. */
     const listedNames = () =>
-      page.evaluate<string[]>('[...document.querySelectorAll("#tokens-body tr")].map((r) => r.getAttribute("data-token-name"))');
+      page.evaluate<string[]>(
+        '[...document.querySelectorAll("#tokens-body tr[data-token-name]")].map((r) => r.getAttribute("data-token-name"))',
+      );
     /** Waits until the token table lists exactly `names`. */
     const waitForNames = async (names: string[]) => {
       let seen: string[] = [];
