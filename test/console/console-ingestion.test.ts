@@ -236,6 +236,19 @@ describe("admin console: the Ingestion tab", function () {
     assert.ok(!(await pageText()).includes(value));
   });
 
+  it("says so when the organization has no enabled ingestion token", async () => {
+    const all = (await c.admin.listTokens({ organizationId: org.orgId, kind: TokenKind.INGESTION, enabled: true }, org.adminToken)).tokens;
+    for (const t of all) await c.admin.setTokenEnabled({ id: t.id, enabled: false }, org.adminToken);
+    await page.getByRole("tab", { name: "Organization and tokens" }).click();
+    await page.getByRole("tab", { name: "Ingestion" }).click();
+    const none = page.locator("#ingest-none");
+    await none.waitFor({ state: "visible" });
+    assert.equal(await none.textContent(), `${org.identifier} has no enabled ingestion token: create one under Tokens.`);
+    assert.equal(await page.locator("#ingest-form").isVisible(), false);
+    assert.equal(await page.locator("#ingest-snippets section").count(), 0, "no snippets without a token");
+    await screenshot(page, "ingestion-4-no-token");
+  });
+
   it("saw no script error or CSP violation", () => {
     assert.deepEqual(unexpected(problems), []);
   });
