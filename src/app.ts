@@ -60,6 +60,16 @@ export interface TesseraOptions {
   onQuery?: () => void;
   /** How often the log counts calls refused while the database is down (10 s). */
   unavailableLogIntervalMs?: number;
+  /**
+   * false: no per-RPC metrics (grpc_server_*) and no per-call log lines, on either listener.
+   * Internal: `npm run bench:metrics` measures what they cost Verify against an instance without.
+   */
+  rpcHooks?: boolean;
+  /**
+   * GET /metrics's answer instead of this instance's own registry: a cluster worker's, which
+   * asks the primary for every worker's merged (services/cluster-metrics.ts).
+   */
+  renderMetrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export interface Tessera {
@@ -68,6 +78,8 @@ export interface Tessera {
   db: Database;
   deps: ServiceDeps;
   cache: VerifyCache;
+  /** This instance's own metrics (a cluster worker's primary merges every worker's). */
+  metricsJson(): ReturnType<InstanceMetrics["registry"]["getMetricsAsJSON"]>;
   /** Whether Setup has run on this instance's database. */
   isSetUp(): Promise<boolean>;
   close(): Promise<void>;
@@ -130,8 +142,8 @@ export interface Services {
   /** `/forward-auth` on the HTTP port. */
   forwardAuth: FallbackHandler;
   metrics: InstanceMetrics;
-  /** Per-RPC counters and latencies, recorded by both listeners. */
-  rpcMetrics: RpcMetrics;
+  /** Per-RPC counters, latencies and call logs, recorded by both listeners (none with rpcHooks false). */
+  rpcMetrics: RpcMetrics | undefined;
   db: Database;
   deps: ServiceDeps;
   cache: VerifyCache;
@@ -146,6 +158,8 @@ export interface ServicesOptions {
   now: () => number;
   onQuery?: (() => void) | undefined;
   unavailableLogIntervalMs?: number | undefined;
+  /** See TesseraOptions.rpcHooks. */
+  rpcHooks?: boolean | undefined;
 }
 
 /**
@@ -250,7 +264,7 @@ export async function createServices(config: Config, opts: ServicesOptions): Pro
     const unavailable = createUnavailableLog(log, opts.unavailableLogIntervalMs);
     cleanups.push(async () => unavailable.close());
     const onAuthRefused = auditAuthRefusals(audit, refusals);
-    const rpcMetrics = createRpcMetrics(metrics.registry);
+    const rpcMetrics = opts.rpcHooks === false ? undefined : createRpcMetrics(metrics.registry, log);
     const interceptors = [createAuthInterceptor(authenticate, { log, unavailable, onAuthRefused, rpcMetrics })];
     const forwardAuth = createForwardAuth({
       authenticate,
@@ -299,6 +313,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
       now,
       onQuery: opts.onQuery,
       unavailableLogIntervalMs: opts.unavailableLogIntervalMs,
+      rpcHooks: opts.rpcHooks,
     });
     cleanups.push(core.close);
     const { db, deps, cache, metrics, rpcMetrics, services, authenticate, onAuthRefused, interceptors, unavailable, forwardAuth } = core;
@@ -322,7 +337,7 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
         for (const s of services) router.service(s.desc, s.impl as never);
       },
       interceptors,
-      fallback: createHttpFallback({ ready: () => ready, metrics: metrics.render, forwardAuth }),
+      fallback: createHttpFallback({ ready: () => ready, metrics: opts.renderMetrics ?? metrics.render, forwardAuth }),
       maxMessageBytes: config.maxMessageBytes,
     });
     cleanups.push(() => httpServer.close());
@@ -334,7 +349,8 @@ export async function startTessera(config: Config, opts: TesseraOptions = {}): P
     log("serving", { grpcPort: grpcServer.port, httpPort: httpServer.port, embedded: config.databaseUrl === undefined });
     // Unknown counts as set up: the answer only decides whether to print a hint.
     const isSetUp = () => isSetupDone(db.pool).catch(() => true);
-    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, isSetUp, close };
+    const metricsJson = () => metrics.registry.getMetricsAsJSON();
+    return { grpcPort: grpcServer.port, httpPort: httpServer.port, db, deps, cache, metricsJson, isSetUp, close };
   } catch (err) {
     await close();
     throw err;

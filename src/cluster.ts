@@ -22,14 +22,16 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { loadKeyring, prepareDatabase, startTessera, type PreparedDatabase, type Tessera } from "./app.js";
 import type { Config } from "./config.js";
+import { createMetricsBroker, createWorkerMetrics, type MetricsToPrimary, type MetricsToWorker } from "./services/cluster-metrics.js";
 import { createLog, type Log } from "./log.js";
 
 /** Messages between primary and workers; tagged so nothing else on the channel is mistaken for one. */
 type ToPrimary =
   | { tessera: "hello" }
   | { tessera: "ready"; grpcPort: number; httpPort: number; setUp: boolean }
-  | { tessera: "failed"; error: string };
-type ToWorker = { tessera: "start"; config: Config };
+  | { tessera: "failed"; error: string }
+  | MetricsToPrimary;
+type ToWorker = { tessera: "start"; config: Config } | MetricsToWorker;
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Restart backoff: doubles per consecutive early death, up to the cap; reset after a good run. */
@@ -92,6 +94,10 @@ async function runWorkers(workerConfig: Config, n: number, log: Log, stopDatabas
   let startFailed: ((err: Error) => void) | undefined;
   let readyCount = 0;
   let onAllReady: (() => void) | undefined;
+  // GET /metrics reaches one worker; the answer is every serving worker's, merged.
+  const metrics = createMetricsBroker(() =>
+    slots.flatMap((s) => (s.worker !== undefined && s.readyAt !== 0 && s.worker.isConnected() ? [s.worker] : [])),
+  );
 
   const fork = (i: number) => {
     const slot = slots[i]!;
@@ -100,6 +106,7 @@ async function runWorkers(workerConfig: Config, n: number, log: Log, stopDatabas
     slot.worker = w;
     slot.readyAt = 0;
     w.on("message", (m: ToPrimary) => {
+      if (metrics.onMessage(w, m as MetricsToPrimary)) return;
       if (m?.tessera === "hello") w.send({ tessera: "start", config: workerConfig } satisfies ToWorker);
       else if (m?.tessera === "ready") {
         slot.readyAt = Date.now();
@@ -219,13 +226,17 @@ function runWorker(): void {
     process.on(s, () => stop(s));
   }
   process.on("disconnect", () => stop("primary gone"));
+  let tessera: Tessera | undefined;
+  const metrics = createWorkerMetrics(send, () => tessera?.metricsJson());
   process.on("message", (m: ToWorker) => {
+    if (metrics.onMessage(m as MetricsToWorker)) return;
     if (m?.tessera !== "start" || starting !== undefined || stopping) return;
     const config = m.config;
     log = createLog({ level: config.logLevel });
-    starting = startTessera(config, { log });
+    starting = startTessera(config, { log, renderMetrics: metrics.render });
     starting.then(
       async (t) => {
+        tessera = t;
         const setUp = await t.isSetUp();
         send({ tessera: "ready", grpcPort: t.grpcPort, httpPort: t.httpPort, setUp });
       },

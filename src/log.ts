@@ -9,7 +9,21 @@
  */
 import { type DestinationStream, type LevelWithSilent, pino } from "pino";
 
-export type Log = (event: string, fields?: Record<string, unknown>) => void;
+export type Log = ((event: string, fields?: Record<string, unknown>) => void) & {
+  /**
+   * Whether `event` would be written at the logger's level, for call sites that would build
+   * something per call only to have it dropped (Verify's per-call line at debug).
+   */
+  readonly enabled?: (event: string) => boolean;
+};
+
+/**
+ * Whether `log` writes `event` at its level. A log that cannot say (a plain function, such as a
+ * test's collector) is given nothing per Verify call: false.
+ */
+export function logs(log: Log, event: string): boolean {
+  return log.enabled?.(event) ?? false;
+}
 
 type EventLevel = Exclude<LevelWithSilent, "silent">;
 
@@ -33,6 +47,15 @@ const LEVELS: Record<string, EventLevel> = {
   shutdown_deadline_exceeded: "error",
   // A create that found the same token already there: per-call detail.
   token_exists: "debug",
+  // One line per call (transport/call-log.ts). Verify and Check run thousands a second: only at
+  // debug, as are calls refused while the database is down (rpc_unavailable_* count those).
+  // An admin call that succeeded or was refused for its input is routine; refused for its
+  // credential or permissions is worth a look; rpc_failed (an internal error) is an error.
+  data_rpc_finished: "debug",
+  rpc_unavailable_call: "debug",
+  rpc_finished: "info",
+  rpc_refused: "info",
+  rpc_denied: "warn",
 };
 
 export function levelOf(event: string): EventLevel {
@@ -79,7 +102,8 @@ export function createLog(opts: LogOptions = {}): Log {
     },
     opts.destination ?? stderr(),
   );
-  return (event, fields = {}) => logger[levelOf(event)]({ ...fields, event }, event);
+  const write = (event: string, fields: Record<string, unknown> = {}) => logger[levelOf(event)]({ ...fields, event }, event);
+  return Object.assign(write, { enabled: (event: string) => logger.isLevelEnabled(levelOf(event)) });
 }
 
 /** Synchronous, so the last lines before process.exit are not lost; the volume is small. */
@@ -98,4 +122,4 @@ export function humanLine(json: string): string {
   return `${clock} ${(LEVEL_NAMES[Number(level)] ?? String(level)).padEnd(5)} ${String(msg)} ${fields.join(" ")}`.trimEnd() + "\n";
 }
 
-export const silentLog: Log = () => undefined;
+export const silentLog: Log = Object.assign(() => undefined, { enabled: () => false });

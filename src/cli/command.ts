@@ -41,6 +41,11 @@ export interface Command {
   /** Usage text shown by --help and after usage errors; starts with the synopsis line(s). */
   usage: string;
   options: Options;
+  /**
+   * The flag one bare argument fills (`tessera config use prod` = `--name prod`), for commands
+   * whose single operand is obvious; absent, every value is given with a flag.
+   */
+  positional?: string;
   run(flags: Flags, ctx: Context): Promise<number>;
 }
 
@@ -70,15 +75,15 @@ export class CliError extends Error {
 }
 
 /** parseArgs in strict mode, its errors turned into UsageErrors that name the flag. */
-export function parseFlags(args: string[], options: Options): Flags {
+export function parseFlags(args: string[], options: Options, positional?: string): Flags {
+  let parsed: { values: Flags; positionals: string[] };
   try {
-    const { values } = parseArgs({
+    parsed = parseArgs({
       args,
       options: { ...options, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false,
-    });
-    return values as Flags;
+      allowPositionals: positional !== undefined,
+    }) as { values: Flags; positionals: string[] };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const msg = (err as Error).message;
@@ -98,6 +103,11 @@ export function parseFlags(args: string[], options: Options): Flags {
     }
     throw err;
   }
+  const { values, positionals } = parsed;
+  if (positional === undefined || positionals.length === 0) return values;
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}": give one ${positional.toUpperCase()}`, true);
+  if (values[positional] !== undefined) throw new UsageError(`give the ${positional} once: as an argument or with --${positional}`, true);
+  return { ...values, [positional]: positionals[0] };
 }
 
 /** A string flag, or undefined. Repeated single-value flags keep the last value. */

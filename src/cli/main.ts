@@ -46,6 +46,8 @@ const ENTRIES: Record<string, Entry> = {
   whoami: { summary: "Show who your token is", load: async () => (await import("./whoami.js")).command },
   apply: { summary: "Make the instance match a manifest file (tessera.yaml)", load: async () => (await import("./apply.js")).command },
   recovery: { summary: "Mint an operator token when none is known", load: async () => (await import("./recovery.js")).group },
+  keys: { summary: "Rotate and list the server's digest keys", load: async () => (await import("./keys.js")).group },
+  config: { summary: "Manage CLI config profiles (server and token)", load: async () => (await import("./config-profiles.js")).group },
   completion: {
     summary: "Print a shell completion script (bash or zsh)",
     load: async () => (await import("./completion.js")).completionGroup(commandTree),
@@ -84,7 +86,7 @@ const TOP_USAGE = [
   "Tessera issues, stores, verifies and revokes API tokens for observability platforms.",
   "",
   "Commands:",
-  ...Object.entries(ENTRIES).map(([name, e]) => `  ${name.padEnd(9)}  ${e.summary}`),
+  ...Object.entries(ENTRIES).map(([name, e]) => `  ${name.padEnd(Math.max(...Object.keys(ENTRIES).map((n) => n.length)))}  ${e.summary}`),
   "",
   'Run "tessera <command> --help" for its flags, "tessera --version" for the version.',
 ].join("\n");
@@ -155,8 +157,9 @@ function report(err: unknown, cmd: { cmd: Command; path: string } | undefined, c
   if (err instanceof ConnectError) {
     ctx.err(`error: ${err.rawMessage}`);
     if (err.code === Code.Unavailable)
-      ctx.err("Is the server running, and is --host (or TESSERA_URL, or the config file's host) its HTTP address?");
-    if (err.code === Code.Unauthenticated) ctx.err("Check the token: --token, TESSERA_TOKEN, or the config file written by tessera setup.");
+      ctx.err("Is the server running, and is --host (or TESSERA_URL, or the profile's host) its HTTP address?");
+    if (err.code === Code.Unauthenticated)
+      ctx.err('Check the token: --token or --token-file, TESSERA_TOKEN, or the profile in use (see "tessera config list").');
     return EXIT_FAILED;
   }
   if (err instanceof CliError) {
@@ -177,7 +180,7 @@ async function main(argv: string[], ctx: Context): Promise<number> {
     const r = await resolve(argv, ctx);
     if (typeof r === "number") return r;
     cmd = r;
-    const flags = parseFlags(r.args, r.cmd.options);
+    const flags = parseFlags(r.args, r.cmd.options, r.cmd.positional);
     if (flags["help"] === true) {
       ctx.out(r.cmd.usage);
       return EXIT_OK;

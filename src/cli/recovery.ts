@@ -23,8 +23,9 @@ import {
   type OwnerConnection,
   type RecoveryOutcome,
 } from "../store/recovery.js";
-import { CliError, EXIT_OK, UsageError, str, type Command, type Flags, type Group } from "./command.js";
+import { CliError, EXIT_OK, UsageError, bool, str, type Command, type Flags, type Group } from "./command.js";
 import { clean, showSecret } from "./output.js";
+import { secretFlag } from "./value-source.js";
 
 /** --key-file, else TESSERA_DIGEST_KEYS (as the server prefers it), else the default key file. */
 async function recoveryKeyring(flags: Flags, config: Config): Promise<Keyring> {
@@ -70,24 +71,29 @@ const recoveryName = (now: Date): string =>
 const createOperator: Command = {
   name: "create-operator",
   summary: "Mint an operator token through the database (when no operator token is known)",
-  usage: `Usage: tessera recovery create-operator [--data-dir D | --owner-database-url URL] [--user NAME] [--key-file F]
+  usage: `Usage: tessera recovery create-operator [--data-dir D | --owner-database-url-file PATH] [--user NAME] [--key-file F] [--json]
 
   --data-dir D                the embedded default's data directory (default: $TESSERA_DATA_DIR or .tessera);
                               uses the running server's PostgreSQL, or starts it for the duration
   --owner-database-url URL    owner connection (role tessera_owner) of an external PostgreSQL
+                              (default: $TESSERA_OWNER_DATABASE_URL)
+  --owner-database-url-file PATH  the same, read from a file ("-": standard input), so no password is on the command line
   --user NAME                 root user to own the token (default: the oldest root user)
   --key-file F                the server's digest key file (default: <data-dir>/digest-keys.json)
+  --json                      print {"id", "name", "value", "user", "organization"} as one JSON object
 
 Run it on the server's machine, with the server's key. The value is printed once, alone on stdout.`,
   options: {
     "data-dir": { type: "string" },
     "owner-database-url": { type: "string" },
+    "owner-database-url-file": { type: "string" },
     user: { type: "string" },
     "key-file": { type: "string" },
+    json: { type: "boolean" },
   },
   async run(flags, ctx) {
     const dataDirFlag = str(flags, "data-dir");
-    const ownerFlag = str(flags, "owner-database-url");
+    const ownerFlag = await secretFlag(flags, "owner-database-url", ctx.stdinIsTTY);
     if (dataDirFlag !== undefined && ownerFlag !== undefined)
       throw new UsageError("give either --data-dir or --owner-database-url, not both");
     const config = loadConfig({ "data-dir": dataDirFlag, "owner-database-url": ownerFlag, "key-file": str(flags, "key-file") }, ctx.env);
@@ -141,8 +147,23 @@ Run it on the server's machine, with the server's key. The value is printed once
       `Created operator token ${outcome.token.name} (id ${outcome.token.id}, ${outcome.token.mask}) for root user ` +
         `${clean(outcome.user.name)} in organization ${clean(outcome.org.identifier)}.`,
     );
-    showSecret(ctx, m.value);
-    ctx.err(`Use it with --token or TESSERA_TOKEN, or save it as "token" in the CLI config.`);
+    if (bool(flags, "json")) {
+      ctx.out(
+        JSON.stringify(
+          {
+            id: outcome.token.id,
+            name: outcome.token.name,
+            value: m.value,
+            user: { id: outcome.user.id, name: outcome.user.name },
+            organization: { id: outcome.org.id, identifier: outcome.org.identifier },
+          },
+          null,
+          2,
+        ),
+      );
+      ctx.err("Store this value safely (a password manager or secret store): it is shown only once and cannot be retrieved again.");
+    } else showSecret(ctx, m.value);
+    ctx.err(`Use it with --token-file or TESSERA_TOKEN, or save it as a profile: tessera config create NAME --host URL --token-file -`);
     return EXIT_OK;
   },
 };

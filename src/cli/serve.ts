@@ -16,13 +16,28 @@ import os from "node:os";
 import { startTessera } from "../app.js";
 import { loadConfig, MAX_WORKERS, type Config } from "../config.js";
 import { createLog, type Log } from "../log.js";
-import { EXIT_OK, str, type Command, type Context } from "./command.js";
+import { EXIT_OK, str, type Command, type Context, type Flags } from "./command.js";
+import { oneStdinReader, secretFlag } from "./value-source.js";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Listeners drain for 2 s each; past this, something is stuck and waiting longer helps nobody. */
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
 const FLAGS = ["grpc-port", "http-port", "data-dir", "host", "database-url", "owner-database-url", "key-file", "workers"] as const;
+
+/** The connection strings hold passwords: each may come from a file (or stdin) instead of the command line. */
+const SECRET_FLAGS = ["database-url", "owner-database-url"] as const;
+
+/** serve's flags as loadConfig takes them, the secret ones read from their files. */
+async function configFlags(flags: Flags, ctx: Context): Promise<Record<string, string | undefined>> {
+  oneStdinReader(
+    flags,
+    SECRET_FLAGS.map((f) => `${f}-file`),
+  );
+  const values: Record<string, string | undefined> = Object.fromEntries(FLAGS.map((f) => [f, str(flags, f)]));
+  for (const f of SECRET_FLAGS) values[f] = await secretFlag(flags, f, ctx.stdinIsTTY);
+  return values;
+}
 
 /** A bound address as host:port, IPv6 in brackets. */
 const address = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -67,15 +82,17 @@ export const command: Command = {
   --host H                    address to listen on (default: $TESSERA_HOST or 127.0.0.1)
   --data-dir D                embedded PostgreSQL and digest keys (default: $TESSERA_DATA_DIR or .tessera)
   --database-url URL          use this PostgreSQL as the service role instead of the embedded one ($DATABASE_URL)
+  --database-url-file PATH    the same, read from a file ("-": standard input), so no password is on the command line
   --owner-database-url URL    owner connection for migrations ($TESSERA_OWNER_DATABASE_URL)
+  --owner-database-url-file PATH  the same, read from a file ("-": standard input)
   --key-file F                digest key file (default: $TESSERA_KEY_FILE or <data-dir>/digest-keys.json)
   --workers N                 server processes sharing the ports, 1 to ${MAX_WORKERS}; each has its own
                               pool, cache and revocation listener (default: $TESSERA_WORKERS or 1)
 
 Logs are JSON lines on stderr. Stop with Ctrl-C or SIGTERM.`,
-  options: Object.fromEntries(FLAGS.map((f) => [f, { type: "string" as const }])),
+  options: Object.fromEntries([...FLAGS, ...SECRET_FLAGS.map((f) => `${f}-file`)].map((f) => [f, { type: "string" as const }])),
   async run(flags, ctx) {
-    const config = loadConfig(Object.fromEntries(FLAGS.map((f) => [f, str(flags, f)])), ctx.env);
+    const config = loadConfig(await configFlags(flags, ctx), ctx.env);
     for (const s of SIGNALS) process.removeAllListeners(s);
     return new Promise<number>((resolve, reject) => {
       let stopping = false;

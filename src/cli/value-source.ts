@@ -37,8 +37,38 @@ export async function readTextFile(path: string, flag: string): Promise<string> 
 /** One trailing line break (as `echo` and editors write one) is not part of a value. */
 const chomp = (text: string): string => text.replace(/\r?\n$/, "");
 
+/**
+ * A secret given as `--NAME VALUE` or `--NAME-file PATH` (PATH "-": standard input); undefined
+ * with neither. The file form exists so that no secret has to be typed on a command line; both
+ * at once is a usage error rather than a silent preference. Messages name the flag and the
+ * file, never the content.
+ */
+export async function secretFlag(flags: Flags, name: string, stdinIsTTY: boolean): Promise<string | undefined> {
+  const direct = str(flags, name);
+  const file = str(flags, `${name}-file`);
+  if (direct !== undefined && file !== undefined) throw new UsageError(`give either --${name} or --${name}-file, not both`);
+  if (direct !== undefined) {
+    if (direct === "") throw new UsageError(`--${name} is empty`);
+    return direct;
+  }
+  if (file === undefined) return undefined;
+  if (file === "-" && stdinIsTTY) throw new UsageError(`--${name}-file -: standard input is a terminal; pipe the value in`);
+  const v = chomp(await readTextFile(file, `--${name}-file`));
+  if (v === "") throw new UsageError(`--${name}-file ${file}: empty`);
+  if (/[\r\n]/.test(v)) throw new UsageError(`--${name}-file ${file}: holds more than one line; it must hold the value alone`);
+  return v;
+}
+
+/** Standard input can be read once: two `--…-file -` flags in one command line is a usage error. */
+export function oneStdinReader(flags: Flags, fileFlags: string[]): void {
+  const readers = fileFlags.filter((f) => str(flags, f) === "-");
+  if (readers.length > 1)
+    throw new UsageError(`only one flag can read standard input; got ${readers.map((f) => `--${f} -`).join(" and ")}`);
+}
+
 /** The value given with --value-from-env NAME or --value-file PATH (PATH "-": stdin); undefined with neither. */
 export async function broughtValue(flags: Flags, ctx: Context): Promise<string | undefined> {
+  oneStdinReader(flags, ["value-file", "token-file"]);
   const envName = str(flags, "value-from-env");
   const file = str(flags, "value-file");
   if (envName !== undefined && file !== undefined) throw new UsageError("give either --value-from-env or --value-file, not both");

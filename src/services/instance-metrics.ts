@@ -1,5 +1,5 @@
 /** The metrics one Tessera instance exposes on GET /metrics. */
-import { Counter } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { VerifyStatus } from "../gen/tessera/v1/token_verify_service_pb.js";
 import { poolUsage, type Database } from "../store/database.js";
 import { counterFrom, createRegistry, gaugeFrom, renderMetrics, type Registry } from "./metrics.js";
@@ -64,6 +64,16 @@ export function createInstanceMetrics(o: { cache: VerifyCache; hub: RevocationHu
     "1 while the instance follows the revocation feed (caches may answer), else 0.",
     () => (o.hub.fresh() ? 1 : 0),
   );
+  const propagation = new Histogram({
+    name: "tessera_revocation_propagation_seconds",
+    help: "Time from a revocation event's append (within its transaction's last statements) to this instance applying it from the feed (cache evicted, streams woken).",
+    // LISTEN/NOTIFY wakes instances within milliseconds; the poll bounds a lost wake-up at ~1 s.
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  o.hub.onApplied((events, appliedAt) => {
+    for (const e of events) propagation.observe(Math.max(0, appliedAt - e.createdAt.getTime()) / 1000);
+  });
   gaugeFrom(registry, "tessera_revocation_subscribers", "Open WatchRevocations streams.", () => o.hub.subscribers);
   gaugeFrom(
     registry,
@@ -92,6 +102,16 @@ export function createInstanceMetrics(o: { cache: VerifyCache; hub: RevocationHu
     if (count === undefined) edges.set(key, (count = edgeDecisions.labels({ edge, status })));
     count.inc();
   };
+  // Registered last: prom-client collects in registration order, and this one query takes a pool
+  // connection, which the pool gauges above must not see as their own use.
+  new Gauge({
+    name: "tessera_revocation_feed_lag_seconds",
+    help: "Seconds since the oldest revocation event this instance has not yet read was appended; 0 when caught up, NaN when the database does not answer within a second.",
+    registers: [registry],
+    async collect() {
+      this.set(await withinASecond(o.hub.lagSeconds()));
+    },
+  });
   return {
     registry,
     render: () => renderMetrics(registry),
@@ -103,4 +123,17 @@ export function createInstanceMetrics(o: { cache: VerifyCache; hub: RevocationHu
     onQuery: () => queries.inc(),
     onDbLookup: (purpose) => (purpose === "verify" ? verifyLookups : callerLookups).inc(),
   };
+}
+
+/** A scrape must not hang on a database that does not answer: NaN (unknown) after a second. */
+async function withinASecond(p: Promise<number>): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<number>((resolve) => {
+    timer = setTimeout(() => resolve(Number.NaN), 1000);
+  });
+  try {
+    return await Promise.race([p.catch(() => Number.NaN), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

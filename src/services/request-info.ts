@@ -24,6 +24,11 @@ export interface RequestInfo {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const MAX_USER_AGENT = 256;
 
+/** The caller's `x-request-id` when it is well-formed, else a new one. */
+export function requestIdOf(sent: string | null | undefined): string {
+  return typeof sent === "string" && REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
 export function requestInfo(ctx: HandlerContext): RequestInfo {
   const h = ctx.requestHeader;
   return requestInfoFrom((name) => h.get(name), ctx.values.get(kPeer), `/${ctx.service.typeName}/${ctx.method.name}`);
@@ -35,10 +40,9 @@ export function requestInfoFrom(
   peer: PeerSource | undefined,
   rpc: string,
 ): RequestInfo {
-  const sent = header("x-request-id");
   const ua = header("user-agent") ?? "";
   return {
-    requestId: typeof sent === "string" && REQUEST_ID.test(sent) ? sent : randomUUID(),
+    requestId: requestIdOf(header("x-request-id")),
     peer: peer?.getPeer() ?? "",
     userAgent: ua.length > MAX_USER_AGENT ? ua.slice(0, MAX_USER_AGENT) : ua,
     rpc,

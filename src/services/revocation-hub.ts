@@ -12,7 +12,7 @@
 import { invalidArgument, outOfRange, resourceExhausted } from "../domain/errors.js";
 import type { Database } from "../store/database.js";
 import { openFeedConnection, type FeedConnection } from "../store/listener.js";
-import { feedState, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
+import { feedState, oldestUnreadEventAt, readFeed, type FeedPosition, type StoredEvent } from "../store/queries/revocations.js";
 import { MAX_EVENT_ID, comparePositions, formatCursor, parseCursor } from "./feed-cursor.js";
 import type { Log } from "../log.js";
 
@@ -56,6 +56,7 @@ export class RevocationHub {
   #timer: NodeJS.Timeout | undefined;
   #waiters = new Set<() => void>();
   #listeners: Array<(events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>) => void> = [];
+  #applied: Array<(events: readonly StoredEvent[], appliedAt: number) => void> = [];
   #closed = false;
   #connected = false;
   /** When the listener was lost, 0 while it is connected. */
@@ -101,6 +102,26 @@ export class RevocationHub {
   /** Called with each batch of new events, before subscribers are woken. */
   onEvents(fn: (events: ReadonlyArray<{ orgId?: string; tokenId: string; reason: string }>) => void): void {
     this.#listeners.push(fn);
+  }
+
+  /**
+   * Called with each batch read from the feed once its listeners have applied it (the Verify
+   * cache evicted, subscribers about to be woken), with the wall-clock time of that (metrics:
+   * propagation delay from each event's `createdAt`). Not for applyLocal's early evictions: this
+   * is the path every other instance takes too.
+   */
+  onApplied(fn: (events: readonly StoredEvent[], appliedAt: number) => void): void {
+    this.#applied.push(fn);
+  }
+
+  /**
+   * Seconds since the oldest event this instance has not read was appended, 0 when it has read
+   * them all: how far behind the newest events the feed is. One indexed row from the database.
+   */
+  async lagSeconds(): Promise<number> {
+    const at = await oldestUnreadEventAt(this.#opts.db.pool, this.#position);
+    // Wall clock, as the database's clock_timestamp() is (opts.now may be a test's clock).
+    return at === undefined ? 0 : Math.max(0, (Date.now() - at.getTime()) / 1000);
   }
 
   async start(): Promise<void> {
@@ -193,6 +214,10 @@ export class RevocationHub {
     const excess = this.#ring.length - this.#opts.ringSize;
     if (excess > 0) this.#ringFloor = this.#ring.splice(0, excess)[excess - 1]!.position;
     for (const fn of this.#listeners) fn(events);
+    if (this.#applied.length > 0) {
+      const at = Date.now();
+      for (const fn of this.#applied) fn(events, at);
+    }
   }
 
   #notifyWaiters(): void {

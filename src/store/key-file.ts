@@ -1,15 +1,16 @@
 /**
  * The digest key file (`<data dir>/digest-keys.json`, mode 0600): loaded at start-up, created
- * with one fresh key on first start. The key JSON itself is the domain's (digest.ts); this is the
- * file's I/O: permission checks, atomic creation, and an fsync, because losing a key loses every
- * token digested under it.
+ * with one fresh key on first start, changed by `tessera keys`. The key JSON itself is the
+ * domain's (digest.ts); this is the file's I/O: permission checks, atomic creation and
+ * replacement, and an fsync, because losing a key loses every token digested under it.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, unlink } from "node:fs/promises";
+import { link, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Keyring, newKey, parseKeyJson, serializeKeys, type KeyMaterial } from "../domain/digest.js";
 
-async function readKeyFile(path: string): Promise<KeyMaterial> {
+/** The keys in the file, checked as at start-up (mode, JSON, 32-byte keys); a missing file rejects with ENOENT. */
+export async function readKeyFile(path: string): Promise<KeyMaterial> {
   // fstat the open handle rather than stat-then-read, so the checked file is the file read.
   const fh = await open(path, "r");
   try {
@@ -80,4 +81,23 @@ export async function loadOrCreateKeyFile(path: string): Promise<Keyring> {
   }
   await syncDir(dirname(path));
   return new Keyring(material.keys, material.current);
+}
+
+/**
+ * Replaces the key file with `material`: a complete 0600 temp file, flushed, renamed over the old
+ * one (through a symlink, beside its target), then the directory flushed, so a reader or a crash
+ * sees the old keys or the new ones, never half a file. Two changes at the same moment can lose
+ * one of them; servers read the file only when they start, so no token is digested under a key
+ * lost that way before someone restarts one.
+ */
+export async function replaceKeyFile(path: string, material: KeyMaterial): Promise<void> {
+  const target = await realpath(path);
+  const tmp = await writeTempKeyFile(target, material);
+  try {
+    await rename(tmp, target);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dirname(target));
 }

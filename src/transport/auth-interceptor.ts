@@ -35,8 +35,12 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
   return (next) => async (req) => {
     const recorder = rpcMetrics?.(req.method);
     const started = recorder?.start() ?? 0;
+    const requestId = recorder?.log?.begin(
+      (name) => req.header.get(name),
+      (name, value) => req.header.set(name, value),
+    );
+    let caller: Caller | undefined;
     try {
-      let caller: Caller | undefined;
       try {
         if (req.contextValues.get(kSeveralCredentials)) throw severalCredentials();
         caller = await authenticate(req.header.get("authorization") ?? undefined);
@@ -53,12 +57,15 @@ export function createAuthInterceptor(authenticate: Authenticator, options: Auth
       const res = await next(req);
       if (!res.stream) {
         recorder?.end(started, 0);
+        if (requestId !== undefined) recorder?.log?.end(requestId, started, 0, caller);
         return res;
       }
-      return { ...res, message: mapStreamErrors(res, req.signal, log, unavailable, recorder, started) };
+      const logEnd = requestId === undefined ? undefined : (code: number) => recorder?.log?.end(requestId, started, code, caller);
+      return { ...res, message: mapStreamErrors(res, req.signal, log, unavailable, recorder, started, logEnd) };
     } catch (err) {
       const mapped = toConnectError(err, { log, unavailable, procedure: `/${req.service.typeName}/${req.method.name}` });
       recorder?.end(started, mapped.code);
+      if (requestId !== undefined) recorder?.log?.end(requestId, started, mapped.code, caller);
       throw mapped;
     }
   };
@@ -71,6 +78,7 @@ async function* mapStreamErrors<T>(
   unavailable: UnavailableLog | undefined,
   recorder: RpcRecorder | undefined,
   started: number,
+  logEnd: ((code: number) => void) | undefined,
 ): AsyncGenerator<T> {
   // Connect codes are gRPC status numbers; a stream the client leaves ends CANCELLED.
   let code = 0;
@@ -89,6 +97,7 @@ async function* mapStreamErrors<T>(
     // Also reached when connect-node stops iterating (return()) because the client went away.
     if (signal.aborted && code === 0) code = GRPC_CANCELLED;
     recorder?.end(started, code);
+    logEnd?.(code);
   }
 }
 

@@ -62,7 +62,7 @@ interface MethodEntry {
 }
 
 /** Records nothing, for a service served without metrics. */
-const NO_RECORDER: RpcRecorder = { start: () => 0, end: () => {} };
+const NO_RECORDER: RpcRecorder = { start: () => 0, end: () => {}, log: undefined };
 
 const MALFORMED_ERROR = new ConnectError("request is not a valid protobuf message", Code.InvalidArgument);
 
@@ -105,11 +105,13 @@ async function serveUnary(
   callback: grpc.sendUnaryData<unknown>,
 ): Promise<void> {
   const started = entry.recorder.start();
+  const requestId = beginLog(entry, call);
   let ctx: GrpcHandlerContext | undefined;
+  let caller: Caller | undefined;
   let response: unknown;
   try {
     if (call.request === MALFORMED) throw MALFORMED_ERROR;
-    const caller = await authenticateCall(entry, call);
+    caller = await authenticateCall(entry, call);
     ctx = new GrpcHandlerContext(entry, call, caller);
     response = await entry.impl(call.request, ctx);
     ctx.sendHeader();
@@ -117,21 +119,36 @@ async function serveUnary(
     const status = toGrpcStatus(err, entry.mapping);
     callback({ ...status, metadata: ctx?.trailer() });
     entry.recorder.end(started, status.code);
+    if (requestId !== undefined) entry.recorder.log?.end(requestId, started, status.code, caller);
     ctx?.done();
     return;
   }
   callback(null, response, ctx.trailer());
   entry.recorder.end(started, 0);
+  if (requestId !== undefined) entry.recorder.log?.end(requestId, started, 0, caller);
   ctx.done();
+}
+
+/** The call's request id when its method is logged (and the id set in its metadata), else undefined. */
+function beginLog(
+  entry: MethodEntry,
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+): string | undefined {
+  return entry.recorder.log?.begin(
+    (name) => firstValue(call.metadata, name),
+    (name, value) => call.metadata.set(name, value),
+  );
 }
 
 async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
   const started = entry.recorder.start();
+  const requestId = beginLog(entry, call);
   let code = 0;
   let ctx: GrpcHandlerContext | undefined;
+  let caller: Caller | undefined;
   try {
     if (call.request === MALFORMED) throw MALFORMED_ERROR;
-    const caller = await authenticateCall(entry, call);
+    caller = await authenticateCall(entry, call);
     ctx = new GrpcHandlerContext(entry, call, caller);
     const messages = entry.impl(call.request, ctx) as AsyncIterable<unknown>;
     // Breaking out of for-await calls return() on the impl's iterator, so it stops and cleans up;
@@ -152,7 +169,9 @@ async function serveServerStream(entry: MethodEntry, call: grpc.ServerWritableSt
     // ServerWritableStream turns an 'error' event into the call's final status.
     if (!call.cancelled) call.emit("error", { ...status, metadata: ctx?.trailer() });
   } finally {
-    entry.recorder.end(started, call.cancelled ? GRPC_CANCELLED : code);
+    const final = call.cancelled ? GRPC_CANCELLED : code;
+    entry.recorder.end(started, final);
+    if (requestId !== undefined) entry.recorder.log?.end(requestId, started, final, caller);
     ctx?.done();
   }
 }

@@ -4,11 +4,14 @@
 // module: grpc-adapter.ts on the gRPC port, auth-interceptor.ts on the HTTP port.
 //
 // Verify is the hot path: each method's label-bound children are made once, and a call costs
-// a clock read and two additions to plain numbers, and one histogram observe.
+// a clock read and two additions to plain numbers, and one histogram observe; and no call log
+// unless the logger is at debug (call-log.ts).
 
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Counter, Histogram } from "prom-client";
+import type { Log } from "../log.js";
 import type { Registry } from "../services/metrics.js";
+import { callLogFor, type CallLog } from "./call-log.js";
 
 /** Status names by gRPC code number, as grpc_code carries them (and the fuzzer reports them). */
 export const CODE_NAMES = [
@@ -31,10 +34,14 @@ export const CODE_NAMES = [
   "UNAUTHENTICATED",
 ] as const;
 
-/** One method's recorder: `start()` when the call arrives, `end(start, code)` once when it is answered. */
+/**
+ * One method's recorder: `start()` when the call arrives, `end(start, code)` once when it is
+ * answered; `log`, when the method's calls are logged at the logger's level (call-log.ts).
+ */
 export interface RpcRecorder {
   start(): number;
   end(start: number, code: number): void;
+  readonly log: CallLog | undefined;
 }
 
 /** The recorder for a method, made on first use and kept. */
@@ -42,7 +49,8 @@ export type RpcMetrics = (method: DescMethod) => RpcRecorder;
 
 export const GRPC_CANCELLED = 1;
 
-export function createRpcMetrics(registry: Registry): RpcMetrics {
+/** Per-RPC metrics on `registry`, and with `log` a line per call (call-log.ts). */
+export function createRpcMetrics(registry: Registry, log?: Log): RpcMetrics {
   const labelNames = ["grpc_service", "grpc_method", "grpc_type"] as const;
   const recorders = new Map<DescMethod, MethodCounts>();
   // Counted in plain numbers on the call path and handed to prom-client when scraped: an
@@ -84,6 +92,7 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
     const timer = seconds.labels(labels);
     const r: MethodCounts = {
       labels,
+      log: log === undefined ? undefined : callLogFor(log, method, CODE_NAMES),
       started: 0,
       handled: CODE_NAMES.map(() => 0),
       start() {

@@ -20,16 +20,22 @@ describe("tessera setup", function () {
     await tmp.remove();
   });
 
-  it("refuses to overwrite an existing CLI config before it touches the server", async () => {
+  it("refuses to replace an existing profile of the same name before it touches the server", async () => {
     const config = path.join(tmp.dir, "existing.json");
-    await writeFile(config, "{}", { mode: 0o600 });
+    const old = JSON.stringify({ host: "http://127.0.0.1:1", token: "tsop_old", org: "old" });
+    await writeFile(config, old, { mode: 0o600 });
     const r = await runCli(["setup", "--host", host, "--username", "root", "--org", "acme", "--bucket", "main"], {
       TESSERA_CONFIG: config,
     });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /already exists.*--force/);
+    assert.match(r.stderr, /already has a profile "default".*--force.*--profile NAME/);
     assertNoStack(r.stderr);
-    assert.equal(await readFile(config, "utf8"), "{}");
+    assert.equal(await readFile(config, "utf8"), old);
+    const named = await runCli(["setup", "--host", host, "--username", "root", "--org", "acme", "--bucket", "main", "-c", "default"], {
+      TESSERA_CONFIG: config,
+    });
+    assert.equal(named.code, 1);
+    assert.equal(await readFile(config, "utf8"), old);
   });
 
   it("exits 2 naming the missing flags when there is no terminal to ask at", async () => {
@@ -51,7 +57,10 @@ describe("tessera setup", function () {
 
     assert.equal((await stat(config)).mode & 0o777, 0o600);
     assert.equal((await stat(path.dirname(config))).mode & 0o777, 0o700);
-    assert.deepEqual(JSON.parse(await readFile(config, "utf8")), { host, token: value, org: "acme" });
+    assert.deepEqual(JSON.parse(await readFile(config, "utf8")), {
+      active: "default",
+      profiles: { default: { host, token: value, org: "acme" } },
+    });
 
     // The stored token works: it is the operator token.
     const c = grpcJsClients(server.tessera.grpcPort);

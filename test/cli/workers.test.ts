@@ -14,6 +14,7 @@ import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.
 import { TokenVerifyService, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { createGrpcClient, type GrpcClient } from "../../src/wire/grpc-client.js";
 import { grpcJsClients, type Clients } from "../helpers/clients.js";
+import { parseSamples, sampleValue } from "../helpers/prometheus-text.js";
 import { freshDatabase, type TestDatabase } from "../helpers/db.js";
 import { createOrg, issue, setupInstance, type Instance, type IssuedToken, type SeededOrg } from "../helpers/seed.js";
 import { CLI, assertNoStack, cleanEnv, tempDir } from "./run-cli.js";
@@ -148,6 +149,34 @@ describe("tessera serve --workers 2", function () {
       assert.equal(r.status, 200);
       assert.deepEqual(await r.json(), { status: "SERVING" });
     }
+  });
+
+  it("answers /metrics for the whole server: every scrape, whichever worker takes it, counts both workers' calls", async () => {
+    const conns = Array.from({ length: 6 }, () => ownConnection(grpcPort));
+    open.push(...conns);
+    for (const c of conns) assert.equal((await verify(c, token.value)).status, VerifyStatus.VALID);
+    await assertSpread("metrics connections");
+    const VERIFY_OK = { grpc_service: "tessera.v1.TokenVerifyService", grpc_method: "Verify", grpc_type: "unary", grpc_code: "OK" };
+    // A connection per scrape, as Prometheus's does after Node's keep-alive: the primary hands
+    // them to the workers in turn, so these scrapes are answered by both.
+    const seen: Array<{ handled: number; decided: number; lagSeries: number; fresh: number }> = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { connection: "close" } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      const samples = parseSamples(await r.text());
+      seen.push({
+        handled: sampleValue(samples, "grpc_server_handled_total", VERIFY_OK),
+        decided: sampleValue(samples, "tessera_verify_total", { status: "VALID" }),
+        lagSeries: samples.filter((s) => s.name === "tessera_revocation_feed_lag_seconds").length,
+        fresh: sampleValue(samples, "tessera_revocation_feed_fresh"),
+      });
+    }
+    // Merged, not one worker's: 6 each time. Gauges that are not totals are combined, not added.
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 6 }, () => ({ handled: 6, decided: 6, lagSeries: 1, fresh: 1 })),
+    );
   });
 
   it("a token disabled while cached in both workers answers DISABLED on every connection within 2 s", async function () {

@@ -118,10 +118,11 @@ describe("admin console: the Audit tab", function () {
 
   it("lists the changes made in the console, newest first, with the actor and the fields before → after", async () => {
     // Three changes through the console's own forms: create, disable, edit.
+    await page.locator("#new-token").click();
     await page.locator("#ct-name").fill("au-ingest");
-    await page.locator("#ct-kind").selectOption("TOKEN_KIND_INGESTION");
+    await page.getByRole("dialog").getByLabel("Ingestion", { exact: true }).check();
     await page.locator("#ct-description").fill("first");
-    await page.getByRole("button", { name: "Create token" }).click();
+    await page.locator("#ct-submit").click();
     await page.locator("#secret").waitFor({ state: "visible" });
     const value = ((await page.locator("#secret-value").textContent()) ?? "").trim();
     await page.getByRole("button", { name: "Dismiss", exact: true }).click();
@@ -130,7 +131,7 @@ describe("admin console: the Audit tab", function () {
     await page.getByRole("button", { name: "Edit au-ingest" }).click();
     await page.getByLabel("Description of au-ingest").fill("second");
     await page.locator('#tokens-body tr[data-token-name="au-ingest"]').getByRole("button", { name: "Save" }).click();
-    await page.locator('#tokens-body tr[data-token-name="au-ingest"] td.description', { hasText: "second" }).waitFor();
+    await page.locator('#tokens-body tr[data-token-name="au-ingest"] .description', { hasText: "second" }).waitFor();
     tokenId = (await page.locator('#tokens-body tr[data-token-name="au-ingest"]').getAttribute("data-token-id")) ?? "";
     assert.match(tokenId, /^[0-9a-f-]{36}$/);
 

@@ -172,7 +172,9 @@ describe("admin console", () => {
       );
     /** The names in the token table, in order. */
     const listedNames = () =>
-      page.evaluate<string[]>('[...document.querySelectorAll("#tokens-body tr")].map((r) => r.getAttribute("data-token-name"))');
+      page.evaluate<string[]>(
+        '[...document.querySelectorAll("#tokens-body tr[data-token-name]")].map((r) => r.getAttribute("data-token-name"))',
+      );
     /** Waits until the token table lists exactly `names`. */
     const waitForNames = async (names: string[]) => {
       let seen: string[] = [];
@@ -200,14 +202,8 @@ describe("admin console", () => {
         () => assert.fail("the request must be refused"),
         (e: unknown) => ConnectError.from(e).rawMessage,
       );
-    const alertMessage = async () => {
-      await page.getByRole("alert").waitFor({ state: "visible" });
-      return page.locator("#alert-message").textContent();
-    };
-    const dismissAlert = async () => {
-      await page.getByRole("button", { name: "Dismiss error" }).click();
-      await page.getByRole("alert").waitFor({ state: "hidden" });
-    };
+    /** A server message as the console says it: a sentence. */
+    const sentence = (m: string) => m[0]!.toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
     const tokenNamed = async (name: string) =>
       (await c.admin.listTokens({ organizationId: org.orgId, namePrefix: name, pageSize: 1000 }, org.adminToken)).tokens.find(
         (t) => t.name === name,
@@ -241,12 +237,16 @@ describe("admin console", () => {
       assert.equal(s1.local, "{}", "nothing in localStorage");
       assert.equal(await page.getByLabel("Token", { exact: true }).inputValue(), "", "the sign-in field is cleared");
 
-      // Create an ingestion token for logs through the form.
-      await page.getByLabel("Name", { exact: true }).first().fill("ui-ingest");
-      await page.getByLabel("Kind", { exact: true }).selectOption("TOKEN_KIND_INGESTION");
-      await page.locator("#ct-description").fill("created in the browser");
-      await page.getByLabel("Logs").check();
+      // Create an ingestion token for logs through the dialog.
       await page.getByRole("button", { name: "Create token" }).click();
+      const dialog = page.getByRole("dialog", { name: "Create a token" });
+      await dialog.getByLabel("Name", { exact: true }).fill("ui-ingest");
+      await dialog.getByLabel("Ingestion", { exact: true }).check();
+      await dialog.getByLabel("Description").fill("created in the browser");
+      await dialog.getByLabel("Metrics").uncheck();
+      await dialog.getByLabel("Traces").uncheck();
+      await dialog.getByRole("button", { name: "Create token" }).click();
+      await dialog.waitFor({ state: "hidden" });
 
       // The value is shown once, with a warning.
       const secret = page.locator("#secret");
@@ -285,7 +285,7 @@ describe("admin console", () => {
       // Disable it through the UI: Verify refuses it at once.
       await page.getByRole("button", { name: "Disable ui-ingest" }).click();
       await page.getByRole("button", { name: "Enable ui-ingest" }).waitFor();
-      assert.equal(await row.locator("td").nth(3).textContent(), "no (by an admin)");
+      assert.equal(await row.locator("td.enabled").textContent(), "no (by an admin)");
       const off = await verify(value);
       assert.equal(off.status, VerifyStatus.DISABLED, `wanted DISABLED, got ${VerifyStatus[off.status]}`);
       assert.equal(off.allowed, false);
@@ -293,7 +293,7 @@ describe("admin console", () => {
       await screenshot(page, "tokens-after-disable");
     });
 
-    it("shows the server's error message verbatim", async () => {
+    it("says the server's refusal under the field, as a sentence without its code", async () => {
       // What the API answers for a duplicate name, straight from a client.
       const expected = await c.admin
         .createToken({ organizationId: org.orgId, name: "ui-ingest", kind: TokenKind.INGESTION }, org.adminToken)
@@ -301,14 +301,17 @@ describe("admin console", () => {
           () => assert.fail("a duplicate name must be refused"),
           (e: unknown) => ConnectError.from(e).rawMessage,
         );
-      await page.locator("#ct-name").fill("ui-ingest");
       await page.getByRole("button", { name: "Create token" }).click();
-      const alert = page.getByRole("alert");
-      await alert.waitFor({ state: "visible" });
-      assert.equal(await page.locator("#alert-message").textContent(), expected);
+      const dialog = page.getByRole("dialog", { name: "Create a token" });
+      await dialog.getByLabel("Name", { exact: true }).fill("ui-ingest");
+      await dialog.getByRole("button", { name: "Create token" }).click();
+      const error = dialog.locator("#ct-name-error");
+      await error.waitFor({ state: "visible" });
+      assert.equal(await error.textContent(), sentence(expected));
       assert.equal(await page.locator("#secret").isVisible(), false, "no value box on failure");
-      await page.getByRole("button", { name: "Dismiss error" }).click();
-      await alert.waitFor({ state: "hidden" });
+      assert.equal(await page.locator("#alert").isVisible(), false);
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await dialog.waitFor({ state: "hidden" });
     });
 
     it("edits a description and creates a bucket", async () => {
@@ -317,7 +320,7 @@ describe("admin console", () => {
       await page.getByLabel("Description of ui-ingest").fill("edited <b>in</b> the browser");
       await row.getByRole("button", { name: "Save" }).click();
       await page
-        .locator('#tokens-body tr[data-token-name="ui-ingest"] td.description', { hasText: "edited <b>in</b> the browser" })
+        .locator('#tokens-body tr[data-token-name="ui-ingest"] .description', { hasText: "edited <b>in</b> the browser" })
         .waitFor();
       const t = (await c.admin.listTokens({ organizationId: org.orgId }, inst.operatorToken)).tokens.find((x) => x.name === "ui-ingest");
       assert.equal(t?.description, "edited <b>in</b> the browser");
@@ -412,7 +415,7 @@ describe("admin console", () => {
       assert.equal(await page.locator('#tokens-body tr[data-token-name="bulk-54"]').count(), 1);
     });
 
-    it("filters tokens by kind, state and name prefix, listing from the first page at each change", async () => {
+    it("searches and filters tokens by kind and state, showing 50 at a time", async () => {
       const bulk03 = await tokenNamed("bulk-03");
       assert.ok(bulk03);
       await c.admin.setTokenEnabled({ id: bulk03.id, enabled: false }, org.adminToken);
@@ -420,54 +423,44 @@ describe("admin console", () => {
       await page.locator('#tokens-body tr[data-token-name="default"]').waitFor();
       const bulk = Array.from({ length: 55 }, (_, i) => `bulk-${String(i).padStart(2, "0")}`);
       const more = page.getByRole("button", { name: "More", exact: true });
+      const search = page.getByLabel("Search name or description");
 
-      // A name prefix: the first 50, then the rest with More (the page token carries the filter).
-      await page.getByLabel("Filter by name prefix").fill("bulk-");
-      await page.getByLabel("Filter by name prefix").press("Enter");
+      // A search: the first 50 matches, then the rest with More.
+      await search.fill("bulk-");
       await waitForNames(bulk.slice(0, 50));
       await more.click();
       await waitForNames(bulk);
       await more.waitFor({ state: "hidden" });
 
-      // Another prefix after paging: the list starts again from its first page.
-      await page.getByLabel("Filter by name prefix").fill("bulk-5");
-      await page.getByRole("button", { name: "Filter", exact: true }).click();
+      // Another search after More: from the first rows again.
+      await search.fill("bulk-5");
       await waitForNames(bulk.slice(50));
       assert.equal(await more.isVisible(), false);
 
       // Disabled only: the one disabled, saying why.
-      await page.getByLabel("Filter by name prefix").fill("");
+      await search.fill("");
       await page.getByLabel("Filter by state").selectOption("disabled");
       await waitForNames(["bulk-03"]);
-      assert.equal(await page.locator('#tokens-body tr[data-token-name="bulk-03"] td').nth(3).textContent(), "no (by an admin)");
+      assert.equal(await page.locator('#tokens-body tr[data-token-name="bulk-03"] td.enabled').textContent(), "no (by an admin)");
 
-      // A kind (enabled or disabled), then a kind with a prefix.
+      // A kind (enabled or disabled), then a kind with a search.
       await page.getByLabel("Filter by state").selectOption("");
       await page.getByLabel("Filter by kind").selectOption("TOKEN_KIND_ALL_ACCESS");
       await waitForNames(["admin-all"]);
       await page.getByLabel("Filter by kind").selectOption("TOKEN_KIND_INGESTION");
-      await page.getByLabel("Filter by name prefix").fill("ui-");
-      await page.getByLabel("Filter by name prefix").press("Enter");
+      await search.fill("ui-");
       await waitForNames(["ui-overlap"]);
       await page.getByLabel("Filter by state").selectOption("enabled");
       await waitForNames(["ui-overlap"]);
 
-      // Filtered to nothing, a stale More never appears; cleared, everything is back.
+      // Filtered to nothing, a stale More never appears, and the table says so; cleared, everything is back.
       await page.getByLabel("Filter by kind").selectOption("TOKEN_KIND_SHARED");
       await waitForNames([]);
       assert.equal(await more.isVisible(), false);
+      assert.equal(await page.locator("#tokens-empty").isVisible(), true);
       await page.getByLabel("Filter by kind").selectOption("");
       await page.getByLabel("Filter by state").selectOption("");
-
-      // A prefix no token name can have: the server's message, verbatim.
-      const expected = await refusal(c.admin.listTokens({ organizationId: org.orgId, namePrefix: "bulk 0" }, org.adminToken));
-      await page.getByLabel("Filter by name prefix").fill("bulk 0");
-      await page.getByLabel("Filter by name prefix").press("Enter");
-      assert.equal(await alertMessage(), expected);
-      await dismissAlert();
-
-      await page.getByLabel("Filter by name prefix").fill("");
-      await page.getByLabel("Filter by name prefix").press("Enter");
+      await search.fill("");
       await page.locator("#tokens-body tr").nth(49).waitFor();
       assert.equal(await more.isVisible(), true);
     });
@@ -478,8 +471,10 @@ describe("admin console", () => {
         { organizationId: org.orgId, name: "ui-imported", kind: TokenKind.INGESTION, value: imported },
         org.adminToken,
       );
-      await page.getByLabel("Filter by name prefix").fill("ui-");
-      await page.getByLabel("Filter by name prefix").press("Enter");
+      await page.getByLabel("Search name or description").fill("ui-");
+      await waitForNames(["ui-overlap"]);
+      // Made elsewhere: listed once the list is read again.
+      await page.getByRole("button", { name: "Refresh" }).click();
       await waitForNames(["ui-overlap", "ui-imported"]);
       assert.equal(await page.locator('#tokens-body tr[data-token-name="ui-imported"] .origin').textContent(), "imported value");
       assert.equal(await page.locator('#tokens-body tr[data-token-name="ui-overlap"] .origin').textContent(), "generated value");
@@ -515,7 +510,7 @@ describe("admin console", () => {
       assert.equal(t?.description, "no end");
     });
 
-    it("edits the organization's name and token policies, showing the server's refusals verbatim", async () => {
+    it("edits the organization's name and token policies, saying the server's refusals under the field", async () => {
       await page.getByLabel("Organization name").fill("Renamed in the browser");
       await page.getByLabel("Maximum token lifetime").fill("30d");
       await page.getByLabel("Disable tokens unused for").fill("90d");
@@ -537,10 +532,16 @@ describe("admin console", () => {
       await page
         .getByLabel("Expiry of ui-overlap")
         .fill(`${far.getFullYear()}-${String(far.getMonth() + 1).padStart(2, "0")}-${String(far.getDate()).padStart(2, "0")}T12:00`);
-      await page.locator('#tokens-body tr[data-token-name="ui-overlap"]').getByRole("button", { name: "Save" }).click();
-      assert.equal(await alertMessage(), expected);
-      assert.match(expected, /maximum token lifetime \(30d\)/);
-      await dismissAlert();
+      const overlap = page.locator('#tokens-body tr[data-token-name="ui-overlap"]');
+      await overlap.getByRole("button", { name: "Save" }).click();
+      // Under the expiry, in plain words: the field's API name said as a person says it.
+      const expiryError = overlap.locator(`#edit-${t.id}-exp-error`);
+      await expiryError.waitFor({ state: "visible" });
+      assert.match(expected, /^expire_time is beyond this organization's maximum token lifetime \(30d\)$/);
+      assert.equal(await expiryError.textContent(), "The expiry is beyond this organization's maximum token lifetime (30d).");
+      assert.equal(await page.getByLabel("Expiry of ui-overlap").getAttribute("aria-invalid"), "true");
+      await screenshot(page, "tokens-edit-expiry-refused", overlap);
+      await overlap.getByRole("button", { name: "Cancel" }).click();
       assert.equal((await tokenNamed("ui-overlap"))?.expireTime, undefined, "nothing changed");
 
       // An idle limit the server refuses.
@@ -552,14 +553,21 @@ describe("admin console", () => {
       );
       await page.getByLabel("Disable tokens unused for").fill("30s");
       await page.getByRole("button", { name: "Save organization" }).click();
-      assert.equal(await alertMessage(), tooShort);
-      await dismissAlert();
+      const idleError = page.locator("#eo-idle-error");
+      await idleError.waitFor({ state: "visible" });
+      assert.match(tooShort, /^organization\.token_idle_limit /);
+      assert.equal(await idleError.textContent(), sentence(tooShort.replace("organization.token_idle_limit", "the idle limit")));
+      assert.equal(await page.locator("#alert").isVisible(), false);
 
       // Text that is no duration is refused before any request.
       await page.getByLabel("Disable tokens unused for").fill("soon");
       await page.getByRole("button", { name: "Save organization" }).click();
-      assert.match((await alertMessage()) ?? "", /write a duration such as 90d/);
-      await dismissAlert();
+      await eventually(
+        async () => /^Write a duration such as 90d/.test((await idleError.textContent()) ?? ""),
+        5000,
+        "the idle limit's error",
+      );
+      await screenshot(page, "org-idle-limit-refused", page.locator("#edit-org"));
 
       // Emptied, both limits are removed.
       await page.getByLabel("Maximum token lifetime").fill("");
@@ -616,11 +624,11 @@ describe("admin console", () => {
       const expected = await refusal(c.admin.deleteBucket({ organizationId: org.orgId, name: "ui-held" }, org.adminToken));
       let asked = answerDialogs(true, false);
       await page.getByRole("button", { name: "Delete bucket ui-held" }).click();
-      assert.equal(await alertMessage(), expected);
+      await page.locator("#buckets-status.field-error").waitFor();
+      assert.equal(await page.locator("#buckets-status").textContent(), `Bucket ui-held was not deleted: ${sentence(expected)}`);
       assert.equal(asked.length, 2);
-      assert.ok(asked[1]!.includes(expected), "the second question quotes the server");
+      assert.ok(asked[1]!.includes(sentence(expected)), "the second question quotes the server");
       assert.match(asked[1]!, /loses it, and a token left with no bucket is deleted/);
-      await dismissAlert();
       assert.equal(await page.locator('#buckets-body tr[data-bucket-name="ui-held"]').count(), 1);
       assert.ok(await tokenNamed("ui-held-only"));
 
@@ -650,8 +658,11 @@ describe("admin console", () => {
       // A refused token answers with the server's message and leaves nothing stored.
       await page.getByLabel("Token", { exact: true }).fill("o2oi_notarealtoken");
       await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("alert").waitFor({ state: "visible" });
-      assert.notEqual(((await page.locator("#alert-message").textContent()) ?? "").trim(), "");
+      // Under the token field, in plain words.
+      const error = page.locator("#signin-token-error");
+      await error.waitFor({ state: "visible" });
+      assert.match((await error.textContent()) ?? "", /^This token was not accepted: [A-Z].*\.$/);
+      await screenshot(page, "signin-refused");
       assert.equal((await storage()).session, "{}");
     });
 

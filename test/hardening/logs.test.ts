@@ -11,7 +11,12 @@ import { EndpointClass, Signal, TokenKind, Role } from "../../src/gen/tessera/v1
 import { generateToken } from "../../src/domain/token-format.js";
 import { createLog, humanLine, levelOf } from "../../src/log.js";
 import { loadConfig, ConfigError, type LogLevel } from "../../src/config.js";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { TokenAdminService } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
+import { createGrpcClient } from "../../src/wire/grpc-client.js";
 import { allClients } from "../helpers/clients.js";
+import { superQuery } from "../helpers/db.js";
 import { startTestServer } from "../helpers/server.js";
 import { extAuthzClient, nginxStyle } from "../edge/support.js";
 
@@ -128,6 +133,7 @@ describe("logs", function () {
       const values: string[] = [];
       const clients = allClients({ grpcPort: server.tessera.grpcPort, httpPort: server.tessera.httpPort });
       const envoy = { close: () => undefined } as { close(): void };
+      let shopId = "";
       try {
         const [g] = clients;
         const operator = generateToken("OPERATOR");
@@ -138,6 +144,7 @@ describe("logs", function () {
         const o = await g!.admin.createOrganization({ identifier: "shop" }, operator);
         values.push(verifier, o.defaultTokenValue);
         const orgId = o.organization!.id;
+        shopId = orgId;
         const u = await g!.admin.createUser({ name: "shop-admin", organizationId: orgId, role: Role.ADMIN }, operator);
         const admin = (
           await g!.admin.createToken({ organizationId: orgId, name: "admin", kind: TokenKind.ALL_ACCESS, userId: u.user!.id }, operator)
@@ -206,6 +213,65 @@ describe("logs", function () {
       const created = c.lines().find((l) => l.event === "organization_created")!;
       assert.equal(created.level, 30);
       assert.equal(typeof created.orgId, "string");
+      // Every call has its line, with the usual fields, on both listeners; the refused ones too.
+      const calls = c.lines().filter((l) => ["rpc_finished", "rpc_refused", "rpc_denied", "data_rpc_finished"].includes(l.event));
+      const listed = calls.filter((l) => l.rpc === "/tessera.v1.TokenAdminService/ListTokens");
+      assert.equal(listed.length, 3 * clients.length, "one line per ListTokens call");
+      assert.equal(listed.filter((l) => l.code === "OK" && l.organization === shopId && l.level === 30).length, clients.length);
+      assert.equal(
+        listed.filter((l) => l.code === "UNAUTHENTICATED" && l.event === "rpc_denied" && l.level === 40).length,
+        2 * clients.length,
+      );
+      const verifies = calls.filter((l) => l.rpc === "/tessera.v1.TokenVerifyService/Verify");
+      assert.equal(verifies.length, 6 * clients.length, "one line per Verify call, at debug");
+      assert.ok(verifies.every((l) => l.level === 20 && l.event === "data_rpc_finished"));
+      for (const l of calls) {
+        assert.match(String(l.requestId), /^[A-Za-z0-9._:-]{1,64}$/, JSON.stringify(l));
+        assert.ok(typeof l.durationMs === "number" && l.durationMs >= 0 && l.durationMs < 60_000, JSON.stringify(l));
+      }
+      assert.ok(
+        calls.some((l) => l.rpc === "/envoy.service.auth.v3.Authorization/Check"),
+        "ext_authz Check has its line",
+      );
+    });
+
+    it("logs each admin call at info with the caller's request id, the one the audit trail records", async () => {
+      const c = capture("info");
+      const server = await startTestServer({ options: { log: c.log } });
+      const grpc = createGrpcClient(TokenAdminService, `127.0.0.1:${server.tessera.grpcPort}`);
+      const connect = createClient(
+        TokenAdminService,
+        createConnectTransport({ baseUrl: `http://127.0.0.1:${server.tessera.httpPort}`, httpVersion: "1.1" }),
+      );
+      const [g] = allClients({ grpcPort: server.tessera.grpcPort, httpPort: server.tessera.httpPort });
+      try {
+        const s = await g!.admin.setup({ userName: "root", organizationIdentifier: "acme", bucketName: "main" });
+        const bearer = `Bearer ${s.tokenValue}`;
+        await grpc.createOrganization({ identifier: "kept" }, { metadata: { authorization: bearer, "x-request-id": "req-42.a" } });
+        await connect.createOrganization({ identifier: "renamed" }, { headers: { authorization: bearer, "x-request-id": "not ok <id>" } });
+        await g!.verify.verify({ credential: s.tokenValue, endpoint: EndpointClass.INGEST }, s.tokenValue).catch(() => undefined);
+        const lines = c.lines().filter((l) => l.rpc === "/tessera.v1.TokenAdminService/CreateOrganization");
+        assert.equal(lines.length, 2, c.raw.join(""));
+        const [kept, renamed] = lines;
+        assert.equal(kept!.event, "rpc_finished");
+        assert.equal(kept!.level, 30);
+        assert.equal(kept!.requestId, "req-42.a");
+        assert.equal(kept!.code, "OK");
+        assert.equal(kept!.organization, s.organization!.id);
+        assert.match(renamed!.requestId as string, /^[0-9a-f-]{36}$/, "a malformed id is replaced by a new one");
+        assert.ok(!c.raw.join("").includes("not ok"), "the malformed id is not echoed");
+        for (const id of [kept!.requestId, renamed!.requestId]) {
+          const rows = await superQuery<{ n: string }>(server.db, "SELECT count(*)::text AS n FROM audit_events WHERE request_id = $1", [
+            id,
+          ]);
+          assert.ok(Number(rows[0]!.n) >= 1, `the audit trail records request id ${String(id)}`);
+        }
+        assert.ok(!c.lines().some((l) => l.event === "data_rpc_finished"), "no Verify line above debug");
+      } finally {
+        grpc.close();
+        g!.close();
+        await server.close();
+      }
     });
 
     it("logs no warning or error on a normal start, call and shutdown", async () => {

@@ -2,7 +2,7 @@
 import { createKeyring, newKey, type Keyring } from "../../src/domain/digest.js";
 import { startTessera, type Tessera, type TesseraOptions } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config.js";
-import { silentLog, type Log } from "../../src/log.js";
+import { logs as wouldLog, silentLog, type Log } from "../../src/log.js";
 import { freshDatabase, type TestDatabase } from "./db.js";
 
 export interface TestServer {
@@ -22,10 +22,14 @@ export async function startTestServer(
   // Lines kept for assertions; a test that passes its own `log` (the real logger on a captured
   // stream) gets every event as well.
   const also = opts.options?.log ?? silentLog;
-  const log: Log = (event, fields) => {
-    logs.push(JSON.stringify({ event, ...fields }));
-    also(event, fields);
-  };
+  // It writes per-call debug lines (Verify's) when the test's own log does.
+  const log: Log = Object.assign(
+    (event: string, fields?: Record<string, unknown>) => {
+      logs.push(JSON.stringify({ event, ...fields }));
+      also(event, fields);
+    },
+    { enabled: (event: string) => wouldLog(also, event) },
+  );
   const config = {
     ...loadConfig({}, {}),
     grpcPort: 0,

@@ -165,3 +165,20 @@ export async function readFeed(
     mapPgError(err);
   }
 }
+
+/**
+ * When the first event after `after` was appended (the oldest one a reader at `after` has not
+ * applied, committed but possibly still behind the safe horizon), or undefined when there is none.
+ */
+export async function oldestUnreadEventAt(pool: pg.Pool, after: FeedPosition): Promise<Date | undefined> {
+  try {
+    const r = await pool.query<{ at: Date | null }>({
+      name: "tessera_feed_oldest_unread",
+      text: `SELECT tessera_feed_oldest_unread($1::text::xid8, $2) AS at`,
+      values: [after.xid.toString(), after.id.toString()],
+    });
+    return r.rows[0]?.at ?? undefined;
+  } catch (err) {
+    mapPgError(err);
+  }
+}
