@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import path from "node:path";
+import { generateToken } from "../../src/domain/token-format.js";
 import { EndpointClass, Role, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { httpClients, type Clients } from "../helpers/clients.js";
@@ -260,6 +261,11 @@ describe("tessera org get/enable/disable/set-member/remove-member, user delete, 
     // PERMISSION_DENIED, exit 1 too: what only operators may do.
     await refused(1, /^error: only an operator may delete users/m, "user", "delete", "-i", southUser.user.id, ...as);
     await refused(1, /^error: only an operator may create a top-level organization/m, "org", "create", "--identifier", "mine", ...as);
+
+    // A well-formed value no token holds: refused, and not repeated back.
+    const unknown = generateToken("ALL_ACCESS");
+    const r = await refused(1, /^error: /m, "org", "list", "--token", unknown);
+    assert.ok(!r.stderr.includes(unknown.slice(5)), "the secret is not echoed");
 
     // Nothing changed in south.
     const southOrg = (await c.admin.getOrganization({ id: south.id }, operator)).organization!;
