@@ -9,6 +9,7 @@
  * (mode 0600) before the apply is sent, and if the apply fails the file is put back as it was, so
  * no value is left for a token that does not exist.
  */
+import { toJson } from "@bufbuild/protobuf";
 import { randomBytes } from "node:crypto";
 import { readFile, rename, unlink } from "node:fs/promises";
 import { readFileSync, statSync } from "node:fs";
@@ -16,18 +17,23 @@ import path from "node:path";
 import { readManifest } from "../domain/manifest/read-manifest.js";
 import type { DesiredState, Problem } from "../domain/manifest/desired.js";
 import { generateToken } from "../domain/token-format.js";
-import { ManifestOperationKind, type ApplyManifestResponse } from "../gen/tessera/v1/token_admin_service_pb.js";
+import {
+  ApplyManifestResponseSchema,
+  ManifestOperationKind,
+  type ApplyManifestResponse,
+} from "../gen/tessera/v1/token_admin_service_pb.js";
 import { createAdminClient } from "./api.js";
 import { renderPlan, renderProblems } from "./apply-plan-text.js";
 import { applyRequest, pathsToGenerate } from "./apply-request.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection, writePrivate } from "./cli-config.js";
 import { CliError, EXIT_OK, EXIT_USAGE, UsageError, bool, requireStr, str, type Command, type Context } from "./command.js";
+import { JSON_OPTION, printJson } from "./output.js";
 import { userNamedVariable } from "./value-source.js";
 
 /** A value file larger than this holds no token value (imported values are at most 512 characters). */
 const MAX_VALUE_FILE_BYTES = 64 * 1024;
 
-const USAGE = `Usage: tessera apply -f FILE [--dry-run] [--prune] [--values-out FILE]
+const USAGE = `Usage: tessera apply -f FILE [--dry-run] [--prune] [--values-out FILE] [--json]
 
 Makes the instance match a manifest: organizations and sub-organizations, buckets, users and
 memberships, and tokens. The manifest is checked completely first; a file with any problem is
@@ -40,6 +46,10 @@ refused, every problem listed with its path and line, and nothing is applied (ex
                        operator token, or the token apply runs with)
   --values-out FILE    where generated token values are written (mode 0600); overrides the
                        manifest's values_out
+  --json               print the plan (with --dry-run) or what was applied as one JSON object:
+                       {"operations", "notes", "problems", "applied", "valuesFile"} (the
+                       API's ApplyManifestResponse; valuesFile is where generated values went,
+                       or null); never a value
 
 The server applies the whole plan in one transaction: if any step fails, nothing is changed
 (exit 1, the failing entry's path in the message). Generated values are written to the values
@@ -57,6 +67,7 @@ export const command: Command = {
     "dry-run": { type: "boolean" },
     prune: { type: "boolean" },
     "values-out": { type: "string" },
+    ...JSON_OPTION,
   },
   async run(flags, ctx) {
     const file = requireStr(flags, "file");
@@ -84,9 +95,14 @@ export const command: Command = {
     const desired = read.desired;
     const plan = await api.applyManifest(applyRequest(desired, { prune, dryRun: true, generated: new Map() }));
     if (plan.problems.length > 0) return refuse(ctx, file, positioned(desired, plan));
-    ctx.out(renderPlan(plan, file));
-    if (dryRun) return EXIT_OK;
-    if (plan.operations.length === 0) return EXIT_OK;
+    const json = bool(flags, "json");
+    const printResult = (r: ApplyManifestResponse, valuesFile: string | null) =>
+      printJson(ctx, { ...(toJson(ApplyManifestResponseSchema, r, { alwaysEmitImplicit: true }) as object), valuesFile });
+    if (!json) ctx.out(renderPlan(plan, file));
+    if (dryRun || plan.operations.length === 0) {
+      if (json) printResult(plan, null);
+      return EXIT_OK;
+    }
 
     const createdTokens = new Set(plan.operations.filter((o) => o.kind === ManifestOperationKind.CREATE).map((o) => o.path));
     const generated = new Map<string, string>();
@@ -109,6 +125,10 @@ export const command: Command = {
       // The instance changed between the plan and the apply: nothing was applied.
       await restore?.();
       return refuse(ctx, file, positioned(desired, done));
+    }
+    if (json) {
+      printResult(done, restore === undefined ? null : valuesFile(desired, dir));
+      return EXIT_OK;
     }
     const n = done.operations.length;
     ctx.out(done.applied ? `\nApplied ${n} ${n === 1 ? "change" : "changes"}.` : "\nNothing to change.");

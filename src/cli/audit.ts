@@ -7,6 +7,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { AuditEventSchema, type AuditEvent } from "../gen/tessera/v1/audit_pb.js";
 import { VerifyAuditLogResponseSchema, type VerifyAuditLogResponse } from "../gen/tessera/v1/token_admin_service_pb.js";
 import { INSTANCE_TRAIL } from "../domain/audit/entry.js";
+import { isUuid } from "../domain/ids.js";
 import { createAdminClient, type AdminClient } from "./api.js";
 import { auditFilter, type AuditFilter, type ListRequest } from "./audit-filter.js";
 import { follow } from "./audit-follow.js";
@@ -25,12 +26,13 @@ import {
   type Group,
   type Options,
 } from "./command.js";
-import { columnWidths, table, tableRow } from "./output.js";
+import { columnWidths, printTable, table, tableRow } from "./output.js";
 import { organizationId } from "./organizations.js";
+import { userId } from "./users.js";
 
-const TRAIL_OPTIONS: Options = { org: { type: "string" }, instance: { type: "boolean" } };
+const TRAIL_OPTIONS: Options = { org: { type: "string", short: "o" }, instance: { type: "boolean" } };
 
-const TRAIL_USAGE = `  --org ORG         the organization's trail, by id or identifier (default: your token's
+const TRAIL_USAGE = `  -o, --org ORG     the organization's trail, by id or identifier (default: your token's
                     organization); its ADMINs and operators may read it
   --instance        the instance's own trail (refused calls with unknown credentials,
                     digest-key changes); operators only`;
@@ -60,16 +62,16 @@ const jsonLine = (e: AuditEvent): string => JSON.stringify(toJson(AuditEventSche
 const list: Command = {
   name: "list",
   summary: "List audit entries, newest first, or follow new ones as they are recorded",
-  usage: `Usage: tessera audit list [--org ORG | --instance] [--since TIME] [--until TIME] [--actor TOKEN_ID]
-                          [--user USER_ID] [--target ID] [--action ACTION] [--outcome WHICH]
-                          [--limit N] [--json] [--follow]
+  usage: `Usage: tessera audit list [-o ORG | --instance] [--since TIME] [--until TIME] [--actor TOKEN_ID]
+                          [-u USER] [--target ID] [--action ACTION] [--outcome WHICH]
+                          [--limit N] [--json | --hide-headers] [--follow]
 
 ${TRAIL_USAGE}
   --since TIME      only entries at or after TIME: RFC 3339 (2026-01-31T00:00:00Z) or a
                     duration meaning that long ago (30m, 24h, 7d)
   --until TIME      only entries before TIME (same forms)
   --actor TOKEN_ID  only what this token did
-  --user USER_ID    only what tokens bound to this user did
+  -u, --user USER   only what tokens bound to this user did (by name or id)
   --target ID       only entries about this id (a token, user, bucket, organization…)
   --action ACTION   only this action (token.disable), or a whole area with a trailing dot (token.)
   --outcome WHICH   only ok, permission_denied or unauthenticated (refused calls)
@@ -78,7 +80,9 @@ ${TRAIL_USAGE}
   --json            JSON Lines: one entry per line, as the API's JSON (protobuf JSON mapping:
                     camelCase field names, int64 as strings, hashes in base64), for jq or a
                     log shipper; "id" identifies an entry, "sequence" and "hash" are absent
-                    until it is sealed
+                    until it is sealed. JSON Lines rather than one array, so that a long
+                    list or a --follow prints each entry as it arrives
+  --hide-headers    leave out the table's header line
   --follow          after the entries above, keep printing new ones as they are sealed (about
                     a second after they are recorded), until Ctrl-C (exit 0). The earlier
                     entries are then printed oldest first, so the newest is always at the
@@ -102,23 +106,29 @@ ${CONNECTION_USAGE}`,
     since: { type: "string" },
     until: { type: "string" },
     actor: { type: "string" },
-    user: { type: "string" },
+    user: { type: "string", short: "u" },
     target: { type: "string" },
     action: { type: "string" },
     outcome: { type: "string" },
     limit: { type: "string" },
     json: { type: "boolean" },
+    "hide-headers": { type: "boolean" },
     follow: { type: "boolean" },
   },
   async run(flags, ctx) {
     checkTrailFlags(flags);
     const following = bool(flags, "follow");
     if (following && str(flags, "until") !== undefined) throw new UsageError("--until does not go with --follow: following has no end");
-    const filter = auditFilter(flags, (ctx.now?.() ?? new Date()).getTime());
+    // A user named by name is looked up once connected; everything else is judged first.
+    const userText = str(flags, "user");
+    const byName = userText !== undefined && userText !== "" && !isUuid(userText);
+    const now = (ctx.now?.() ?? new Date()).getTime();
+    let filter = auditFilter(byName ? { ...flags, user: undefined } : flags, now);
     const limit = parseLimit(str(flags, "limit"));
     const json = bool(flags, "json");
     const conn = await resolveConnection(flags, ctx.env, ctx.err);
     const api = createAdminClient(conn.host, conn.token);
+    if (byName) filter = auditFilter({ ...flags, user: await userId(api, userText, "--user") }, now);
     if (!following) {
       const organizationId = await trailId(flags, api);
       const events: AuditEvent[] = [];
@@ -127,13 +137,13 @@ ${CONNECTION_USAGE}`,
           ctx.out(jsonLine(e)); // as each page arrives: a long list needs no memory
         else events.push(e);
       }
-      if (!json) ctx.out(table(AUDIT_HEADERS, events.map(auditRow)));
+      if (!json) printTable(ctx, flags, AUDIT_HEADERS, events.map(auditRow));
       return EXIT_OK;
     }
     // Ctrl-C ends a follow cleanly from the start, while the earlier entries are read too.
     const stop = ctx.interrupted?.() ?? new AbortController().signal;
     try {
-      await followTrail(api, await trailId(flags, api), filter, limit, json, ctx, stop);
+      await followTrail(api, await trailId(flags, api), filter, limit, { json, headers: !bool(flags, "hide-headers") }, ctx, stop);
     } catch (err) {
       if (!stop.aborted) throw err;
     }
@@ -184,7 +194,7 @@ async function followTrail(
   organizationId: string,
   filter: AuditFilter,
   limit: number,
-  json: boolean,
+  { json, headers }: { json: boolean; headers: boolean },
   ctx: Context,
   signal: AbortSignal,
 ): Promise<void> {
@@ -205,7 +215,7 @@ async function followTrail(
     ["2026-01-01T00:00:00Z", "100000", "all-access 00000000", "organization.update"],
   ]);
   const print = (e: AuditEvent): void => ctx.out(json ? jsonLine(e) : tableRow(widths, auditRow(e)));
-  if (!json) ctx.out(tableRow(widths, AUDIT_HEADERS));
+  if (!json && headers) ctx.out(tableRow(widths, AUDIT_HEADERS));
   for (const e of events) print(e);
   await follow({
     api,
@@ -223,7 +233,7 @@ async function followTrail(
 const verify: Command = {
   name: "verify",
   summary: "Check the audit trail's hash chain: no entry changed, removed or inserted",
-  usage: `Usage: tessera audit verify [--org ORG | --instance] [--expect-head SEQ:HASH] [--json]
+  usage: `Usage: tessera audit verify [-o ORG | --instance] [--expect-head SEQ:HASH] [--json]
 
 ${TRAIL_USAGE}
   --expect-head SEQ:HASH

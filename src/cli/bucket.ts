@@ -1,32 +1,47 @@
 /** `tessera bucket …`: the named data destinations that read/write permissions refer to. */
 import { toJson } from "@bufbuild/protobuf";
 import { BucketSchema } from "../gen/tessera/v1/resources_pb.js";
-import { createAdminClient } from "./api.js";
+import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
-import { EXIT_OK, bool, requireStr, str, type Command, type Group } from "./command.js";
-import { clean, table, when } from "./output.js";
+import { EXIT_OK, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
+import { JSON_OPTION, jsonUsage, LIST_OPTIONS, listUsage, clean, printJson, printTable, when } from "./output.js";
+import { ORG_OPTIONS, orgFromFlags, orgRef, orgUsage } from "./organizations.js";
+
+async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
+  orgRef(flags); // a wrong --org/--org-id pair is a usage error before anything is sent
+  const conn = await resolveConnection(flags, ctx.env, ctx.err);
+  return createAdminClient(conn.host, conn.token);
+}
 
 const create: Command = {
   name: "create",
   summary: "Create a bucket",
-  usage: `Usage: tessera bucket create --name NAME [--org-id ID] [--description TEXT]
+  usage: `Usage: tessera bucket create -n NAME [-o ORG] [-d TEXT] [--json]
 
-  --name NAME         bucket name, unique in the organization
-  --org-id ID         organization (default: your token's organization)
-  --description TEXT  free text
+  -n, --name NAME          bucket name, unique in the organization
+${orgUsage(27)}
+  -d, --description TEXT   free text
+${jsonUsage(27)}
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, name: { type: "string" }, "org-id": { type: "string" }, description: { type: "string" } },
+  options: {
+    ...CONNECTION_OPTIONS,
+    name: { type: "string", short: "n" },
+    ...ORG_OPTIONS,
+    description: { type: "string", short: "d" },
+    ...JSON_OPTION,
+  },
   async run(flags, ctx) {
     const name = requireStr(flags, "name");
-    const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const res = await createAdminClient(conn.host, conn.token).createBucket({
+    const api = await client(flags, ctx);
+    const res = await api.createBucket({
       name,
-      organizationId: str(flags, "org-id") ?? "",
+      organizationId: await orgFromFlags(api, flags),
       description: str(flags, "description") ?? "",
     });
     const b = res.bucket!;
-    ctx.out(`Created bucket ${clean(b.name)} (id ${b.id}) in organization ${b.organizationId}.`);
+    if (bool(flags, "json")) printJson(ctx, toJson(BucketSchema, b));
+    else ctx.out(`Created bucket ${clean(b.name)} (id ${b.id}) in organization ${b.organizationId}.`);
     return EXIT_OK;
   },
 };
@@ -34,26 +49,30 @@ ${CONNECTION_USAGE}`,
 const list: Command = {
   name: "list",
   summary: "List an organization's buckets",
-  usage: `Usage: tessera bucket list [--org-id ID] [--json]\n\n${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" }, json: { type: "boolean" } },
+  usage: `Usage: tessera bucket list [-o ORG] [--json] [--hide-headers]
+
+${orgUsage(20)}
+${listUsage(20)}
+
+The table's columns are ID, NAME, DESCRIPTION, CREATED.
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, ...ORG_OPTIONS, ...LIST_OPTIONS },
   async run(flags, ctx) {
-    const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const res = await createAdminClient(conn.host, conn.token).listBuckets({ organizationId: str(flags, "org-id") ?? "" });
+    const api = await client(flags, ctx);
+    const res = await api.listBuckets({ organizationId: await orgFromFlags(api, flags) });
     if (bool(flags, "json")) {
-      ctx.out(
-        JSON.stringify(
-          res.buckets.map((b) => toJson(BucketSchema, b)),
-          null,
-          2,
-        ),
+      printJson(
+        ctx,
+        res.buckets.map((b) => toJson(BucketSchema, b)),
       );
       return EXIT_OK;
     }
-    ctx.out(
-      table(
-        ["ID", "NAME", "DESCRIPTION", "CREATED"],
-        res.buckets.map((b) => [b.id, b.name, b.description, when(b.createTime)]),
-      ),
+    printTable(
+      ctx,
+      flags,
+      ["ID", "NAME", "DESCRIPTION", "CREATED"],
+      res.buckets.map((b) => [b.id, b.name, b.description, when(b.createTime)]),
     );
     return EXIT_OK;
   },
@@ -62,23 +81,28 @@ const list: Command = {
 const remove: Command = {
   name: "delete",
   summary: "Delete a bucket (with --force, even while tokens name it)",
-  usage: `Usage: tessera bucket delete --name NAME [--org-id ID] [--force]
+  usage: `Usage: tessera bucket delete -n NAME [-o ORG] [--force] [--json]
 
-  --name NAME   bucket to delete
-  --org-id ID   organization (default: your token's organization)
-  --force       delete it even while tokens name it: they lose the bucket, and a token left
-                with no bucket at all is deleted (an empty list would mean every bucket)
+  -n, --name NAME   bucket to delete
+${orgUsage(20)}
+  --force           delete it even while tokens name it: they lose the bucket, and a token left
+                    with no bucket at all is deleted (an empty list would mean every bucket)
+  --json            print {"name", "deleted": true, "narrowedTokenIds", "deletedTokenIds"}
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, name: { type: "string" }, "org-id": { type: "string" }, force: { type: "boolean" } },
+  options: { ...CONNECTION_OPTIONS, name: { type: "string", short: "n" }, ...ORG_OPTIONS, force: { type: "boolean" }, ...JSON_OPTION },
   async run(flags, ctx) {
     const name = requireStr(flags, "name");
-    const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const res = await createAdminClient(conn.host, conn.token).deleteBucket({
+    const api = await client(flags, ctx);
+    const res = await api.deleteBucket({
       name,
-      organizationId: str(flags, "org-id") ?? "",
+      organizationId: await orgFromFlags(api, flags),
       force: bool(flags, "force"),
     });
+    if (bool(flags, "json")) {
+      printJson(ctx, { name, deleted: true, narrowedTokenIds: res.narrowedTokenIds, deletedTokenIds: res.deletedTokenIds });
+      return EXIT_OK;
+    }
     for (const id of res.narrowedTokenIds) ctx.err(`Token ${id} lost the bucket from its permissions.`);
     for (const id of res.deletedTokenIds) ctx.err(`Token ${id} was deleted: the bucket was the only one it named.`);
     ctx.out(`Deleted bucket ${clean(name)}.`);

@@ -28,7 +28,7 @@ import { TokenKind, TokenPermissionsSchema, type Token, type TokenPermissions } 
 import { createAdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
 import { CliError, EXIT_FAILED, EXIT_OK, bool, requireStr, type Command } from "./command.js";
-import { clean, kindName } from "./output.js";
+import { JSON_OPTION, clean, kindName, printJson } from "./output.js";
 import { reachableOrganizations, type OrganizationRef } from "./organizations.js";
 import { KINDS } from "./token-flags.js";
 import { readTextFile } from "./value-source.js";
@@ -166,25 +166,44 @@ function differences(l: Line, t: Token): string[] {
   return out;
 }
 
+/** One line's outcome, as `--json` reports it. */
+interface ImportedLine {
+  line: number;
+  result: "created" | "unchanged" | "failed";
+  organization: string;
+  name: string;
+  kind: string;
+  id?: string;
+  maskedValue?: string;
+  /** For "unchanged": the fields in which the token there differs from the line. */
+  differs?: string[];
+  error?: string;
+}
+
 export const command: Command = {
   name: "import",
   summary: "Create tokens from a JSON-lines file of values brought from another system (idempotent)",
-  usage: `Usage: tessera import --file PATH [--dry-run]
+  usage: `Usage: tessera import -f PATH [--dry-run] [--json]
 
-  --file PATH   JSON lines ("-": standard input), one token per line:
+  -f, --file PATH
+                JSON lines ("-": standard input), one token per line:
                   {"organization": "acme", "name": "edge-1", "kind": "ingestion",
                    "permissions": {"signals": ["SIGNAL_LOGS"]}, "value": "<the value>"}
                 organization (identifier or id), name, kind and value are required;
                 permissions (TokenPermissions JSON), description, expire_time (RFC 3339) and
                 user_id (owner of an all-access or read-write token) are optional.
   --dry-run     check every line and stop: import nothing
+  --json        print one JSON object instead of a line per token: {"dryRun", "checked",
+                "created", "unchanged", "failed", "lines": [{"line", "result" (created,
+                unchanged or failed), "organization", "name", "kind", "id", "maskedValue",
+                "differs", "error"}]}; never a value
 
 Every line is checked before anything is imported; a file with any bad line imports nothing.
 Each line then reports created, unchanged (a token of that name already holds that value) or
 its error; running the same file again creates nothing. Values are never printed.
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, file: { type: "string" }, "dry-run": { type: "boolean" } },
+  options: { ...CONNECTION_OPTIONS, file: { type: "string", short: "f" }, "dry-run": { type: "boolean" }, ...JSON_OPTION },
   async run(flags, ctx) {
     const file = requireStr(flags, "file");
     const conn = await resolveConnection(flags, ctx.env, ctx.err);
@@ -230,13 +249,17 @@ ${CONNECTION_USAGE}`,
       for (const p of problems) ctx.err(p);
       throw new CliError(`${problems.length} bad line${problems.length === 1 ? "" : "s"} in ${file}: nothing was imported`);
     }
-    if (bool(flags, "dry-run")) {
-      ctx.out(`${lines.length} line${lines.length === 1 ? "" : "s"} checked; nothing imported (--dry-run).`);
-      return EXIT_OK;
-    }
+    const json = bool(flags, "json");
+    const results: ImportedLine[] = [];
     let created = 0;
     let unchanged = 0;
     let failed = 0;
+    const summary = (dryRun: boolean) => ({ dryRun, checked: lines.length, created, unchanged, failed, lines: results });
+    if (bool(flags, "dry-run")) {
+      if (json) printJson(ctx, summary(true));
+      else ctx.out(`${lines.length} line${lines.length === 1 ? "" : "s"} checked; nothing imported (--dry-run).`);
+      return EXIT_OK;
+    }
     for (const l of lines) {
       const org = orgOf.get(l)!;
       const where = `${kindName(l.kind)} token ${clean(l.name)} in ${clean(org.identifier)}`;
@@ -253,23 +276,43 @@ ${CONNECTION_USAGE}`,
           allowExisting: true,
         });
         const t = res.token!;
+        const about = {
+          line: l.line,
+          organization: org.identifier,
+          name: l.name,
+          kind: kindName(l.kind),
+          id: t.id,
+          maskedValue: t.maskedValue,
+        };
         if (res.created) {
           created++;
-          ctx.out(`line ${l.line}: created ${where} (id ${t.id}, ${clean(t.maskedValue)})`);
+          results.push({ ...about, result: "created" });
+          if (!json) ctx.out(`line ${l.line}: created ${where} (id ${t.id}, ${clean(t.maskedValue)})`);
         } else {
           unchanged++;
           const diff = differences(l, t);
-          ctx.out(
-            `line ${l.line}: unchanged ${where} (id ${t.id})` +
-              (diff.length === 0 ? "" : `; the token there differs in ${diff.join(", ")}, which import does not change`),
-          );
+          results.push({ ...about, result: "unchanged", differs: diff });
+          if (!json)
+            ctx.out(
+              `line ${l.line}: unchanged ${where} (id ${t.id})` +
+                (diff.length === 0 ? "" : `; the token there differs in ${diff.join(", ")}, which import does not change`),
+            );
         }
       } catch (err) {
         if (!(err instanceof ConnectError)) throw err;
         failed++;
-        ctx.out(`line ${l.line}: error: ${clean(err.rawMessage)}`);
+        results.push({
+          line: l.line,
+          result: "failed",
+          organization: org.identifier,
+          name: l.name,
+          kind: kindName(l.kind),
+          error: err.rawMessage,
+        });
+        if (!json) ctx.out(`line ${l.line}: error: ${clean(err.rawMessage)}`);
       }
     }
+    if (json) printJson(ctx, summary(false));
     ctx.err(`${created} created, ${unchanged} unchanged, ${failed} failed.`);
     return failed === 0 ? EXIT_OK : EXIT_FAILED;
   },

@@ -1,15 +1,60 @@
 /**
- * Presentation helpers. Token values have exactly one way out — showSecret(), which puts the
- * value alone on stdout (so `$(tessera auth create …)` captures just the value) and the warning
- * on stderr — and are never written anywhere else: not to a log, not into a table.
+ * Presentation helpers: tables with fixed headers, `--json` documents, flag lines for usage texts.
+ * Token values have two ways out, both when a value is issued and only then: showSecret(), which
+ * puts the value alone on stdout (so `$(tessera auth create …)` captures just the value) and the
+ * warning on stderr, and the `{"id", "value", …}` object of `--json` for create and rotate. They
+ * are never written anywhere else: not to a log, not into a table, not into any other JSON.
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Role, TokenKind } from "../gen/tessera/v1/resources_pb.js";
-import type { Context } from "./command.js";
+import { bool, type Context, type Flags, type Options } from "./command.js";
 
 /** Server text shown in a terminal: control characters could forge lines or move the cursor. */
 export function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "?");
+}
+
+/** `--json` for a command that prints one result. */
+export const JSON_OPTION: Options = { json: { type: "boolean" } };
+
+/** `--json` and `--hide-headers` for a command that prints a table. */
+export const LIST_OPTIONS: Options = { ...JSON_OPTION, "hide-headers": { type: "boolean" } };
+
+/**
+ * One flag of a usage text: the flag, then its description from column `width` on (each further
+ * line of `text` indented to it), so that shared flags line up with each command's own.
+ */
+export function flagHelp(flag: string, text: string, width: number): string {
+  const indent = " ".repeat(width);
+  const [first = "", ...rest] = text.split("\n");
+  const head = `  ${flag}`;
+  const top = head.length < width - 1 ? `${head.padEnd(width)}${first}` : `${head}\n${indent}${first}`;
+  return [top, ...rest.map((l) => `${indent}${l}`)].join("\n");
+}
+
+export const jsonUsage = (width = 20): string =>
+  flagHelp("--json", "print the result as JSON (protobuf JSON mapping, camelCase names)", width);
+
+export const listUsage = (width = 20): string =>
+  [
+    flagHelp("--json", "print a JSON array of objects (protobuf JSON mapping, camelCase names)", width),
+    flagHelp("--hide-headers", "leave out the table's header line (for cut, awk and the like)", width),
+  ].join("\n");
+
+/** Pretty-printed JSON on stdout: one document, for jq or a script. */
+export function printJson(ctx: Context, doc: unknown): void {
+  ctx.out(JSON.stringify(doc, null, 2));
+}
+
+/**
+ * A list as a table with fixed headers (the same columns whatever the rows), or without its
+ * header line for `--hide-headers`; columns are as wide with or without it, and an empty list
+ * with no header prints nothing at all.
+ */
+export function printTable(ctx: Context, flags: Flags, headers: string[], rows: string[][]): void {
+  const lines = table(headers, rows).split("\n");
+  const shown = bool(flags, "hide-headers") ? lines.slice(1) : lines;
+  if (shown.length > 0) ctx.out(shown.join("\n"));
 }
 
 /** Left-aligned columns separated by two spaces. */

@@ -62,6 +62,7 @@ function parseFilter(raw: string): [string, string] {
 
 /** Which permission flags each kind accepts; the rest are refused by name. */
 const APPLIES: Readonly<Record<string, readonly string[]>> = {
+  user: ["operator", "all-access", "read-write"],
   "user-id": ["operator", "all-access", "read-write"],
   signal: ["ingestion"],
   bucket: ["ingestion"],
@@ -71,12 +72,16 @@ const APPLIES: Readonly<Record<string, readonly string[]>> = {
   filter: ["shared"],
 };
 
+/**
+ * The request the flags describe, but for the organization and the owner: `--org` and `--user`
+ * take identifiers and names, which only the server can turn into ids (see auth.ts).
+ */
 export function createTokenRequest(flags: Flags, now: number): MessageInitShape<typeof CreateTokenRequestSchema> {
   const name = requireStr(flags, "name");
   const kindText = requireStr(flags, "kind").toLowerCase();
   const kind = parseKind(kindText);
   for (const [flag, kinds] of Object.entries(APPLIES)) {
-    const given = flag === "user-id" ? str(flags, flag) !== undefined : list(flags, flag).length > 0;
+    const given = flag === "user" || flag === "user-id" ? str(flags, flag) !== undefined : list(flags, flag).length > 0;
     if (given && !kinds.includes(kindText)) {
       throw new UsageError(`--${flag} does not apply to ${kindText} tokens (only to ${kinds.join(", ")})`);
     }
@@ -85,6 +90,9 @@ export function createTokenRequest(flags: Flags, now: number): MessageInitShape<
   const expires = str(flags, "expires");
   const expiresIn = str(flags, "expires-in");
   if (expires !== undefined && expiresIn !== undefined) throw new UsageError("give either --expires or --expires-in, not both");
+  if (str(flags, "user") !== undefined && str(flags, "user-id") !== undefined) {
+    throw new UsageError("give either --user or --user-id (its older name), not both");
+  }
   const expireAt =
     expires !== undefined ? parseExpiry(expires, now) : expiresIn !== undefined ? new Date(now + parseDuration(expiresIn)) : undefined;
 
@@ -104,8 +112,6 @@ export function createTokenRequest(flags: Flags, now: number): MessageInitShape<
     name,
     kind,
     description: str(flags, "description") ?? "",
-    organizationId: str(flags, "org-id") ?? "",
-    userId: str(flags, "user-id") ?? "",
     permissions: {
       signals: list(flags, "signal").map(parseSignal),
       buckets: list(flags, "bucket"),

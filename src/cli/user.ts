@@ -1,46 +1,58 @@
 /**
  * `tessera user …`: create a user (usually with a role in an organization), list the users your
- * token may see, and show one with its memberships.
+ * token may see, show one with its memberships, and delete one. Users are named by name or id;
+ * memberships are changed with `tessera org set-member` and `org remove-member`.
  */
 import { toJson } from "@bufbuild/protobuf";
 import { Role, UserSchema, type User } from "../gen/tessera/v1/resources_pb.js";
-import { GetUserResponseSchema } from "../gen/tessera/v1/token_admin_service_pb.js";
-import { createAdminClient } from "./api.js";
+import { CreateUserResponseSchema, GetUserResponseSchema } from "../gen/tessera/v1/token_admin_service_pb.js";
+import { createAdminClient, type AdminClient } from "./api.js";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./cli-config.js";
-import { EXIT_OK, bool, requireStr, str, type Command, type Group } from "./command.js";
-import { clean, roleName, table, when } from "./output.js";
+import { EXIT_OK, bool, requireStr, str, type Command, type Context, type Flags, type Group } from "./command.js";
+import { JSON_OPTION, LIST_OPTIONS, listUsage, clean, printJson, printTable, roleName, table, when } from "./output.js";
+import { ORG_OPTIONS, orgFromFlags, orgRef, orgUsage } from "./organizations.js";
 import { parseRole } from "./token-flags.js";
+import { userId } from "./users.js";
+
+async function client(flags: Flags, ctx: Context): Promise<AdminClient> {
+  const conn = await resolveConnection(flags, ctx.env, ctx.err);
+  return createAdminClient(conn.host, conn.token);
+}
+
+const ID_OPTION = { id: { type: "string", short: "i" } } as const;
 
 const create: Command = {
   name: "create",
   summary: "Create a user and make it a member of an organization",
-  usage: `Usage: tessera user create --name NAME [--org-id ID] [--role viewer|editor|admin] [--root]
+  usage: `Usage: tessera user create -n NAME [-o ORG] [-r viewer|editor|admin] [--root] [--json]
 
-  --name NAME     unique user name
-  --org-id ID     organization to join (default: your token's organization)
-  --role ROLE     viewer, editor or admin; operators may omit both --org-id and --role
-                  to create a user with no membership
-  --root          make the user an instance operator (operators only)
+  -n, --name NAME   unique user name
+${orgUsage(20)}
+  -r, --role ROLE   viewer, editor or admin; operators may omit both --org and --role
+                    to create a user with no membership
+  --root            make the user an instance operator (operators only)
+  --json            print {"user", "membership"} (protobuf JSON mapping)
 
 ${CONNECTION_USAGE}`,
   options: {
     ...CONNECTION_OPTIONS,
-    name: { type: "string" },
-    "org-id": { type: "string" },
-    role: { type: "string" },
+    name: { type: "string", short: "n" },
+    ...ORG_OPTIONS,
+    role: { type: "string", short: "r" },
     root: { type: "boolean" },
+    ...JSON_OPTION,
   },
   async run(flags, ctx) {
     const name = requireStr(flags, "name");
     const roleText = str(flags, "role");
     const role = roleText === undefined ? Role.UNSPECIFIED : parseRole(roleText);
-    const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const res = await createAdminClient(conn.host, conn.token).createUser({
-      name,
-      organizationId: str(flags, "org-id") ?? "",
-      role,
-      root: bool(flags, "root"),
-    });
+    orgRef(flags);
+    const api = await client(flags, ctx);
+    const res = await api.createUser({ name, organizationId: await orgFromFlags(api, flags), role, root: bool(flags, "root") });
+    if (bool(flags, "json")) {
+      printJson(ctx, toJson(CreateUserResponseSchema, res));
+      return EXIT_OK;
+    }
     const u = res.user!;
     const m = res.membership;
     ctx.out(
@@ -54,41 +66,39 @@ ${CONNECTION_USAGE}`,
 const list: Command = {
   name: "list",
   summary: "List the users your token may see (members of the organizations it reaches)",
-  usage: `Usage: tessera user list [--org-id ID] [--json]
+  usage: `Usage: tessera user list [-o ORG] [--json] [--hide-headers]
 
-  --org-id ID   only members of this organization
-  --json        print the users as JSON (protobuf JSON mapping)
+  -o, --org ORG     only members of this organization, by identifier or id
+${listUsage(20)}
 
 Operators see every user; everyone else sees the members of their organization and of the
-sub-organizations it reaches.
+sub-organizations it reaches. The table's columns are ID, NAME, ROOT, CREATED.
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, "org-id": { type: "string" }, json: { type: "boolean" } },
+  options: { ...CONNECTION_OPTIONS, ...ORG_OPTIONS, ...LIST_OPTIONS },
   async run(flags, ctx) {
-    const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const api = createAdminClient(conn.host, conn.token);
+    orgRef(flags);
+    const api = await client(flags, ctx);
+    const organizationId = await orgFromFlags(api, flags);
     const users: User[] = [];
     let pageToken = "";
     do {
-      const page = await api.listUsers({ organizationId: str(flags, "org-id") ?? "", pageSize: 1000, pageToken });
+      const page = await api.listUsers({ organizationId, pageSize: 1000, pageToken });
       users.push(...page.users);
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
     if (bool(flags, "json")) {
-      ctx.out(
-        JSON.stringify(
-          users.map((u) => toJson(UserSchema, u)),
-          null,
-          2,
-        ),
+      printJson(
+        ctx,
+        users.map((u) => toJson(UserSchema, u)),
       );
       return EXIT_OK;
     }
-    ctx.out(
-      table(
-        ["ID", "NAME", "ROOT", "CREATED"],
-        users.map((u) => [u.id, u.name, u.root ? "yes" : "no", when(u.createTime)]),
-      ),
+    printTable(
+      ctx,
+      flags,
+      ["ID", "NAME", "ROOT", "CREATED"],
+      users.map((u) => [u.id, u.name, u.root ? "yes" : "no", when(u.createTime)]),
     );
     return EXIT_OK;
   },
@@ -97,16 +107,19 @@ ${CONNECTION_USAGE}`,
 const get: Command = {
   name: "get",
   summary: "Show a user and its memberships in the organizations your token reaches",
-  usage: `Usage: tessera user get --id ID [--json]
+  usage: `Usage: tessera user get -i USER [--json]
+
+  -i, --id USER     the user, by id or name
+  --json            print {"user", "memberships"} (protobuf JSON mapping)
 
 ${CONNECTION_USAGE}`,
-  options: { ...CONNECTION_OPTIONS, id: { type: "string" }, json: { type: "boolean" } },
+  options: { ...CONNECTION_OPTIONS, ...ID_OPTION, ...JSON_OPTION },
   async run(flags, ctx) {
-    const id = requireStr(flags, "id");
-    const conn = await resolveConnection(flags, ctx.env, ctx.err);
-    const res = await createAdminClient(conn.host, conn.token).getUser({ id });
+    const ref = requireStr(flags, "id");
+    const api = await client(flags, ctx);
+    const res = await api.getUser({ id: await userId(api, ref, "--id") });
     if (bool(flags, "json")) {
-      ctx.out(JSON.stringify(toJson(GetUserResponseSchema, res), null, 2));
+      printJson(ctx, toJson(GetUserResponseSchema, res));
       return EXIT_OK;
     }
     const u = res.user!;
@@ -127,8 +140,31 @@ ${CONNECTION_USAGE}`,
   },
 };
 
+const remove: Command = {
+  name: "delete",
+  summary: "Delete a user (operators only): every token bound to it stops working",
+  usage: `Usage: tessera user delete -i USER [--json]
+
+  -i, --id USER     the user, by id or name
+  --json            print {"id", "deleted": true}
+
+The user's memberships go with it, and every token it owns is refused from the next Verify.
+
+${CONNECTION_USAGE}`,
+  options: { ...CONNECTION_OPTIONS, ...ID_OPTION, ...JSON_OPTION },
+  async run(flags, ctx) {
+    const ref = requireStr(flags, "id");
+    const api = await client(flags, ctx);
+    const id = await userId(api, ref, "--id");
+    await api.deleteUser({ id });
+    if (bool(flags, "json")) printJson(ctx, { id, deleted: true });
+    else ctx.out(`Deleted user ${id}.`);
+    return EXIT_OK;
+  },
+};
+
 export const group: Group = {
   name: "user",
   summary: "Manage users.",
-  commands: [create, list, get],
+  commands: [create, list, get, remove],
 };
