@@ -7,7 +7,7 @@
 // error arrives while the response is iterated, so the message iterable is wrapped too.
 // The grpc-js twin of this file is grpc-adapter.ts.
 
-import { createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { ConnectError, createContextKey, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { severalCredentials } from "../services/authenticate.js";
 import { kCaller, type Authenticator, type Caller } from "../services/caller.js";
 import { kPeer, type AuthRefusal } from "../services/request-info.js";
@@ -89,7 +89,14 @@ async function* mapStreamErrors<T>(
     // A client that leaves mid-stream makes the next write fail ("Cannot call write after a
     // stream was destroyed"), and connect-node hands that failure back into the stream: nobody
     // is there to receive an answer, and nothing went wrong here.
-    if (signal.aborted || isClientGone(err)) throw err;
+    if (isClientGone(err)) throw err;
+    // A deadline that passed (`grpc-timeout: 0n`) or a cancelled call aborts the signal with
+    // connect-node's own DEADLINE_EXCEEDED or CANCELED, and that is the answer, whatever the
+    // handler threw meanwhile; the handler's own error left unmapped would be INTERNAL.
+    if (signal.aborted && signal.reason instanceof ConnectError) {
+      code = signal.reason.code;
+      throw signal.reason;
+    }
     const mapped = toConnectError(err, { log, unavailable, procedure: `/${res.service.typeName}/${res.method.name}` });
     code = mapped.code;
     throw mapped;

@@ -8,7 +8,12 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { GetOrganizationRequestSchema } from "../../src/gen/tessera/v1/token_admin_service_pb.js";
-import { VerifyRequestSchema, VerifyResponseSchema, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
+import {
+  VerifyRequestSchema,
+  VerifyResponseSchema,
+  VerifyStatus,
+  WatchRevocationsRequestSchema,
+} from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { useSetUpServer } from "../helpers/fixture.js";
 import { createOrg, issue, type SeededOrg } from "../helpers/seed.js";
@@ -223,6 +228,32 @@ describe("hostile input", function () {
       assert.equal(grpcStatus(grpcTimeout).code, Code.InvalidArgument);
       for (const r of [enc.body.toString(), timeout.body.toString(), grpcStatus(grpcTimeout).message])
         assert.ok(!r.includes(MARK), `quoted: ${r}`);
+    });
+
+    it("answers DEADLINE_EXCEEDED, not INTERNAL, to a WatchRevocations whose deadline passed before its cursor was refused", async () => {
+      // The fuzzer's case: grpc-timeout 0n aborts the call at once, and the handler then throws
+      // (a cursor it refuses); connect-node's own answer for the deadline is the one to give.
+      const body = frame(
+        Buffer.from(
+          toBinary(WatchRevocationsRequestSchema, create(WatchRevocationsRequestSchema, { afterCursor: "243a9800.1.99\u000099" })),
+        ),
+      );
+      const auth = { authorization: `Bearer ${f.inst.verifierToken}` };
+      for (const [what, headers, status] of [
+        [
+          "gRPC-web over h2",
+          { "content-type": "application/grpc-web+proto", ...auth },
+          (r: Awaited<ReturnType<typeof h2>>) => grpcWebStatus(r.body),
+        ],
+        ["gRPC over h2", { "content-type": "application/grpc", ...auth }, grpcStatus],
+      ] as const) {
+        const late = status(await h2(port(), `${VERIFY}/WatchRevocations`, { ...headers, "grpc-timeout": "0n" }, body));
+        assert.equal(late.code, Code.DeadlineExceeded, `${what}: ${JSON.stringify(late)}`);
+        const inTime = status(await h2(port(), `${VERIFY}/WatchRevocations`, { ...headers, "grpc-timeout": "5S" }, body));
+        assert.equal(inTime.code, Code.InvalidArgument, `${what}: ${JSON.stringify(inTime)}`);
+        assertCleanMessage(inTime.message, what);
+      }
+      await stillServes();
     });
 
     it("answers INVALID_ARGUMENT, not UNIMPLEMENTED, for a cut-off frame", async () => {
