@@ -245,4 +245,22 @@ describe("tessera apply, applying a manifest atomically on the server", function
       });
     }
   });
+
+  it("refuses a path that is not a manifest path without repeating it, the entry's own problem notwithstanding", async () => {
+    // Errors start with the entry's path: a client's free text there would come back verbatim.
+    const MARK = "zz~Marker~77";
+    for (const path of [MARK, `users[0].${MARK}`, "users[0] ", "Users[0]", "users[x]", "users..name", "", "a".repeat(513)]) {
+      await assert.rejects(c.admin.applyManifest({ users: [{ path, name: "" }] }, operator), (err: unknown) => {
+        assert.ok(err instanceof ConnectError);
+        assert.equal(err.code, Code.InvalidArgument);
+        assert.match(err.rawMessage, /^every user needs its manifest path: field names and \[index\] steps/);
+        assert.ok(!err.rawMessage.includes(MARK), err.rawMessage);
+        return true;
+      });
+    }
+    const before = await state();
+    const ok = await c.admin.applyManifest({ users: [{ path: "users[0]", name: "" }] }, operator).catch((e: unknown) => e);
+    assert.ok(ok instanceof ConnectError && ok.rawMessage.startsWith("users[0]: "), String(ok));
+    assert.deepEqual(await state(), before);
+  });
 });

@@ -37,8 +37,18 @@ export function withPath(path: string, err: unknown): unknown {
   return new TesseraError(err.code, `${path}: ${err.publicMessage}`);
 }
 
+/**
+ * A manifest path as the manifest reader builds them: field names and list indices,
+ * `organizations[0].tokens[1]`. Errors put the path in front of their message, so anything else
+ * (text a client chose) would be the server repeating its input.
+ */
+const MANIFEST_PATH = /^[a-z_]+(?:\[\d{1,9}\])*(?:\.[a-z_]+(?:\[\d{1,9}\])*)*$/;
+
 function requirePath(path: string, what: string): string {
-  if (path === "" || path.length > 512) throw invalidArgument(`every ${what} needs its manifest path (at most 512 characters)`);
+  if (path.length > 512 || !MANIFEST_PATH.test(path))
+    throw invalidArgument(
+      `every ${what} needs its manifest path: field names and [index] steps such as organizations[0].tokens[1], at most 512 characters`,
+    );
   return path;
 }
 
