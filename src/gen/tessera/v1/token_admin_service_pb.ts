@@ -1657,7 +1657,9 @@ export const ApplyManifestRequestSchema: GenMessage<ApplyManifestRequest> = /*@_
  */
 export type ManifestUser = Message<"tessera.v1.ManifestUser"> & {
   /**
-   * Where the user is in the manifest, e.g. `users[0]`, for messages.
+   * Where the user is in the manifest, e.g. `users[0]`, for messages. Every path in a request
+   * is field names (lowercase letters and `_`) and `[index]` steps joined by `.`, at most 512
+   * characters, as the manifest reader builds them; anything else is INVALID_ARGUMENT.
    *
    * @generated from field: string path = 1;
    */
