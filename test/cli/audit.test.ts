@@ -20,7 +20,7 @@ import { superQuery, type TestDatabase } from "../helpers/db.js";
 import { addMember } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { eventually } from "../helpers/wait.js";
-import { CLI, assertNoStack, cleanEnv, printedValue, runCli, tempDir, type CliResult } from "./run-cli.js";
+import { CLI, assertNoStack, cleanEnv, printedValue, runCli, tempDir, type CliResult, runCliOk } from "./run-cli.js";
 
 const INSTANCE = "00000000-0000-0000-0000-000000000000";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -155,11 +155,7 @@ describe("tessera audit", function () {
   let acmeId: string;
 
   const cli = (...args: string[]): Promise<CliResult> => runCli(args, env);
-  const ok = async (...args: string[]): Promise<CliResult> => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `tessera ${args.join(" ")} failed: ${r.stderr}`);
-    return r;
-  };
+  const ok = (...args: string[]): Promise<CliResult> => runCliOk(args, env);
   const idOf = (r: CliResult) => /\(id ([0-9a-f-]{36})/.exec(r.stderr + r.stdout)?.[1] ?? assert.fail(`no id in ${r.stderr}`);
   /** The newest entry of an organization's trail, straight from the API. */
   const newest = async (organizationId: string) => (await c.admin.listAuditEvents({ organizationId, pageSize: 1 }, operator)).events[0]!;

@@ -4,7 +4,7 @@ import { EndpointClass, Signal, TokenKind } from "../../src/gen/tessera/v1/resou
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { httpClients, type Clients } from "../helpers/clients.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, type CliResult } from "./run-cli.js";
+import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, type CliResult, runCliOk } from "./run-cli.js";
 
 describe("tessera auth, org, user and bucket", function () {
   this.timeout(120_000); // every step spawns a node process; shared CI machines can be slow
@@ -16,11 +16,7 @@ describe("tessera auth, org, user and bucket", function () {
   let operator: string;
 
   const cli = (...args: string[]): Promise<CliResult> => runCli(args, env);
-  const ok = async (...args: string[]): Promise<CliResult> => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `tessera ${args.join(" ")} failed: ${r.stderr}`);
-    return r;
-  };
+  const ok = (...args: string[]): Promise<CliResult> => runCliOk(args, env);
   const verify = async (credential: string, endpoint = EndpointClass.INGEST, bucket = "", signal = Signal.UNSPECIFIED) =>
     c.verify.verify({ credential, endpoint, bucket, signal }, verifier);
   const idOf = (r: CliResult) => /\(id ([0-9a-f-]{36})/.exec(r.stderr + r.stdout)?.[1] ?? assert.fail(`no id in ${r.stderr}`);

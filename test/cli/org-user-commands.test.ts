@@ -12,7 +12,7 @@ import { EndpointClass, Role, TokenKind } from "../../src/gen/tessera/v1/resourc
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { httpClients, type Clients } from "../helpers/clients.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, type CliResult } from "./run-cli.js";
+import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, type CliResult, runCliOk } from "./run-cli.js";
 
 describe("tessera org get/enable/disable/set-member/remove-member, user delete, auth list filters, across organizations", function () {
   this.timeout(180_000); // every step spawns a node process; shared CI machines can be slow
@@ -24,12 +24,7 @@ describe("tessera org get/enable/disable/set-member/remove-member, user delete, 
   let operator: string;
 
   const cli = (...args: string[]): Promise<CliResult> => runCli(args, env);
-  const ok = async (...args: string[]): Promise<CliResult> => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `tessera ${args.join(" ")} failed: ${r.stderr}`);
-    assertNoStack(r.stderr);
-    return r;
-  };
+  const ok = (...args: string[]): Promise<CliResult> => runCliOk(args, env);
   /** A refusal: exit `code`, one clean error line, no value and nothing on stdout. */
   const refused = async (code: number, message: RegExp, ...args: string[]): Promise<CliResult> => {
     const r = await cli(...args);

@@ -38,6 +38,14 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
+/** Runs a command that must succeed: exit 0, and no stack trace on stderr. */
+export async function runCliOk(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await runCli(args, env);
+  if (r.code !== 0) throw new Error(`tessera ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  assertNoStack(r.stderr);
+  return r;
+}
+
 /** The value a command printed: stdout holds it alone. */
 export function printedValue(r: CliResult): string {
   const value = r.stdout.trim();

@@ -9,7 +9,7 @@ import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.
 import { VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { httpClients, type Clients } from "../helpers/clients.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, type CliResult } from "./run-cli.js";
+import { ANY_TOKEN_VALUE, assertNoStack, printedValue, runCli, tempDir, type CliResult, runCliOk } from "./run-cli.js";
 
 describe("tessera org update and members, user list and get, bucket delete, whoami, auth update and list filters", function () {
   this.timeout(120_000); // every step spawns a node process; shared CI machines can be slow
@@ -21,12 +21,7 @@ describe("tessera org update and members, user list and get, bucket delete, whoa
   let operator: string;
 
   const cli = (...args: string[]): Promise<CliResult> => runCli(args, env);
-  const ok = async (...args: string[]): Promise<CliResult> => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `tessera ${args.join(" ")} failed: ${r.stderr}`);
-    assertNoStack(r.stderr);
-    return r;
-  };
+  const ok = (...args: string[]): Promise<CliResult> => runCliOk(args, env);
   const idOf = (r: CliResult) => /\(id ([0-9a-f-]{36})/.exec(r.stderr + r.stdout)?.[1] ?? assert.fail(`no id in ${r.stderr}${r.stdout}`);
   const verify = (credential: string, extra: { organization?: string; bucket?: string } = {}) =>
     c.verify.verify({ credential, endpoint: EndpointClass.INGEST, ...extra }, verifier);
