@@ -13,16 +13,15 @@
  * first one's cluster.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { SHARED_DIR } from "../../src/store/pg-server.js";
 import { removeDataDir } from "../helpers/embedded-data.js";
-import { assertNoStack, cleanEnv, runCli } from "./run-cli.js";
+import { assertNoStack, runCli, startCli } from "./run-cli.js";
 
 const run = promisify(execFile);
 /** The project this test was built from: dist/test/cli/ → the root. */
@@ -31,34 +30,16 @@ const asRoot = os.userInfo().uid === 0;
 
 /** `tessera serve` as `npm start` runs it in `checkout`: its own Node flag, the default data dir. */
 async function serve(checkout: string): Promise<{ line: string; stop(): Promise<{ code: number | null; stderr: string }> }> {
-  const child = spawn(
-    process.execPath,
-    ["--max-semi-space-size=32", "dist/src/cli/main.js", "serve", "--grpc-port", "0", "--http-port", "0"],
-    {
-      cwd: checkout,
-      env: cleanEnv(),
-      stdio: ["ignore", "pipe", "pipe"],
+  const run = await startCli(["--max-semi-space-size=32", "dist/src/cli/main.js", "serve", "--grpc-port", "0", "--http-port", "0"], {
+    cwd: checkout,
+  });
+  return {
+    line: run.line,
+    stop: async () => {
+      run.child.kill("SIGINT");
+      return { code: (await run.exited).code, stderr: run.stderr() };
     },
-  );
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once("line", resolve);
-      void exited.then((code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
-    });
-    return {
-      line,
-      stop: async () => {
-        child.kill("SIGINT");
-        return { code: await exited, stderr };
-      },
-    };
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
-  }
+  };
 }
 
 /**

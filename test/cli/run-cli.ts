@@ -2,10 +2,11 @@
  * Runs the compiled `tessera` command as a child process, as a user would, with a private CLI
  * config path and none of the caller's TESSERA_* variables leaking in.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -44,6 +45,45 @@ export async function runCliOk(args: string[], env: Record<string, string> = {})
   if (r.code !== 0) throw new Error(`tessera ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
   assertNoStack(r.stderr);
   return r;
+}
+
+/** A long-running `tessera` process (serve) that has printed its first line. */
+export interface RunningCli {
+  child: ChildProcessWithoutNullStreams;
+  /** Its first line on stdout (serve's "listening grpc=… http=…"). */
+  line: string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `node <argv>` (argv begins with the script, e.g. CLI) with a clean environment and waits
+ * for its first line on stdout; one that exits first is an error carrying its stderr. `input`
+ * is written to its standard input, which is closed.
+ */
+export async function startCli(argv: string[], opts: { cwd?: string; input?: string } = {}): Promise<RunningCli> {
+  const child = spawn(process.execPath, argv, {
+    cwd: opts.cwd,
+    env: cleanEnv(),
+    stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  }) as unknown as ChildProcessWithoutNullStreams;
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once("line", resolve);
+      void exited.then((e) => reject(new Error(`${argv[1] ?? "tessera"} exited early (${e.code ?? e.signal}): ${stderr}`)));
+    });
+    return { child, line, stderr: () => stderr, exited };
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
 }
 
 /** The value a command printed: stdout holds it alone. */

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { resolveConnection } from "../../src/cli/cli-config.js";
 import { parseFlags, UsageError, type Context } from "../../src/cli/command.js";
 import { command as serveCommand } from "../../src/cli/serve.js";
@@ -14,7 +12,7 @@ import { freshDatabase, type TestDatabase } from "../helpers/db.js";
 import { setupInstance } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { runCliWithInput } from "./run-cli-input.js";
-import { ANY_TOKEN_VALUE, CLI, assertNoStack, cleanEnv, printedValue, runCli, tempDir, writeKeyFile, type CliResult } from "./run-cli.js";
+import { ANY_TOKEN_VALUE, CLI, assertNoStack, printedValue, runCli, startCli, tempDir, writeKeyFile, type CliResult } from "./run-cli.js";
 
 /** The organization `tessera whoami` reports: proof the token reached the server. */
 const orgOf = (r: CliResult) => /^organization:\s+(\S+)/m.exec(r.stdout)?.[1];
@@ -184,8 +182,7 @@ describe("secrets from files, standard input and the environment", function () {
     it("serve takes --database-url-file and --owner-database-url-file (standard input), and serves", async () => {
       const appFile = path.join(tmp.dir, "app.url");
       await writeFile(appFile, `${db.appUrl}\n`, { mode: 0o600 });
-      const child = spawn(
-        process.execPath,
+      const run = await startCli(
         [
           CLI,
           "serve",
@@ -200,25 +197,18 @@ describe("secrets from files, standard input and the environment", function () {
           "--key-file",
           path.join(tmp.dir, "serve-keys", "digest-keys.json"),
         ],
-        { env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] },
+        { input: db.ownerUrl },
       );
-      child.stdin.end(db.ownerUrl);
-      let stderr = "";
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       try {
-        const line = await new Promise<string>((resolve, reject) => {
-          createInterface({ input: child.stdout }).once("line", resolve);
-          void exited.then((code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
-        });
-        const port = /http=127\.0\.0\.1:(\d+)/.exec(line)?.[1];
-        assert.ok(port, line);
+        const port = /http=127\.0\.0\.1:(\d+)/.exec(run.line)?.[1];
+        assert.ok(port, run.line);
         const health = await fetch(`http://127.0.0.1:${port}/healthz`);
         assert.equal(health.status, 200);
       } finally {
-        child.kill("SIGINT");
+        run.child.kill("SIGINT");
       }
-      assert.equal(await exited, 0, stderr);
+      assert.equal((await run.exited).code, 0, run.stderr());
+      const stderr = run.stderr();
       const password = new URL(db.appUrl).password;
       if (password !== "") assert.ok(!stderr.includes(password), "the log holds no password");
     });

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { freshDatabase, type TestDatabase } from "../helpers/db.js";
-import { CLI, assertNoStack, cleanEnv, runCli, tempDir } from "./run-cli.js";
+import { CLI, assertNoStack, runCli, startCli, tempDir } from "./run-cli.js";
 
 describe("tessera serve", function () {
   this.timeout(120_000); // every step spawns a node process; shared CI machines can be slow
@@ -21,34 +19,22 @@ describe("tessera serve", function () {
 
   it("prints where it listens, answers /healthz, and exits 0 on SIGINT", async () => {
     const keyFile = path.join(tmp.dir, "keys", "digest-keys.json");
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "serve",
-        "--grpc-port",
-        "0",
-        "--http-port",
-        "0",
-        "--database-url",
-        db.appUrl,
-        "--owner-database-url",
-        db.ownerUrl,
-        "--key-file",
-        keyFile,
-      ],
-      { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once("exit", (code, signal) => resolve({ code, signal })),
-    );
+    const run = await startCli([
+      CLI,
+      "serve",
+      "--grpc-port",
+      "0",
+      "--http-port",
+      "0",
+      "--database-url",
+      db.appUrl,
+      "--owner-database-url",
+      db.ownerUrl,
+      "--key-file",
+      keyFile,
+    ]);
+    const { child, exited, line } = run;
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout }).once("line", resolve);
-        void exited.then((e) => reject(new Error(`serve exited early (${e.code ?? e.signal}): ${stderr}`)));
-      });
       const m =
         /^listening grpc=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+) \(not set up yet: run "tessera setup --host http:\/\/127\.0\.0\.1:(\d+)"\)$/.exec(
           line,
@@ -65,6 +51,7 @@ describe("tessera serve", function () {
       const sent = Date.now();
       child.kill("SIGINT");
       const e = await exited;
+      const stderr = run.stderr();
       assert.deepEqual(e, { code: 0, signal: null }, stderr);
       assert.ok(Date.now() - sent < 8_000, `took ${Date.now() - sent} ms to stop`); // listeners drain for at most 2 s
       assertNoStack(stderr);

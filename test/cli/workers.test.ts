@@ -5,11 +5,10 @@
  * process holds each established socket (/proc), so "both caches were warm" is a fact, not a hope.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { EndpointClass, TokenKind } from "../../src/gen/tessera/v1/resources_pb.js";
 import { TokenVerifyService, VerifyStatus } from "../../src/gen/tessera/v1/token_verify_service_pb.js";
 import { createGrpcClient, type GrpcClient } from "../../src/wire/grpc-client.js";
@@ -17,7 +16,7 @@ import { grpcJsClients, type Clients } from "../helpers/clients.js";
 import { parseSamples, sampleValue } from "../helpers/prometheus-text.js";
 import { freshDatabase, type TestDatabase } from "../helpers/db.js";
 import { createOrg, issue, setupInstance, type Instance, type IssuedToken, type SeededOrg } from "../helpers/seed.js";
-import { CLI, assertNoStack, cleanEnv, tempDir } from "./run-cli.js";
+import { CLI, assertNoStack, startCli, tempDir, type RunningCli } from "./run-cli.js";
 
 const PROC = existsSync("/proc/self/fd");
 
@@ -66,7 +65,9 @@ describe("tessera serve --workers 2", function () {
   let db: TestDatabase;
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let child: ChildProcessWithoutNullStreams | undefined;
-  let stderr = "";
+  let serve: RunningCli | undefined;
+  /** Everything serve wrote to stderr so far. */
+  const stderr = () => serve?.stderr() ?? "";
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   let grpcPort = 0;
   let httpPort = 0;
@@ -95,39 +96,32 @@ describe("tessera serve --workers 2", function () {
     db = await freshDatabase();
     tmp = await tempDir();
     const keyFile = path.join(tmp.dir, "keys", "digest-keys.json");
-    child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "serve",
-        "--workers",
-        "2",
-        "--grpc-port",
-        "0",
-        "--http-port",
-        "0",
-        "--database-url",
-        db.appUrl,
-        "--owner-database-url",
-        db.ownerUrl,
-        "--key-file",
-        keyFile,
-      ],
-      { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
-    ) as unknown as ChildProcessWithoutNullStreams;
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    exited = new Promise((resolve) => child!.once("exit", (code, signal) => resolve({ code, signal })));
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child!.stdout }).once("line", resolve);
-      void exited.then((e) => reject(new Error(`serve exited early (${e.code ?? e.signal}): ${stderr}`)));
-    });
+    serve = await startCli([
+      CLI,
+      "serve",
+      "--workers",
+      "2",
+      "--grpc-port",
+      "0",
+      "--http-port",
+      "0",
+      "--database-url",
+      db.appUrl,
+      "--owner-database-url",
+      db.ownerUrl,
+      "--key-file",
+      keyFile,
+    ]);
+    child = serve.child;
+    exited = serve.exited;
+    const line = serve.line;
     const m = /^listening grpc=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+) \(not set up yet/.exec(line);
     assert.ok(m, `unexpected first line: ${line}`);
     grpcPort = Number(m[1]);
     httpPort = Number(m[2]);
     assert.ok(grpcPort > 0 && httpPort > 0 && grpcPort !== httpPort);
     // The line comes once, after both workers serve: both started their own listener and cache.
-    assert.equal((stderr.match(/"event":"worker_ready"/g) ?? []).length, 2, stderr);
+    assert.equal((stderr().match(/"event":"worker_ready"/g) ?? []).length, 2, stderr());
 
     admin = grpcJsClients(grpcPort);
     inst = await setupInstance(admin);
@@ -245,13 +239,13 @@ describe("tessera serve --workers 2", function () {
       if (after.length === 2 && !after.includes(before[0]!)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(after.length, 2, `workers after the kill: ${after.join(", ")}\n${stderr}`);
+    assert.equal(after.length, 2, `workers after the kill: ${after.join(", ")}\n${stderr()}`);
     assert.ok(!after.includes(before[0]!));
     // Wait for the replacement to serve, then every connection is answered.
     const ready = Date.now() + 20_000;
-    while (!/"event":"worker_exited"[^]*"event":"worker_ready"/.test(stderr) && Date.now() < ready)
+    while (!/"event":"worker_exited"[^]*"event":"worker_ready"/.test(stderr()) && Date.now() < ready)
       await new Promise((r) => setTimeout(r, 100));
-    assert.match(stderr, /"event":"worker_exited"[^]*"event":"worker_ready"/);
+    assert.match(stderr(), /"event":"worker_exited"[^]*"event":"worker_ready"/);
     const conns = Array.from({ length: 6 }, () => ownConnection(grpcPort));
     open.push(...conns);
     for (const c of conns) assert.equal((await verify(c, token.value)).status, VerifyStatus.VALID);
@@ -265,13 +259,13 @@ describe("tessera serve --workers 2", function () {
     const sent = Date.now();
     child!.kill("SIGINT");
     const e = await exited;
-    assert.deepEqual(e, { code: 0, signal: null }, stderr);
+    assert.deepEqual(e, { code: 0, signal: null }, stderr());
     assert.ok(Date.now() - sent < 10_000, `took ${Date.now() - sent} ms to stop`);
     for (const pid of workers)
       assert.ok(
         !existsSync(`/proc/${pid}`) || (await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")).includes(" Z "),
         `worker ${pid} outlived the primary`,
       );
-    assertNoStack(stderr);
+    assertNoStack(stderr());
   });
 });
